@@ -1,0 +1,51 @@
+"""fastact: exact, fast activation functions for NumPy on the CPU.
+
+Every activation is an object: call it for the forward pass, use
+``.backward(dy, x)`` (or ``.backward(dy, y=y)`` where ``backward_from_y``)
+for the gradient and ``.value_and_derivative(x)`` for both in one pass::
+
+    >>> import numpy as np, fastact as fa
+    >>> fa.relu(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 2.])
+
+``available()`` lists them, ``get(name)`` finds one by name or alias.
+Kernels are compiled by Numba on first use and cached on disk.
+"""
+from . import registry
+from ._activations import build_all as _build_all
+from ._threads import get_num_threads, set_num_threads
+
+__version__ = "0.1.0"
+
+_ACTIVATIONS = _build_all()
+globals().update(_ACTIVATIONS)
+for _alias, _name in registry.ALIASES.items():
+    globals()[_alias] = _ACTIVATIONS[_name]
+
+
+def available():
+    """Names of every activation in the registry, in table order (no aliases)."""
+    return list(registry.names())
+
+
+def get(name):
+    """The activation object called ``name`` (or an alias such as 'swish')."""
+    if not isinstance(name, str):
+        raise TypeError(f"get: 'name' must be a string, got {type(name).__name__}")
+    key = registry.ALIASES.get(name, name)
+    try:
+        return _ACTIVATIONS[key]
+    except KeyError:
+        import difflib
+        close = difflib.get_close_matches(name, list(_ACTIVATIONS) + list(registry.ALIASES), 3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"get: unknown activation {name!r}{hint} "
+                         f"(fastact.available() lists them)") from None
+
+
+__all__ = (list(registry.names()) + list(registry.ALIASES)
+           + ["available", "get", "set_num_threads", "get_num_threads", "registry"])
+
+# doctests of the activation objects (their docstrings are instance attributes)
+__test__ = {name: act.__doc__ for name, act in _ACTIVATIONS.items()}
+del _alias, _name

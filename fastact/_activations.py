@@ -1,0 +1,457 @@
+"""The activation objects: argument handling around the Numba kernels.
+
+One class per registry kind.  Each call binds and checks the parameters,
+turns the operands into C-contiguous buffers of the compute dtype (see
+_operands.py), picks the serial or the parallel kernel by size, and hands
+the result back like a ufunc would.  The common case (a contiguous float32
+or float64 array, no ``out``) takes a short path: the n = 1000 budget is a
+few microseconds per call.
+"""
+import math
+import types
+
+import numpy as np
+
+from . import _docs, _operands as ops, _threads, registry
+from ._params import ParamBinder
+
+# Below this many elements the parallel loop costs more than it saves
+# (thread wake-up is ~10-20 us here); measured with bench/threshold.py.
+PARALLEL_MIN = 32768
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_TIER = {_F32: "f32", _F64: "f64"}
+
+_kernel_module = None
+
+
+def _kernels():
+    """The generated kernel module, imported (with numba) on first use."""
+    global _kernel_module
+    if _kernel_module is None:
+        import numba
+        from . import _kernels as module
+        _threads.attach(numba)
+        _kernel_module = module
+    return _kernel_module
+
+
+def _parallel(size):
+    return size >= PARALLEL_MIN and _threads.get_num_threads() > 1
+
+
+class Activation:
+    """Base of every activation object; see the subclasses for the calls."""
+
+    def __init__(self, row):
+        self._row = row
+        self.name = row.name
+        self.params = types.MappingProxyType({p.name: p.default for p in row.params})
+        self.backward_from_y = row.backward_from_y
+        self.kind = row.kind
+        self._binder = ParamBinder(row)
+        self._dispatchers = {}
+        self.__doc__ = _docs.docstring(row)
+
+    def __repr__(self):
+        return f"<fastact activation {self.name!r}>"
+
+    def __reduce__(self):
+        # pickles (e.g. to a worker process) as a reference to the registry entry
+        return (_get_by_name, (self.name,))
+
+    def _dispatcher(self, name):
+        fn = self._dispatchers.get(name)
+        if fn is None:
+            fn = self._dispatchers[name] = getattr(_kernels(), name)
+        return fn
+
+
+def _get_by_name(name):
+    from . import get
+    return get(name)
+
+
+class Elementwise(Activation):
+    """y = f(x) element by element; see the instance's docstring."""
+
+    def __init__(self, row):
+        super().__init__(row)
+        self._numeric = tuple(p.name for p in row.params if not p.choices)
+        self._choice = next((p.name for p in row.params if p.choices), None)
+        self._default = None
+        self._default = None if self._binder.default_values is None else \
+            self._resolve((), {})
+
+    def _resolve(self, args, kwargs):
+        """(kernel name, numeric parameter tuple, all values) for a call."""
+        if not args and not kwargs and self._default is not None:
+            return self._default
+        values = self._binder.bind(args, kwargs)
+        kernel = self.name
+        if self._choice is not None:
+            # gelu: approximate='tanh' selects the second math row
+            choice = values[self._choice]
+            rows = self._row.kernels
+            kernel = rows[self._row.params[0].choices.index(choice)] if rows else kernel
+        return kernel, tuple(values[n] for n in self._numeric), values
+
+    def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
+        par = "par" if _parallel(size) else "ser"
+        self._dispatcher(f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")(*arrays_and_params)
+
+    def __call__(self, x, *args, out=None, **kwargs):
+        kernel, numeric, _ = self._resolve(args, kwargs)
+        if (type(x) is np.ndarray and out is None and x.dtype in _TIER
+                and x.flags.c_contiguous):
+            y = np.empty(x.shape, x.dtype)
+            if x.size:
+                self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
+                          y.reshape(-1), *numeric)
+            return y
+        func = self.name
+        xa = ops.as_array(x, "x", func)
+        result = ops.result_dtype([xa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", xa.shape, result, func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa], xa.shape)
+        if xc.size:
+            self._run(kernel, "forward", cdt, xc.size, xc.reshape(-1), y.reshape(-1), *numeric)
+        return ops.finish(y, out, result, xa.ndim == 0)
+
+    def backward(self, dy, x=None, *args, y=None, out=None, **kwargs):
+        """dx = dy * f'(x); give ``x``, or ``y=f(x)`` where ``backward_from_y``."""
+        func = f"{self.name}.backward"
+        kernel, numeric, values = self._resolve(args, kwargs)
+        if (x is None) == (y is None):
+            raise TypeError(f"{func}: give exactly one of 'x' (the input) or 'y' (the output)")
+        if x is not None:
+            pass_, second, second_name = "backward", x, "x"
+        else:
+            if not self.backward_from_y:
+                raise TypeError(f"{func}: {self.name}'s derivative is not a function of its "
+                                f"output; pass x instead of y")
+            self._binder.refuse_from_y(values)
+            pass_, second, second_name = "backward_from_y", y, "y"
+        if (type(dy) is np.ndarray and type(second) is np.ndarray and out is None
+                and dy.dtype in _TIER and dy.dtype == second.dtype
+                and dy.shape == second.shape and dy.flags.c_contiguous
+                and second.flags.c_contiguous):
+            dx = np.empty(dy.shape, dy.dtype)
+            if dx.size:
+                self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
+                          second.reshape(-1), dx.reshape(-1), *numeric)
+            return dx
+        dya = ops.as_array(dy, "dy", func)
+        sa = ops.as_array(second, second_name, func)
+        shape = _broadcast(func, ("dy", dya), (second_name, sa))
+        result = ops.result_dtype([dya, sa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", shape, result, func)
+        dyc = ops.contiguous(dya, shape, cdt)
+        sc = ops.contiguous(sa, shape, cdt)
+        dx = ops.output_buffer(out, cdt, [dya, sa], shape)
+        if dx.size:
+            self._run(kernel, pass_, cdt, dx.size, dyc.reshape(-1), sc.reshape(-1),
+                      dx.reshape(-1), *numeric)
+        return ops.finish(dx, out, result, len(shape) == 0)
+
+    def value_and_derivative(self, x, *args, out=None, derivative_out=None, **kwargs):
+        """(f(x), f'(x)) computed in one pass over x."""
+        func = f"{self.name}.value_and_derivative"
+        kernel, numeric, _ = self._resolve(args, kwargs)
+        if (type(x) is np.ndarray and out is None and derivative_out is None
+                and x.dtype in _TIER and x.flags.c_contiguous):
+            y = np.empty(x.shape, x.dtype)
+            d = np.empty(x.shape, x.dtype)
+            if x.size:
+                self._run(kernel, "value_and_derivative", x.dtype, x.size, x.reshape(-1),
+                          y.reshape(-1), d.reshape(-1), *numeric)
+            return y, d
+        xa = ops.as_array(x, "x", func)
+        result = ops.result_dtype([xa])
+        cdt = ops.compute_dtype(result)
+        for name, o in (("out", out), ("derivative_out", derivative_out)):
+            if o is not None:
+                ops.check_out(o, name, xa.shape, result, func)
+        ops.check_distinct_outs((("out", out), ("derivative_out", derivative_out)), func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa], xa.shape)
+        d = ops.output_buffer(derivative_out, cdt, [xa], xa.shape)
+        if xc.size:
+            self._run(kernel, "value_and_derivative", cdt, xc.size, xc.reshape(-1),
+                      y.reshape(-1), d.reshape(-1), *numeric)
+        scalar = xa.ndim == 0
+        return (ops.finish(y, out, result, scalar),
+                ops.finish(d, derivative_out, result, scalar))
+
+
+def _broadcast(func, *named):
+    try:
+        return np.broadcast_shapes(*(a.shape for _, a in named))
+    except ValueError:
+        shapes = ", ".join(f"'{n}' {a.shape}" for n, a in named)
+        raise ValueError(f"{func}: operands could not be broadcast together: {shapes}") \
+            from None
+
+
+def _axis_index(axis, ndim, func, name="axis"):
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{func}: '{name}' must be an integer, got {type(axis).__name__}")
+    axis = int(axis)
+    size = max(ndim, 1)           # a 0-d array is treated as one element along axis 0
+    if not -size <= axis < size:
+        raise ValueError(f"{func}: '{name}' = {axis} is out of range for an array with "
+                         f"{ndim} dimension(s)")
+    return axis % size
+
+
+def _around(shape, axis):
+    """(outer, n, inner) of a C-contiguous array split at ``axis``."""
+    if not shape:
+        return 1, 1, 1
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+
+def _run_rows(driver, size, nrows, args):
+    par = "par" if nrows > 1 and _parallel(size) else "ser"
+    getattr(_kernels(), f"{driver}_{par}")(nrows, args)
+
+
+_SOFTMAX_MODES = {"softmax": 0, "log_softmax": 1, "softmin": 2}
+
+
+class AlongAxis(Activation):
+    """softmax, log_softmax, softmin: each slice along ``axis`` at once."""
+
+    def __init__(self, row):
+        super().__init__(row)
+        self._mode = _SOFTMAX_MODES[row.name]
+
+    def __call__(self, x, axis=-1, *, out=None):
+        func = self.name
+        xa = ops.as_array(x, "x", func)
+        ax = _axis_index(axis, xa.ndim, func)
+        result = ops.result_dtype([xa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", xa.shape, result, func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa], xa.shape)
+        outer, n, inner = _around(xa.shape, ax)
+        if xc.size:
+            _run_rows("softmax_forward", xc.size, outer * inner,
+                      (xc.reshape(-1), y.reshape(-1), n, inner, self._mode))
+        return ops.finish(y, out, result, xa.ndim == 0)
+
+    def backward(self, dy, y, axis=-1, *, out=None):
+        """dx from dy and the forward output y (the Jacobian is never formed)."""
+        func = f"{self.name}.backward"
+        dya = ops.as_array(dy, "dy", func)
+        ya = ops.as_array(y, "y", func)
+        shape = _broadcast(func, ("dy", dya), ("y", ya))
+        ax = _axis_index(axis, len(shape), func)
+        result = ops.result_dtype([dya, ya])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", shape, result, func)
+        dyc = ops.contiguous(dya, shape, cdt)
+        yc = ops.contiguous(ya, shape, cdt)
+        dx = ops.output_buffer(out, cdt, [dya, ya], shape)
+        outer, n, inner = _around(shape, ax)
+        if dx.size:
+            _run_rows("softmax_backward", dx.size, outer * inner,
+                      (dyc.reshape(-1), yc.reshape(-1), dx.reshape(-1), n, inner, self._mode))
+        return ops.finish(dx, out, result, len(shape) == 0)
+
+    def value_and_derivative(self, x, axis=-1, *, out=None, derivative_out=None):
+        """Not elementwise: raises TypeError (use ``backward(dy, y)``)."""
+        raise TypeError(f"{self.name}.value_and_derivative: the derivative of {self.name} "
+                        f"is a Jacobian along the axis, not one number per element; "
+                        f"compute y = fa.{self.name}(x) and then "
+                        f"fa.{self.name}.backward(dy, y)")
+
+
+_BLOCK = 4096    # rows of a shared-slope prelu, so that it can run in parallel
+
+
+class PerChannel(Activation):
+    """prelu: y = x if x > 0 else weight[c] * x, c the index along ``axis``."""
+
+    def _prepare(self, func, x, weight, axis, extra=()):
+        xa = ops.as_array(x, "x", func)
+        wa = ops.as_array(weight, "weight", func)
+        named = (("x", xa),) + extra
+        shape = _broadcast(func, *named) if extra else xa.shape
+        if wa.ndim > 1:
+            raise ValueError(f"{func}: 'weight' must be 1-D (or a scalar), got shape {wa.shape}")
+        if axis is None:
+            ax = 1 if len(shape) >= 2 else 0
+            if len(shape) == 0 and wa.size != 1:
+                raise ValueError(f"{func}: 'weight' must have 1 element for a 0-d x, "
+                                 f"got {wa.size}")
+        else:
+            ax = _axis_index(axis, len(shape), func)
+        channels = shape[ax] if shape else 1
+        if wa.size not in (1, channels):
+            raise ValueError(f"{func}: 'weight' has {wa.size} elements; expected 1 or "
+                             f"x.shape[{ax}] = {channels}")
+        result = ops.result_dtype([a for _, a in named] + [wa])
+        cdt = ops.compute_dtype(result)
+        size = math.prod(shape)
+        if wa.size == 1:
+            n, inner = 1, _BLOCK
+            nrows = -(-size // _BLOCK)
+        else:
+            outer, n, inner = _around(shape, ax)
+            nrows = outer * n
+        wc = np.ascontiguousarray(wa.reshape(-1), dtype=cdt)
+        return xa, shape, result, cdt, wc, n, inner, nrows, size
+
+    def __call__(self, x, weight, axis=None, *, out=None):
+        func = self.name
+        xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
+        if out is not None:
+            ops.check_out(out, "out", shape, result, func)
+        xc = ops.contiguous(xa, shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa, wc], shape)
+        if size:
+            dummy = y.reshape(-1)[:0]
+            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, y.reshape(-1), dummy, dummy,
+                                             dummy, _NO_PARTS, n, inner, 0))
+        return ops.finish(y, out, result, len(shape) == 0)
+
+    def value_and_derivative(self, x, weight, axis=None, *, out=None, derivative_out=None):
+        """(prelu(x), d prelu / dx) in one pass."""
+        func = f"{self.name}.value_and_derivative"
+        xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
+        for name, o in (("out", out), ("derivative_out", derivative_out)):
+            if o is not None:
+                ops.check_out(o, name, shape, result, func)
+        ops.check_distinct_outs((("out", out), ("derivative_out", derivative_out)), func)
+        xc = ops.contiguous(xa, shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa, wc], shape)
+        d = ops.output_buffer(derivative_out, cdt, [xa, wc], shape)
+        if size:
+            dummy = y.reshape(-1)[:0]
+            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, y.reshape(-1), d.reshape(-1),
+                                             dummy, dummy, _NO_PARTS, n, inner, 1))
+        scalar = len(shape) == 0
+        return ops.finish(y, out, result, scalar), ops.finish(d, derivative_out, result, scalar)
+
+    def backward(self, dy, x, weight, axis=None, *, out=None):
+        """(dx, dweight): dweight is summed over every axis but the channel axis."""
+        func = f"{self.name}.backward"
+        dya = ops.as_array(dy, "dy", func)
+        xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(
+            func, x, weight, axis, extra=(("dy", dya),))
+        if out is not None:
+            ops.check_out(out, "out", shape, result, func)
+        xc = ops.contiguous(xa, shape, cdt)
+        dyc = ops.contiguous(dya, shape, cdt)
+        dx = ops.output_buffer(out, cdt, [xa, dya, wc], shape)
+        parts = np.zeros(nrows, np.float64)
+        if size:
+            dummy = dx.reshape(-1)[:0]
+            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, dummy, dummy, dyc.reshape(-1),
+                                             dx.reshape(-1), parts, n, inner, 2))
+        with np.errstate(all="ignore"):      # inf - inf in the sum is NaN, silently
+            dw = parts.reshape(-1, n).sum(axis=0) if nrows else np.zeros(n)
+        wshape = np.shape(weight)
+        dw = dw.reshape(wshape).astype(result)
+        if not wshape:
+            dw = dw[()]
+        return ops.finish(dx, out, result, len(shape) == 0), dw
+
+
+_NO_PARTS = np.zeros(0, np.float64)
+
+
+class Gated(Activation):
+    """glu: the axis is split into halves a, b; y = a * sigmoid(b)."""
+
+    def _geometry(self, func, shape, axis):
+        if not shape:
+            raise ValueError(f"{func}: 'x' must have at least one dimension")
+        ax = _axis_index(axis, len(shape), func)
+        if shape[ax] % 2:
+            raise ValueError(f"{func}: 'axis' {axis} has odd length {shape[ax]}; glu splits "
+                             f"it into two halves, so it must be even")
+        outer, n, inner = _around(shape, ax)
+        half_shape = shape[:ax] + (n // 2,) + shape[ax + 1:]
+        return outer, n // 2, inner, half_shape
+
+    def __call__(self, x, axis=-1, *, out=None):
+        func = self.name
+        xa = ops.as_array(x, "x", func)
+        outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
+        result = ops.result_dtype([xa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", yshape, result, func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa], yshape)
+        if xc.size:
+            flat = y.reshape(-1)
+            _run_rows("glu", xc.size, outer * inner,
+                      (xc.reshape(-1), flat[:0], flat, flat[:0], half, inner, 0))
+        return ops.finish(y, out, result, False)
+
+    def value_and_derivative(self, x, axis=-1, *, out=None, derivative_out=None):
+        """(y, d): d has x's shape, d/da = sigmoid(b) and d/db = a sigmoid'(b)."""
+        func = f"{self.name}.value_and_derivative"
+        xa = ops.as_array(x, "x", func)
+        outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
+        result = ops.result_dtype([xa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", yshape, result, func)
+        if derivative_out is not None:
+            ops.check_out(derivative_out, "derivative_out", xa.shape, result, func)
+        ops.check_distinct_outs((("out", out), ("derivative_out", derivative_out)), func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        y = ops.output_buffer(out, cdt, [xa], yshape)
+        d = ops.output_buffer(derivative_out, cdt, [xa], xa.shape)
+        if xc.size:
+            flat = y.reshape(-1)
+            _run_rows("glu", xc.size, outer * inner,
+                      (xc.reshape(-1), flat[:0], flat, d.reshape(-1), half, inner, 1))
+        return ops.finish(y, out, result, False), ops.finish(d, derivative_out, result, False)
+
+    def backward(self, dy, x, axis=-1, *, out=None):
+        """dx (x's shape) from dy (the output's shape)."""
+        func = f"{self.name}.backward"
+        dya = ops.as_array(dy, "dy", func)
+        xa = ops.as_array(x, "x", func)
+        outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
+        try:
+            np.broadcast_shapes(dya.shape, yshape)
+            if np.broadcast_shapes(dya.shape, yshape) != yshape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{func}: 'dy' has shape {dya.shape}; expected the output's "
+                             f"shape {yshape} (or one that broadcasts to it)") from None
+        result = ops.result_dtype([dya, xa])
+        cdt = ops.compute_dtype(result)
+        if out is not None:
+            ops.check_out(out, "out", xa.shape, result, func)
+        xc = ops.contiguous(xa, xa.shape, cdt)
+        dyc = ops.contiguous(dya, yshape, cdt)
+        dx = ops.output_buffer(out, cdt, [xa, dya], xa.shape)
+        if xc.size:
+            flat = dx.reshape(-1)
+            _run_rows("glu", xc.size, outer * inner,
+                      (xc.reshape(-1), dyc.reshape(-1), flat[:0], flat, half, inner, 2))
+        return ops.finish(dx, out, result, False)
+
+
+_CLASSES = {registry.ELEMENTWISE: Elementwise, registry.ALONG_AXIS: AlongAxis,
+            registry.PER_CHANNEL: PerChannel, registry.GATED: Gated}
+
+
+def build_all():
+    """{name: activation object} for every registry row, in table order."""
+    return {row.name: _CLASSES[row.kind](row) for row in registry.ACTIVATIONS}

@@ -1,0 +1,144 @@
+"""Numba loops of the activations that are not elementwise.
+
+Arrays arrive C-contiguous, flattened, with the geometry (outer, n, inner):
+the activation's axis has length n and stride ``inner``.  A "row" is one
+(outer, inner) position: n elements ``inner`` apart.  Each kernel is a
+serial function over a range of rows, and two drivers run it over all rows,
+one serially (small arrays) and one in parallel (generated into _kernels.py
+by tools/generate_kernels.py, so that Numba's cache holds them).  All of them
+compute in float64 with the f64-tier math, whatever the storage dtype.
+"""
+import numpy as np
+from numba import njit
+
+from ._math import tier
+
+_m = tier("f64")
+_exp = _m.exp
+_exp_of_sum = _m.exp_of_sum
+_log = _m.log
+_sigmoid_pair = _m.sigmoid_pair
+_FLAGS = dict(cache=True, nogil=True, fastmath={"contract"})
+
+SOFTMAX, LOG_SOFTMAX, SOFTMIN = 0, 1, 2
+
+
+@njit(inline="always")
+def _difference(a, b):
+    """a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should."""
+    hi = a - b
+    a_part = hi + b
+    lo = (a - a_part) + (-b - (hi - a_part))
+    return hi, lo
+
+
+@njit(**_FLAGS)
+def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
+    sign = -1.0 if mode == SOFTMIN else 1.0
+    for r in range(r0, r1):
+        base = (r // inner) * n * inner + r % inner
+        m = -np.inf
+        for k in range(n):
+            v = sign * float(x[base + k * inner])
+            m = v if v > m else m
+        if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
+            m = 0.0
+        # sum of e**(v - m), with v - m carried as hi + lo and the sum
+        # compensated (Neumaier), so that small probabilities keep their digits
+        s = 0.0
+        c = 0.0
+        for k in range(n):
+            v = sign * float(x[base + k * inner])
+            hi, lo = _difference(v, m)
+            e = _exp_of_sum(hi, lo)
+            t = s + e
+            c += (s - t) + e if abs(s) >= abs(e) else (e - t) + s
+            s = t
+        s += c
+        if mode == LOG_SOFTMAX:
+            log_s = _log(s)
+            for k in range(n):
+                hi, lo = _difference(float(x[base + k * inner]), m)
+                y[base + k * inner] = (hi - log_s) + lo
+        else:
+            for k in range(n):
+                hi, lo = _difference(sign * float(x[base + k * inner]), m)
+                y[base + k * inner] = _exp_of_sum(hi, lo) / s
+
+
+@njit(**_FLAGS)
+def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
+    # softmax: dx = y (dy - sum(dy y)); softmin: the same, negated;
+    # log_softmax: dx = dy - e**y sum(dy)
+    for r in range(r0, r1):
+        base = (r // inner) * n * inner + r % inner
+        s = 0.0
+        for k in range(n):
+            i = base + k * inner
+            s += float(dy[i]) * (1.0 if mode == LOG_SOFTMAX else float(y[i]))
+        for k in range(n):
+            i = base + k * inner
+            g = float(dy[i])
+            v = float(y[i])
+            if mode == LOG_SOFTMAX:
+                dx[i] = g - _exp(v) * s
+            elif mode == SOFTMIN:
+                dx[i] = -v * (g - s)
+            else:
+                dx[i] = v * (g - s)
+
+
+@njit(**_FLAGS)
+def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
+    """want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, dw_part).
+
+    Here a row is one (outer, channel) run of ``inner`` contiguous elements,
+    channel = row % n; dw_part[row] collects that row's share of dweight.
+    With one shared slope (n = 1) rows are just blocks, the last one shorter.
+    """
+    for r in range(r0, r1):
+        slope = float(w[r % n])
+        base = r * inner
+        acc = 0.0
+        for j in range(min(inner, x.size - base)):
+            v = float(x[base + j])
+            pos = v > 0.0
+            if want == 0:
+                y[base + j] = v if pos else slope * v
+            elif want == 1:
+                y[base + j] = v if pos else slope * v
+                d[base + j] = (1.0 if pos else slope) if v == v else v
+            else:
+                g = float(dy[base + j])
+                dx[base + j] = g * ((1.0 if pos else slope) if v == v else v)
+                acc += 0.0 if pos else g * v
+        if want == 2:
+            dw_part[r] = acc
+
+
+@njit(**_FLAGS)
+def _glu_rows(x, dy, y, d, half, inner, want, r0, r1):
+    """want: 0 forward, 1 value and derivative (d shaped like x), 2 backward (d = dx).
+
+    A row is one (outer, inner) position; a = x[k], b = x[k + half] along it.
+    """
+    for r in range(r0, r1):
+        o = r // inner
+        j = r % inner
+        xbase = o * 2 * half * inner + j
+        ybase = o * half * inner + j
+        for k in range(half):
+            ia = xbase + k * inner
+            ib = ia + half * inner
+            a = float(x[ia])
+            s, sm, _, _ = _sigmoid_pair(float(x[ib]))
+            if want == 0:
+                y[ybase + k * inner] = a * s
+            elif want == 1:
+                y[ybase + k * inner] = a * s
+                d[ia] = s
+                d[ib] = a * s * sm
+            else:
+                g = float(dy[ybase + k * inner])
+                d[ia] = g * s
+                d[ib] = g * a * s * sm

@@ -1,0 +1,35 @@
+"""Bit-level helpers for the Numba math, as LLVM intrinsics.
+
+Numba has no scalar bit cast or guaranteed fused multiply-add; both are needed
+for a vectorisable exp (building 2**k from its exponent bits) and for exact
+products (x*x = hi + lo).  Written as intrinsics they compile to one
+instruction each and keep the loops around them vectorisable.
+"""
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def bits_from_float(typingctx, x):
+    """The int64 holding the IEEE-754 bit pattern of the float64 ``x``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a * b + c with one rounding (llvm.fma: one instruction on FMA CPUs)."""
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.fma", [ir.DoubleType()])
+        return builder.call(fn, args)
+    return types.float64(types.float64, types.float64, types.float64), codegen

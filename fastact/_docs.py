@@ -1,0 +1,123 @@
+"""numpydoc docstrings of the activation objects, written from the registry.
+
+The prose (formula, derivative, kinks, NaN/inf behaviour) is the registry's;
+the examples are in _examples.py and run as doctests (tests/test_docs.py).
+"""
+from . import registry
+from ._examples import EXAMPLES
+
+_NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a NaN in dy "
+             "gives NaN in dx even where f'(x) = 0 (dx = dy * f'(x) is computed as written). "
+             "PyTorch's relu/hardtanh-style backward returns dy at a NaN x and 0 for a NaN dy "
+             "where the derivative is 0; fastact does not.")
+
+_DTYPES = ("float32 and float64 are computed as they are; float16 is computed in float32 "
+           "and returned as float16; bool and integer inputs are computed and returned as "
+           "float64 (as np.exp does).")
+
+_OUT = """out : ndarray, optional
+    Where to write the result: C-contiguous or not, of the result's shape and
+    dtype, writeable.  It may be the input itself (in place)."""
+
+
+def _param_lines(act):
+    lines = []
+    for p in act.params:
+        if p.choices:
+            kind = "{" + ", ".join(repr(c) for c in p.choices) + "}"
+        else:
+            kind = "float"
+        default = "required" if p.required else f"default {p.default!r}"
+        lines.append(f"{p.name} : {kind}, {default}\n    {p.doc[:1].upper() + p.doc[1:]}.")
+    return lines
+
+
+def _elementwise(act):
+    params = "\n".join(["x : array_like\n    Input (a scalar, a list or an array of any shape)."]
+                       + _param_lines(act) + [_OUT])
+    calls = [f"{act.name}(x{''.join(', ' + p.name + '=...' for p in act.params)}, out=None)",
+             f"{act.name}.backward(dy, x, out=None)"
+             + (f"  or  {act.name}.backward(dy, y=y, out=None)" if act.backward_from_y else ""),
+             f"{act.name}.value_and_derivative(x, out=None, derivative_out=None)"]
+    notes = [f"f(x) = {act.formula}", f"f'(x) = {act.derivative}"]
+    if act.backward_from_y:
+        notes.append(f"As a function of the output y: f' = {act.derivative_from_y}.")
+        for cond, why in act.from_y_refused_when:
+            notes.append(f"backward(dy, y=...) is refused when {cond}: {why}.")
+    return calls, params, notes
+
+
+def _along_axis(act):
+    params = "\n".join(["x : array_like\n    Input of any shape.",
+                        "axis : int, default -1\n    The axis the activation runs along.",
+                        _OUT])
+    calls = [f"{act.name}(x, axis=-1, out=None)",
+             f"{act.name}.backward(dy, y, axis=-1, out=None)   # y = {act.name}(x)"]
+    notes = [f"y = {act.formula}", act.derivative + ".",
+             "The reductions along the axis run in float64 with a compensated sum, so each "
+             "element is accurate to a few ULP even for tiny probabilities.",
+             f"value_and_derivative raises TypeError: the derivative is a Jacobian, use "
+             f"backward(dy, y)."]
+    return calls, params, notes
+
+
+def _per_channel(act):
+    params = "\n".join([
+        "x : array_like\n    Input of any shape.",
+        "weight : array_like\n    The slopes: one shared (size 1) or one per channel "
+        "(size x.shape[axis]).",
+        "axis : int, default 1 (0 for 1-D x)\n    The channel axis.", _OUT])
+    calls = ["prelu(x, weight, axis=1, out=None)",
+             "prelu.backward(dy, x, weight, axis=1, out=None) -> (dx, dweight)",
+             "prelu.value_and_derivative(x, weight, axis=1, out=None, derivative_out=None)"]
+    notes = [f"f(x) = {act.formula}", f"f'(x) = {act.derivative}",
+             "dweight is summed over every axis but the channel axis (in float64)."]
+    return calls, params, notes
+
+
+def _gated(act):
+    params = "\n".join([
+        "x : array_like\n    Input; its length along ``axis`` must be even.",
+        "axis : int, default -1\n    The axis split into the halves a and b.", _OUT])
+    calls = ["glu(x, axis=-1, out=None)          # output: x's shape with axis halved",
+             "glu.backward(dy, x, axis=-1, out=None) -> dx (x's shape)",
+             "glu.value_and_derivative(x, axis=-1, out=None, derivative_out=None)"
+             "   # d: x's shape, [d/da, d/db]"]
+    notes = [f"y = {act.formula}", f"{act.derivative}."]
+    return calls, params, notes
+
+
+_BUILDERS = {registry.ELEMENTWISE: _elementwise, registry.ALONG_AXIS: _along_axis,
+             registry.PER_CHANNEL: _per_channel, registry.GATED: _gated}
+
+
+def _section(title, body):
+    return f"{title}\n{'-' * len(title)}\n{body}\n"
+
+
+def docstring(act):
+    calls, params, notes = _BUILDERS[act.kind](act)
+    aliases = f" (alias: {', '.join(act.aliases)})" if act.aliases else ""
+    notes = list(notes)
+    if act.kinks:
+        notes.append("At kinks: " + act.kinks)
+    if act.special_values:
+        notes.append(act.special_values)
+    if act.cancelling_terms:
+        notes.append("Near the zero of f' the derivative is a sum of terms that cancel ("
+                     f"{act.cancelling_terms}); there its error is bounded in ULPs of the "
+                     "largest term.")
+    notes.append(_NAN_RULE)
+    notes.append(_DTYPES)
+    notes.append(f"Accuracy: within {registry.ULP_BOUND} ULP of the exact result for "
+                 "float32 and float64, every pass (tests/test_accuracy.py).")
+    parts = [f"The {act.name} activation{aliases}.\n",
+             "    " + "\n    ".join(calls) + "\n",
+             _section("Parameters", params),
+             _section("Returns", "ndarray or NumPy scalar\n    C-contiguous, in the input's "
+                                 "shape (a scalar for scalar input)."),
+             _section("Notes", "\n\n".join(notes))]
+    example = EXAMPLES.get(act.name)
+    if example:
+        parts.append(_section("Examples", example.strip("\n")))
+    return "\n".join(parts)

@@ -1,0 +1,2 @@
+"""Doctest examples of the activation docstrings (filled in from checked output)."""
+EXAMPLES = {}

@@ -1,0 +1,414 @@
+"""Scalar math of every activation, as Numba functions that vectorise.
+
+``build(tier)`` returns a module of jitted scalar functions for one precision
+tier (see _coefficients.py).  Every activation ``name`` has
+
+    name_vad(x, *params) -> (f(x), f'(x))
+    name_dfy(y, *params) -> f'(x) from y = f(x)       (rows with backward_from_y)
+
+The kernels call ``vad`` for every pass; LLVM drops the half a pass does not
+use, so one function per activation serves forward, backward and the fused
+pass.
+
+Rules that keep the loops vectorised and the special values right:
+- no branches on data: ``a if c else b`` on cheap values becomes a select;
+- no math.* calls (scalar library calls): exp, expm1 and log1p are range
+  reduction plus polynomial, with 2**k built from its exponent bits;
+- every comparison is written so that NaN takes the branch that carries it
+  (a comparison with NaN is False), e.g. ``0.0 if x <= 0.0 else x``;
+- products with x that could be inf * 0 use x clamped to +-1e300 instead.
+"""
+import math
+import types as _types
+
+from numba import njit
+
+from ._bits import bits_from_float, float_from_bits, fma
+from ._coefficients import table
+
+# Round-to-nearest-integer trick: adding 1.5 * 2**52 leaves round(v) in the
+# low mantissa bits.
+_ROUND_MAGIC = 6755399441055744.0
+_LOG2E = 1.4426950408889634
+# ln 2 split so that k * _LN2_HI is exact for |k| < 2**11 (trailing zero bits).
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_LN2 = 0.6931471805599453
+_BIG = 1e300                     # finite stand-in for inf in products
+_SQRT1_2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+# two-part constants for the gelu tanh form: value = hi + lo
+_SQRT_2_OVER_PI = (0.7978845608028654, -4.9846544045554e-17)
+_GELU_TANH_A = (0.044715, -2.4763993291351205e-18)  # the double nearest 0.044715 + rest
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SELU_SA = SELU_SCALE * SELU_ALPHA
+
+
+def _horner(coefficients):
+    """A jitted p(t) = c[0] + c[1] t + ... with the tuple frozen in."""
+    c = tuple(float(v) for v in coefficients)
+    last = len(c) - 1
+
+    @njit(inline="always")
+    def horner(t):
+        p = c[last]
+        for i in range(last - 1, -1, -1):
+            p = p * t + c[i]
+        return p
+    return horner
+
+
+@njit(inline="always")
+def _pow2(k):
+    """2.0**k for integer -1022 <= k <= 1023."""
+    return float_from_bits((k + 1023) << 52)
+
+
+@njit(inline="always")
+def _scale(v, k):
+    """v * 2**k for -2044 <= k <= 2046, rounding once even when subnormal."""
+    k1 = k >> 1
+    return v * _pow2(k1) * _pow2(k - k1)
+
+
+@njit(inline="always")
+def _clamp(x, lo, hi):
+    """x limited to [lo, hi]; NaN stays NaN."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+@njit(inline="always")
+def _nan_or(x, v):
+    """v, or NaN when x is NaN: for piecewise-constant derivatives."""
+    return v if x == x else x
+
+
+@njit(inline="always")
+def _two_prod(a, b):
+    """a * b = hi + lo exactly."""
+    hi = a * b
+    return hi, fma(a, b, -hi)
+
+
+def build(tier):
+    """The scalar math of one precision tier ('f64' or 'f32'), as a module."""
+    coeffs = table(tier)
+    expm1_poly = _horner(coeffs["expm1"])
+    log1p_poly = _horner(coeffs["log1p"])
+    m = _types.ModuleType(f"fastact._math_{tier}")
+
+    # ---- exp, expm1, log1p -------------------------------------------------
+    @njit(inline="always")
+    def reduce_exp(x):
+        """e**x = 2**k * (1 + p) for finite |x| <= 746."""
+        t = x * _LOG2E + _ROUND_MAGIC
+        kf = t - _ROUND_MAGIC
+        k = bits_from_float(t) - bits_from_float(_ROUND_MAGIC)
+        r = (x - kf * _LN2_HI) - kf * _LN2_LO
+        return k, r + r * r * expm1_poly(r)
+
+    @njit(inline="always")
+    def exp(x):
+        k, p = reduce_exp(_clamp(x, -746.0, 710.0))
+        return _scale(1.0 + p, k)
+
+    @njit(inline="always")
+    def expm1(x):
+        k, p = reduce_exp(_clamp(x, -40.0, 710.0))
+        # 2**k * p + (2**k - 1) is one rounding from exact while 2**k - 1 is
+        # exact; past k = 56 the -1 no longer matters.
+        two_k = _pow2(k if k < 56 else 56)
+        small = p * two_k + (two_k - 1.0)
+        return _scale(1.0 + p, k) - 1.0 if k >= 56 else small
+
+    @njit(inline="always")
+    def exp_of_sum(hi, lo):
+        """e**(hi + lo) for |lo| <= ulp(hi)."""
+        return exp(hi) * (1.0 + lo)
+
+    @njit(inline="always")
+    def log1p_small(f):
+        """log(1 + f) for -0.3 <= f <= 0.5, via s = f / (2 + f) and atanh's series."""
+        s = f / (2.0 + f)
+        t = s * s
+        return f - (f * s - s * (t * log1p_poly(t)))
+
+    @njit(inline="always")
+    def log1p_unit(u):
+        """log(1 + u) for 0 <= u <= 1."""
+        upper = u >= 0.5
+        # log(1 + u) = ln 2 + log1p((u - 1) / 2) keeps f within log1p_small's range
+        y = log1p_small((u - 1.0) * 0.5 if upper else u)
+        return _LN2_HI + (y + _LN2_LO) if upper else y
+
+    @njit(inline="always")
+    def log(x):
+        """log(x) for normal positive finite x."""
+        bits = bits_from_float(x)
+        e = (bits >> 52) - 1023
+        mant = float_from_bits((bits & 0xFFFFFFFFFFFFF) | (1023 << 52))   # in [1, 2)
+        high = mant > 1.4142135623730951
+        mant = mant * 0.5 if high else mant
+        ef = float(e + 1 if high else e)
+        return ef * _LN2_HI + (log1p_small(mant - 1.0) + ef * _LN2_LO)
+
+    @njit(inline="always")
+    def softplus1(z):
+        """log(1 + e**z), never overflowing."""
+        return (z if z > 0.0 else 0.0) + log1p_unit(exp(-abs(z)))
+
+    @njit(inline="always")
+    def sigmoid_pair(x):
+        """(sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy."""
+        w = exp(-abs(x))
+        den = 1.0 + w
+        pos = x >= 0.0
+        return (1.0 if pos else w) / den, (w if pos else 1.0) / den, w, den
+
+    @njit(inline="always")
+    def tanh(x):
+        e = expm1(2.0 * _clamp(abs(x), 0.0, 40.0))
+        return math.copysign(e / (e + 2.0), x)
+
+    @njit(inline="always")
+    def sech2(x):
+        """1 - tanh(x)**2 = 4 w / (1 + w)**2, w = e**(-2|x|): no cancellation."""
+        w = exp(-2.0 * abs(x))
+        return 4.0 * w / ((1.0 + w) * (1.0 + w))
+
+    # ---- activations --------------------------------------------------------
+    @njit(inline="always")
+    def sigmoid_vad(x):
+        s, _, w, den = sigmoid_pair(x)
+        return s, w / (den * den)
+
+    @njit(inline="always")
+    def sigmoid_dfy(y):
+        return y * (1.0 - y)
+
+    @njit(inline="always")
+    def tanh_vad(x):
+        return tanh(x), sech2(x)
+
+    @njit(inline="always")
+    def tanh_dfy(y):
+        return (1.0 - y) * (1.0 + y)
+
+    @njit(inline="always")
+    def relu_vad(x):
+        return 0.0 if x <= 0.0 else x, _nan_or(x, 1.0 if x > 0.0 else 0.0)
+
+    @njit(inline="always")
+    def relu_dfy(y):
+        return _nan_or(y, 1.0 if y > 0.0 else 0.0)
+
+    @njit(inline="always")
+    def relu6_vad(x):
+        y = 0.0 if x <= 0.0 else (6.0 if x >= 6.0 else x)
+        return y, _nan_or(x, 1.0 if (x > 0.0) & (x < 6.0) else 0.0)
+
+    @njit(inline="always")
+    def relu6_dfy(y):
+        return _nan_or(y, 1.0 if (y > 0.0) & (y < 6.0) else 0.0)
+
+    @njit(inline="always")
+    def leaky_relu_vad(x, negative_slope):
+        y = x if x > 0.0 else negative_slope * x
+        return y, _nan_or(x, 1.0 if x > 0.0 else negative_slope)
+
+    @njit(inline="always")
+    def leaky_relu_dfy(y, negative_slope):
+        return _nan_or(y, 1.0 if y > 0.0 else negative_slope)
+
+    @njit(inline="always")
+    def elu_vad(x, alpha):
+        pos = x > 0.0
+        return (x if pos else alpha * expm1(x)), (1.0 if pos else alpha * exp(x))
+
+    @njit(inline="always")
+    def elu_dfy(y, alpha):
+        return 1.0 if y > 0.0 else y + alpha
+
+    @njit(inline="always")
+    def celu_vad(x, alpha):
+        pos = x > 0.0
+        z = x / alpha
+        return (x if pos else alpha * expm1(z)), (1.0 if pos else exp(z))
+
+    @njit(inline="always")
+    def celu_dfy(y, alpha):
+        return 1.0 if y > 0.0 else y / alpha + 1.0
+
+    @njit(inline="always")
+    def selu_vad(x):
+        pos = x > 0.0
+        y = SELU_SCALE * x if pos else _SELU_SA * expm1(x)
+        return y, (SELU_SCALE if pos else _SELU_SA * exp(x))
+
+    @njit(inline="always")
+    def selu_dfy(y):
+        return SELU_SCALE if y > 0.0 else y + _SELU_SA
+
+    @njit(inline="always")
+    def silu_vad(x):
+        s, sm, _, _ = sigmoid_pair(x)
+        xc = _clamp(x, -_BIG, _BIG)
+        y = x * s if x >= 0.0 else xc * s
+        return y, s * (1.0 + xc * sm)
+
+    @njit(inline="always")
+    def mish_vad(x):
+        # tanh(log(1 + e**x)) = n / (n + 2) with n = e**x (e**x + 2); in terms
+        # of w = e**-|x| so that nothing overflows.
+        w = exp(-abs(x))
+        pos = x > 0.0
+        num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
+        den = num + (2.0 * w * w if pos else 2.0)
+        t = num / den
+        xc = _clamp(x, -_BIG, _BIG)
+        y = x * t if x >= 0.0 else xc * t
+        # x * sech(softplus x)**2 * sigmoid(x) = 4 x w^(1 or 2) (1 + w) / den**2
+        cross = 4.0 * (w * w if pos else w) * (1.0 + w) / (den * den)
+        return y, t + xc * cross
+
+    @njit(inline="always")
+    def softplus_vad(x, beta, threshold):
+        z = beta * x
+        linear = z > threshold
+        s, _, _, _ = sigmoid_pair(z)
+        return (x if linear else softplus1(z) / beta), (1.0 if linear else s)
+
+    @njit(inline="always")
+    def hardswish_vad(x):
+        y = 0.0 if x <= -3.0 else (x if x >= 3.0 else x * (x + 3.0) / 6.0)
+        d = 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else (2.0 * x + 3.0) / 6.0)
+        return y, d
+
+    @njit(inline="always")
+    def hardsigmoid_vad(x):
+        y = 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else (x + 3.0) / 6.0)
+        return y, _nan_or(x, 1.0 / 6.0 if (x > -3.0) & (x < 3.0) else 0.0)
+
+    @njit(inline="always")
+    def hardsigmoid_dfy(y):
+        return _nan_or(y, 1.0 / 6.0 if (y > 0.0) & (y < 1.0) else 0.0)
+
+    @njit(inline="always")
+    def hardtanh_vad(x, min_val, max_val):
+        y = min_val if x < min_val else (max_val if x > max_val else x)
+        return y, _nan_or(x, 1.0 if (x > min_val) & (x < max_val) else 0.0)
+
+    @njit(inline="always")
+    def hardtanh_dfy(y, min_val, max_val):
+        return _nan_or(y, 1.0 if (y > min_val) & (y < max_val) else 0.0)
+
+    @njit(inline="always")
+    def softsign_vad(x):
+        xc = _clamp(x, -_BIG, _BIG)
+        r = 1.0 / (1.0 + abs(xc))
+        return xc * r, r * r
+
+    @njit(inline="always")
+    def softsign_dfy(y):
+        r = 1.0 - abs(y)
+        return r * r
+
+    @njit(inline="always")
+    def logsigmoid_vad(x):
+        _, sm, _, _ = sigmoid_pair(x)
+        return -softplus1(-x), sm
+
+    @njit(inline="always")
+    def logsigmoid_dfy(y):
+        return -expm1(y)
+
+    @njit(inline="always")
+    def softshrink_vad(x, lambd):
+        y = x - lambd if x > lambd else (x + lambd if x < -lambd else 0.0 * x)
+        return y, _nan_or(x, 1.0 if (x > lambd) | (x < -lambd) else 0.0)
+
+    @njit(inline="always")
+    def hardshrink_vad(x, lambd):
+        y = x if (x > lambd) | (x < -lambd) else 0.0 * x
+        return y, _nan_or(x, 1.0 if (x > lambd) | (x < -lambd) else 0.0)
+
+    @njit(inline="always")
+    def shrink_dfy(y, lambd):
+        return _nan_or(y, 0.0 if y == 0.0 else 1.0)
+
+    @njit(inline="always")
+    def threshold_vad(x, threshold, value):
+        above = x > threshold
+        return (x if above else _nan_or(x, value)), _nan_or(x, 1.0 if above else 0.0)
+
+    @njit(inline="always")
+    def squareplus_vad(x, b):
+        ax = abs(x)
+        big = ax > 1e154            # x * x would overflow; b no longer matters
+        root = ax if big else math.sqrt(x * x + b)
+        ratio = math.copysign(1.0, x) if big else x / root
+        # (x + root) / 2 cancels for x < 0: there it is b / 2 / (root - x)
+        neg = x < 0.0
+        y = 0.5 * b / (root - x) if neg else 0.5 * (x + root)
+        d = (0.5 * b / root) / (root - x) if neg else 0.5 * (1.0 + ratio)
+        return y, d
+
+    @njit(inline="always")
+    def squareplus_dfy(y, b):
+        y2 = y * y
+        return y2 / (y2 + 0.25 * b)
+
+    # tanhshrink and gelu need the fitted polynomials: see _math_fitted below.
+    _add_fitted(m, coeffs, locals())
+
+    for name, value in list(locals().items()):
+        if name.endswith(("_vad", "_dfy")) or name in (
+                "exp", "expm1", "exp_of_sum", "log", "log1p_unit", "tanh", "sigmoid_pair",
+                "softplus1"):
+            setattr(m, name, value)
+    m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
+    return m
+
+
+def _add_fitted(m, coeffs, helpers):
+    """tanhshrink, gelu and gelu_tanh, which use the fitted coefficient tables."""
+    exp = helpers["exp"]
+    tanh = helpers["tanh"]
+    sigmoid_pair = helpers["sigmoid_pair"]
+
+    @njit(inline="always")
+    def tanhshrink_vad(x):
+        t = tanh(x)
+        return x - t, t * t
+
+    @njit(inline="always")
+    def gelu_vad(x):
+        phi = exp(-0.5 * x * x) * _INV_SQRT_2PI
+        cdf = 0.5 * math.erfc(-x * _SQRT1_2)
+        xc = _clamp(x, -_BIG, _BIG)
+        y = x * cdf if x >= 0.0 else xc * cdf
+        return y, cdf + xc * phi
+
+    @njit(inline="always")
+    def gelu_tanh_vad(x):
+        xc = _clamp(x, -1e100, 1e100)
+        u = _SQRT_2_OVER_PI[0] * (xc + _GELU_TANH_A[0] * xc * xc * xc)
+        s, sm, _, _ = sigmoid_pair(2.0 * u)
+        du = _SQRT_2_OVER_PI[0] * (1.0 + 3.0 * _GELU_TANH_A[0] * xc * xc)
+        y = x * s if x >= 0.0 else xc * s
+        return y, s + xc * 2.0 * s * sm * du
+
+    m.tanhshrink_vad = tanhshrink_vad
+    m.gelu_vad = gelu_vad
+    m.gelu_tanh_vad = gelu_tanh_vad
+
+
+_TIERS = {}
+
+
+def tier(name):
+    """The math module of tier 'f64' or 'f32' (built once)."""
+    if name not in _TIERS:
+        _TIERS[name] = build(name)
+    return _TIERS[name]

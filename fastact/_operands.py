@@ -1,0 +1,96 @@
+"""Turning user arguments into the contiguous buffers the kernels want, and back.
+
+The rules are NumPy's ufunc rules, narrowed to what the kernels compute:
+float32 and float64 as they are, float16 through float32, bool and integers
+as float64 (like np.exp), everything else refused.  Inputs are never written
+to unless the caller passed them as ``out``.
+"""
+import numpy as np
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+
+def as_array(value, arg, func):
+    """``value`` as an ndarray of a supported dtype (not yet converted)."""
+    arr = value if type(value) is np.ndarray else np.asarray(value)
+    dt = arr.dtype
+    if dt.kind == "f" and dt.itemsize <= 8:
+        return arr
+    if dt.kind in "biu":
+        return arr
+    raise TypeError(f"{func}: argument '{arg}' has dtype {dt}; expected a real "
+                    f"floating-point (float16, float32, float64), integer or boolean array")
+
+
+def result_dtype(arrays):
+    """Output dtype for the given inputs: the widest float, ints counting as float64."""
+    result = _F16
+    for a in arrays:
+        dt = a.dtype
+        if dt.kind != "f" or dt == _F64:
+            return _F64
+        if dt == _F32:
+            result = _F32
+    return result
+
+
+def compute_dtype(result):
+    return _F64 if result == _F64 else _F32
+
+
+def contiguous(a, shape, dtype):
+    """A C-contiguous array of ``dtype`` and ``shape`` holding ``a`` (broadcast)."""
+    if a.shape != shape:
+        a = np.broadcast_to(a, shape)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _same_buffer(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides)
+
+
+def check_out(out, arg, shape, dtype, func):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{func}: '{arg}' must be a NumPy array, not {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{func}: '{arg}' has shape {out.shape}; expected {shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"{func}: '{arg}' has dtype {out.dtype}; expected {dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{func}: '{arg}' is read-only")
+
+
+def output_buffer(out, dtype, inputs, shape):
+    """Where the kernel should write: ``out`` itself when it can, else a new buffer.
+
+    ``out`` is used directly when it is C-contiguous in the compute dtype and
+    either shares no memory with the inputs or is exactly one of them (in
+    place).  A partial overlap, a strided ``out`` or a float16 one goes
+    through a new buffer that is copied into ``out`` afterwards.
+    """
+    if out is None or out.dtype != dtype or not out.flags.c_contiguous:
+        return np.empty(shape, dtype)
+    for a in inputs:
+        if np.may_share_memory(a, out) and not _same_buffer(a, out):
+            return np.empty(shape, dtype)
+    return out
+
+
+def check_distinct_outs(outs, func):
+    given = [(name, o) for name, o in outs if o is not None]
+    for i, (n1, o1) in enumerate(given):
+        for n2, o2 in given[i + 1:]:
+            if np.may_share_memory(o1, o2):
+                raise ValueError(f"{func}: '{n1}' and '{n2}' must not share memory")
+
+
+def finish(buffer, out, result, scalar):
+    """Deliver ``buffer`` into ``out`` (or as the result dtype); a NumPy scalar for scalar input."""
+    if out is not None:
+        if buffer is not out:
+            np.copyto(out, buffer, casting="unsafe")
+        return out
+    if buffer.dtype != result:
+        buffer = buffer.astype(result)
+    return buffer[()] if scalar else buffer

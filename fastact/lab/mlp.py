@@ -1,0 +1,245 @@
+"""A multilayer perceptron in NumPy whose nonlinearities are fastact's kernels.
+
+Matmuls are NumPy's.  Each hidden layer calls the activation's fused
+``value_and_derivative`` once in the forward pass and keeps f'(z); the
+backward pass is then a multiply, ``dz = da * f'(z)``, with no second kernel
+call.  The loss is the mean cross-entropy of fastact's ``log_softmax``, and its
+gradient with respect to the logits comes from ``log_softmax.backward``.
+
+The activation calls go through a module-like object ``fa`` (fastact itself
+by default) that only needs ``get(name)`` and ``log_softmax``; the tests pass
+a pure-NumPy stand-in to check the two agree.
+"""
+import numpy as np
+
+from fastact import registry
+
+# Initialisation suited to the activation (weights; biases start at 0):
+#   he      N(0, 2 / fan_in)             ReLU family and the smooth ReLUs
+#   lecun   N(0, 1 / fan_in)             SELU (self-normalising nets)
+#   glorot  U(+-sqrt(6 / (fan_in + fan_out)))  sigmoid, tanh and other S-curves
+INIT = {
+    "relu": "he", "relu6": "he", "leaky_relu": "he", "prelu": "he", "elu": "he",
+    "celu": "he", "gelu": "he", "silu": "he", "mish": "he", "hardswish": "he",
+    "softplus": "he", "squareplus": "he", "threshold": "he",
+    "selu": "lecun",
+    "sigmoid": "glorot", "tanh": "glorot", "hardsigmoid": "glorot", "hardtanh": "glorot",
+    "softsign": "glorot", "logsigmoid": "glorot", "tanhshrink": "glorot",
+    "softshrink": "glorot", "hardshrink": "glorot",
+}
+DEFAULT_INIT = "glorot"
+
+# Parameters for activations whose registry row has required ones (used by
+# list, plot and compare alike, and shown where they are used).
+ANALYSIS_PARAMS = {"threshold": {"threshold": 1.0, "value": 0.0}}
+
+PRELU_INIT = 0.25   # PyTorch's nn.PReLU default
+
+# The kinds that can serve as a hidden-layer nonlinearity here.
+HIDDEN_KINDS = (registry.ELEMENTWISE, registry.PER_CHANNEL)
+
+
+def hidden_activation_names():
+    return tuple(a.name for a in registry.ACTIVATIONS if a.kind in HIDDEN_KINDS)
+
+
+def resolve_name(name):
+    """Registry name for a name or alias, or ValueError naming the choices."""
+    name = registry.ALIASES.get(name, name)
+    row = registry.BY_NAME.get(name)
+    if row is None:
+        raise ValueError(f"unknown activation {name!r}; known: "
+                         f"{', '.join(registry.names())}")
+    return row
+
+
+def init_weights(rng, fan_in, fan_out, scheme, dtype):
+    if scheme == "he":
+        w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+    elif scheme == "lecun":
+        w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(1.0 / fan_in)
+    elif scheme == "glorot":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, (fan_in, fan_out))
+    else:
+        raise ValueError(f"unknown init scheme {scheme!r}")
+    return w.astype(dtype)
+
+
+def _default_fa():
+    import fastact
+    return fastact
+
+
+class MLP:
+    """``sizes[0] -> sizes[1] -> ... -> sizes[-1]``; every layer but the last
+    is followed by the activation.  ``params`` is a flat list of arrays
+    (W1, b1, [a1,] W2, b2, [a2,] ..., W_out, b_out) that optimizers update in
+    place; ``grads`` after ``backward`` matches it one to one.
+    """
+
+    def __init__(self, sizes, activation, *, seed=0, dtype=np.float32, fa=None,
+                 activation_params=None, init=None):
+        self.fa = fa if fa is not None else _default_fa()
+        row = resolve_name(activation)
+        if row.kind not in HIDDEN_KINDS:
+            raise ValueError(f"{row.name} acts along an axis ({row.kind}); a hidden layer "
+                             f"needs an elementwise activation or prelu")
+        self.name = row.name
+        self.per_channel = row.kind == registry.PER_CHANNEL
+        self.act = self.fa.get(self.name)
+        params = dict(ANALYSIS_PARAMS.get(self.name, {}))
+        params.update(activation_params or {})
+        self.act_params = params
+        self.sizes = tuple(int(s) for s in sizes)
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            raise ValueError(f"bad layer sizes {self.sizes}")
+        self.dtype = np.dtype(dtype)
+        self.init = init or INIT.get(self.name, DEFAULT_INIT)
+        rng = np.random.default_rng(seed)
+        self.weights, self.biases, self.slopes = [], [], []
+        n_layers = len(self.sizes) - 1
+        for i in range(n_layers):
+            fan_in, fan_out = self.sizes[i], self.sizes[i + 1]
+            last = i == n_layers - 1
+            scheme = "glorot" if last else self.init
+            self.weights.append(init_weights(rng, fan_in, fan_out, scheme, self.dtype))
+            self.biases.append(np.zeros(fan_out, dtype=self.dtype))
+            if self.per_channel and not last:
+                self.slopes.append(np.full(fan_out, PRELU_INIT, dtype=self.dtype))
+        self.params = []
+        for i in range(n_layers):
+            self.params += [self.weights[i], self.biases[i]]
+            if i < len(self.slopes):
+                self.params.append(self.slopes[i])
+        self._cache = None
+
+    @property
+    def n_hidden(self):
+        return len(self.sizes) - 2
+
+    # ------------------------------------------------------------ passes --
+    def _activate(self, i, z):
+        if self.per_channel:
+            return self.act.value_and_derivative(z, self.slopes[i], axis=1)
+        return self.act.value_and_derivative(z, **self.act_params)
+
+    def forward(self, x, keep=True):
+        """Logits for a batch ``x`` (n, features); keeps what backward needs."""
+        h = np.asarray(x, dtype=self.dtype)
+        inputs, derivs, preacts = [], [], []
+        for i in range(self.n_hidden):
+            z = h @ self.weights[i]
+            z += self.biases[i]
+            a, d = self._activate(i, z)
+            if keep:
+                inputs.append(h)
+                derivs.append(d)
+                preacts.append(z if self.per_channel else None)
+            h = a
+        logits = h @ self.weights[-1]
+        logits += self.biases[-1]
+        if keep:
+            inputs.append(h)
+            self._cache = (inputs, derivs, preacts)
+        return logits
+
+    def log_probs(self, logits):
+        return self.fa.log_softmax(logits, axis=-1)
+
+    def loss(self, x, y, keep=True):
+        """Mean cross-entropy; returns (loss, log-probabilities)."""
+        logp = self.log_probs(self.forward(x, keep=keep))
+        y = np.asarray(y)
+        return float(-logp[np.arange(len(y)), y].mean(dtype=np.float64)), logp
+
+    def backward(self, logp, y):
+        """Gradients of the mean cross-entropy, aligned with ``self.params``.
+
+        Also returns the hidden derivatives f'(z) of the forward pass, for the
+        statistics the trainer keeps (dead and saturated units).
+        """
+        inputs, derivs, preacts = self._cache
+        n = len(y)
+        dlogp = np.zeros_like(logp)
+        dlogp[np.arange(n), y] = -1.0 / n
+        g = self.fa.log_softmax.backward(dlogp, logp, axis=-1)
+        grads = [None] * len(self.params)
+        pos = len(self.params)
+        for i in range(len(self.weights) - 1, -1, -1):
+            hidden = i < self.n_hidden
+            if hidden:
+                # g is dL/da for layer i's output a = f(z).
+                if self.per_channel:
+                    pos -= 1
+                    # d a / d slope = z where z <= 0, else 0.
+                    grads[pos] = np.einsum("ij,ij->j", g, np.minimum(preacts[i], 0))
+                np.multiply(g, derivs[i], out=g)          # dL/dz = dL/da * f'(z)
+            pos -= 2
+            grads[pos] = inputs[i].T @ g
+            grads[pos + 1] = g.sum(axis=0)
+            if i > 0:
+                g = g @ self.weights[i].T
+        self._cache = None
+        return grads, derivs
+
+    def predict(self, x, batch_size=4096):
+        return np.concatenate([self.forward(x[s:s + batch_size], keep=False).argmax(axis=1)
+                               for s in range(0, len(x), batch_size)])
+
+    def evaluate(self, x, y, batch_size=4096):
+        """(mean cross-entropy, accuracy) over a whole set, in batches."""
+        total, correct = 0.0, 0
+        for s in range(0, len(x), batch_size):
+            xb, yb = x[s:s + batch_size], y[s:s + batch_size]
+            logits = self.forward(xb, keep=False)
+            logp = self.log_probs(logits)
+            total -= float(logp[np.arange(len(yb)), yb].sum(dtype=np.float64))
+            correct += int((logits.argmax(axis=1) == yb).sum())
+        return total / len(x), correct / len(x)
+
+
+# ------------------------------------------------------------ optimizers --
+
+class SGD:
+    """SGD with (heavy-ball) momentum: v = momentum * v + g; p -= lr * v."""
+    default_lr = 0.05
+
+    def __init__(self, params, lr=None, momentum=0.9):
+        self.params = params
+        self.lr = self.default_lr if lr is None else lr
+        self.momentum = momentum
+        self.velocity = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        for p, g, v in zip(self.params, grads, self.velocity):
+            v *= self.momentum
+            v += g
+            p -= self.lr * v
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with bias correction."""
+    default_lr = 1e-3
+
+    def __init__(self, params, lr=None, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.params = params
+        self.lr = self.default_lr if lr is None else lr
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads):
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            p -= step * m / (np.sqrt(v) + self.eps)
+
+
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}
