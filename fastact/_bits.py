@@ -30,6 +30,8 @@ def bits_from_float(typingctx, x):
 def fma(typingctx, a, b, c):
     """a * b + c with one rounding (llvm.fma: one instruction on FMA CPUs)."""
     def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.fma", [ir.DoubleType()])
+        double = ir.DoubleType()
+        fn = builder.module.declare_intrinsic(
+            "llvm.fma", [double], ir.FunctionType(double, [double, double, double]))
         return builder.call(fn, args)
     return types.float64(types.float64, types.float64, types.float64), codegen

@@ -36,10 +36,12 @@ _LN2_LO = 1.90821492927058770002e-10
 _LN2 = 0.6931471805599453
 _BIG = 1e300                     # finite stand-in for inf in products
 _SQRT1_2 = 0.7071067811865476
+_SQRT1_2_LO = -4.833646656726457e-17          # sqrt(1/2) - _SQRT1_2
+_TWO_OVER_SQRT_PI = 1.1283791670955126
 _INV_SQRT_2PI = 0.3989422804014327
 # two-part constants for the gelu tanh form: value = hi + lo
 _SQRT_2_OVER_PI = (0.7978845608028654, -4.9846544045554e-17)
-_GELU_TANH_A = (0.044715, -2.4763993291351205e-18)  # the double nearest 0.044715 + rest
+_GELU_TANH_A = (0.044715, 2.1960211427085595e-18)  # 0.044715 = hi (a double) + lo
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 _SELU_SA = SELU_SCALE * SELU_ALPHA
@@ -126,6 +128,18 @@ def build(tier):
     def exp_of_sum(hi, lo):
         """e**(hi + lo) for |lo| <= ulp(hi)."""
         return exp(hi) * (1.0 + lo)
+
+    @njit(inline="always")
+    def mul_exp(v, hi, lo):
+        """v * e**(hi + lo) rounded once, also where the result is subnormal.
+
+        For |v| <= 1e100 and |lo| <= ulp(hi).  Multiplying by a subnormal
+        e**hi instead would carry its rounding error (half the smallest
+        spacing) times |v| into the result.
+        """
+        k, p = reduce_exp(_clamp(hi, -1400.0, 709.0))
+        u = v + v * lo
+        return _scale(fma(u, p, u), k)
 
     @njit(inline="always")
     def log1p_small(f):
@@ -252,10 +266,13 @@ def build(tier):
 
     @njit(inline="always")
     def silu_vad(x):
-        s, sm, _, _ = sigmoid_pair(x)
-        xc = _clamp(x, -_BIG, _BIG)
-        y = x * s if x >= 0.0 else xc * s
-        return y, s * (1.0 + xc * sm)
+        s, sm, _, den = sigmoid_pair(x)
+        pos = x >= 0.0
+        # x < 0: sigmoid(x) = w / den with w = e**x; the factor w goes last
+        xn = _clamp(x, -1e4, 0.0)
+        y = x * s if pos else mul_exp(xn / den, xn, 0.0)
+        d = s * (1.0 + x * sm) if pos else mul_exp((1.0 + xn * sm) / den, xn, 0.0)
+        return y, d
 
     @njit(inline="always")
     def mish_vad(x):
@@ -266,11 +283,13 @@ def build(tier):
         num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
         den = num + (2.0 * w * w if pos else 2.0)
         t = num / den
-        xc = _clamp(x, -_BIG, _BIG)
-        y = x * t if x >= 0.0 else xc * t
         # x * sech(softplus x)**2 * sigmoid(x) = 4 x w^(1 or 2) (1 + w) / den**2
         cross = 4.0 * (w * w if pos else w) * (1.0 + w) / (den * den)
-        return y, t + xc * cross
+        # x < 0: both y and y' carry a factor w = e**x, applied last
+        xn = _clamp(x, -1e4, 0.0)
+        y = x * t if pos else mul_exp(xn * (w + 2.0) / den, xn, 0.0)
+        d_neg = mul_exp(((w + 2.0) + 4.0 * xn * (1.0 + w) / den) / den, xn, 0.0)
+        return y, t + x * cross if pos else d_neg
 
     @njit(inline="always")
     def softplus_vad(x, beta, threshold):
@@ -360,7 +379,7 @@ def build(tier):
         return y2 / (y2 + 0.25 * b)
 
     # tanhshrink and gelu need the fitted polynomials: see _math_fitted below.
-    _add_fitted(m, coeffs, locals())
+    _add_fitted(m, coeffs, locals(), tier)
 
     for name, value in list(locals().items()):
         if name.endswith(("_vad", "_dfy")) or name in (
@@ -371,33 +390,124 @@ def build(tier):
     return m
 
 
-def _add_fitted(m, coeffs, helpers):
-    """tanhshrink, gelu and gelu_tanh, which use the fitted coefficient tables."""
+def _clenshaw(coefficients):
+    """A jitted sum c[k] T_k(v) (Chebyshev series, v in [-1, 1]), tuple frozen in."""
+    c = tuple(float(v) for v in coefficients)
+    last = len(c) - 1
+
+    @njit(inline="always")
+    def clenshaw(v):
+        b1 = 0.0
+        b2 = 0.0
+        two_v = 2.0 * v
+        for k in range(last, 0, -1):
+            b0 = two_v * b1 - b2 + c[k]
+            b2 = b1
+            b1 = b0
+        return v * b1 - b2 + c[0]
+    return clenshaw
+
+
+def _add_fitted(m, coeffs, helpers, tier):
+    """tanhshrink, gelu and gelu_tanh, which use the fitted Chebyshev series."""
     exp = helpers["exp"]
-    tanh = helpers["tanh"]
+    mul_exp = helpers["mul_exp"]
     sigmoid_pair = helpers["sigmoid_pair"]
+    erfcx_series = _clenshaw(coeffs["erfcx"])
+    tanhshrink_series = _clenshaw(coeffs["tanhshrink"])
+    # float32 inputs squared are exact in float64 and their tails need no
+    # extra digits; float64 tails do (an error e in the exponent of exp is a
+    # relative error e in the result, and x**2 / 2 reaches 700).
+    split = tier == "f64"
+
+    @njit(inline="always")
+    def half_square(a):
+        """a * a / 2 = hi + lo (lo = 0 when the tier does not need it)."""
+        hi = a * a
+        lo = fma(a, a, -hi) if split else 0.0
+        return 0.5 * hi, 0.5 * lo
 
     @njit(inline="always")
     def tanhshrink_vad(x):
-        t = tanh(x)
-        return x - t, t * t
+        a = abs(x)
+        x2 = x * x
+        # |x| < 1: x**3 P(x**2) (x - tanh x would cancel); beyond, with
+        # w = e**-2|x|, |x| - tanh|x| = (|x| - 1) + 2 w / (1 + w): both
+        # terms >= 0 and |x| - 1 exact near 1, so nothing cancels.
+        series = x * x2 * tanhshrink_series(2.0 * x2 - 1.0)
+        w = exp(-2.0 * _clamp(a, 0.0, 40.0))
+        tail = math.copysign((a - 1.0) + 2.0 * w / (1.0 + w), x)
+        small = a < 1.0
+        # tanh from the same pieces, each without cancellation
+        t = x - series
+        # tanh**2 = 1 - sech**2 = 1 - 4 w / (1 + w)**2 for |x| >= 1
+        return series if small else tail, t * t if small else 1.0 - 4.0 * w / ((1.0 + w) * (1.0 + w))
 
     @njit(inline="always")
     def gelu_vad(x):
-        phi = exp(-0.5 * x * x) * _INV_SQRT_2PI
-        cdf = 0.5 * math.erfc(-x * _SQRT1_2)
-        xc = _clamp(x, -_BIG, _BIG)
-        y = x * cdf if x >= 0.0 else xc * cdf
-        return y, cdf + xc * phi
+        # Phi(-a) = erfc(a / sqrt 2) / 2 = t R(v) exp(-a**2 / 2) / 2 with
+        # t = 2 / (2 + a / sqrt 2), v = 2 t - 1 (see tools/fit_coefficients.py);
+        # exp of the split a**2 / 2 keeps the far tail exact.
+        a = _clamp(abs(x), 0.0, 40.0)      # past 40, e**(-a*a/2) is 0
+        xs = _clamp(x, -40.0, 40.0)
+        z = a * _SQRT1_2
+        den = 2.0 + z
+        t = 2.0 / den
+        hi, lo = half_square(a)
+        tr = t * erfcx_series(2.0 * t - 1.0)      # erfcx(z'), z' = 2 / t - 2
+        if split:
+            # erfcx has relative slope ~1/z, so the rounding of z and t (z' != z)
+            # costs ~1 ulp: correct to first order, erfcx(z) = erfcx(z') +
+            # (z - z') (2 z erfcx(z') - 2 / sqrt(pi)), z - z' = den (t den* - 2) / 2
+            z_lo = fma(a, _SQRT1_2, -z) + a * _SQRT1_2_LO
+            z_part = den - 2.0                     # TwoSum: den + den_lo = 2 + z
+            den_lo = (2.0 - (den - z_part)) + (z - z_part)
+            gap = 0.5 * den * (fma(t, den, -2.0) + t * (den_lo + z_lo))
+            tr_lo = fma(t, erfcx_series(2.0 * t - 1.0), -tr)
+            scaled = 0.5 * (tr + (tr_lo + gap * (2.0 * z * tr - _TWO_OVER_SQRT_PI)))
+        else:
+            scaled = 0.5 * tr
+        q = mul_exp(scaled, -hi, -lo)
+        neg = x < 0.0
+        y = mul_exp(xs * scaled, -hi, -lo) if neg else x * (1.0 - q)
+        cdf = q if neg else 1.0 - q
+        return y, cdf + mul_exp(xs * _INV_SQRT_2PI, -hi, -lo)
 
     @njit(inline="always")
     def gelu_tanh_vad(x):
-        xc = _clamp(x, -1e100, 1e100)
-        u = _SQRT_2_OVER_PI[0] * (xc + _GELU_TANH_A[0] * xc * xc * xc)
-        s, sm, _, _ = sigmoid_pair(2.0 * u)
-        du = _SQRT_2_OVER_PI[0] * (1.0 + 3.0 * _GELU_TANH_A[0] * xc * xc)
-        y = x * s if x >= 0.0 else xc * s
-        return y, s + xc * 2.0 * s * sm * du
+        # x * sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3).  In the
+        # negative tail sigmoid(2 u) ~ e**(2 u) and 2 u reaches -745, so
+        # float64 forms 2 u in double-double; float32 needs no extra digits.
+        xc = _clamp(x, -1e30, 1e30)
+        c_hi, c_lo = _SQRT_2_OVER_PI
+        a_hi, a_lo = _GELU_TANH_A
+        x2 = xc * xc
+        if split:
+            x2_lo = fma(xc, xc, -x2)
+            x3 = xc * x2
+            x3_lo = fma(xc, x2, -x3) + xc * x2_lo
+            p = a_hi * x3
+            p_lo = fma(a_hi, x3, -p) + (a_hi * x3_lo + a_lo * x3)
+            s = xc + p                                    # TwoSum
+            s_virtual = s - xc
+            s_lo = ((xc - (s - s_virtual)) + (p - s_virtual)) + p_lo
+            u = c_hi * s
+            u_lo = fma(c_hi, s, -u) + (c_hi * s_lo + c_lo * s)
+        else:
+            u = c_hi * (xc + a_hi * xc * x2)
+            u_lo = 0.0
+        # sigmoid(2 u) = 1 / den or w / den, den = 1 + w, w = e**(-2|u|); for
+        # u < 0 the factor w is applied last (mul_exp) so tails round once
+        pos = u >= 0.0
+        hi = -2.0 * abs(u)
+        lo = -2.0 * u_lo if pos else 2.0 * u_lo
+        w = mul_exp(1.0, hi, lo)
+        den = 1.0 + w
+        du2 = 2.0 * c_hi * (1.0 + 3.0 * a_hi * x2)
+        y = x / den if pos else mul_exp(xc / den, hi, lo)
+        slope = xc * du2 / (den * den)          # times w: x sigmoid'(2u) d(2u)/dx
+        d = 1.0 / den + mul_exp(slope, hi, lo) if pos else mul_exp(1.0 / den + slope, hi, lo)
+        return y, d
 
     m.tanhshrink_vad = tanhshrink_vad
     m.gelu_vad = gelu_vad
