@@ -60,12 +60,6 @@ class Activation:
         # pickles (e.g. to a worker process) as a reference to the registry entry
         return (_get_by_name, (self.name,))
 
-    def _dispatcher(self, name):
-        fn = self._dispatchers.get(name)
-        if fn is None:
-            fn = self._dispatchers[name] = getattr(_kernels(), name)
-        return fn
-
 
 def _get_by_name(name):
     from . import get
@@ -97,15 +91,22 @@ class Elementwise(Activation):
         return kernel, tuple(values[n] for n in self._numeric), values
 
     def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
-        par = "par" if _parallel(size) else "ser"
-        self._dispatcher(f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")(*arrays_and_params)
+        key = (kernel, pass_, dtype, size >= PARALLEL_MIN and _threads.get_num_threads() > 1)
+        fn = self._dispatchers.get(key)
+        if fn is None:
+            par = "par" if key[3] else "ser"
+            fn = self._dispatchers[key] = getattr(
+                _kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
+        fn(*arrays_and_params)
 
     def __call__(self, x, *args, out=None, **kwargs):
         kernel, numeric, _ = self._resolve(args, kwargs)
         if (type(x) is np.ndarray and out is None and x.dtype in _TIER
                 and x.flags.c_contiguous):
             y = np.empty(x.shape, x.dtype)
-            if x.size:
+            if x.ndim == 1:
+                self._run(kernel, "forward", x.dtype, x.size, x, y, *numeric)
+            elif x.size:
                 self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), *numeric)
             return y

@@ -18,18 +18,31 @@ _exp = _m.exp
 _exp_of_sum = _m.exp_of_sum
 _log = _m.log
 _sigmoid_pair = _m.sigmoid_pair
-_FLAGS = dict(cache=True, nogil=True, fastmath={"contract"})
+# error_model="numpy": x / 0 gives inf or NaN instead of raising, and the
+# loops stay free of the branch that blocks vectorisation
+_FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 
 SOFTMAX, LOG_SOFTMAX, SOFTMIN = 0, 1, 2
 
 
 @njit(inline="always")
 def _difference(a, b):
-    """a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should."""
+    """a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should.
+
+    Where hi is infinite (a = -inf) lo is 0, not the NaN TwoSum would give.
+    """
     hi = a - b
     a_part = hi + b
     lo = (a - a_part) + (-b - (hi - a_part))
-    return hi, lo
+    return hi, (lo if hi - hi == 0.0 else 0.0)
+
+
+@njit(inline="always")
+def _add_compensated(s, c, e):
+    """Neumaier's step: s + e with its rounding error accumulated in c."""
+    t = s + e
+    c += (s - t) + e if abs(s) >= abs(e) else (e - t) + s
+    return t, c
 
 
 @njit(**_FLAGS)
@@ -50,10 +63,7 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
         for k in range(n):
             v = sign * float(x[base + k * inner])
             hi, lo = _difference(v, m)
-            e = _exp_of_sum(hi, lo)
-            t = s + e
-            c += (s - t) + e if abs(s) >= abs(e) else (e - t) + s
-            s = t
+            s, c = _add_compensated(s, c, _exp_of_sum(hi, lo))
         s += c
         if mode == LOG_SOFTMAX:
             log_s = _log(s)
@@ -73,9 +83,12 @@ def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
     for r in range(r0, r1):
         base = (r // inner) * n * inner + r % inner
         s = 0.0
+        c = 0.0
         for k in range(n):
             i = base + k * inner
-            s += float(dy[i]) * (1.0 if mode == LOG_SOFTMAX else float(y[i]))
+            s, c = _add_compensated(
+                s, c, float(dy[i]) * (1.0 if mode == LOG_SOFTMAX else float(y[i])))
+        s += c
         for k in range(n):
             i = base + k * inner
             g = float(dy[i])

@@ -510,8 +510,9 @@ def fastact_runner(case, pass_, a, fused=True):
             return lambda: act(x, out=y, **kw)
         if pass_ == "backward":
             return lambda: act.backward(dy, x, out=d, **kw)
-        if not fused:
-            return lambda: (act(x, out=y, **kw), act.backward(dy, x, out=d, **kw))
+        if not fused:                       # dy = 1: the same (y, f'(x)) as the fused pass
+            ones = np.ones_like(x)
+            return lambda: (act(x, out=y, **kw), act.backward(ones, x, out=d, **kw))
         return lambda: act.value_and_derivative(x, out=y, derivative_out=d, **kw)
     dx = np.empty_like(x)
     if case.kind == registry.PER_CHANNEL:
@@ -583,6 +584,16 @@ def make_runner(case, pass_, impl, dtype, n, threads=None, inputs=None):
     if impl == "torch":
         return torch_runner(case, pass_, a, threads)
     raise ValueError(f"unknown competitor {impl!r}")
+
+
+def format_seconds(t):
+    """1.23e-5 -> '12.3 µs', 0.0042 -> '4.2 ms'; None -> '-'."""
+    if t is None:
+        return "-"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(t) >= scale:
+            break
+    return f"{t / scale:.3g} {unit}"
 
 
 def time_call(fn, min_time=0.05, repeats=7, max_time=3.0):

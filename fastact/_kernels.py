@@ -10,8 +10,12 @@ from . import _axis_kernels as _axis
 from ._math import tier
 
 _m = {"f32": tier("f32"), "f64": tier("f64")}
-_PARALLEL = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"})
-_SERIAL = dict(parallel=False, cache=True, nogil=True, fastmath={"contract"})
+# error_model="numpy": a division by zero gives inf/NaN instead of raising;
+# the check Numba otherwise adds to every division blocks vectorisation.
+_PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy",
+               fastmath={"contract"})
+_SERIAL = dict(parallel=False, cache=True, nogil=True, error_model="numpy",
+               fastmath={"contract"})
 _sigmoid_f32_vad = _m['f32'].sigmoid_vad
 _sigmoid_f32_dfy = _m['f32'].sigmoid_dfy
 _sigmoid_f64_vad = _m['f64'].sigmoid_vad

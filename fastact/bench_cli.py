@@ -1,31 +1,27 @@
-"""``python -m fastact bench``: time activations against NumPy, torch and the copy bound.
+"""``python -m fastact bench``: time the activations against NumPy, torch and the copy bound.
 
-Prints, per function, one row per (pass, dtype, n): fastact's median time, its bandwidth
-(bytes the pass must move / time), that as a percentage of the memory-copy bound measured in
-the same run, and how many times faster fastact is than idiomatic NumPy, PyTorch CPU (same
-thread count, when importable) and -- for value_and_derivative -- than its own forward
-followed by backward.  The competitors are defined once, in ``fastact._bench_common``, and
-shared with the pytest-benchmark suite in ``bench/``.
+For each function, one row per (pass, dtype, n): fastact's median time, its bandwidth (the
+bytes the pass must move / time), that as a percentage of the memory-copy bound measured in
+the same run, and how many times faster fastact is than idiomatic NumPy, than PyTorch CPU
+(same thread count, when importable) and, for value_and_derivative, than its own forward
+followed by backward.  What is timed is defined in ``fastact._bench_common``, shared with
+the pytest-benchmark suite in ``bench/``.
 """
 import argparse
-import difflib
 import json
 import os
 import platform
-import re
 import sys
 import time
 
-from fastact import registry
+from fastact import _bench_common as bc, registry
 
-_PASS_ALIASES = {"fwd": "forward", "bwd": "backward", "vad": "value_and_derivative",
-                 "forward": "forward", "backward": "backward",
-                 "value_and_derivative": "value_and_derivative"}
-_DTYPES = ("float32", "float64")
-_FORMATS = ("table", "markdown", "json")
-
-# Timing settings: (min seconds per sample, samples).  The machine is shared and noisy,
-# so the median of several samples, each long enough to dwarf timer resolution.
+_PASSES = {"forward": "forward", "backward": "backward", "value_and_derivative":
+           "value_and_derivative", "fwd": "forward", "bwd": "backward",
+           "vad": "value_and_derivative"}
+_UNITS = {"k": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+# (minimum seconds per sample, samples): the median of several samples, each long enough
+# to dwarf the timer's resolution, on a machine that is shared and noisy
 _FULL_TIMING = (0.05, 7)
 _QUICK_TIMING = (0.01, 5)
 
@@ -35,260 +31,198 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):           # one line and exit code 2, from main()
+    def error(self, message):            # one line and exit code 2, printed by main()
         raise _UsageError(message)
 
 
 def _size(text):
-    """1000, 1e6, 1_000_000, 16M, 1k -> int."""
+    """'1000', '1e6', '1_000_000', '1k' (1024), '1M' (2**20), '16M' -> elements."""
     t = text.strip().replace("_", "")
-    m = re.fullmatch(r"(\d+(?:\.\d*)?)([kKmMgG])", t)
+    scale = _UNITS.get(t[-1:], 1)
     try:
-        if m:
-            value = float(m.group(1)) * {"k": 1e3, "m": 1e6, "g": 1e9}[m.group(2).lower()]
-        else:
-            value = float(t)
+        value = float(t[:-1] if scale > 1 else t) * scale
     except ValueError:
-        value = None
-    if value is None or value != int(value) or value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a positive size (e.g. 1000, 1e6, 16M)")
+        value = 0
+    if not (value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 1000, 1e6, 1M, 16M)")
     return int(value)
 
 
 def _parser():
-    from fastact import _bench_common as bc
     p = _Parser(
         prog="python -m fastact bench",
         description="Time fastact's activations against idiomatic NumPy, PyTorch CPU (when "
-                    "installed) and the memory-copy bound.  'vs X' columns are X's time "
-                    "divided by fastact's: above 1x fastact is faster.",
-        epilog="Functions: " + ", ".join(bc.case_names())
-               + ".  Sizes accept 1e6, 16M, 1k.  Example: "
-                 "python -m fastact bench --functions mish gelu --n 1M 16M --format markdown")
+                    "importable) and the memory-copy bound.  'vs X' columns are X's time "
+                    "divided by fastact's: above 1x, fastact is faster.",
+        epilog=f"functions: {', '.join(bc.case_names())}.  Sizes take k = 2**10 and "
+               f"M = 2**20.  Example: python -m fastact bench --functions mish gelu "
+               f"--n 1M 16M --format markdown")
     p.add_argument("--quick", action="store_true",
-                   help=f"a representative subset in well under 2 minutes: "
-                        f"{', '.join(bc.QUICK_FUNCTIONS)} at n = "
-                        f"{', '.join(bc.size_label(n) for n in bc.QUICK_SIZES)}, fewer "
-                        f"samples (other options still narrow or widen it)")
-    p.add_argument("--functions", "--function", nargs="+", metavar="NAME", dest="functions",
-                   help="activations to time (default: all; gelu times both forms, "
-                        "gelu_tanh only the tanh form)")
-    p.add_argument("--dtype", nargs="+", metavar="DTYPE", dest="dtypes",
-                   help="float32 and/or float64 (default: both)")
-    p.add_argument("--n", nargs="+", metavar="N", type=_size, dest="sizes",
-                   help="array sizes in elements (default: 1000 1000000 16000000)")
-    p.add_argument("--pass", nargs="+", metavar="PASS", dest="passes",
-                   help="forward, backward, value_and_derivative (fwd, bwd, vad); "
+                   help=f"a representative subset, 1-2 minutes: {bc.describe_quick()}; "
+                        f"fewer samples.  --functions, --dtype and --n replace its choices")
+    p.add_argument("--functions", "--function", nargs="+", metavar="NAME",
+                   help="activations to time (default: all; gelu is both forms, gelu_tanh "
+                        "only the tanh one)")
+    p.add_argument("--dtype", nargs="+", choices=bc.DTYPES, dest="dtypes",
+                   help="default: both")
+    p.add_argument("--n", nargs="+", type=_size, metavar="N", dest="sizes",
+                   help=f"sizes in elements (default: "
+                        f"{' '.join(bc.size_label(n) for n in bc.SIZES)})")
+    p.add_argument("--pass", nargs="+", choices=list(_PASSES), metavar="PASS", dest="passes",
+                   help="forward, backward, value_and_derivative (or fwd, bwd, vad); "
                         "default: every pass a function has")
-    p.add_argument("--format", default="table", metavar="FORMAT", dest="format",
-                   help="table (default), markdown (one table to paste into README) or json")
+    p.add_argument("--format", choices=("table", "markdown", "json"), default="table",
+                   help="table (default), markdown (one table, for a README) or json")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="threads for fastact, torch and the copy bound "
-                        "(default: fastact's current setting)")
+                   help="threads of fastact, torch and the copy (default: fastact's setting)")
     p.add_argument("--min-time", type=float, metavar="SECONDS",
-                   help=f"minimum duration of one timing sample (default {_FULL_TIMING[0]}, "
-                        f"quick {_QUICK_TIMING[0]})")
+                   help=f"shortest timing sample (default {_FULL_TIMING[0]}, "
+                        f"--quick {_QUICK_TIMING[0]})")
     p.add_argument("--repeat", type=int, metavar="K",
-                   help=f"samples per measurement, the median is reported (default "
-                        f"{_FULL_TIMING[1]}, quick {_QUICK_TIMING[1]})")
+                   help=f"samples per timing, the median is reported (default "
+                        f"{_FULL_TIMING[1]}, --quick {_QUICK_TIMING[1]})")
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
-    p.add_argument("--no-numpy", action="store_true", help="do not time NumPy")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     return p
 
 
-def _resolve(args):
-    """Check the options against the registry; return the list of jobs or raise _UsageError."""
-    from fastact import _bench_common as bc
-    if args.format not in _FORMATS:
-        raise _UsageError(f"--format: {args.format!r} is not one of {', '.join(_FORMATS)}")
+def _jobs(args):
+    """[(case, pass, dtype, n)] grouped by function, or _UsageError."""
     if args.functions:
         try:
             cases = bc.find_cases(args.functions)
         except KeyError as exc:
-            name = exc.args[0]
+            import difflib
             known = list(bc.case_names()) + list(registry.ALIASES)
-            close = difflib.get_close_matches(name, known, n=1)
+            close = difflib.get_close_matches(exc.args[0], known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _UsageError(f"unknown function {name!r}{hint}; known: "
-                              f"{', '.join(bc.case_names())}") from None
+            raise _UsageError(f"--functions: unknown function {exc.args[0]!r}{hint}") from None
     elif args.quick:
-        cases = bc.find_cases(bc.QUICK_FUNCTIONS)
-        cases = [c for c in cases if c.name in bc.QUICK_FUNCTIONS]    # gelu: the erf form
+        cases = [c for c in bc.cases() if c.name in bc.QUICK_FUNCTIONS]
     else:
         cases = bc.cases()
-    dtypes = args.dtypes or list(_DTYPES)
-    for d in dtypes:
-        if d not in _DTYPES:
-            raise _UsageError(f"--dtype: {d!r} is not one of {', '.join(_DTYPES)}")
-    sizes = args.sizes or list(bc.QUICK_SIZES if args.quick else bc.SIZES)
-    passes = []
-    for name in args.passes or bc.PASSES:
-        if name not in _PASS_ALIASES:
-            raise _UsageError(f"--pass: {name!r} is not one of forward, backward, "
-                              f"value_and_derivative (or fwd, bwd, vad)")
-        passes.append(_PASS_ALIASES[name])
-    if args.threads is not None and args.threads < 1:
-        raise _UsageError("--threads must be at least 1")
-    if args.repeat is not None and args.repeat < 1:
-        raise _UsageError("--repeat must be at least 1")
-    if args.min_time is not None and args.min_time < 0:
+    dtypes = args.dtypes or (bc.QUICK_DTYPES if args.quick else bc.DTYPES)
+    sizes = args.sizes or (bc.QUICK_SIZES if args.quick else bc.SIZES)
+    passes = {_PASSES[p] for p in args.passes or bc.PASSES}
+    for name, value in (("--threads", args.threads), ("--repeat", args.repeat)):
+        if value is not None and value < 1:
+            raise _UsageError(f"{name} must be at least 1")
+    if args.min_time is not None and not args.min_time >= 0:
         raise _UsageError("--min-time must not be negative")
-    jobs = [(c, p, d, n) for c in cases for p in bc.PASSES if p in passes and p in c.passes
-            for d in _DTYPES if d in dtypes for n in sizes]
+    jobs = []
+    for case in cases:
+        rows = [(p, d, n) for p in case.passes if p in passes
+                for d in bc.DTYPES if d in dtypes for n in sorted(set(sizes))]
+        if args.quick and not args.sizes:       # the out-of-cache row(s) of the subset
+            rows += [(p, d, n) for name, p, d, n in bc.QUICK_BOUND_ROWS
+                     if name == case.name and p in passes and d in dtypes]
+        jobs += [(case,) + row for row in rows]
     if not jobs:
-        raise _UsageError("nothing to time: none of the chosen functions has the chosen "
-                          "pass (value_and_derivative is elementwise only)")
+        raise _UsageError("nothing to time: value_and_derivative is elementwise only")
     return jobs
 
 
-# --------------------------------------------------------------------------------------
-# progress
+# ---------------------------------------------------------------------------------------
+# progress, on stderr: a bar redrawn in place on a terminal, else a line per function
 
 class _Progress:
-    """tqdm when importable, else a one-line counter rewritten on stderr (tty only)."""
-
     def __init__(self, total, enabled):
-        self.total, self.done, self.bar = total, 0, None
-        self.enabled = enabled
+        self.total, self.done = total, 0
+        self.enabled, self.tty = enabled, enabled and sys.stderr.isatty()
         self.start = time.perf_counter()
-        if not enabled:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            self.enabled = sys.stderr.isatty()
-        else:
-            self.bar = tqdm(total=total, unit="timing", file=sys.stderr, leave=False,
-                            dynamic_ncols=True)
+
+    def elapsed(self):
+        return time.perf_counter() - self.start
 
     def step(self, label):
         self.done += 1
-        if self.bar is not None:
-            self.bar.set_description_str(label, refresh=False)
-            self.bar.update(1)
-        elif self.enabled:
-            elapsed = time.perf_counter() - self.start
-            width = 24
-            filled = int(width * self.done / self.total)
-            line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                    f"{elapsed:5.0f}s  {label}")
-            sys.stderr.write(line[:110].ljust(110))
+        if self.tty:
+            filled = 30 * self.done // self.total
+            line = (f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                    f"{self.elapsed():4.0f} s  {label}")
+            sys.stderr.write(line[:100].ljust(100))
             sys.stderr.flush()
+
+    def function_done(self, name):
+        if self.enabled and not self.tty:
+            print(f"bench: {self.done}/{self.total} timings, {name} done, "
+                  f"{self.elapsed():.0f} s", file=sys.stderr, flush=True)
 
     def close(self):
-        if self.bar is not None:
-            self.bar.close()
-        elif self.enabled:
-            sys.stderr.write("\r" + " " * 110 + "\r")
+        if self.tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
             sys.stderr.flush()
 
 
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------
 # running
 
-def _run(jobs, impls, threads, min_time, repeat, progress):
-    """Time every job; returns (rows, notes).  The copy bound is measured once per
-    (dtype, bytes) and reused by every function moving the same bytes."""
-    from fastact import _bench_common as bc
-    rows, notes, copy_cache = [], [], {}
-    for case, pass_, dtype, n in jobs:
-        shape = bc.shape_for(case, n)
-        size = 1
-        for s in shape:
-            size *= s
+def _run(jobs, impls, threads, timing, progress):
+    """Time every job: (rows, notes).  A copy of the same bytes is timed once."""
+    rows, notes, copies = [], [], {}
+    for i, (case, pass_, dtype, n) in enumerate(jobs):
         nbytes = bc.bytes_moved(case, pass_, dtype, n)
         times = {}
-        try:
-            inputs = bc.make_inputs(case, dtype, n)
-        except Exception as exc:        # e.g. out of memory for a huge n
-            notes.append(f"{case.name} {pass_} {dtype} n={n}: inputs: "
-                         f"{exc.__class__.__name__}: {exc}")
-            inputs = None
-        for impl in bc.impls_for(case, pass_):
+        inputs = None
+        for impl in bc.impls_for(pass_):
             if impl not in impls:
                 continue
-            label = f"{case.name} {pass_} {dtype} {bc.size_label(size)} {impl}"
-            key = (dtype, nbytes, impl)
-            if impl in ("copy", "copy1") and key in copy_cache:
-                times[impl] = copy_cache[key]
-                progress.step(label)
+            progress.step(f"{case.name} {pass_} {dtype} {bc.size_label(n)} {impl}")
+            key = (nbytes, dtype, impl)
+            if key in copies:
+                times[impl] = copies[key]
                 continue
             try:
-                if inputs is None and impl not in ("copy", "copy1"):
-                    raise bc.Unavailable("no inputs")
-                fn = bc.make_runner(case, pass_, impl, dtype, n, threads=threads,
-                                    inputs=inputs)
-                times[impl] = bc.time_call(fn, min_time=min_time, repeats=repeat)
+                if inputs is None and impl not in bc.COPIES:
+                    inputs = bc.make_inputs(case, dtype, n)
+                fn = bc.make_runner(case, pass_, impl, dtype, n, threads, inputs)
+                times[impl] = bc.time_call(fn, *timing)
             except bc.Unavailable as exc:
-                if impl not in ("torch",):      # torch missing is said once, in the header
-                    notes.append(f"{case.name} {pass_} {dtype}: {impl}: {exc}")
-            except KeyboardInterrupt:
-                raise
+                notes.append(f"{case.name} {pass_} {dtype} n={n}: no {impl}: {exc}")
             except Exception as exc:
                 notes.append(f"{case.name} {pass_} {dtype} n={n}: {impl} failed: "
-                             f"{exc.__class__.__name__}: {exc}")
-            if impl in ("copy", "copy1") and impl in times:
-                copy_cache[key] = times[impl]
-            progress.step(label)
-        rows.append(_row(case, pass_, dtype, size, nbytes, times))
+                             f"{type(exc).__name__}: {exc}")
+            if impl in bc.COPIES and impl in times:
+                copies[key] = times[impl]
+        rows.append(_row(case, pass_, dtype, n, nbytes, times))
+        if i + 1 == len(jobs) or jobs[i + 1][0] != case:
+            progress.function_done(case.name)
     return rows, notes
 
 
 def _ratio(other, mine):
-    if other is None or mine is None or mine <= 0:
-        return None
-    return other / mine
+    return other / mine if other and mine else None
 
 
 def _row(case, pass_, dtype, n, nbytes, times):
-    from fastact import _bench_common as bc
     t = times.get("fastact")
     bound = bc.copy_bound(times)
-    return {
-        "function": case.name, "pass": pass_, "dtype": dtype, "n": n,
-        "shape": list(bc.shape_for(case, n)), "bytes": nbytes,
-        "time": t,
-        "gb_per_s": nbytes / t / 1e9 if t else None,
-        "copy_bound_time": bound,
-        "copy_fraction": _ratio(bound, t),
-        "vs_numpy": _ratio(times.get("numpy"), t),
-        "vs_torch": _ratio(times.get("torch"), t),
-        "vs_fwd_bwd": _ratio(times.get("fastact_fwd_bwd"), t),
-        "times": times,
-    }
+    return {"function": case.name, "pass": pass_, "dtype": dtype, "n": n,
+            "shape": list(bc.shape_for(case, n)), "bytes": nbytes, "time": t,
+            "gb_per_s": nbytes / t / 1e9 if t else None,
+            "copy_bound_time": bound, "copy_fraction": _ratio(bound, t),
+            "vs_numpy": _ratio(times.get("numpy"), t),
+            "vs_torch": _ratio(times.get("torch"), t),
+            "vs_fwd_bwd": _ratio(times.get("fastact_fwd_bwd"), t),
+            "times": times}
 
 
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------
 # output
 
-def _fmt_time(t):
-    if t is None:
-        return "-"
-    if t < 1e-3:
-        return f"{t * 1e6:.3g} µs" if t < 1e-4 else f"{t * 1e6:.0f} µs"
-    if t < 1:
-        return f"{t * 1e3:.3g} ms"
-    return f"{t:.3g} s"
-
-
 def _fmt_ratio(r):
-    return "-" if r is None else (f"{r:.2f}x" if r < 10 else f"{r:.1f}x")
+    return "-" if r is None else f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
 def _columns(show_torch, show_vad):
-    from fastact import _bench_common as bc
-    cols = [
-        ("pass", "<", lambda r: r["pass"]),
-        ("dtype", "<", lambda r: r["dtype"]),
-        ("n", ">", lambda r: bc.size_label(r["n"])),
-        ("time", ">", lambda r: _fmt_time(r["time"])),
-        ("GB/s", ">", lambda r: "-" if r["gb_per_s"] is None else f"{r['gb_per_s']:.1f}"),
-        ("% copy", ">", lambda r: "-" if r["copy_fraction"] is None
-                                 else f"{100 * r['copy_fraction']:.0f}%"),
-        ("vs NumPy", ">", lambda r: _fmt_ratio(r["vs_numpy"])),
-    ]
+    cols = [("pass", "<", lambda r: r["pass"]),
+            ("dtype", "<", lambda r: r["dtype"]),
+            ("n", ">", lambda r: bc.size_label(r["n"])),
+            ("time", ">", lambda r: bc.format_seconds(r["time"])),
+            ("GB/s", ">", lambda r: "-" if r["gb_per_s"] is None else f"{r['gb_per_s']:.1f}"),
+            ("% copy", ">", lambda r: "-" if r["copy_fraction"] is None
+             else f"{100 * r['copy_fraction']:.0f}%"),
+            ("vs NumPy", ">", lambda r: _fmt_ratio(r["vs_numpy"]))]
     if show_torch:
         cols.append(("vs torch", ">", lambda r: _fmt_ratio(r["vs_torch"])))
     if show_vad:
@@ -296,172 +230,141 @@ def _columns(show_torch, show_vad):
     return cols
 
 
-def _text_table(rows, cols, indent="  "):
-    cells = [[c[2](r) for c in cols] for r in rows]
-    widths = [max([len(c[0])] + [len(line[i]) for line in cells]) for i, c in enumerate(cols)]
-
-    def fmt(values):
-        return indent + "  ".join(f"{v:{c[1]}{w}}" for v, c, w in zip(values, cols, widths))
-    return [fmt([c[0] for c in cols])] + [fmt(line) for line in cells]
-
-
 def _render_table(rows, meta, show_torch):
-    out = [meta["header"], meta["legend"], ""]
-    order = []
-    for r in rows:
-        if r["function"] not in order:
-            order.append(r["function"])
-    for name in order:
+    out = meta["header"] + [""]
+    for name in dict.fromkeys(r["function"] for r in rows):
         mine = [r for r in rows if r["function"] == name]
-        show_vad = any(r["pass"] == "value_and_derivative" for r in mine)
+        cols = _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in mine))
+        cells = [[c[0] for c in cols]] + [[c[2](r) for c in cols] for r in mine]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(cols))]
         out.append(name)
-        out += _text_table(mine, _columns(show_torch, show_vad))
+        out += ["  " + "  ".join(f"{v:{c[1]}{w}}" for v, c, w in zip(line, cols, widths))
+                for line in cells]
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out + ["legend:"] + [f"  {line}" for line in meta["legend"]])
 
 
 def _render_markdown(rows, meta, show_torch):
-    show_vad = any(r["pass"] == "value_and_derivative" for r in rows)
     cols = [("function", "<", lambda r: f"`{r['function']}`")]
-    cols += _columns(show_torch, show_vad)
-    head = "| " + " | ".join(c[0] for c in cols) + " |"
-    rule = "|" + "|".join(":---" if c[1] == "<" else "---:" for c in cols) + "|"
-    lines = [f"`{meta['command']}` — {meta['machine']}; {meta['versions']}.", "",
-             meta["legend"], "", head, rule]
+    cols += _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in rows))
+    command, *about = meta["header"]
+    lines = [f"`{command}`: " + "; ".join(about), "",
+             "| " + " | ".join(c[0] for c in cols) + " |",
+             "|" + "|".join(":---" if c[1] == "<" else "---:" for c in cols) + "|"]
     lines += ["| " + " | ".join(c[2](r) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + [""] + [f"- {line}" for line in meta["legend"]])
 
 
 def _machine():
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), model)
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} CPUs"
 
 
-def _versions(torch_ok):
+def _versions(torch_version):
+    import numba
     import numpy
     import fastact
-    parts = [f"fastact {getattr(fastact, '__version__', '?')}", f"NumPy {numpy.__version__}"]
-    try:
-        import numba
-        parts.append(f"Numba {numba.__version__}")
-    except ImportError:
-        pass
-    if torch_ok:
-        from fastact import _bench_common as bc
-        parts.append(f"torch {bc.import_torch().__version__}")
-    return ", ".join(parts)
+    parts = [f"fastact {fastact.__version__}", f"NumPy {numpy.__version__}",
+             f"Numba {numba.__version__}"]
+    return ", ".join(parts + ([f"torch {torch_version}"] if torch_version else []))
 
 
-# --------------------------------------------------------------------------------------
+def _legend(show_torch, show_vad):
+    parts = ["time: fastact's median per call, into preallocated outputs",
+             "GB/s: bytes the pass must move (forward 2 arrays, backward and "
+             "value_and_derivative 3) / time",
+             "% copy: the time of a copy of the same bytes (the faster of all threads and "
+             "one) / fastact's time",
+             "vs X: X's time / fastact's (NumPy allocates its results, as written by a user)"]
+    if show_torch:
+        parts.append("torch: CPU, same threads, out= overloads; no fused pass, so its "
+                     "value_and_derivative is forward + backward")
+    if show_vad:
+        parts.append("vs fwd+bwd: fastact's forward then backward / its fused "
+                     "value_and_derivative")
+    return [f"{p}." for p in parts]
+
+
+# ---------------------------------------------------------------------------------------
 
 def main(command="bench", argv=None):
-    """Entry point used by ``python -m fastact bench``; returns the exit code."""
+    """``python -m fastact bench [options]``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    prog = f"fastact {command}"
+    prog = f"python -m fastact {command}"
     try:
-        parser = _parser()
-        args = parser.parse_args(argv)
-        jobs = _resolve(args)
-    except _UsageError as exc:
-        print(f"{prog}: error: {exc} (see 'python -m fastact {command} --help')",
-              file=sys.stderr)
-        return 2
-    except SystemExit as exc:           # --help
-        return exc.code if isinstance(exc.code, int) else 0
-
-    from fastact import _bench_common as bc
-    try:
+        args = _parser().parse_args(argv)
+        jobs = _jobs(args)
         import fastact
         if args.threads:
-            fastact.set_num_threads(args.threads)
-        threads = fastact.get_num_threads()
-    except Exception as exc:
-        print(f"{prog}: error: fastact is not usable: {exc.__class__.__name__}: {exc}",
-              file=sys.stderr)
-        return 1
+            try:
+                fastact.set_num_threads(args.threads)
+            except (TypeError, ValueError) as exc:
+                raise _UsageError(f"--threads: {exc}") from None
+    except _UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:            # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    threads = fastact.get_num_threads()
 
-    impls = set(bc.IMPLS)
-    torch_note = ""
-    if args.no_numpy:
-        impls.discard("numpy")
+    impls = set(bc.impls_for("value_and_derivative"))
+    torch_version, notes = None, []
     if args.no_torch:
         impls.discard("torch")
     else:
         try:
-            bc.import_torch(threads)
+            torch_version = bc.import_torch(threads).__version__
         except bc.Unavailable as exc:
             impls.discard("torch")
-            torch_note = f"torch not timed: {exc}"
-    show_torch = "torch" in impls
-    quick = args.quick
-    min_time = args.min_time if args.min_time is not None else (
-        _QUICK_TIMING if quick else _FULL_TIMING)[0]
-    repeat = args.repeat or (_QUICK_TIMING if quick else _FULL_TIMING)[1]
+            notes.append(f"torch not timed: {exc}")
+    min_time, repeat = _QUICK_TIMING if args.quick else _FULL_TIMING
+    timing = (args.min_time if args.min_time is not None else min_time, args.repeat or repeat)
 
-    total = sum(1 for case, pass_, _, _ in jobs for impl in bc.impls_for(case, pass_)
-                if impl in impls)
+    total = sum(impl in impls for _, pass_, _, _ in jobs for impl in bc.impls_for(pass_))
     progress = _Progress(total, enabled=not args.no_progress)
-    t0 = time.perf_counter()
     try:
-        rows, notes = _run(jobs, impls, threads, min_time, repeat, progress)
+        rows, run_notes = _run(jobs, impls, threads, timing, progress)
     except KeyboardInterrupt:
-        progress.close()
-        print(f"{prog}: interrupted", file=sys.stderr)
+        print(f"\n{prog}: interrupted", file=sys.stderr)
         return 130
     finally:
+        progress.close()
         bc.clear_cache()
-    progress.close()
-    elapsed = time.perf_counter() - t0
+    notes += run_notes
 
-    command_line = "python -m fastact bench" + ("" if not argv else " " + " ".join(argv))
-    machine = _machine()
-    versions = _versions(show_torch)
-    meta = {
-        "command": command_line, "machine": machine, "versions": versions,
-        "threads": threads, "min_time": min_time, "repeat": repeat,
-        "elapsed_s": round(elapsed, 1),
-        "header": f"{command_line}\n{machine}; {threads} threads; {versions}; "
-                  f"median of {repeat} samples of >= {min_time * 1e3:g} ms; "
-                  f"{elapsed:.0f} s",
-        "legend": "time: fastact's median per call.  GB/s: bytes the pass moves (2 streams "
-                  "forward, 3 backward and value_and_derivative) / time.  % copy: the "
-                  "copy bound's time (a copy of the same bytes, best of all threads and "
-                  "one) / fastact's time.  vs X: X's time / fastact's time "
-                  "(above 1x fastact is faster)"
-                  + ("; vs torch: torch CPU with the same threads, torch has no fused "
-                     "value_and_derivative (forward + backward)" if show_torch else "")
-                  + ("; vs fwd+bwd: fastact's forward then backward / its fused pass"
-                     if any(r["pass"] == "value_and_derivative" for r in rows) else "")
-                  + ".",
-    }
+    command_line = " ".join([prog] + argv)
+    show_torch = torch_version is not None
+    show_vad = any(r["pass"] == "value_and_derivative" for r in rows)
+    subset = ([f"quick subset: {bc.describe_quick()}; everything: {prog}"]
+              if args.quick else [])
+    meta = {"command": command_line, "quick_subset": bc.describe_quick() if args.quick else None,
+            "machine": _machine(), "versions": _versions(torch_version), "threads": threads,
+            "min_time": timing[0], "repeat": timing[1],
+            "elapsed_s": round(progress.elapsed(), 1)}
+    meta["header"] = [command_line] + subset + [
+        f"{meta['machine']}; {threads} threads; {meta['versions']}; median of {timing[1]} "
+        f"samples of >= {timing[0] * 1e3:g} ms; {meta['elapsed_s']:.0f} s"]
+    meta["legend"] = _legend(show_torch, show_vad)
     if args.format == "json":
-        doc = {"meta": {k: v for k, v in meta.items() if k not in ("header", "legend")},
-               "legend": meta["legend"], "notes": notes + ([torch_note] if torch_note else []),
-               "results": rows}
-        print(json.dumps(doc, indent=1))
+        meta = {k: v for k, v in meta.items() if k not in ("header", "legend")}
+        print(json.dumps({"meta": meta, "notes": notes, "results": rows}, indent=1))
     else:
         render = _render_markdown if args.format == "markdown" else _render_table
         print(render(rows, meta, show_torch))
-        extra = ([torch_note] if torch_note else []) + notes
-        if extra:
-            print("\nnotes:" if args.format == "table" else "\nNotes:")
-            for line in extra:
-                print(f"  {line}" if args.format == "table" else f"- {line}")
-    failed = [r for r in rows if r["time"] is None]
+        if notes:
+            print("\nnotes:\n" + "\n".join(f"  {line}" for line in notes))
+    failed = sum(r["time"] is None for r in rows)
     if failed:
-        print(f"{prog}: fastact failed on {len(failed)} measurement(s); see notes",
-              file=sys.stderr)
+        print(f"{prog}: fastact failed on {failed} row(s); see the notes", file=sys.stderr)
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main("bench"))
+    sys.exit(main())

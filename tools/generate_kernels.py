@@ -33,8 +33,12 @@ from . import _axis_kernels as _axis
 from ._math import tier
 
 _m = {{"f32": tier("f32"), "f64": tier("f64")}}
-_PARALLEL = dict(parallel=True, cache=True, nogil=True, fastmath={{"contract"}})
-_SERIAL = dict(parallel=False, cache=True, nogil=True, fastmath={{"contract"}})
+# error_model="numpy": a division by zero gives inf/NaN instead of raising;
+# the check Numba otherwise adds to every division blocks vectorisation.
+_PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy",
+               fastmath={{"contract"}})
+_SERIAL = dict(parallel=False, cache=True, nogil=True, error_model="numpy",
+               fastmath={{"contract"}})
 {bindings}
 _CHUNKS = 64   # the parallel row drivers split the rows into at most this many pieces
 '''

@@ -11,6 +11,7 @@ the data, big-endian, in C order.
 import gzip
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +83,10 @@ def read_idx(path, *, expect_ndim=None, expect_dtype=None):
     try:
         with _open(path) as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:   # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: cannot read: {exc}") from None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 4:
         raise DataError(f"{path}: not an IDX file (only {len(raw)} bytes)")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])

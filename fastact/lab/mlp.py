@@ -6,6 +6,17 @@ backward pass is then a multiply, ``dz = da * f'(z)``, with no second kernel
 call.  The loss is the mean cross-entropy of fastact's ``log_softmax``, and its
 gradient with respect to the logits comes from ``log_softmax.backward``.
 
+Every registry activation can serve as the hidden nonlinearity:
+
+* elementwise ones and prelu as above (prelu also learns one slope per unit,
+  PyTorch's ``nn.PReLU(num_parameters=width)``, initialised to 0.25);
+* the softmax family acts along the units of a layer (``axis=1``): its
+  derivative is a Jacobian, so the backward pass is ``act.backward(da, y)``;
+* glu halves the layer: its weight matrix has 2 x width columns, split into
+  the value half a and the gate half b; the derivative from
+  ``value_and_derivative`` has z's shape (d/da, d/db), and
+  ``dz = [da, da] * d``.
+
 The activation calls go through a module-like object ``fa`` (fastact itself
 by default) that only needs ``get(name)`` and ``log_softmax``; the tests pass
 a pure-NumPy stand-in to check the two agree.
@@ -26,6 +37,7 @@ INIT = {
     "sigmoid": "glorot", "tanh": "glorot", "hardsigmoid": "glorot", "hardtanh": "glorot",
     "softsign": "glorot", "logsigmoid": "glorot", "tanhshrink": "glorot",
     "softshrink": "glorot", "hardshrink": "glorot",
+    "softmax": "glorot", "log_softmax": "glorot", "softmin": "glorot", "glu": "glorot",
 }
 DEFAULT_INIT = "glorot"
 
@@ -35,20 +47,21 @@ ANALYSIS_PARAMS = {"threshold": {"threshold": 1.0, "value": 0.0}}
 
 PRELU_INIT = 0.25   # PyTorch's nn.PReLU default
 
-# The kinds that can serve as a hidden-layer nonlinearity here.
-HIDDEN_KINDS = (registry.ELEMENTWISE, registry.PER_CHANNEL)
-
-
-def hidden_activation_names():
-    return tuple(a.name for a in registry.ACTIVATIONS if a.kind in HIDDEN_KINDS)
+# The eleven activations of the classic comparison (compare's default).
+CLASSIC = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "softplus",
+           "silu", "mish", "hardswish")
 
 
 def resolve_name(name):
-    """Registry name for a name or alias, or ValueError naming the choices."""
+    """Registry row for a name or alias, or ValueError naming the choices."""
     name = registry.ALIASES.get(name, name)
     row = registry.BY_NAME.get(name)
     if row is None:
-        raise ValueError(f"unknown activation {name!r}; known: "
+        import difflib
+        close = difflib.get_close_matches(name, list(registry.names())
+                                          + list(registry.ALIASES), 3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown activation {name!r}{hint}; known: "
                          f"{', '.join(registry.names())}")
     return row
 
@@ -71,26 +84,104 @@ def _default_fa():
     return fastact
 
 
+# ------------------------------------------------- hidden nonlinearities --
+# Each adapter: forward(z, slope) -> (a, cache, live) and
+# backward(g, cache) -> (dz, dslope).  ``live`` is one |derivative| per unit
+# and example (n, width), for the dead / saturated statistics.
+
+class _Elementwise:
+    widen = 1
+
+    def __init__(self, act, params):
+        self.act, self.params = act, params
+
+    def forward(self, z, slope):
+        a, d = self.act.value_and_derivative(z, **self.params)
+        return a, d, d
+
+    def backward(self, g, d):
+        return np.multiply(g, d, out=g), None
+
+
+class _PerChannel:
+    """prelu with one learned slope per unit (the channel axis is 1)."""
+    widen = 1
+
+    def __init__(self, act, params):
+        self.act = act
+
+    def forward(self, z, slope):
+        a, d = self.act.value_and_derivative(z, slope, axis=1)
+        return a, (z, d), d
+
+    def backward(self, g, cache):
+        z, d = cache
+        # d a / d slope = z where z <= 0, else 0.
+        dslope = np.einsum("ij,ij->j", g, np.minimum(z, 0))
+        return np.multiply(g, d, out=g), dslope
+
+
+class _AlongAxis:
+    """softmax, log_softmax, softmin over the units of the layer."""
+    widen = 1
+    # the diagonal of the Jacobian, d y_i / d z_i, as a function of y
+    _DIAGONAL = {"softmax": lambda y: y * (1 - y),
+                 "log_softmax": lambda y: 1 - np.exp(y),
+                 "softmin": lambda y: -y * (1 - y)}
+
+    def __init__(self, act, params):
+        self.act = act
+        self.diagonal = self._DIAGONAL[act.name]
+
+    def forward(self, z, slope):
+        y = self.act(z, axis=1)
+        return y, y, self.diagonal(y)
+
+    def backward(self, g, y):
+        return self.act.backward(g, y, axis=1), None
+
+
+class _Gated:
+    """glu: z = [a | b] (2 x width columns), output a * sigmoid(b)."""
+    widen = 2
+
+    def __init__(self, act, params):
+        self.act = act
+
+    def forward(self, z, slope):
+        y, d = self.act.value_and_derivative(z, axis=1)
+        w = y.shape[1]
+        # a unit is live when either half passes gradient
+        live = np.maximum(np.abs(d[:, :w]), np.abs(d[:, w:]))
+        return y, d, live
+
+    def backward(self, g, d):
+        return np.concatenate([g, g], axis=1) * d, None
+
+
+_ADAPTERS = {registry.ELEMENTWISE: _Elementwise, registry.PER_CHANNEL: _PerChannel,
+             registry.ALONG_AXIS: _AlongAxis, registry.GATED: _Gated}
+
+
 class MLP:
     """``sizes[0] -> sizes[1] -> ... -> sizes[-1]``; every layer but the last
     is followed by the activation.  ``params`` is a flat list of arrays
     (W1, b1, [a1,] W2, b2, [a2,] ..., W_out, b_out) that optimizers update in
-    place; ``grads`` after ``backward`` matches it one to one.
+    place; ``grads`` after ``backward`` matches it one to one.  For glu the
+    hidden weight matrices have twice ``sizes[i + 1]`` columns.
     """
 
     def __init__(self, sizes, activation, *, seed=0, dtype=np.float32, fa=None,
                  activation_params=None, init=None):
         self.fa = fa if fa is not None else _default_fa()
         row = resolve_name(activation)
-        if row.kind not in HIDDEN_KINDS:
-            raise ValueError(f"{row.name} acts along an axis ({row.kind}); a hidden layer "
-                             f"needs an elementwise activation or prelu")
         self.name = row.name
+        self.kind = row.kind
         self.per_channel = row.kind == registry.PER_CHANNEL
-        self.act = self.fa.get(self.name)
         params = dict(ANALYSIS_PARAMS.get(self.name, {}))
         params.update(activation_params or {})
         self.act_params = params
+        self.hidden = _ADAPTERS[row.kind](self.fa.get(self.name), params)
         self.sizes = tuple(int(s) for s in sizes)
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"bad layer sizes {self.sizes}")
@@ -98,50 +189,54 @@ class MLP:
         self.init = init or INIT.get(self.name, DEFAULT_INIT)
         rng = np.random.default_rng(seed)
         self.weights, self.biases, self.slopes = [], [], []
+        self.params = []
         n_layers = len(self.sizes) - 1
         for i in range(n_layers):
-            fan_in, fan_out = self.sizes[i], self.sizes[i + 1]
             last = i == n_layers - 1
+            fan_in = self.sizes[i]
+            fan_out = self.sizes[i + 1] * (1 if last else self.hidden.widen)
             scheme = "glorot" if last else self.init
-            self.weights.append(init_weights(rng, fan_in, fan_out, scheme, self.dtype))
-            self.biases.append(np.zeros(fan_out, dtype=self.dtype))
+            w = init_weights(rng, fan_in, fan_out, scheme, self.dtype)
+            b = np.zeros(fan_out, dtype=self.dtype)
+            self.weights.append(w)
+            self.biases.append(b)
+            self.params += [w, b]
             if self.per_channel and not last:
-                self.slopes.append(np.full(fan_out, PRELU_INIT, dtype=self.dtype))
-        self.params = []
-        for i in range(n_layers):
-            self.params += [self.weights[i], self.biases[i]]
-            if i < len(self.slopes):
-                self.params.append(self.slopes[i])
+                a = np.full(fan_out, PRELU_INIT, dtype=self.dtype)
+                self.slopes.append(a)
+                self.params.append(a)
+        ids = {id(p): k for k, p in enumerate(self.params)}
+        self.weight_positions = [ids[id(w)] for w in self.weights]
         self._cache = None
 
     @property
     def n_hidden(self):
         return len(self.sizes) - 2
 
-    # ------------------------------------------------------------ passes --
-    def _activate(self, i, z):
-        if self.per_channel:
-            return self.act.value_and_derivative(z, self.slopes[i], axis=1)
-        return self.act.value_and_derivative(z, **self.act_params)
+    @property
+    def widths(self):
+        return self.sizes[1:-1]
 
+    # ------------------------------------------------------------ passes --
     def forward(self, x, keep=True):
         """Logits for a batch ``x`` (n, features); keeps what backward needs."""
         h = np.asarray(x, dtype=self.dtype)
-        inputs, derivs, preacts = [], [], []
+        inputs, caches, lives = [], [], []
         for i in range(self.n_hidden):
             z = h @ self.weights[i]
             z += self.biases[i]
-            a, d = self._activate(i, z)
+            a, cache, live = self.hidden.forward(z, self.slopes[i] if self.per_channel
+                                                 else None)
             if keep:
                 inputs.append(h)
-                derivs.append(d)
-                preacts.append(z if self.per_channel else None)
+                caches.append(cache)
+                lives.append(live)
             h = a
         logits = h @ self.weights[-1]
         logits += self.biases[-1]
         if keep:
             inputs.append(h)
-            self._cache = (inputs, derivs, preacts)
+            self._cache = (inputs, caches, lives)
         return logits
 
     def log_probs(self, logits):
@@ -156,32 +251,30 @@ class MLP:
     def backward(self, logp, y):
         """Gradients of the mean cross-entropy, aligned with ``self.params``.
 
-        Also returns the hidden derivatives f'(z) of the forward pass, for the
-        statistics the trainer keeps (dead and saturated units).
+        Also returns, per hidden layer, |f'| per unit and example of the
+        forward pass (n, width), for the dead / saturated statistics.
         """
-        inputs, derivs, preacts = self._cache
+        if self._cache is None:
+            raise RuntimeError("backward needs a forward pass with keep=True first")
+        inputs, caches, lives = self._cache
         n = len(y)
         dlogp = np.zeros_like(logp)
         dlogp[np.arange(n), y] = -1.0 / n
         g = self.fa.log_softmax.backward(dlogp, logp, axis=-1)
         grads = [None] * len(self.params)
-        pos = len(self.params)
         for i in range(len(self.weights) - 1, -1, -1):
-            hidden = i < self.n_hidden
-            if hidden:
-                # g is dL/da for layer i's output a = f(z).
-                if self.per_channel:
-                    pos -= 1
-                    # d a / d slope = z where z <= 0, else 0.
-                    grads[pos] = np.einsum("ij,ij->j", g, np.minimum(preacts[i], 0))
-                np.multiply(g, derivs[i], out=g)          # dL/dz = dL/da * f'(z)
-            pos -= 2
+            pos = self.weight_positions[i]
+            if i < self.n_hidden:
+                # g is dL/da for layer i's output a = f(z): make it dL/dz
+                g, dslope = self.hidden.backward(g, caches[i])
+                if dslope is not None:
+                    grads[pos + 2] = dslope
             grads[pos] = inputs[i].T @ g
             grads[pos + 1] = g.sum(axis=0)
             if i > 0:
                 g = g @ self.weights[i].T
         self._cache = None
-        return grads, derivs
+        return grads, lives
 
     def predict(self, x, batch_size=4096):
         return np.concatenate([self.forward(x[s:s + batch_size], keep=False).argmax(axis=1)
@@ -203,7 +296,7 @@ class MLP:
 
 class SGD:
     """SGD with (heavy-ball) momentum: v = momentum * v + g; p -= lr * v."""
-    default_lr = 0.05
+    default_lr = 0.01
 
     def __init__(self, params, lr=None, momentum=0.9):
         self.params = params

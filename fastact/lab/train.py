@@ -97,14 +97,37 @@ class _UnitStats:
         return self.saturated / self.total if self.total else 0.0
 
 
-def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.float32):
-    """Train one MLP; ``progress(n_steps)`` is called after each step if given.
+def steps_per_epoch(n_train, batch_size):
+    return -(-n_train // batch_size)
 
-    Returns a RunResult.  A run whose loss becomes NaN or inf stops early and
-    is reported with ``diverged=True``.
+
+def train_one(activation, data, config, *, fa=None, progress=None, on_epoch=None,
+              dtype=np.float32):
+    """Train one MLP and measure it.
+
+    ``progress(n_steps)`` is called after each optimizer step and
+    ``on_epoch(record)`` after each epoch's evaluation, if given.  Returns a
+    RunResult.  A run whose loss becomes NaN or inf stops early and is
+    reported with ``diverged=True`` (overflow along the way is expected then,
+    so NumPy's floating-point warnings are silenced inside the run).
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _train(activation, data, config, fa, progress, on_epoch, dtype)
+
+
+def _warm_up(model, data, batch_size):
+    """Run every kernel the timed loop uses once (Numba compiles or loads its
+    cache on first use), so that no epoch's time includes compilation."""
+    xb, yb = data.x_train[:batch_size], data.y_train[:batch_size]
+    _, logp = model.loss(xb, yb)
+    model.backward(logp, yb)
+    model.evaluate(data.x_test[:4096], data.y_test[:4096])
+
+
+def _train(activation, data, config, fa, progress, on_epoch, dtype):
     sizes = (data.n_features, *config.hidden, data.n_classes)
     model = MLP(sizes, activation, seed=config.seed, dtype=dtype, fa=fa)
+    _warm_up(model, data, config.batch_size)
     opt_cls = OPTIMIZERS[config.optimizer]
     if config.optimizer == "sgd":
         opt = opt_cls(model.params, lr=config.lr, momentum=config.momentum)
@@ -121,7 +144,7 @@ def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.floa
     stats = None
     for epoch in range(1, config.epochs + 1):
         perm = order_rng.permutation(n)
-        stats = _UnitStats(config.hidden)
+        stats = _UnitStats(model.widths)
         loss_sum, correct = 0.0, 0
         t0 = time.perf_counter()
         for start in range(0, n, config.batch_size):
@@ -133,10 +156,10 @@ def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.floa
                 break
             loss_sum += loss * len(idx)
             correct += int((logp.argmax(axis=1) == yb).sum())
-            grads, derivs = model.backward(logp, yb)
-            stats.add(derivs)
+            grads, lives = model.backward(logp, yb)
+            stats.add(lives)
             if epoch == 1:
-                for k, w_index in enumerate(_weight_positions(model)):
+                for k, w_index in enumerate(model.weight_positions):
                     grad_sums[k] += float(np.abs(grads[w_index]).mean())
                 grad_steps += 1
             opt.step(grads)
@@ -146,7 +169,7 @@ def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.floa
         if diverged:
             break
         test_loss, test_acc = model.evaluate(data.x_test, data.y_test)
-        history.append({
+        record = {
             "epoch": epoch,
             "train_loss": loss_sum / n,          # running, during the epoch
             "train_accuracy": correct / n,
@@ -155,7 +178,10 @@ def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.floa
             "seconds": seconds,
             "dead_fraction": stats.dead_fraction(),
             "saturated_fraction": stats.saturated_fraction(),
-        })
+        }
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
     train_loss, train_acc = model.evaluate(x, y)
     test_loss, test_acc = model.evaluate(data.x_test, data.y_test)
     slopes = None
@@ -177,14 +203,3 @@ def train_one(activation, data, config, *, fa=None, progress=None, dtype=np.floa
         prelu_slopes=slopes, diverged=diverged,
     )
 
-
-def _weight_positions(model):
-    return [model.params.index(w) if False else _index_of(model.params, w)
-            for w in model.weights]
-
-
-def _index_of(seq, obj):
-    for i, item in enumerate(seq):
-        if item is obj:
-            return i
-    raise ValueError("not found")
