@@ -35,3 +35,19 @@ def fma(typingctx, a, b, c):
             "llvm.fma", [double], ir.FunctionType(double, [double, double, double]))
         return builder.call(fn, args)
     return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+@intrinsic
+def float32_from_bits(typingctx, bits):
+    """The float32 whose IEEE-754 bit pattern is the low 32 bits of ``bits``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.trunc(args[0], ir.IntType(32)), ir.FloatType())
+    return types.float32(types.int64), codegen
+
+
+@intrinsic
+def bits_from_float32(typingctx, x):
+    """The IEEE-754 bit pattern of the float32 ``x``, sign-extended to int64."""
+    def codegen(context, builder, signature, args):
+        return builder.sext(builder.bitcast(args[0], ir.IntType(32)), ir.IntType(64))
+    return types.int64(types.float32), codegen

@@ -394,6 +394,11 @@ def build(tier):
                 "softplus1"):
             setattr(m, name, value)
     m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
+    if tier == "f32":
+        # the rows that are exact enough in float32 arithmetic, at twice the lanes
+        from ._math32 import ROWS
+        for row, vad in ROWS.items():
+            setattr(m, f"{row}_vad", vad)
     return m
 
 

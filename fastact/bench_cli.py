@@ -135,13 +135,14 @@ class _Progress:
         return time.perf_counter() - self.start
 
     def step(self, label):
-        self.done += 1
+        """Show ``label`` as the timing now running; count the one before it as done."""
         if self.tty:
             filled = 30 * self.done // self.total
             line = (f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
                     f"{self.elapsed():4.0f} s  {label}")
             sys.stderr.write(line[:100].ljust(100))
             sys.stderr.flush()
+        self.done += 1
 
     def function_done(self, name):
         if self.enabled and not self.tty:

@@ -25,6 +25,11 @@ import numpy as np
 
 from fastact import registry
 
+try:            # below this many elements fastact runs its serial kernels
+    from fastact._activations import PARALLEL_MIN as _PARALLEL_MIN
+except ImportError:     # pragma: no cover
+    _PARALLEL_MIN = 32768
+
 # Initialisation suited to the activation (weights; biases start at 0):
 #   he      N(0, 2 / fan_in)             ReLU family and the smooth ReLUs
 #   lecun   N(0, 1 / fan_in)             SELU (self-normalising nets)
@@ -276,12 +281,22 @@ class MLP:
         self._cache = None
         return grads, lives
 
-    def predict(self, x, batch_size=4096):
+    @property
+    def eval_batch(self):
+        """Rows per evaluation batch: small enough that every activation call
+        takes fastact's serial kernel, so a run compiles (on a fresh machine)
+        and wakes no parallel kernel; at these sizes threads save nothing."""
+        widest = max(max(self.sizes[1:-1], default=1) * self.hidden.widen, self.sizes[-1])
+        return max(1, (_PARALLEL_MIN - 1) // widest)
+
+    def predict(self, x, batch_size=None):
+        batch_size = batch_size or self.eval_batch
         return np.concatenate([self.forward(x[s:s + batch_size], keep=False).argmax(axis=1)
                                for s in range(0, len(x), batch_size)])
 
-    def evaluate(self, x, y, batch_size=4096):
+    def evaluate(self, x, y, batch_size=None):
         """(mean cross-entropy, accuracy) over a whole set, in batches."""
+        batch_size = batch_size or self.eval_batch
         total, correct = 0.0, 0
         for s in range(0, len(x), batch_size):
             xb, yb = x[s:s + batch_size], y[s:s + batch_size]

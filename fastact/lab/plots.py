@@ -47,6 +47,26 @@ def _breaks(x, y):
 
 # -------------------------------------------------------------------- plot --
 
+def _free_corner(ax, x, curves):
+    """The legend corner the curves cross least (matplotlib's 'best' is slow
+    on dense curves)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    u = (np.asarray(x) - x0) / (x1 - x0)
+    best, best_count = "upper left", None
+    for loc, (ulo, uhi), (vlo, vhi) in (
+            ("upper left", (0, 0.4), (0.68, 1)), ("lower right", (0.6, 1), (0, 0.32)),
+            ("upper right", (0.6, 1), (0.68, 1)), ("lower left", (0, 0.4), (0, 0.32)),
+            ("center right", (0.6, 1), (0.34, 0.66))):
+        count = 0
+        for c in curves:
+            v = (np.asarray(c) - y0) / (y1 - y0)
+            count += int(np.count_nonzero((u >= ulo) & (u <= uhi) & (v >= vlo) & (v <= vhi)))
+        if best_count is None or count < best_count:
+            best, best_count = loc, count
+    return best
+
+
 def plot_activations(names, lo, hi, path, fa=None, points=2401):
     """f and f' (fastact's derivative kernel) of each activation, one panel each."""
     from fastact.lab.properties import View
@@ -71,7 +91,7 @@ def plot_activations(names, lo, hi, path, fa=None, points=2401):
         ax.tick_params(labelsize=8)
         if k // ncols == nrows - 1 or k + ncols >= n:
             ax.set_xlabel("x", fontsize=9)
-        ax.legend(fontsize=8, loc="best", framealpha=0.8)
+        ax.legend(fontsize=8, loc=_free_corner(ax, x, (y, d)), framealpha=0.8)
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     if n > 1:
