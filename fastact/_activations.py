@@ -101,9 +101,11 @@ class Elementwise(Activation):
 
     def __call__(self, x, *args, out=None, **kwargs):
         kernel, numeric, _ = self._resolve(args, kwargs)
-        if (type(x) is np.ndarray and out is None and x.dtype in _TIER
-                and x.flags.c_contiguous):
-            y = np.empty(x.shape, x.dtype)
+        # the short path: a contiguous float32/float64 array of >= 1 dimension
+        # (a 0-d array gives a scalar, like a ufunc: the long path does that)
+        if (type(x) is np.ndarray and x.dtype in _TIER and x.ndim and x.flags.c_contiguous
+                and (out is None or _plain_out(out, x))):
+            y = np.empty(x.shape, x.dtype) if out is None else out
             if x.ndim == 1:
                 self._run(kernel, "forward", x.dtype, x.size, x, y, *numeric)
             elif x.size:
@@ -136,11 +138,12 @@ class Elementwise(Activation):
                                 f"output; pass x instead of y")
             self._binder.refuse_from_y(values)
             pass_, second, second_name = "backward_from_y", y, "y"
-        if (type(dy) is np.ndarray and type(second) is np.ndarray and out is None
+        if (type(dy) is np.ndarray and type(second) is np.ndarray
                 and dy.dtype in _TIER and dy.dtype == second.dtype
-                and dy.shape == second.shape and dy.flags.c_contiguous
-                and second.flags.c_contiguous):
-            dx = np.empty(dy.shape, dy.dtype)
+                and dy.shape == second.shape and dy.ndim and dy.flags.c_contiguous
+                and second.flags.c_contiguous
+                and (out is None or _plain_out(out, dy, second))):
+            dx = np.empty(dy.shape, dy.dtype) if out is None else out
             if dx.size:
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
@@ -165,7 +168,7 @@ class Elementwise(Activation):
         func = f"{self.name}.value_and_derivative"
         kernel, numeric, _ = self._resolve(args, kwargs)
         if (type(x) is np.ndarray and out is None and derivative_out is None
-                and x.dtype in _TIER and x.flags.c_contiguous):
+                and x.dtype in _TIER and x.ndim and x.flags.c_contiguous):
             y = np.empty(x.shape, x.dtype)
             d = np.empty(x.shape, x.dtype)
             if x.size:
@@ -188,6 +191,14 @@ class Elementwise(Activation):
         scalar = xa.ndim == 0
         return (ops.finish(y, out, result, scalar),
                 ops.finish(d, derivative_out, result, scalar))
+
+
+def _plain_out(out, x, *others):
+    """out can take the short path: x's shape and dtype, contiguous, writeable,
+    and for each input either that input itself or apart from it."""
+    return (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
+            and out.flags.c_contiguous and out.flags.writeable
+            and all(out is a or not np.may_share_memory(out, a) for a in (x,) + others))
 
 
 def _broadcast(func, *named):

@@ -45,9 +45,58 @@ def _add_compensated(s, c, e):
     return t, c
 
 
+_BLOCK = 256   # exponentials computed (vectorised) per block, then summed serially
+
+
+@njit(inline="always")
+def _exp_block(x, base, stride, start, stop, sign, m, out):
+    """out[k - start] = e**(sign * x[k] - m) for k in [start, stop), v - m exact."""
+    for k in range(start, stop):
+        hi, lo = _difference(sign * float(x[base + k * stride]), m)
+        out[k - start] = _exp_of_sum(hi, lo)
+
+
+@njit(inline="always")
+def _sum_block(block, count, s, c, compensate):
+    """s + c + sum(block[:count]) as (s, c).
+
+    For float64 results the sum is compensated; for float32 results a float64
+    sum already has digits to spare, and four running sums keep the adds
+    from waiting on each other.
+    """
+    if compensate:
+        for j in range(count):
+            s, c = _add_compensated(s, c, block[j])
+        return s, c
+    s0 = s1 = s2 = s3 = 0.0
+    quads = count // 4 * 4
+    for j in range(0, quads, 4):
+        s0 += block[j]
+        s1 += block[j + 1]
+        s2 += block[j + 2]
+        s3 += block[j + 3]
+    for j in range(quads, count):
+        s0 += block[j]
+    return s + ((s0 + s1) + (s2 + s3)), c
+
+
+@njit(inline="always")
+def _write_row(x, y, base, stride, n, sign, m, s, mode):
+    if mode == LOG_SOFTMAX:
+        log_s = _log(s)
+        for k in range(n):
+            hi, lo = _difference(float(x[base + k * stride]), m)
+            y[base + k * stride] = (hi - log_s) + lo
+    else:
+        for k in range(n):
+            hi, lo = _difference(sign * float(x[base + k * stride]), m)
+            y[base + k * stride] = _exp_of_sum(hi, lo) / s
+
+
 @njit(**_FLAGS)
 def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
     sign = -1.0 if mode == SOFTMIN else 1.0
+    block = np.empty(_BLOCK)
     for r in range(r0, r1):
         base = (r // inner) * n * inner + r % inner
         m = -np.inf
@@ -56,24 +105,24 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
             m = v if v > m else m
         if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
             m = 0.0
-        # sum of e**(v - m), with v - m carried as hi + lo and the sum
-        # compensated (Neumaier), so that small probabilities keep their digits
+        # the sum of e**(v - m), v - m carried as hi + lo and the sum compensated
+        # (Neumaier) so that small probabilities keep their digits; the
+        # exponentials go block by block through a vectorised loop (unit
+        # stride spelled out so that LLVM sees it)
         s = 0.0
         c = 0.0
-        for k in range(n):
-            v = sign * float(x[base + k * inner])
-            hi, lo = _difference(v, m)
-            s, c = _add_compensated(s, c, _exp_of_sum(hi, lo))
+        for start in range(0, n, _BLOCK):
+            stop = min(start + _BLOCK, n)
+            if inner == 1:
+                _exp_block(x, base, 1, start, stop, sign, m, block)
+            else:
+                _exp_block(x, base, inner, start, stop, sign, m, block)
+            s, c = _sum_block(block, stop - start, s, c, y.itemsize == 8)
         s += c
-        if mode == LOG_SOFTMAX:
-            log_s = _log(s)
-            for k in range(n):
-                hi, lo = _difference(float(x[base + k * inner]), m)
-                y[base + k * inner] = (hi - log_s) + lo
+        if inner == 1:
+            _write_row(x, y, base, 1, n, sign, m, s, mode)
         else:
-            for k in range(n):
-                hi, lo = _difference(sign * float(x[base + k * inner]), m)
-                y[base + k * inner] = _exp_of_sum(hi, lo) / s
+            _write_row(x, y, base, inner, n, sign, m, s, mode)
 
 
 @njit(**_FLAGS)

@@ -304,8 +304,12 @@ def run_compare(args, argv=()):
         runs.append(result)
     total = time.perf_counter() - started
 
-    title = (f"{data.name}, MLP {hidden}, {config.optimizer} lr {config.effective_lr:g}, "
-             f"batch {config.batch_size}, {config.epochs} epochs, seed {config.seed}")
+    widths = config.hidden
+    layers = (f"{len(widths)} x {widths[0]}" if len(widths) > 2 and len(set(widths)) == 1
+              else hidden)
+    title = (f"{data.name}, MLP hidden {layers}, {config.optimizer} lr "
+             f"{config.effective_lr:g}, batch {config.batch_size}, {config.epochs} epochs, "
+             f"seed {config.seed}")
     command = "python -m fastact compare " + " ".join(argv)
     doc = report.results_document(
         data.name, dict(config.as_dict(), activations=names, dtype="float32"), runs,
@@ -322,11 +326,11 @@ def run_compare(args, argv=()):
         "results.md": lambda p: report.write_markdown(
             p, f"fastact compare: {data.name}", f"`{command.strip()}`\n\n{summary}. "
                f"Total time {total:.0f} s.", runs),
-        "curves.png": lambda p: plots.plot_curves(runs, p, f"Loss and accuracy: {title}"),
+        "curves.png": lambda p: plots.plot_curves(runs, p, f"Loss and accuracy\n{title}"),
         "grad_norms.png": lambda p: plots.plot_grad_norms(
-            runs, p, f"Per-layer gradient magnitude, first epoch: {title}"),
+            runs, p, f"Per-layer gradient magnitude, first epoch\n{title}"),
         "dead_units.png": lambda p: plots.plot_dead_units(
-            runs, p, f"Dead and saturated hidden units, last epoch: {title}"),
+            runs, p, f"Dead and saturated hidden units, last epoch\n{title}"),
     }
     for fname, write in files.items():
         write(os.path.join(out, fname))
