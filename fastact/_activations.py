@@ -126,16 +126,16 @@ class Elementwise(Activation):
 
     def backward(self, dy, x=None, *args, y=None, out=None, **kwargs):
         """dx = dy * f'(x); give ``x``, or ``y=f(x)`` where ``backward_from_y``."""
-        func = f"{self.name}.backward"
         kernel, numeric, values = self._resolve(args, kwargs)
         if (x is None) == (y is None):
-            raise TypeError(f"{func}: give exactly one of 'x' (the input) or 'y' (the output)")
+            raise TypeError(f"{self.name}.backward: give exactly one of 'x' (the input) "
+                            f"or 'y' (the output)")
         if x is not None:
             pass_, second, second_name = "backward", x, "x"
         else:
             if not self.backward_from_y:
-                raise TypeError(f"{func}: {self.name}'s derivative is not a function of its "
-                                f"output; pass x instead of y")
+                raise TypeError(f"{self.name}.backward: {self.name}'s derivative is not a "
+                                f"function of its output; pass x instead of y")
             self._binder.refuse_from_y(values)
             pass_, second, second_name = "backward_from_y", y, "y"
         if (type(dy) is np.ndarray and type(second) is np.ndarray
@@ -144,10 +144,13 @@ class Elementwise(Activation):
                 and second.flags.c_contiguous
                 and (out is None or _plain_out(out, dy, second))):
             dx = np.empty(dy.shape, dy.dtype) if out is None else out
-            if dx.size:
+            if dy.ndim == 1:
+                self._run(kernel, pass_, dy.dtype, dx.size, dy, second, dx, *numeric)
+            elif dx.size:
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
             return dx
+        func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         sa = ops.as_array(second, second_name, func)
         shape = _broadcast(func, ("dy", dya), (second_name, sa))
