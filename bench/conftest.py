@@ -1,20 +1,26 @@
-"""pytest-benchmark configuration for bench/.
+"""pytest-benchmark settings for bench/.
 
-The suite is off unless benchmarks are asked for: every test here is skipped unless
-``--benchmark-enable`` is on the command line, so a plain ``pytest`` (or ``pytest bench``)
-never spends minutes timing 16M-element arrays.  Run it with::
+The suite is off unless benchmarks are asked for: pyproject.toml passes
+``--benchmark-disable`` and every item here is skipped unless ``--benchmark-enable`` is
+given, so ``pytest`` or ``pytest bench`` never spends an hour timing 16M-element arrays::
 
-    pytest bench --benchmark-enable                      # everything (long: ~1 h)
-    pytest bench --benchmark-enable -m quick             # CI smoke: 5 functions at n = 1M
+    pytest bench --benchmark-enable                        # everything (about an hour)
+    pytest bench --benchmark-enable -m quick               # the subset of `bench --quick`
     pytest bench --benchmark-enable -k "mish and float32 and 1M"
-    pytest bench --benchmark-enable --benchmark-autosave # save to .benchmarks/ for comparing
+    pytest bench --benchmark-enable --benchmark-autosave   # saved to .benchmarks/
+    pytest bench --benchmark-enable --benchmark-compare    # ... and compared with the last
+    pytest bench --benchmark-enable --benchmark-columns=median,iqr,rounds \\
+        --benchmark-sort=name --benchmark-group-by=group
+
+Threads: fastact's setting (FASTACT_NUM_THREADS, or all cores); torch and the threaded copy
+are given the same count.
 """
 import pytest
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "quick: representative subset (relu, sigmoid, gelu, mish, softmax at n = 1M)")
+    config.addinivalue_line("markers", "quick: the subset timed by 'python -m fastact bench "
+                                       "--quick'")
 
 
 def pytest_collection_modifyitems(config, items):

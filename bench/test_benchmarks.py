@@ -1,14 +1,13 @@
 """The benchmark suite: one parametrized test over the registry.
 
-Each item times one competitor (fastact, numpy, torch, the copy bound ``copy``/``copy1``,
-and for value_and_derivative fastact's forward + backward) on one pass of one function at
-one dtype and size.  Items of the same function, pass, dtype and size share the group
-``name|pass|dtype|n``, so pytest-benchmark prints them side by side.  Inputs and outputs are
-allocated and the kernel compiled before timing; the timed call does not allocate (except
-where the competitor itself does: idiomatic NumPy, torch ops without an out= overload).
-
-The competitors and the bytes each pass moves live in ``fastact._bench_common``, shared with
-``python -m fastact bench``.  See conftest.py for how to run it.
+Each item times one competitor on one pass of one function at one dtype and size:
+``fastact``, ``numpy``, ``torch`` (skipped when not importable), the copy bound (``copy``:
+all threads, ``copy1``: np.copyto) and, for value_and_derivative, ``fastact_fwd_bwd`` (its
+forward then backward).  The items of one function, pass, dtype and size share the group
+``name|pass|dtype|n``, so pytest-benchmark prints them side by side; ``extra_info`` holds
+the bytes the pass moves and the resulting GB/s.  Inputs, outputs and the JIT compilation
+are done before the timing.  The competitors are defined in ``fastact._bench_common``,
+shared with ``python -m fastact bench``; conftest.py says how to run the suite.
 """
 import pytest
 
@@ -21,34 +20,29 @@ def _params():
         for pass_ in case.passes:
             for dtype in bc.DTYPES:
                 for n in bc.SIZES:
-                    marks = [pytest.mark.quick] if case.quick and n in bc.QUICK_SIZES else []
-                    for impl in bc.impls_for(case, pass_):
-                        params.append(pytest.param(
-                            case, pass_, dtype, n, impl, marks=marks,
-                            id=f"{case.name}-{pass_}-{dtype}-{bc.size_label(n)}-{impl}"))
+                    marks = [pytest.mark.quick] if bc.is_quick(case.name, pass_, dtype, n) else []
+                    params += [pytest.param(
+                        case, pass_, dtype, n, impl, marks=marks,
+                        id=f"{case.name}-{pass_}-{dtype}-{bc.size_label(n)}-{impl}")
+                        for impl in bc.impls_for(pass_)]
     return params
 
 
-PARAMS = _params()
-
-
-@pytest.mark.parametrize("case, pass_, dtype, n, impl", PARAMS)
+@pytest.mark.parametrize("case, pass_, dtype, n, impl", _params())
 def test_bench(benchmark, case, pass_, dtype, n, impl):
+    import fastact
+    threads = fastact.get_num_threads()     # torch and the threaded copy get the same count
     try:
-        # threads=None: fastact's setting (FASTACT_NUM_THREADS or all cores); torch and the
-        # threaded copy get the same count
-        import fastact
-        threads = fastact.get_num_threads()
-        fn = bc.make_runner(case, pass_, impl, dtype, n, threads=threads)
+        fn = bc.make_runner(case, pass_, impl, dtype, n, threads)
     except bc.Unavailable as exc:
         pytest.skip(str(exc))
-    fn()                                    # JIT compile and first touch, outside the timing
+    fn()                                    # JIT compilation and first touch, untimed
     nbytes = bc.bytes_moved(case, pass_, dtype, n)
     benchmark.group = f"{case.name}|{pass_}|{dtype}|{n}"
     benchmark.extra_info.update(function=case.name, pass_=pass_, dtype=dtype, n=n,
                                 impl=impl, bytes=nbytes, threads=threads)
     benchmark(fn)
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None:                   # None under --benchmark-disable
-        median = stats.stats.median
+    if benchmark.stats is not None:         # None when benchmarks are disabled
+        median = benchmark.stats.stats.median
+        benchmark.extra_info["bytes_per_s"] = nbytes / median
         benchmark.extra_info["GB/s"] = round(nbytes / median / 1e9, 3)

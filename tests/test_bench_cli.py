@@ -1,0 +1,261 @@
+"""The benchmark harness: ``python -m fastact bench``, the pytest-benchmark suite in bench/,
+bench/threshold.py and bench/startup.py, run end to end with tiny settings, and the
+competitors of fastact._bench_common checked against each other."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastact import _bench_common as bc, bench_cli, registry
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--n", "1000", "--functions", "relu", "--dtype", "float32", "--min-time", "0.001",
+        "--repeat", "3"]
+
+
+def run(*args, timeout=120):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------
+# python -m fastact bench
+
+def test_json_output_end_to_end():
+    done = run("-m", "fastact", "bench", *TINY, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"meta", "notes", "results"}
+    assert {"command", "machine", "versions", "threads", "repeat"} <= set(doc["meta"])
+    rows = doc["results"]
+    assert [r["pass"] for r in rows] == list(bc.PASSES)
+    for r in rows:
+        assert {"function", "pass", "dtype", "n", "bytes", "time", "gb_per_s", "copy_fraction",
+                "vs_numpy", "vs_torch", "vs_fwd_bwd", "times"} <= set(r)
+        assert (r["function"], r["dtype"], r["n"]) == ("relu", "float32", 1000)
+        assert r["time"] > 0 and r["gb_per_s"] > 0 and r["copy_fraction"] > 0
+        assert r["vs_numpy"] > 0
+        assert {"fastact", "numpy", "copy", "copy1"} <= set(r["times"])
+        assert (r["vs_fwd_bwd"] is not None) == (r["pass"] == "value_and_derivative")
+    assert rows[0]["bytes"] == 2 * 1000 * 4 and rows[1]["bytes"] == 3 * 1000 * 4
+
+
+def test_table_output_and_progress():
+    done = run("-m", "fastact", "bench", *TINY, "--pass", "fwd", "vad", "--no-torch")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "relu\n" in out and "legend:" in out
+    for column in ("time", "GB/s", "% copy", "vs NumPy", "vs fwd+bwd"):
+        assert column in out
+    assert "vs torch" not in out and "\n  backward " not in out
+    assert "relu done" in done.stderr            # progress: a line per function off a tty
+
+
+def test_help():
+    done = run("-m", "fastact", "bench", "--help")
+    assert done.returncode == 0 and "--quick" in done.stdout
+
+
+def test_bad_option_exits_2_with_one_line():
+    done = run("-m", "fastact", "bench", "--dtype", "float16")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "--dtype" in done.stderr
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--dtype", "float16"], "float16"),
+    (["--functions", "mihs"], "'mish'"),              # a close match is suggested
+    (["--n", "lots"], "--n"),
+    (["--n", "0"], "--n"),
+    (["--format", "xml"], "xml"),
+    (["--pass", "sideways"], "sideways"),
+    (["--functions", "softmax", "--pass", "vad"], "value_and_derivative"),
+    (["--threads", "0"], "--threads"),
+    (["--threads", "4096"], "--threads"),
+    (["--repeat", "0"], "--repeat"),
+    (["--min-time", "-1"], "--min-time"),
+    (["--bogus"], "--bogus"),
+    (["--n"], "--n"),
+])
+def test_bad_options(capsys, argv, words):
+    assert bench_cli.main("bench", argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("python -m fastact bench: error:") and words in err
+
+
+@pytest.mark.parametrize("text, n", [("1000", 1000), ("1e6", 10**6), ("1_000", 1000),
+                                     ("1k", 1024), ("1M", 1 << 20), ("16M", 1 << 24)])
+def test_sizes(text, n):
+    assert bench_cli._size(text) == n
+
+
+def test_quick_selection():
+    args = bench_cli._parser().parse_args(["--quick"])
+    jobs = bench_cli._jobs(args)
+    assert [c.name for c in dict.fromkeys(c for c, *_ in jobs)] == [
+        c.name for c in bc.cases() if c.name in bc.QUICK_FUNCTIONS]
+    assert set(bc.QUICK_FUNCTIONS) == {c.name for c, *_ in jobs}
+    assert {(c.name, p, d, n) for c, p, d, n in jobs if n not in bc.QUICK_SIZES} == \
+        set(bc.QUICK_BOUND_ROWS)
+    assert all(bc.is_quick(c.name, p, d, n) for c, p, d, n in jobs)
+    assert "mish" in bench_cli._parser().format_help()          # --help names the subset
+    # options narrow it: no out-of-cache row when the sizes are given
+    jobs = bench_cli._jobs(bench_cli._parser().parse_args(["--quick", "--n", "1000"]))
+    assert {n for *_, n in jobs} == {1000}
+
+
+def test_markdown_output(capsys, monkeypatch):
+    timed = []
+
+    def fake_time(fn, *timing):
+        timed.append(fn)
+        return 1e-3 * len(timed)
+    monkeypatch.setattr(bc, "time_call", fake_time)
+    assert bench_cli.main("bench", TINY + ["--format", "markdown", "--no-progress",
+                                           "--no-torch", "--pass", "vad"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0].startswith("| function | pass | dtype | n | time | GB/s | % copy")
+    assert table[2].startswith("| `relu` | value_and_derivative | float32 | 1000 | 1 ms |")
+    assert len(table) == 3
+
+
+# ---------------------------------------------------------------------------------------
+# the pytest-benchmark suite
+
+def _expected_ids(sizes=bc.SIZES):
+    """Every item the suite must have, derived from the registry itself."""
+    ids = set()
+    for act in registry.ACTIVATIONS:
+        passes = bc.PASSES if act.kind == registry.ELEMENTWISE else bc.PASSES[:2]
+        for name in act.kernels:
+            for pass_ in passes:
+                impls = ["fastact", "numpy", "torch", "copy", "copy1"]
+                impls += ["fastact_fwd_bwd"] if pass_ == "value_and_derivative" else []
+                ids |= {f"{name}-{pass_}-{dtype}-{bc.size_label(n)}-{impl}"
+                        for dtype in ("float32", "float64") for n in sizes for impl in impls}
+    return ids
+
+
+def test_suite_has_every_registry_row_and_is_off_by_default():
+    done = run("-m", "pytest", "bench", "-v", "-p", "no:cacheprovider")
+    assert done.returncode == 0, done.stdout + done.stderr
+    items = dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                 if line.startswith("bench/test_benchmarks.py::test_bench["))
+    collected = {item.split("[", 1)[1].rstrip("]") for item in items}
+    missing = _expected_ids() - collected
+    assert not missing, f"{len(missing)} registry rows lack a bench item, e.g. {min(missing)}"
+    assert all(status.startswith("SKIPPED") for status in items.values())
+    assert set(bc.SIZES) == {1000, 1 << 20, 1 << 24}
+
+
+def test_suite_runs_and_reports_bandwidth(tmp_path):
+    report = tmp_path / "bench.json"
+    done = run("-m", "pytest", "bench", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
+               "-k", "test_bench[relu-forward-float32-1000-fastact] or "
+                     "test_bench[relu-forward-float32-1000-numpy]",
+               "--benchmark-max-time=0.001", "--benchmark-min-rounds=1",
+               f"--benchmark-json={report}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    benchmarks = json.loads(report.read_text())["benchmarks"]
+    assert len(benchmarks) == 2
+    for b in benchmarks:
+        assert b["group"] == "relu|forward|float32|1000"
+        assert b["extra_info"]["bytes"] == 8000 and b["extra_info"]["GB/s"] > 0
+
+
+# ---------------------------------------------------------------------------------------
+# the competitors compute the same thing
+
+def _arrays(result):
+    result = result if isinstance(result, tuple) else (result,)
+    return [np.asarray(r.numpy() if hasattr(r, "numpy") else r, np.float64) for r in result]
+
+
+def _assert_same(case, pass_, impl, got, want):
+    assert len(got) == len(want), (case.name, pass_, impl)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-12,
+                                   err_msg=f"{impl} != numpy: {case.name} {pass_}")
+
+
+def test_numpy_and_torch_agree_on_every_case():
+    """Every case has a NumPy expression for each pass and, when torch is importable, a
+    torch call computing the same numbers."""
+    try:
+        bc.import_torch()
+        impls = ("torch",)
+    except bc.Unavailable:
+        impls = ()
+    for case in bc.cases():
+        for pass_ in case.passes:
+            a = bc.make_inputs(case, "float64", 1000)
+            want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
+            assert all(np.isfinite(w).all() for w in want), (case.name, pass_)
+            for impl in impls:
+                got = _arrays(bc.make_runner(case, pass_, impl, "float64", 1000, 1, inputs=a)())
+                _assert_same(case, pass_, impl, got, want)
+
+
+# one case of each kind of call: default parameters, a second form, required parameters,
+# weights, an axis, a halved axis (the other cases make the same calls)
+@pytest.mark.parametrize("name", ["leaky_relu", "gelu_tanh", "threshold", "prelu", "softmin",
+                                  "glu"])
+def test_fastact_and_numpy_agree(name):
+    (case,) = [c for c in bc.cases() if c.name == name]
+    for pass_ in case.passes:
+        a = bc.make_inputs(case, "float64", 1000)
+        want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
+        for impl in [i for i in bc.impls_for(pass_) if i.startswith("fastact")]:
+            got = _arrays(bc.make_runner(case, pass_, impl, "float64", 1000, inputs=a)())
+            _assert_same(case, pass_, impl, got, want)
+
+
+def test_cases_follow_the_registry():
+    names = [c.name for c in bc.cases()]
+    assert names == [k for act in registry.ACTIVATIONS for k in act.kernels]
+    for case in bc.cases():
+        act = registry.BY_NAME[case.activation]
+        # every parameter the registry requires has a benchmark value
+        assert {p.name for p in act.params if p.required} <= dict(case.call).keys()
+    assert bc.find_cases(["gelu"]) == [c for c in bc.cases() if c.activation == "gelu"]
+    assert [c.name for c in bc.find_cases(["swish"])] == ["silu"]
+    with pytest.raises(KeyError):
+        bc.find_cases(["nope"])
+
+
+def test_bytes_and_copy_bound():
+    (glu,) = bc.find_cases(["glu"])
+    (relu,) = bc.find_cases(["relu"])
+    assert bc.bytes_moved(relu, "backward", "float64", 1 << 20) == 3 * 8 << 20
+    assert bc.bytes_moved(glu, "forward", "float32", 1000) == 1.5 * 4 * 1000
+    assert bc.shape_for(glu, 1 << 20) == (1024, 1024)
+    assert bc.copy_bound({"copy": 2.0, "copy1": 3.0, "fastact": 1.0}) == 2.0
+    assert bc.copy_bound({}) is None
+    assert [bc.size_label(n) for n in bc.SIZES] == ["1000", "1M", "16M"]
+
+
+# ---------------------------------------------------------------------------------------
+# bench/threshold.py and bench/startup.py
+
+def test_threshold_script():
+    done = run("bench/threshold.py", "--functions", "relu", "--sizes", "1024", "65536",
+               "--min-time", "0.001", "--repeat", "3")
+    assert done.returncode == 0, done.stderr
+    assert "relu" in done.stdout and "64k" in done.stdout
+    assert "crossover" in done.stdout and "suggested PARALLEL_MIN" in done.stdout
+
+
+def test_startup_script():
+    done = run("bench/startup.py", "--runs", "1", "--function", "relu", "--min-time", "0.001")
+    assert done.returncode == 0, done.stderr
+    for words in ("import fastact", "first call", "empty cache", "cache hit",
+                  "fastact.relu(x, out=y)", "bare serial kernel"):
+        assert words in done.stdout
