@@ -322,7 +322,8 @@ class PerChannel(Activation):
             nrows = -(-size // _BLOCK)
         else:
             outer, n, inner = _around(shape, ax)
-            nrows = outer * n
+            # channels last: rows are blocks of outer indices (see _prelu_rows)
+            nrows = -(-outer // _PRELU_BLOCK) if inner == 1 and n > 1 else outer * n
         wc = np.ascontiguousarray(wa.reshape(-1), dtype=cdt)
         return xa, shape, result, cdt, wc, n, inner, nrows, size
 
@@ -368,7 +369,8 @@ class PerChannel(Activation):
         xc = ops.contiguous(xa, shape, cdt)
         dyc = ops.contiguous(dya, shape, cdt)
         dx = ops.output_buffer(out, cdt, [xa, dya, wc], shape)
-        parts = np.zeros(nrows, np.float64)
+        # dweight's partial sums: per row, times n when channels are last
+        parts = np.zeros(nrows * n if inner == 1 and n > 1 else nrows, np.float64)
         if size:
             dummy = dx.reshape(-1)[:0]
             _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, dummy, dummy, dyc.reshape(-1),
@@ -383,6 +385,7 @@ class PerChannel(Activation):
 
 
 _NO_PARTS = np.zeros(0, np.float64)
+_PRELU_BLOCK = 64      # = _axis_kernels.PRELU_BLOCK (not imported: that module needs numba)
 
 
 class Gated(Activation):

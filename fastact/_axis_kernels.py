@@ -150,30 +150,54 @@ def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
                 dx[i] = v * (g - s)
 
 
+PRELU_BLOCK = 64   # outer indices per row when channels are last
+
+
+@njit(inline="always")
+def _prelu_element(x, y, d, dy, dx, i, slope, want):
+    """One element of prelu's pass ``want``; returns its share of dweight."""
+    v = float(x[i])
+    pos = v > 0.0
+    deriv = (1.0 if pos else slope) if v == v else v
+    if want == 0:
+        y[i] = v if pos else slope * v
+    elif want == 1:
+        y[i] = v if pos else slope * v
+        d[i] = deriv
+    else:
+        g = float(dy[i])
+        dx[i] = g * deriv
+        return 0.0 if pos else g * v
+    return 0.0
+
+
 @njit(**_FLAGS)
 def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
     """want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, dw_part).
 
-    Here a row is one (outer, channel) run of ``inner`` contiguous elements,
-    channel = row % n; dw_part[row] collects that row's share of dweight.
-    With one shared slope (n = 1) rows are just blocks, the last one shorter.
+    With inner > 1 a row is one (outer, channel) run of ``inner`` contiguous
+    elements, channel = row % n, and dw_part[row] collects that row's share
+    of dweight; with one shared slope (n = 1) rows are just blocks, the last
+    one shorter.  With inner == 1 (channels last, as in (batch, units)) a
+    row is a block of PRELU_BLOCK outer indices, each holding all n channels,
+    and dw_part[row * n + c] collects the block's share of dweight[c].
     """
+    if inner == 1 and n > 1:
+        outer = x.size // n
+        for r in range(r0, r1):
+            for o in range(r * PRELU_BLOCK, min((r + 1) * PRELU_BLOCK, outer)):
+                base = o * n
+                for c in range(n):
+                    part = _prelu_element(x, y, d, dy, dx, base + c, float(w[c]), want)
+                    if want == 2:
+                        dw_part[r * n + c] += part
+        return
     for r in range(r0, r1):
         slope = float(w[r % n])
         base = r * inner
         acc = 0.0
         for j in range(min(inner, x.size - base)):
-            v = float(x[base + j])
-            pos = v > 0.0
-            if want == 0:
-                y[base + j] = v if pos else slope * v
-            elif want == 1:
-                y[base + j] = v if pos else slope * v
-                d[base + j] = (1.0 if pos else slope) if v == v else v
-            else:
-                g = float(dy[base + j])
-                dx[base + j] = g * ((1.0 if pos else slope) if v == v else v)
-                acc += 0.0 if pos else g * v
+            acc += _prelu_element(x, y, d, dy, dx, base + j, slope, want)
         if want == 2:
             dw_part[r] = acc
 

@@ -336,18 +336,27 @@ class Adam:
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
+        self._scratch = [np.empty_like(p) for p in params]
         self.t = 0
 
     def step(self, grads):
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         step = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            p -= step * m / (np.sqrt(v) + self.eps)
+        # in place, through one scratch array per parameter (no temporaries)
+        for p, g, m, v, t in zip(self.params, grads, self.m, self.v, self._scratch):
+            m *= b1                             # m = b1 m + (1 - b1) g
+            np.multiply(g, 1 - b1, out=t)
+            m += t
+            v *= b2                             # v = b2 v + (1 - b2) g^2
+            np.multiply(g, g, out=t)
+            t *= 1 - b2
+            v += t
+            np.sqrt(v, out=t)                   # p -= step m / (sqrt(v) + eps)
+            t += self.eps
+            np.divide(m, t, out=t)
+            t *= step
+            p -= t
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

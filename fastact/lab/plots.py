@@ -73,7 +73,7 @@ def plot_activations(names, lo, hi, path, fa=None, points=2401):
     n = len(names)
     ncols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
     nrows = math.ceil(n / ncols)
-    panel_w, panel_h = (6.4, 4.4) if n == 1 else (3.6, 2.7)
+    panel_w, panel_h = (6.4, 4.4) if n == 1 else (5.0, 3.6) if n <= 4 else (3.6, 2.7)
     fig = _figure(panel_w * ncols, panel_h * nrows, dpi=DPI if n <= 12 else 90)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     x = np.linspace(lo, hi, points)
@@ -105,7 +105,19 @@ def plot_activations(names, lo, hi, path, fa=None, points=2401):
 def _legend_outside(fig, axes, runs):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=8,
-               title="activation", title_fontsize=8)
+               title="activation", title_fontsize=8, ncols=1 if len(runs) <= 14 else 2)
+
+
+def _log_axis(ax):
+    """A log y axis labelled with plain numbers (0.3, not 3 x 10^-1); the
+    minor ticks are labelled too when the data span less than a decade."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    lo, hi = ax.dataLim.intervaly
+    narrow = lo > 0 and hi / lo < 10
+    ax.yaxis.set_minor_formatter(plain if narrow else NullFormatter())
 
 
 def plot_curves(runs, path, title):
@@ -119,13 +131,15 @@ def plot_curves(runs, path, title):
         axes[0].plot(ep, [h["train_loss"] for h in r.history], **kw)
         axes[1].plot(ep, [h["test_loss"] for h in r.history], **kw)
         axes[2].plot(ep, [100 * h["test_accuracy"] for h in r.history], **kw)
+    from matplotlib.ticker import MaxNLocator
     for ax, ylabel in zip(axes, ("training loss (cross-entropy)", "test loss",
                                  "test accuracy (%)")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0].set_yscale("log")
-    axes[1].set_yscale("log")
+    for ax in axes[:2]:
+        _log_axis(ax)
     accs = [100 * h["test_accuracy"] for r in runs for h in r.history]
     if accs:
         top = max(accs)
@@ -159,7 +173,7 @@ def plot_grad_norms(runs, path, title):
 
 def plot_dead_units(runs, path, title):
     """Dead hidden units and saturated activations per activation (last epoch)."""
-    fig = _figure(10, 0.9 + 0.32 * max(len(runs), 3))
+    fig = _figure(10, max(3.2, 1.3 + 0.3 * len(runs)))
     axes = fig.subplots(1, 2, sharey=True)
     names = [r.activation for r in runs]
     y = np.arange(len(runs))[::-1]

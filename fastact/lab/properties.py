@@ -22,8 +22,8 @@ and:
 * saturation zones: where |f'| < 1e-3 (no gradient to speak of flows); zones
   narrower than 0.05 around a zero of f' are shown as "x ~ c";
 * cost: the forward pass in float32 at n = 1M (1000 x 1000 for the kinds that
-  act along an axis), ns per element, median of several calls, and its ratio to
-  relu's.  The machine's load makes it vary by +-20 %.
+  act along an axis) on one thread, ns per element, median of 15 calls, and
+  its ratio to relu's.  It varies by +-20 % from run to run.
 
 Activations that are not elementwise are seen through one variable: prelu
 with weight 0.25, softmax / log_softmax / softmin as the first output of the
@@ -402,19 +402,29 @@ def _cost_call(name, fa, x):
 
 
 def measure_cost(names, fa=None, n=COST_N, repeats=15, dtype=np.float32):
-    """{name: ns per element} of the forward pass at n elements (median)."""
+    """{name: ns per element} of the forward pass at n elements (median).
+
+    On one thread: the number is then the work per element, and does not
+    depend on what else the machine runs (with the other core busy, a
+    2-thread call at n = 1M measured 40x slower than a 1-thread one).
+    """
     fa = fa or _fa()
     x = (np.random.default_rng(0).standard_normal(n) * 3).astype(dtype)
     out = {}
-    for name in names:
-        call = _cost_call(name, fa, x)
-        call()                       # compile or load, and warm the caches
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t0)
-        out[name] = float(np.median(times)) / n * 1e9
+    threads = fa.get_num_threads()
+    fa.set_num_threads(1)
+    try:
+        for name in names:
+            call = _cost_call(name, fa, x)
+            call()                       # compile or load, and warm the caches
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t0)
+            out[name] = float(np.median(times)) / n * 1e9
+    finally:
+        fa.set_num_threads(threads)
     return out
 
 

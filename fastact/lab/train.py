@@ -1,6 +1,6 @@
 """One training run per activation, with the statistics ``compare`` reports.
 
-Definitions (also in the README's table notes):
+Definitions (also in docs/lab.md):
 
 * a hidden unit is *dead* when |f'(z)| < SATURATION (1e-3) for every training
   example of an epoch: no gradient reaches its weights.  For relu this is the
@@ -12,6 +12,13 @@ Definitions (also in the README's table notes):
 * ``grad_norms[l]`` is the mean over the first epoch's steps of mean |dL/dW_l|
   for weight layer l (the last one is the output layer).  With ``--depth 8``
   sigmoid's first layers get orders of magnitude less than its last.
+* ``epoch_seconds`` is the mean wall time of an epoch's training steps
+  (forward, backward, optimizer), without the evaluation after it; every
+  kernel is run once before the clock starts, so no epoch pays for Numba's
+  compilation.
+* the softmax family has a Jacobian, not one derivative per unit: its
+  statistics use the diagonal, d y_i / d z_i; glu's use the larger of its two
+  halves' derivatives.
 
 The data order depends only on the seed, so every activation sees the same
 batches; the weights are drawn from the same seeded stream (their scale
@@ -31,7 +38,7 @@ SATURATION = 1e-3
 @dataclass
 class Config:
     hidden: tuple = (256, 128)
-    epochs: int = 20
+    epochs: int = 20            # compare's default for digits (see cli.DEFAULT_EPOCHS)
     batch_size: int = 32
     lr: float = None            # None: the optimizer's default
     optimizer: str = "adam"
