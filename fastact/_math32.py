@@ -88,7 +88,8 @@ def expm1(x):
     # 2**k p + (2**k - 1): 2**k - 1 is exact while k < 25
     two_k = _pow2(k if k < 25 else 25)
     small = p * two_k + (two_k - _ONE)
-    return _scale(_ONE + p, k) - _ONE if k >= 25 else small
+    big = _scale(_ONE + p, k) - _ONE
+    return big if k >= 25 else small
 
 
 @njit(inline="always")
@@ -149,13 +150,16 @@ def silu_vad(x):
     pos = x >= _ZERO
     xn = _clamp(x, _TAIL, _ZERO)
     # x < 0: sigmoid(x) = w r with w = e**x; the factor w goes last
-    y = x * s if pos else mul_exp(xn * r, xn)
+    # (calls are made before selecting: see _math.elu_vad)
+    neg_y = mul_exp(xn * r, xn)
+    y = x * s if pos else neg_y
     # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
     wd = float(w)
     rd = 1.0 / (1.0 + wd)
     sd = rd if pos else wd * rd
     smd = wd * rd if pos else rd
-    d = sd * (1.0 + float(x) * smd) if pos else mul_exp(_f((1.0 + float(xn) * smd) * rd), xn)
+    neg_d = mul_exp(_f((1.0 + float(xn) * smd) * rd), xn)
+    d = sd * (1.0 + float(x) * smd) if pos else neg_d
     return y, d
 
 
@@ -175,7 +179,8 @@ def mish_vad(x):
     cross = 4.0 * (w * w if pos else w) * (1.0 + w) * inv * inv
     # x < 0: y and y' carry a factor e**x, applied last so that tails round once
     xn = _clamp(x, _TAIL, _ZERO)
-    y = xd * t if pos else mul_exp(_f(float(xn) * (w + 2.0) * inv), xn)
+    neg_y = mul_exp(_f(float(xn) * (w + 2.0) * inv), xn)
+    y = xd * t if pos else neg_y
     d_neg = mul_exp(_f(((w + 2.0) + 4.0 * float(xn) * (1.0 + w) * inv) * inv), xn)
     return y, (t + xd * cross if pos else d_neg)
 
@@ -185,15 +190,18 @@ def elu_vad(x, alpha):
     x = _f(x)
     a = _f(alpha)
     pos = x > _ZERO
-    return (x if pos else a * expm1(x)), (_ONE if pos else a * exp(x))
+    neg_y = a * expm1(x)
+    neg_d = a * exp(x)
+    return (x if pos else neg_y), (_ONE if pos else neg_d)
 
 
 @njit(inline="always")
 def selu_vad(x):
     x = _f(x)
     pos = x > _ZERO
-    return (_SELU_SCALE * x if pos else _SELU_SA * expm1(x)), \
-        (_SELU_SCALE if pos else _SELU_SA * exp(x))
+    neg_y = _SELU_SA * expm1(x)
+    neg_d = _SELU_SA * exp(x)
+    return (_SELU_SCALE * x if pos else neg_y), (_SELU_SCALE if pos else neg_d)
 
 
 @njit(inline="always")
