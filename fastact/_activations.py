@@ -150,17 +150,8 @@ class Elementwise(Activation):
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
             return dx
-        func = f"{self.name}.backward"
-        dya = ops.as_array(dy, "dy", func)
-        sa = ops.as_array(second, second_name, func)
-        shape = _broadcast(func, ("dy", dya), (second_name, sa))
-        result = ops.result_dtype([dya, sa])
-        cdt = ops.compute_dtype(result)
-        if out is not None:
-            ops.check_out(out, "out", shape, result, func)
-        dyc = ops.contiguous(dya, shape, cdt)
-        sc = ops.contiguous(sa, shape, cdt)
-        dx = ops.output_buffer(out, cdt, [dya, sa], shape)
+        shape, result, cdt, dyc, sc, dx = _gradient_operands(
+            f"{self.name}.backward", dy, second, second_name, out)
         if dx.size:
             self._run(kernel, pass_, cdt, dx.size, dyc.reshape(-1), sc.reshape(-1),
                       dx.reshape(-1), *numeric)
@@ -202,6 +193,21 @@ def _plain_out(out, x, *others):
     return (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
             and out.flags.c_contiguous and out.flags.writeable
             and all(out is a or not np.may_share_memory(out, a) for a in (x,) + others))
+
+
+def _gradient_operands(func, dy, second, second_name, out):
+    """dy and x (or y) broadcast together as contiguous compute-dtype buffers,
+    and the buffer dx goes to: (shape, result dtype, compute dtype, dy, second, dx)."""
+    dya = ops.as_array(dy, "dy", func)
+    sa = ops.as_array(second, second_name, func)
+    shape = _broadcast(func, ("dy", dya), (second_name, sa))
+    result = ops.result_dtype([dya, sa])
+    cdt = ops.compute_dtype(result)
+    if out is not None:
+        ops.check_out(out, "out", shape, result, func)
+    dx = ops.output_buffer(out, cdt, [dya, sa], shape)
+    return (shape, result, cdt, ops.contiguous(dya, shape, cdt),
+            ops.contiguous(sa, shape, cdt), dx)
 
 
 def _broadcast(func, *named):
@@ -265,18 +271,8 @@ class AlongAxis(Activation):
     def backward(self, dy, y, axis=-1, *, out=None):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
         func = f"{self.name}.backward"
-        dya = ops.as_array(dy, "dy", func)
-        ya = ops.as_array(y, "y", func)
-        shape = _broadcast(func, ("dy", dya), ("y", ya))
-        ax = _axis_index(axis, len(shape), func)
-        result = ops.result_dtype([dya, ya])
-        cdt = ops.compute_dtype(result)
-        if out is not None:
-            ops.check_out(out, "out", shape, result, func)
-        dyc = ops.contiguous(dya, shape, cdt)
-        yc = ops.contiguous(ya, shape, cdt)
-        dx = ops.output_buffer(out, cdt, [dya, ya], shape)
-        outer, n, inner = _around(shape, ax)
+        shape, result, cdt, dyc, yc, dx = _gradient_operands(func, dy, y, "y", out)
+        outer, n, inner = _around(shape, _axis_index(axis, len(shape), func))
         if dx.size:
             _run_rows("softmax_backward", dx.size, outer * inner,
                       (dyc.reshape(-1), yc.reshape(-1), dx.reshape(-1), n, inner, self._mode))
