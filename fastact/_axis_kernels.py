@@ -17,12 +17,15 @@ _m = tier("f64")
 _exp = _m.exp
 _exp_of_sum = _m.exp_of_sum
 _log = _m.log
-_sigmoid_pair = _m.sigmoid_pair
+_sigmoid_vad = _m.sigmoid_vad
+_log1p_unit = _m.log1p_unit
 # error_model="numpy": x / 0 gives inf or NaN instead of raising, and the
 # loops stay free of the branch that blocks vectorisation
 _FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 
 SOFTMAX, LOG_SOFTMAX, SOFTMIN = 0, 1, 2
+# Numba's float() keeps a float32 a float32; the math here is float64
+_f64 = np.float64
 
 
 @njit(inline="always")
@@ -52,7 +55,7 @@ _BLOCK = 256   # exponentials computed (vectorised) per block, then summed seria
 def _exp_block(x, base, stride, start, stop, sign, m, out):
     """out[k - start] = e**(sign * x[k] - m) for k in [start, stop), v - m exact."""
     for k in range(start, stop):
-        hi, lo = _difference(sign * float(x[base + k * stride]), m)
+        hi, lo = _difference(sign * _f64(x[base + k * stride]), m)
         out[k - start] = _exp_of_sum(hi, lo)
 
 
@@ -81,15 +84,24 @@ def _sum_block(block, count, s, c, compensate):
 
 
 @njit(inline="always")
-def _write_row(x, y, base, stride, n, sign, m, s, mode):
+def _write_row(x, y, base, stride, n, sign, m, s, rest, mode):
     if mode == LOG_SOFTMAX:
-        log_s = _log(s)
+        # log(s) = log1p(s - 1): the log of the row's largest probability is
+        # tiny when it dominates, and log(s) would lose those digits
+        if rest != rest:
+            log_s = rest                      # a NaN or inf - inf in the row
+        elif s == 0.0:
+            log_s = -np.inf                   # all -inf: -inf - -inf gives NaN
+        elif rest <= 1.0:
+            log_s = _log1p_unit(rest)
+        else:
+            log_s = _log(s)
         for k in range(n):
-            hi, lo = _difference(float(x[base + k * stride]), m)
+            hi, lo = _difference(_f64(x[base + k * stride]), m)
             y[base + k * stride] = (hi - log_s) + lo
     else:
         for k in range(n):
-            hi, lo = _difference(sign * float(x[base + k * stride]), m)
+            hi, lo = _difference(sign * _f64(x[base + k * stride]), m)
             y[base + k * stride] = _exp_of_sum(hi, lo) / s
 
 
@@ -101,7 +113,7 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
         base = (r // inner) * n * inner + r % inner
         m = -np.inf
         for k in range(n):
-            v = sign * float(x[base + k * inner])
+            v = sign * _f64(x[base + k * inner])
             m = v if v > m else m
         if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
             m = 0.0
@@ -117,12 +129,16 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
                 _exp_block(x, base, 1, start, stop, sign, m, block)
             else:
                 _exp_block(x, base, inner, start, stop, sign, m, block)
-            s, c = _sum_block(block, stop - start, s, c, y.itemsize == 8)
+            # float64 results, and log_softmax's log(s) near 0, need the
+            # compensated sum
+            s, c = _sum_block(block, stop - start, s, c,
+                              y.itemsize == 8 or mode == LOG_SOFTMAX)
+        rest = (s - 1.0) + c       # s >= 1 (the max term is 1): s - 1 is exact
         s += c
         if inner == 1:
-            _write_row(x, y, base, 1, n, sign, m, s, mode)
+            _write_row(x, y, base, 1, n, sign, m, s, rest, mode)
         else:
-            _write_row(x, y, base, inner, n, sign, m, s, mode)
+            _write_row(x, y, base, inner, n, sign, m, s, rest, mode)
 
 
 @njit(**_FLAGS)
@@ -136,12 +152,12 @@ def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
         for k in range(n):
             i = base + k * inner
             s, c = _add_compensated(
-                s, c, float(dy[i]) * (1.0 if mode == LOG_SOFTMAX else float(y[i])))
+                s, c, _f64(dy[i]) * (1.0 if mode == LOG_SOFTMAX else _f64(y[i])))
         s += c
         for k in range(n):
             i = base + k * inner
-            g = float(dy[i])
-            v = float(y[i])
+            g = _f64(dy[i])
+            v = _f64(y[i])
             if mode == LOG_SOFTMAX:
                 dx[i] = g - _exp(v) * s
             elif mode == SOFTMIN:
@@ -156,7 +172,7 @@ PRELU_BLOCK = 64   # outer indices per row when channels are last
 @njit(inline="always")
 def _prelu_element(x, y, d, dy, dx, i, slope, want):
     """One element of prelu's pass ``want``; returns its share of dweight."""
-    v = float(x[i])
+    v = _f64(x[i])
     pos = v > 0.0
     deriv = (1.0 if pos else slope) if v == v else v
     if want == 0:
@@ -165,7 +181,7 @@ def _prelu_element(x, y, d, dy, dx, i, slope, want):
         y[i] = v if pos else slope * v
         d[i] = deriv
     else:
-        g = float(dy[i])
+        g = _f64(dy[i])
         dx[i] = g * deriv
         return 0.0 if pos else g * v
     return 0.0
@@ -188,12 +204,12 @@ def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
             for o in range(r * PRELU_BLOCK, min((r + 1) * PRELU_BLOCK, outer)):
                 base = o * n
                 for c in range(n):
-                    part = _prelu_element(x, y, d, dy, dx, base + c, float(w[c]), want)
+                    part = _prelu_element(x, y, d, dy, dx, base + c, _f64(w[c]), want)
                     if want == 2:
                         dw_part[r * n + c] += part
         return
     for r in range(r0, r1):
-        slope = float(w[r % n])
+        slope = _f64(w[r % n])
         base = r * inner
         acc = 0.0
         for j in range(min(inner, x.size - base)):
@@ -216,15 +232,15 @@ def _glu_rows(x, dy, y, d, half, inner, want, r0, r1):
         for k in range(half):
             ia = xbase + k * inner
             ib = ia + half * inner
-            a = float(x[ia])
-            s, sm, _, _ = _sigmoid_pair(float(x[ib]))
+            a = _f64(x[ia])
+            s, ds = _sigmoid_vad(_f64(x[ib]))
             if want == 0:
                 y[ybase + k * inner] = a * s
             elif want == 1:
                 y[ybase + k * inner] = a * s
                 d[ia] = s
-                d[ib] = a * s * sm
+                d[ib] = a * ds
             else:
-                g = float(dy[ybase + k * inner])
+                g = _f64(dy[ybase + k * inner])
                 d[ia] = g * s
-                d[ib] = g * a * s * sm
+                d[ib] = g * (a * ds)

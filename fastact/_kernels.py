@@ -5,12 +5,15 @@ Tier f32 reads float32 and computes in float64 with the f32 polynomials,
 rounding once on the store, except the rows of _math32.py, which run in
 float32 arithmetic (twice the SIMD lanes); tier f64 is float64 throughout.
 """
+import numpy as np
 from numba import njit, prange
 
 from . import _axis_kernels as _axis
 from ._math import tier
 
 _m = {"f32": tier("f32"), "f64": tier("f64")}
+# Numba's float() keeps a float32 a float32: np.float64 widens it
+_f64 = np.float64
 # error_model="numpy": a division by zero gives inf/NaN instead of raising;
 # the check Numba otherwise adds to every division blocks vectorisation.
 _PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy",
@@ -98,1864 +101,1864 @@ _CHUNKS = 64   # the parallel row drivers split the rows into at most this many 
 @njit(**_PARALLEL)
 def sigmoid_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _sigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _sigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def sigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _sigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _sigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _sigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def sigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _sigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _sigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _sigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _sigmoid_f32_vad(float(x[i]))
+        v = _sigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _sigmoid_f32_vad(float(x[i]))
+        v = _sigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def sigmoid_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _sigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _sigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def sigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _sigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _sigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _sigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def sigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _sigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _sigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _sigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _sigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _sigmoid_f64_vad(float(x[i]))
+        v = _sigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _sigmoid_f64_vad(float(x[i]))
+        v = _sigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def tanh_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _tanh_f32_vad(float(x[i]))[0]
+        y[i] = _tanh_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def tanh_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanh_f32_vad(float(x[i]))[0]
+        y[i] = _tanh_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanh_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _tanh_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def tanh_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _tanh_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _tanh_f32_vad(float(x[i]))
+        v = _tanh_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _tanh_f32_vad(float(x[i]))
+        v = _tanh_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def tanh_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _tanh_f64_vad(float(x[i]))[0]
+        y[i] = _tanh_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def tanh_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanh_f64_vad(float(x[i]))[0]
+        y[i] = _tanh_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanh_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _tanh_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def tanh_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanh_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _tanh_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _tanh_f64_vad(float(x[i]))
+        v = _tanh_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _tanh_f64_vad(float(x[i]))
+        v = _tanh_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def relu_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _relu_f32_vad(float(x[i]))[0]
+        y[i] = _relu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def relu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu_f32_vad(float(x[i]))[0]
+        y[i] = _relu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def relu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def relu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _relu_f32_vad(float(x[i]))
+        v = _relu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def relu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _relu_f32_vad(float(x[i]))
+        v = _relu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def relu_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _relu_f64_vad(float(x[i]))[0]
+        y[i] = _relu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def relu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu_f64_vad(float(x[i]))[0]
+        y[i] = _relu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def relu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def relu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _relu_f64_vad(float(x[i]))
+        v = _relu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def relu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _relu_f64_vad(float(x[i]))
+        v = _relu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def relu6_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _relu6_f32_vad(float(x[i]))[0]
+        y[i] = _relu6_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def relu6_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu6_f32_vad(float(x[i]))[0]
+        y[i] = _relu6_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu6_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu6_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def relu6_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu6_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu6_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def relu6_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu6_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _relu6_f32_vad(float(x[i]))
+        v = _relu6_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _relu6_f32_vad(float(x[i]))
+        v = _relu6_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def relu6_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _relu6_f64_vad(float(x[i]))[0]
+        y[i] = _relu6_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def relu6_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu6_f64_vad(float(x[i]))[0]
+        y[i] = _relu6_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu6_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu6_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def relu6_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _relu6_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu6_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def relu6_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _relu6_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _relu6_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _relu6_f64_vad(float(x[i]))
+        v = _relu6_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _relu6_f64_vad(float(x[i]))
+        v = _relu6_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_forward_f32_par(x, y, negative_slope):
     for i in prange(x.size):
-        y[i] = _leaky_relu_f32_vad(float(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[0]
 
 @njit(**_SERIAL)
 def leaky_relu_forward_f32_ser(x, y, negative_slope):
     for i in range(x.size):
-        y[i] = _leaky_relu_f32_vad(float(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[0]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f32_par(dy, x, dx, negative_slope):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f32_vad(float(x[i]), negative_slope)[1]
+        dx[i] = _f64(dy[i]) * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_SERIAL)
 def leaky_relu_backward_f32_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f32_vad(float(x[i]), negative_slope)[1]
+        dx[i] = _f64(dy[i]) * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f32_dfy(float(y[i]), negative_slope)
+        dx[i] = _f64(dy[i]) * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f32_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f32_dfy(float(y[i]), negative_slope)
+        dx[i] = _f64(dy[i]) * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f32_par(x, y, d, negative_slope):
     for i in prange(x.size):
-        v = _leaky_relu_f32_vad(float(x[i]), negative_slope)
+        v = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f32_ser(x, y, d, negative_slope):
     for i in range(x.size):
-        v = _leaky_relu_f32_vad(float(x[i]), negative_slope)
+        v = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_forward_f64_par(x, y, negative_slope):
     for i in prange(x.size):
-        y[i] = _leaky_relu_f64_vad(float(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[0]
 
 @njit(**_SERIAL)
 def leaky_relu_forward_f64_ser(x, y, negative_slope):
     for i in range(x.size):
-        y[i] = _leaky_relu_f64_vad(float(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[0]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f64_par(dy, x, dx, negative_slope):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f64_vad(float(x[i]), negative_slope)[1]
+        dx[i] = _f64(dy[i]) * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_SERIAL)
 def leaky_relu_backward_f64_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f64_vad(float(x[i]), negative_slope)[1]
+        dx[i] = _f64(dy[i]) * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f64_dfy(float(y[i]), negative_slope)
+        dx[i] = _f64(dy[i]) * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f64_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _leaky_relu_f64_dfy(float(y[i]), negative_slope)
+        dx[i] = _f64(dy[i]) * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f64_par(x, y, d, negative_slope):
     for i in prange(x.size):
-        v = _leaky_relu_f64_vad(float(x[i]), negative_slope)
+        v = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f64_ser(x, y, d, negative_slope):
     for i in range(x.size):
-        v = _leaky_relu_f64_vad(float(x[i]), negative_slope)
+        v = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def elu_forward_f32_par(x, y, alpha):
     for i in prange(x.size):
-        y[i] = _elu_f32_vad(float(x[i]), alpha)[0]
+        y[i] = _elu_f32_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_SERIAL)
 def elu_forward_f32_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _elu_f32_vad(float(x[i]), alpha)[0]
+        y[i] = _elu_f32_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def elu_backward_f32_par(dy, x, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _elu_f32_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _elu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_SERIAL)
 def elu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _elu_f32_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _elu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f32_par(dy, y, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _elu_f32_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _elu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_SERIAL)
 def elu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _elu_f32_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _elu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f32_par(x, y, d, alpha):
     for i in prange(x.size):
-        v = _elu_f32_vad(float(x[i]), alpha)
+        v = _elu_f32_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def elu_value_and_derivative_f32_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _elu_f32_vad(float(x[i]), alpha)
+        v = _elu_f32_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def elu_forward_f64_par(x, y, alpha):
     for i in prange(x.size):
-        y[i] = _elu_f64_vad(float(x[i]), alpha)[0]
+        y[i] = _elu_f64_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_SERIAL)
 def elu_forward_f64_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _elu_f64_vad(float(x[i]), alpha)[0]
+        y[i] = _elu_f64_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def elu_backward_f64_par(dy, x, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _elu_f64_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _elu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_SERIAL)
 def elu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _elu_f64_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _elu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f64_par(dy, y, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _elu_f64_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _elu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_SERIAL)
 def elu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _elu_f64_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _elu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f64_par(x, y, d, alpha):
     for i in prange(x.size):
-        v = _elu_f64_vad(float(x[i]), alpha)
+        v = _elu_f64_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def elu_value_and_derivative_f64_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _elu_f64_vad(float(x[i]), alpha)
+        v = _elu_f64_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def celu_forward_f32_par(x, y, alpha):
     for i in prange(x.size):
-        y[i] = _celu_f32_vad(float(x[i]), alpha)[0]
+        y[i] = _celu_f32_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_SERIAL)
 def celu_forward_f32_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _celu_f32_vad(float(x[i]), alpha)[0]
+        y[i] = _celu_f32_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def celu_backward_f32_par(dy, x, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _celu_f32_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _celu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_SERIAL)
 def celu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _celu_f32_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _celu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f32_par(dy, y, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _celu_f32_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _celu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_SERIAL)
 def celu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _celu_f32_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _celu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f32_par(x, y, d, alpha):
     for i in prange(x.size):
-        v = _celu_f32_vad(float(x[i]), alpha)
+        v = _celu_f32_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def celu_value_and_derivative_f32_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _celu_f32_vad(float(x[i]), alpha)
+        v = _celu_f32_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def celu_forward_f64_par(x, y, alpha):
     for i in prange(x.size):
-        y[i] = _celu_f64_vad(float(x[i]), alpha)[0]
+        y[i] = _celu_f64_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_SERIAL)
 def celu_forward_f64_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _celu_f64_vad(float(x[i]), alpha)[0]
+        y[i] = _celu_f64_vad(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def celu_backward_f64_par(dy, x, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _celu_f64_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _celu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_SERIAL)
 def celu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _celu_f64_vad(float(x[i]), alpha)[1]
+        dx[i] = _f64(dy[i]) * _celu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f64_par(dy, y, dx, alpha):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _celu_f64_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _celu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_SERIAL)
 def celu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _celu_f64_dfy(float(y[i]), alpha)
+        dx[i] = _f64(dy[i]) * _celu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f64_par(x, y, d, alpha):
     for i in prange(x.size):
-        v = _celu_f64_vad(float(x[i]), alpha)
+        v = _celu_f64_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def celu_value_and_derivative_f64_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _celu_f64_vad(float(x[i]), alpha)
+        v = _celu_f64_vad(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def selu_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _selu_f32_vad(float(x[i]))[0]
+        y[i] = _selu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def selu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _selu_f32_vad(float(x[i]))[0]
+        y[i] = _selu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def selu_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _selu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _selu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def selu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _selu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _selu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _selu_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _selu_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def selu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _selu_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _selu_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _selu_f32_vad(float(x[i]))
+        v = _selu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def selu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _selu_f32_vad(float(x[i]))
+        v = _selu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def selu_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _selu_f64_vad(float(x[i]))[0]
+        y[i] = _selu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def selu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _selu_f64_vad(float(x[i]))[0]
+        y[i] = _selu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def selu_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _selu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _selu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def selu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _selu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _selu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _selu_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _selu_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def selu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _selu_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _selu_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _selu_f64_vad(float(x[i]))
+        v = _selu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def selu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _selu_f64_vad(float(x[i]))
+        v = _selu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def gelu_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _gelu_f32_vad(float(x[i]))[0]
+        y[i] = _gelu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def gelu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_f32_vad(float(x[i]))[0]
+        y[i] = _gelu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _gelu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def gelu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _gelu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _gelu_f32_vad(float(x[i]))
+        v = _gelu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_f32_vad(float(x[i]))
+        v = _gelu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def gelu_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _gelu_f64_vad(float(x[i]))[0]
+        y[i] = _gelu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def gelu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_f64_vad(float(x[i]))[0]
+        y[i] = _gelu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _gelu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def gelu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _gelu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _gelu_f64_vad(float(x[i]))
+        v = _gelu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_f64_vad(float(x[i]))
+        v = _gelu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _gelu_tanh_f32_vad(float(x[i]))[0]
+        y[i] = _gelu_tanh_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def gelu_tanh_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_tanh_f32_vad(float(x[i]))[0]
+        y[i] = _gelu_tanh_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _gelu_tanh_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def gelu_tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _gelu_tanh_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _gelu_tanh_f32_vad(float(x[i]))
+        v = _gelu_tanh_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_tanh_f32_vad(float(x[i]))
+        v = _gelu_tanh_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _gelu_tanh_f64_vad(float(x[i]))[0]
+        y[i] = _gelu_tanh_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def gelu_tanh_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_tanh_f64_vad(float(x[i]))[0]
+        y[i] = _gelu_tanh_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _gelu_tanh_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def gelu_tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _gelu_tanh_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _gelu_tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _gelu_tanh_f64_vad(float(x[i]))
+        v = _gelu_tanh_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_tanh_f64_vad(float(x[i]))
+        v = _gelu_tanh_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def silu_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _silu_f32_vad(float(x[i]))[0]
+        y[i] = _silu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def silu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _silu_f32_vad(float(x[i]))[0]
+        y[i] = _silu_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def silu_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _silu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _silu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def silu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _silu_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _silu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _silu_f32_vad(float(x[i]))
+        v = _silu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def silu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _silu_f32_vad(float(x[i]))
+        v = _silu_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def silu_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _silu_f64_vad(float(x[i]))[0]
+        y[i] = _silu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def silu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _silu_f64_vad(float(x[i]))[0]
+        y[i] = _silu_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def silu_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _silu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _silu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def silu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _silu_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _silu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _silu_f64_vad(float(x[i]))
+        v = _silu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def silu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _silu_f64_vad(float(x[i]))
+        v = _silu_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def mish_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _mish_f32_vad(float(x[i]))[0]
+        y[i] = _mish_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def mish_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _mish_f32_vad(float(x[i]))[0]
+        y[i] = _mish_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def mish_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _mish_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _mish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def mish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _mish_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _mish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _mish_f32_vad(float(x[i]))
+        v = _mish_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def mish_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _mish_f32_vad(float(x[i]))
+        v = _mish_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def mish_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _mish_f64_vad(float(x[i]))[0]
+        y[i] = _mish_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def mish_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _mish_f64_vad(float(x[i]))[0]
+        y[i] = _mish_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def mish_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _mish_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _mish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def mish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _mish_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _mish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _mish_f64_vad(float(x[i]))
+        v = _mish_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def mish_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _mish_f64_vad(float(x[i]))
+        v = _mish_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softplus_forward_f32_par(x, y, beta, threshold):
     for i in prange(x.size):
-        y[i] = _softplus_f32_vad(float(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f32_vad(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_SERIAL)
 def softplus_forward_f32_ser(x, y, beta, threshold):
     for i in range(x.size):
-        y[i] = _softplus_f32_vad(float(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f32_vad(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_PARALLEL)
 def softplus_backward_f32_par(dy, x, dx, beta, threshold):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softplus_f32_vad(float(x[i]), beta, threshold)[1]
+        dx[i] = _f64(dy[i]) * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_SERIAL)
 def softplus_backward_f32_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softplus_f32_vad(float(x[i]), beta, threshold)[1]
+        dx[i] = _f64(dy[i]) * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
     for i in prange(x.size):
-        v = _softplus_f32_vad(float(x[i]), beta, threshold)
+        v = _softplus_f32_vad(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f32_ser(x, y, d, beta, threshold):
     for i in range(x.size):
-        v = _softplus_f32_vad(float(x[i]), beta, threshold)
+        v = _softplus_f32_vad(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softplus_forward_f64_par(x, y, beta, threshold):
     for i in prange(x.size):
-        y[i] = _softplus_f64_vad(float(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f64_vad(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_SERIAL)
 def softplus_forward_f64_ser(x, y, beta, threshold):
     for i in range(x.size):
-        y[i] = _softplus_f64_vad(float(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f64_vad(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_PARALLEL)
 def softplus_backward_f64_par(dy, x, dx, beta, threshold):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softplus_f64_vad(float(x[i]), beta, threshold)[1]
+        dx[i] = _f64(dy[i]) * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_SERIAL)
 def softplus_backward_f64_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softplus_f64_vad(float(x[i]), beta, threshold)[1]
+        dx[i] = _f64(dy[i]) * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f64_par(x, y, d, beta, threshold):
     for i in prange(x.size):
-        v = _softplus_f64_vad(float(x[i]), beta, threshold)
+        v = _softplus_f64_vad(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f64_ser(x, y, d, beta, threshold):
     for i in range(x.size):
-        v = _softplus_f64_vad(float(x[i]), beta, threshold)
+        v = _softplus_f64_vad(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardswish_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _hardswish_f32_vad(float(x[i]))[0]
+        y[i] = _hardswish_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def hardswish_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardswish_f32_vad(float(x[i]))[0]
+        y[i] = _hardswish_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardswish_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardswish_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardswish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def hardswish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardswish_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardswish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _hardswish_f32_vad(float(x[i]))
+        v = _hardswish_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _hardswish_f32_vad(float(x[i]))
+        v = _hardswish_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardswish_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _hardswish_f64_vad(float(x[i]))[0]
+        y[i] = _hardswish_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def hardswish_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardswish_f64_vad(float(x[i]))[0]
+        y[i] = _hardswish_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardswish_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardswish_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardswish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def hardswish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardswish_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardswish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _hardswish_f64_vad(float(x[i]))
+        v = _hardswish_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _hardswish_f64_vad(float(x[i]))
+        v = _hardswish_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _hardsigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _hardsigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def hardsigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardsigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _hardsigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _hardsigmoid_f32_vad(float(x[i]))
+        v = _hardsigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _hardsigmoid_f32_vad(float(x[i]))
+        v = _hardsigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _hardsigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _hardsigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def hardsigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardsigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _hardsigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardsigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _hardsigmoid_f64_vad(float(x[i]))
+        v = _hardsigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _hardsigmoid_f64_vad(float(x[i]))
+        v = _hardsigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardtanh_forward_f32_par(x, y, min_val, max_val):
     for i in prange(x.size):
-        y[i] = _hardtanh_f32_vad(float(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_SERIAL)
 def hardtanh_forward_f32_ser(x, y, min_val, max_val):
     for i in range(x.size):
-        y[i] = _hardtanh_f32_vad(float(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f32_par(dy, x, dx, min_val, max_val):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f32_vad(float(x[i]), min_val, max_val)[1]
+        dx[i] = _f64(dy[i]) * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_SERIAL)
 def hardtanh_backward_f32_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f32_vad(float(x[i]), min_val, max_val)[1]
+        dx[i] = _f64(dy[i]) * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f32_dfy(float(y[i]), min_val, max_val)
+        dx[i] = _f64(dy[i]) * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f32_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f32_dfy(float(y[i]), min_val, max_val)
+        dx[i] = _f64(dy[i]) * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f32_par(x, y, d, min_val, max_val):
     for i in prange(x.size):
-        v = _hardtanh_f32_vad(float(x[i]), min_val, max_val)
+        v = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f32_ser(x, y, d, min_val, max_val):
     for i in range(x.size):
-        v = _hardtanh_f32_vad(float(x[i]), min_val, max_val)
+        v = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardtanh_forward_f64_par(x, y, min_val, max_val):
     for i in prange(x.size):
-        y[i] = _hardtanh_f64_vad(float(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_SERIAL)
 def hardtanh_forward_f64_ser(x, y, min_val, max_val):
     for i in range(x.size):
-        y[i] = _hardtanh_f64_vad(float(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f64_par(dy, x, dx, min_val, max_val):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f64_vad(float(x[i]), min_val, max_val)[1]
+        dx[i] = _f64(dy[i]) * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_SERIAL)
 def hardtanh_backward_f64_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f64_vad(float(x[i]), min_val, max_val)[1]
+        dx[i] = _f64(dy[i]) * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f64_dfy(float(y[i]), min_val, max_val)
+        dx[i] = _f64(dy[i]) * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f64_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardtanh_f64_dfy(float(y[i]), min_val, max_val)
+        dx[i] = _f64(dy[i]) * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f64_par(x, y, d, min_val, max_val):
     for i in prange(x.size):
-        v = _hardtanh_f64_vad(float(x[i]), min_val, max_val)
+        v = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f64_ser(x, y, d, min_val, max_val):
     for i in range(x.size):
-        v = _hardtanh_f64_vad(float(x[i]), min_val, max_val)
+        v = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softsign_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _softsign_f32_vad(float(x[i]))[0]
+        y[i] = _softsign_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def softsign_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _softsign_f32_vad(float(x[i]))[0]
+        y[i] = _softsign_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def softsign_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _softsign_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def softsign_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _softsign_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _softsign_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def softsign_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _softsign_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _softsign_f32_vad(float(x[i]))
+        v = _softsign_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _softsign_f32_vad(float(x[i]))
+        v = _softsign_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softsign_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _softsign_f64_vad(float(x[i]))[0]
+        y[i] = _softsign_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def softsign_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _softsign_f64_vad(float(x[i]))[0]
+        y[i] = _softsign_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def softsign_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _softsign_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def softsign_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _softsign_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _softsign_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def softsign_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softsign_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _softsign_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _softsign_f64_vad(float(x[i]))
+        v = _softsign_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _softsign_f64_vad(float(x[i]))
+        v = _softsign_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _logsigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _logsigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def logsigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _logsigmoid_f32_vad(float(x[i]))[0]
+        y[i] = _logsigmoid_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _logsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def logsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _logsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f32_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _logsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f32_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _logsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _logsigmoid_f32_vad(float(x[i]))
+        v = _logsigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _logsigmoid_f32_vad(float(x[i]))
+        v = _logsigmoid_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _logsigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _logsigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def logsigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _logsigmoid_f64_vad(float(x[i]))[0]
+        y[i] = _logsigmoid_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _logsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def logsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _logsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f64_par(dy, y, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _logsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _logsigmoid_f64_dfy(float(y[i]))
+        dx[i] = _f64(dy[i]) * _logsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _logsigmoid_f64_vad(float(x[i]))
+        v = _logsigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _logsigmoid_f64_vad(float(x[i]))
+        v = _logsigmoid_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_forward_f32_par(x, y):
     for i in prange(x.size):
-        y[i] = _tanhshrink_f32_vad(float(x[i]))[0]
+        y[i] = _tanhshrink_f32_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def tanhshrink_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanhshrink_f32_vad(float(x[i]))[0]
+        y[i] = _tanhshrink_f32_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f32_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanhshrink_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanhshrink_f32_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def tanhshrink_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanhshrink_f32_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanhshrink_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f32_par(x, y, d):
     for i in prange(x.size):
-        v = _tanhshrink_f32_vad(float(x[i]))
+        v = _tanhshrink_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _tanhshrink_f32_vad(float(x[i]))
+        v = _tanhshrink_f32_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_forward_f64_par(x, y):
     for i in prange(x.size):
-        y[i] = _tanhshrink_f64_vad(float(x[i]))[0]
+        y[i] = _tanhshrink_f64_vad(_f64(x[i]))[0]
 
 @njit(**_SERIAL)
 def tanhshrink_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanhshrink_f64_vad(float(x[i]))[0]
+        y[i] = _tanhshrink_f64_vad(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f64_par(dy, x, dx):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _tanhshrink_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanhshrink_f64_vad(_f64(x[i]))[1]
 
 @njit(**_SERIAL)
 def tanhshrink_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _tanhshrink_f64_vad(float(x[i]))[1]
+        dx[i] = _f64(dy[i]) * _tanhshrink_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f64_par(x, y, d):
     for i in prange(x.size):
-        v = _tanhshrink_f64_vad(float(x[i]))
+        v = _tanhshrink_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _tanhshrink_f64_vad(float(x[i]))
+        v = _tanhshrink_f64_vad(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softshrink_forward_f32_par(x, y, lambd):
     for i in prange(x.size):
-        y[i] = _softshrink_f32_vad(float(x[i]), lambd)[0]
+        y[i] = _softshrink_f32_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_SERIAL)
 def softshrink_forward_f32_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _softshrink_f32_vad(float(x[i]), lambd)[0]
+        y[i] = _softshrink_f32_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def softshrink_backward_f32_par(dy, x, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f32_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_SERIAL)
 def softshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f32_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f32_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _softshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f32_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _softshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f32_par(x, y, d, lambd):
     for i in prange(x.size):
-        v = _softshrink_f32_vad(float(x[i]), lambd)
+        v = _softshrink_f32_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f32_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _softshrink_f32_vad(float(x[i]), lambd)
+        v = _softshrink_f32_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def softshrink_forward_f64_par(x, y, lambd):
     for i in prange(x.size):
-        y[i] = _softshrink_f64_vad(float(x[i]), lambd)[0]
+        y[i] = _softshrink_f64_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_SERIAL)
 def softshrink_forward_f64_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _softshrink_f64_vad(float(x[i]), lambd)[0]
+        y[i] = _softshrink_f64_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def softshrink_backward_f64_par(dy, x, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f64_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_SERIAL)
 def softshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f64_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f64_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _softshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _softshrink_f64_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _softshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f64_par(x, y, d, lambd):
     for i in prange(x.size):
-        v = _softshrink_f64_vad(float(x[i]), lambd)
+        v = _softshrink_f64_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f64_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _softshrink_f64_vad(float(x[i]), lambd)
+        v = _softshrink_f64_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardshrink_forward_f32_par(x, y, lambd):
     for i in prange(x.size):
-        y[i] = _hardshrink_f32_vad(float(x[i]), lambd)[0]
+        y[i] = _hardshrink_f32_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_SERIAL)
 def hardshrink_forward_f32_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _hardshrink_f32_vad(float(x[i]), lambd)[0]
+        y[i] = _hardshrink_f32_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f32_par(dy, x, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f32_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_SERIAL)
 def hardshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f32_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f32_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _hardshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f32_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _hardshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f32_par(x, y, d, lambd):
     for i in prange(x.size):
-        v = _hardshrink_f32_vad(float(x[i]), lambd)
+        v = _hardshrink_f32_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f32_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _hardshrink_f32_vad(float(x[i]), lambd)
+        v = _hardshrink_f32_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def hardshrink_forward_f64_par(x, y, lambd):
     for i in prange(x.size):
-        y[i] = _hardshrink_f64_vad(float(x[i]), lambd)[0]
+        y[i] = _hardshrink_f64_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_SERIAL)
 def hardshrink_forward_f64_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _hardshrink_f64_vad(float(x[i]), lambd)[0]
+        y[i] = _hardshrink_f64_vad(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f64_par(dy, x, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f64_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_SERIAL)
 def hardshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f64_vad(float(x[i]), lambd)[1]
+        dx[i] = _f64(dy[i]) * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f64_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _hardshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _hardshrink_f64_dfy(float(y[i]), lambd)
+        dx[i] = _f64(dy[i]) * _hardshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f64_par(x, y, d, lambd):
     for i in prange(x.size):
-        v = _hardshrink_f64_vad(float(x[i]), lambd)
+        v = _hardshrink_f64_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f64_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _hardshrink_f64_vad(float(x[i]), lambd)
+        v = _hardshrink_f64_vad(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def threshold_forward_f32_par(x, y, threshold, value):
     for i in prange(x.size):
-        y[i] = _threshold_f32_vad(float(x[i]), threshold, value)[0]
+        y[i] = _threshold_f32_vad(_f64(x[i]), threshold, value)[0]
 
 @njit(**_SERIAL)
 def threshold_forward_f32_ser(x, y, threshold, value):
     for i in range(x.size):
-        y[i] = _threshold_f32_vad(float(x[i]), threshold, value)[0]
+        y[i] = _threshold_f32_vad(_f64(x[i]), threshold, value)[0]
 
 @njit(**_PARALLEL)
 def threshold_backward_f32_par(dy, x, dx, threshold, value):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _threshold_f32_vad(float(x[i]), threshold, value)[1]
+        dx[i] = _f64(dy[i]) * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_SERIAL)
 def threshold_backward_f32_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _threshold_f32_vad(float(x[i]), threshold, value)[1]
+        dx[i] = _f64(dy[i]) * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f32_par(x, y, d, threshold, value):
     for i in prange(x.size):
-        v = _threshold_f32_vad(float(x[i]), threshold, value)
+        v = _threshold_f32_vad(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f32_ser(x, y, d, threshold, value):
     for i in range(x.size):
-        v = _threshold_f32_vad(float(x[i]), threshold, value)
+        v = _threshold_f32_vad(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def threshold_forward_f64_par(x, y, threshold, value):
     for i in prange(x.size):
-        y[i] = _threshold_f64_vad(float(x[i]), threshold, value)[0]
+        y[i] = _threshold_f64_vad(_f64(x[i]), threshold, value)[0]
 
 @njit(**_SERIAL)
 def threshold_forward_f64_ser(x, y, threshold, value):
     for i in range(x.size):
-        y[i] = _threshold_f64_vad(float(x[i]), threshold, value)[0]
+        y[i] = _threshold_f64_vad(_f64(x[i]), threshold, value)[0]
 
 @njit(**_PARALLEL)
 def threshold_backward_f64_par(dy, x, dx, threshold, value):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _threshold_f64_vad(float(x[i]), threshold, value)[1]
+        dx[i] = _f64(dy[i]) * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_SERIAL)
 def threshold_backward_f64_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _threshold_f64_vad(float(x[i]), threshold, value)[1]
+        dx[i] = _f64(dy[i]) * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f64_par(x, y, d, threshold, value):
     for i in prange(x.size):
-        v = _threshold_f64_vad(float(x[i]), threshold, value)
+        v = _threshold_f64_vad(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f64_ser(x, y, d, threshold, value):
     for i in range(x.size):
-        v = _threshold_f64_vad(float(x[i]), threshold, value)
+        v = _threshold_f64_vad(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def squareplus_forward_f32_par(x, y, b):
     for i in prange(x.size):
-        y[i] = _squareplus_f32_vad(float(x[i]), b)[0]
+        y[i] = _squareplus_f32_vad(_f64(x[i]), b)[0]
 
 @njit(**_SERIAL)
 def squareplus_forward_f32_ser(x, y, b):
     for i in range(x.size):
-        y[i] = _squareplus_f32_vad(float(x[i]), b)[0]
+        y[i] = _squareplus_f32_vad(_f64(x[i]), b)[0]
 
 @njit(**_PARALLEL)
 def squareplus_backward_f32_par(dy, x, dx, b):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f32_vad(float(x[i]), b)[1]
+        dx[i] = _f64(dy[i]) * _squareplus_f32_vad(_f64(x[i]), b)[1]
 
 @njit(**_SERIAL)
 def squareplus_backward_f32_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f32_vad(float(x[i]), b)[1]
+        dx[i] = _f64(dy[i]) * _squareplus_f32_vad(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f32_par(dy, y, dx, b):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f32_dfy(float(y[i]), b)
+        dx[i] = _f64(dy[i]) * _squareplus_f32_dfy(_f64(y[i]), b)
 
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f32_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f32_dfy(float(y[i]), b)
+        dx[i] = _f64(dy[i]) * _squareplus_f32_dfy(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f32_par(x, y, d, b):
     for i in prange(x.size):
-        v = _squareplus_f32_vad(float(x[i]), b)
+        v = _squareplus_f32_vad(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f32_ser(x, y, d, b):
     for i in range(x.size):
-        v = _squareplus_f32_vad(float(x[i]), b)
+        v = _squareplus_f32_vad(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_PARALLEL)
 def squareplus_forward_f64_par(x, y, b):
     for i in prange(x.size):
-        y[i] = _squareplus_f64_vad(float(x[i]), b)[0]
+        y[i] = _squareplus_f64_vad(_f64(x[i]), b)[0]
 
 @njit(**_SERIAL)
 def squareplus_forward_f64_ser(x, y, b):
     for i in range(x.size):
-        y[i] = _squareplus_f64_vad(float(x[i]), b)[0]
+        y[i] = _squareplus_f64_vad(_f64(x[i]), b)[0]
 
 @njit(**_PARALLEL)
 def squareplus_backward_f64_par(dy, x, dx, b):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f64_vad(float(x[i]), b)[1]
+        dx[i] = _f64(dy[i]) * _squareplus_f64_vad(_f64(x[i]), b)[1]
 
 @njit(**_SERIAL)
 def squareplus_backward_f64_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f64_vad(float(x[i]), b)[1]
+        dx[i] = _f64(dy[i]) * _squareplus_f64_vad(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f64_par(dy, y, dx, b):
     for i in prange(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f64_dfy(float(y[i]), b)
+        dx[i] = _f64(dy[i]) * _squareplus_f64_dfy(_f64(y[i]), b)
 
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f64_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = float(dy[i]) * _squareplus_f64_dfy(float(y[i]), b)
+        dx[i] = _f64(dy[i]) * _squareplus_f64_dfy(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f64_par(x, y, d, b):
     for i in prange(x.size):
-        v = _squareplus_f64_vad(float(x[i]), b)
+        v = _squareplus_f64_vad(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f64_ser(x, y, d, b):
     for i in range(x.size):
-        v = _squareplus_f64_vad(float(x[i]), b)
+        v = _squareplus_f64_vad(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 

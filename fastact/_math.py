@@ -44,7 +44,8 @@ _SQRT_2_OVER_PI = (0.7978845608028654, -4.9846544045554e-17)
 _GELU_TANH_A = (0.044715, 2.1960211427085595e-18)  # 0.044715 = hi (a double) + lo
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-_SELU_SA = SELU_SCALE * SELU_ALPHA
+_SELU_SA = 1.7580993408473768       # scale * alpha, correctly rounded
+_SELU_SA_LO = 1.41535193800845e-17     # scale * alpha - _SELU_SA
 
 
 def _straight_line(name, arg, lines, result):
@@ -91,6 +92,12 @@ def _clamp(x, lo, hi):
 def _nan_or(x, v):
     """v, or NaN when x is NaN: for piecewise-constant derivatives."""
     return v if x == x else x
+
+
+@njit(inline="always")
+def _one_plus_squared(w):
+    """(1 + w)**2 = 1 + w (w + 2) with one rounding for the sum (0 <= w <= 1)."""
+    return fma(w, w + 2.0, 1.0)
 
 
 @njit(inline="always")
@@ -197,13 +204,13 @@ def build(tier):
     def sech2(x):
         """1 - tanh(x)**2 = 4 w / (1 + w)**2, w = e**(-2|x|): no cancellation."""
         w = exp(-2.0 * abs(x))
-        return 4.0 * w / ((1.0 + w) * (1.0 + w))
+        return 4.0 * w / _one_plus_squared(w)
 
     # ---- activations --------------------------------------------------------
     @njit(inline="always")
     def sigmoid_vad(x):
-        s, _, w, den = sigmoid_pair(x)
-        return s, w / (den * den)
+        s, _, w, _ = sigmoid_pair(x)
+        return s, w / _one_plus_squared(w)
 
     @njit(inline="always")
     def sigmoid_dfy(y):
@@ -277,7 +284,8 @@ def build(tier):
 
     @njit(inline="always")
     def selu_dfy(y):
-        return SELU_SCALE if y > 0.0 else y + _SELU_SA
+        # y + scale * alpha cancels as y saturates: add the constant in two parts
+        return SELU_SCALE if y > 0.0 else (y + _SELU_SA) + _SELU_SA_LO
 
     @njit(inline="always")
     def silu_vad(x):
@@ -288,7 +296,8 @@ def build(tier):
         neg_y = mul_exp(xn / den, xn, 0.0)
         neg_d = mul_exp((1.0 + xn * sm) / den, xn, 0.0)
         y = x * s if pos else neg_y
-        d = s * (1.0 + x * sm) if pos else neg_d
+        xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
+        d = s * (1.0 + xp * sm) if pos else neg_d
         return y, d
 
     @njit(inline="always")
@@ -306,8 +315,9 @@ def build(tier):
         xn = _clamp(x, -1e4, 0.0)
         neg_y = mul_exp(xn * (w + 2.0) / den, xn, 0.0)
         y = x * t if pos else neg_y
-        d_neg = mul_exp(((w + 2.0) + 4.0 * xn * (1.0 + w) / den) / den, xn, 0.0)
-        return y, t + x * cross if pos else d_neg
+        d_neg = mul_exp(((w + 2.0) * den + 4.0 * xn * (1.0 + w)) / (den * den), xn, 0.0)
+        xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
+        return y, t + xp * cross if pos else d_neg
 
     @njit(inline="always")
     def softplus_vad(x, beta, threshold):
@@ -385,18 +395,25 @@ def build(tier):
     def squareplus_vad(x, b):
         ax = abs(x)
         big = ax > 1e154            # x * x would overflow; b no longer matters
-        root = ax if big else math.sqrt(x * x + b)
-        ratio = math.copysign(1.0, x) if big else x / root
-        # (x + root) / 2 cancels for x < 0: there it is b / 2 / (root - x)
+        exact_root = math.sqrt(x * x + b)
+        root = ax if big else exact_root
+        ratio = x / root
+        # (x + root) / 2 cancels for x < 0: there it is b / 2 / (root - x);
+        # halves taken first so that nothing overflows near the largest float
+        gap = 0.5 * root - 0.5 * x
         neg = x < 0.0
-        y = 0.5 * b / (root - x) if neg else 0.5 * (x + root)
-        d = (0.5 * b / root) / (root - x) if neg else 0.5 * (1.0 + ratio)
+        y = 0.25 * b / gap if neg else 0.5 * x + 0.5 * root
+        d = (0.25 * b / root) / gap if neg else 0.5 + 0.5 * ratio
         return y, d
 
     @njit(inline="always")
     def squareplus_dfy(y, b):
+        # y**2 / (y**2 + b / 4), written so that a huge y gives 1, not inf / inf
+        q = 0.25 * b
         y2 = y * y
-        return y2 / (y2 + 0.25 * b)
+        small = y2 / (y2 + q)
+        large = 1.0 / (1.0 + q / y2)
+        return small if y2 < q else large
 
     # tanhshrink and gelu need the fitted polynomials: see _math_fitted below.
     _add_fitted(m, coeffs, locals(), tier)
@@ -569,7 +586,7 @@ def _add_fitted(m, coeffs, helpers, tier):
         du2 = 2.0 * c_hi * (1.0 + 3.0 * a_hi * x2)
         neg_y = mul_exp(xc / den, hi, lo)
         y = x / den if pos else neg_y
-        slope = xc * du2 / (den * den)          # times w: x sigmoid'(2u) d(2u)/dx
+        slope = xc * du2 / _one_plus_squared(w)   # times w: x sigmoid'(2u) d(2u)/dx
         pos_d = 1.0 / den + mul_exp(slope, hi, lo)
         neg_d = mul_exp(1.0 / den + slope, hi, lo)
         d = pos_d if pos else neg_d

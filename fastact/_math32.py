@@ -15,9 +15,10 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from ._bits import bits_from_float32, float32_from_bits
+from ._bits import bits_from_float32, float32_from_bits, float_from_bits
 
 _f = np.float32
+_d = np.float64      # (Numba's float() would keep a float32 a float32)
 _ZERO, _ONE, _TWO, _FOUR, _HALF = _f(0.0), _f(1.0), _f(2.0), _f(4.0), _f(0.5)
 _LOG2E = _f(1.4426950408889634)
 _ROUND_MAGIC = _f(12582912.0)        # 1.5 * 2**23: adding it rounds to an integer
@@ -76,6 +77,14 @@ def exp(x):
 
 
 @njit(inline="always")
+def exp_wide(x):
+    """e**x as a float64 from the float32 reduction: a tiny result is not
+    rounded to a float32 subnormal before the float64 arithmetic that uses it."""
+    k, p = reduce_exp(_clamp(x, _f(-150.0), _EXP_HI))
+    return (1.0 + _d(p)) * float_from_bits((k + 1023) << 52)
+
+
+@njit(inline="always")
 def mul_exp(v, h):
     """v * e**h rounded once, also where the result is subnormal (|v| <= 1e4)."""
     k, p = reduce_exp(_clamp(h, _MUL_EXP_LO, _EXP_HI))
@@ -126,7 +135,7 @@ def sigmoid_vad(x):
     s, _, w, r = sigmoid_pair(x)
     # w / (1 + w)**2 in float32 collects ~5 roundings; from the float32 w in
     # float64 it is within 1.5 ulp (and only the derivative passes pay it)
-    wd = float(w)
+    wd = exp_wide(-abs(x))
     return s, wd / ((1.0 + wd) * (1.0 + wd))
 
 
@@ -138,7 +147,7 @@ def tanh_vad(x):
     t = e / (e + _TWO)
     # 1 - tanh**2 = 4 w / (1 + w)**2, w = e**-2|x|: no cancellation for large
     # |x|; in float64 from the float32 w, as for sigmoid
-    wd = float(exp(_f(-2.0) * abs(x)))
+    wd = exp_wide(_f(-2.0) * abs(x))
     # +-0 and NaN come back as they are
     return (t if x > _ZERO else (-t if x < _ZERO else x)), 4.0 * wd / ((1.0 + wd) * (1.0 + wd))
 
@@ -154,12 +163,13 @@ def silu_vad(x):
     neg_y = mul_exp(xn * r, xn)
     y = x * s if pos else neg_y
     # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
-    wd = float(w)
+    wd = exp_wide(-abs(x))
     rd = 1.0 / (1.0 + wd)
     sd = rd if pos else wd * rd
     smd = wd * rd if pos else rd
-    neg_d = mul_exp(_f((1.0 + float(xn) * smd) * rd), xn)
-    d = sd * (1.0 + float(x) * smd) if pos else neg_d
+    neg_d = mul_exp(_f((1.0 + _d(xn) * smd) * rd), xn)
+    xp = _clamp(_d(x), 0.0, 1e300)     # inf * 0 would be NaN at x = inf
+    d = sd * (1.0 + xp * smd) if pos else neg_d
     return y, d
 
 
@@ -169,8 +179,8 @@ def mish_vad(x):
     # tanh(softplus x) = num / den in terms of w = e**-|x| (see _math.py); the
     # exponential in float32, the rational part in float64 (in float32 it
     # collects 5 ulp)
-    w = float(exp(-abs(x)))
-    xd = float(x)
+    w = exp_wide(-abs(x))
+    xd = _d(x)
     pos = x > _ZERO
     num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
     den = num + (2.0 * w * w if pos else 2.0)
@@ -179,10 +189,11 @@ def mish_vad(x):
     cross = 4.0 * (w * w if pos else w) * (1.0 + w) * inv * inv
     # x < 0: y and y' carry a factor e**x, applied last so that tails round once
     xn = _clamp(x, _TAIL, _ZERO)
-    neg_y = mul_exp(_f(float(xn) * (w + 2.0) * inv), xn)
+    neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
     y = xd * t if pos else neg_y
-    d_neg = mul_exp(_f(((w + 2.0) + 4.0 * float(xn) * (1.0 + w) * inv) * inv), xn)
-    return y, (t + xd * cross if pos else d_neg)
+    d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
+    xp = _clamp(xd, 0.0, 1e300)           # inf * 0 would be NaN at x = inf
+    return y, (t + xp * cross if pos else d_neg)
 
 
 @njit(inline="always")

@@ -14,6 +14,9 @@ def as_array(value, arg, func):
     """``value`` as an ndarray of a supported dtype (not yet converted)."""
     arr = value if type(value) is np.ndarray else np.asarray(value)
     dt = arr.dtype
+    if not dt.isnative:                  # byte-swapped: the kernels read native order
+        arr = arr.astype(dt.newbyteorder("="))
+        dt = arr.dtype
     if dt.kind == "f" and dt.itemsize <= 8:
         return arr
     if dt.kind in "biu":
@@ -87,10 +90,12 @@ def check_distinct_outs(outs, func):
 
 def finish(buffer, out, result, scalar):
     """Deliver ``buffer`` into ``out`` (or as the result dtype); a NumPy scalar for scalar input."""
-    if out is not None:
-        if buffer is not out:
-            np.copyto(out, buffer, casting="unsafe")
-        return out
-    if buffer.dtype != result:
-        buffer = buffer.astype(result)
+    # float16 results overflow to inf silently, as float32 and float64 ones do
+    with np.errstate(over="ignore"):
+        if out is not None:
+            if buffer is not out:
+                np.copyto(out, buffer, casting="unsafe")
+            return out
+        if buffer.dtype != result:
+            buffer = buffer.astype(result)
     return buffer[()] if scalar else buffer

@@ -28,12 +28,15 @@ Tier f32 reads float32 and computes in float64 with the f32 polynomials,
 rounding once on the store, except the rows of _math32.py, which run in
 float32 arithmetic (twice the SIMD lanes); tier f64 is float64 throughout.
 """
+import numpy as np
 from numba import njit, prange
 
 from . import _axis_kernels as _axis
 from ._math import tier
 
 _m = {{"f32": tier("f32"), "f64": tier("f64")}}
+# Numba's float() keeps a float32 a float32: np.float64 widens it
+_f64 = np.float64
 # error_model="numpy": a division by zero gives inf/NaN instead of raising;
 # the check Numba otherwise adds to every division blocks vectorisation.
 _PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy",
@@ -62,10 +65,10 @@ def {name}_par(nrows, args):
 
 PASSES = {
     # pass name: (arguments, loop body); {f} is the scalar function, {p} the params
-    "forward": ("x, y", "y[i] = {f}_vad(float(x[i]){p})[0]"),
-    "backward": ("dy, x, dx", "dx[i] = float(dy[i]) * {f}_vad(float(x[i]){p})[1]"),
-    "backward_from_y": ("dy, y, dx", "dx[i] = float(dy[i]) * {f}_dfy(float(y[i]){p})"),
-    "value_and_derivative": ("x, y, d", "v = {f}_vad(float(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
+    "forward": ("x, y", "y[i] = {f}_vad(_f64(x[i]){p})[0]"),
+    "backward": ("dy, x, dx", "dx[i] = _f64(dy[i]) * {f}_vad(_f64(x[i]){p})[1]"),
+    "backward_from_y": ("dy, y, dx", "dx[i] = _f64(dy[i]) * {f}_dfy(_f64(y[i]){p})"),
+    "value_and_derivative": ("x, y, d", "v = {f}_vad(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
 }
 
 LOOP = '''

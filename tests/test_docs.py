@@ -1,0 +1,82 @@
+"""Docstrings: the activations' numpydoc sections, and every example in them runs.
+
+The examples are doctests over ``fastact.__test__`` (the activation objects'
+docstrings, which are instance attributes) and the docstrings of fastact's
+modules; a docstring without '>>>' has nothing to run.
+"""
+import doctest
+import importlib
+import pkgutil
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import registry
+
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _modules():
+    names = ["fastact"] + [f"fastact.{m.name}" for m in pkgutil.iter_modules(fastact.__path__)
+                           if not m.ispkg]
+    return [importlib.import_module(n) for n in sorted(names)]
+
+
+def _doctests():
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    found = {}
+    for module in _modules():
+        for test in finder.find(module, module.__name__,
+                                extraglobs={"np": np, "fa": fastact}):
+            if test.examples and test.name not in found:
+                found[test.name] = test
+    return [found[k] for k in sorted(found)]
+
+
+DOCTESTS = _doctests()
+
+
+def test_there_are_examples():
+    assert any(t.name.startswith("fastact.__test__") or t.name == "fastact" for t in DOCTESTS)
+
+
+@pytest.mark.parametrize("test", DOCTESTS, ids=lambda t: t.name)
+def test_doctest(test):
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    with np.printoptions(legacy=False):
+        runner.run(test, out=lambda s: _report.append(s))
+    text = "".join(_report)
+    _report.clear()
+    assert runner.failures == 0, f"{test.name}: {runner.failures} failing example(s)\n{text}"
+
+
+_report = []
+
+
+def test_every_activation_docstring_is_collected():
+    names = {t.name for t in DOCTESTS}
+    for act in registry.ACTIVATIONS:
+        doc = getattr(fastact, act.name).__doc__
+        assert fastact.__test__[act.name] == doc
+        if ">>>" in doc:
+            assert f"fastact.__test__.{act.name}" in names
+
+
+def _sections(doc):
+    """Numpydoc section titles: a line followed by a line of dashes of the same length."""
+    lines = [l.strip() for l in doc.splitlines()]
+    return [a for a, b in zip(lines, lines[1:]) if a and set(b) == {"-"} and len(b) == len(a)]
+
+
+@pytest.mark.parametrize("act", registry.ACTIVATIONS, ids=lambda a: a.name)
+def test_activation_docstring_sections(act):
+    doc = getattr(fastact, act.name).__doc__
+    sections = _sections(doc)
+    for title in ("Parameters", "Returns", "Notes"):
+        assert title in sections, (act.name, title, sections)
+    order = [s for s in sections if s in ("Parameters", "Returns", "Notes", "Examples")]
+    assert order == sorted(order, key=["Parameters", "Returns", "Notes", "Examples"].index)
+    assert act.formula in doc and act.derivative in doc
+    if ">>>" in doc:
+        assert "Examples" in sections

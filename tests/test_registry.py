@@ -1,0 +1,167 @@
+"""The registry is the single list: everything generated from it or checked against it."""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import cases
+import fastact as fa
+from fastact import registry
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROWS = registry.ACTIVATIONS
+IDS = [a.name for a in ROWS]
+PASSES = ("forward", "backward", "value_and_derivative", "backward_from_y")
+
+
+def test_names_and_aliases_are_unique():
+    names = [a.name for a in ROWS]
+    assert len(names) == len(set(names))
+    aliases = [al for a in ROWS for al in a.aliases]
+    assert len(aliases) == len(set(aliases))
+    assert not set(aliases) & set(names)
+    assert registry.names() == tuple(names)
+    assert registry.BY_NAME == {a.name: a for a in ROWS}
+
+
+@pytest.mark.parametrize("act", ROWS, ids=IDS)
+def test_row_is_well_formed(act):
+    assert act.kind in (registry.ELEMENTWISE, registry.PER_CHANNEL, registry.ALONG_AXIS,
+                        registry.GATED)
+    assert act.formula and act.derivative
+    if act.backward_from_y:
+        assert act.derivative_from_y, "backward_from_y needs derivative_from_y"
+    else:
+        assert not act.from_y_refused_when
+    if act.cancelling_terms:
+        assert act.kind == registry.ELEMENTWISE
+    choice = [p for p in act.params if p.choices]
+    assert len(choice) <= 1
+    for p in choice:
+        assert p.default in p.choices
+        assert len(act.kernels) == len(p.choices), "one math row per choice"
+    for p in act.params:
+        assert p.doc, f"{act.name}.{p.name} has no doc"
+
+
+@pytest.mark.parametrize("act", ROWS, ids=IDS)
+def test_public_object_with_docstring(act):
+    obj = getattr(fa, act.name)
+    assert obj is fa.get(act.name)
+    assert act.name in fa.__all__
+    doc = obj.__doc__
+    assert doc and act.formula in doc and act.derivative in doc
+    for p in act.params:
+        assert p.name in doc
+    for method in ("backward", "value_and_derivative"):
+        assert getattr(obj, method).__doc__
+
+
+def test_aliases_resolve():
+    for alias, name in registry.ALIASES.items():
+        assert getattr(fa, alias) is getattr(fa, name)
+        assert fa.get(alias) is getattr(fa, name)
+        assert alias in fa.__all__
+    assert fa.swish is fa.silu
+
+
+def test_all_names_exist():
+    for name in fa.__all__:
+        assert hasattr(fa, name), name
+
+
+def test_elementwise_kernels_lists_every_math_row():
+    rows = registry.elementwise_kernels()
+    kernels = [k for k, _, _ in rows]
+    assert len(kernels) == len(set(kernels))
+    want = [k for a in ROWS if a.kind == registry.ELEMENTWISE for k in a.kernels]
+    assert kernels == want
+    for kernel, act, params in rows:
+        assert params == tuple(p.name for p in act.params if not p.choices)
+
+
+_KERNEL = re.compile(r"(?P<kernel>.+?)_(?P<pass_>forward|backward_from_y|backward|"
+                     r"value_and_derivative)_(?P<tier>f32|f64)_(?P<mode>par|ser)")
+
+
+def test_generated_kernels_exist():
+    from fastact import _kernels
+    missing = []
+    for kernel, act, _ in registry.elementwise_kernels():
+        for pass_ in PASSES:
+            if pass_ == "backward_from_y" and not act.backward_from_y:
+                continue
+            for tier in ("f32", "f64"):
+                for mode in ("par", "ser"):
+                    name = f"{kernel}_{pass_}_{tier}_{mode}"
+                    fn = getattr(_kernels, name, None)
+                    if fn is None or not hasattr(fn, "py_func"):
+                        missing.append(name)
+    assert not missing, missing
+    # and nothing for rows that are not in the registry (or passes they do not have)
+    rows = {k: act for k, act, _ in registry.elementwise_kernels()}
+    stray = []
+    for name in dir(_kernels):
+        m = _KERNEL.fullmatch(name)
+        if m is None:
+            continue
+        act = rows.get(m["kernel"])
+        if act is None or (m["pass_"] == "backward_from_y" and not act.backward_from_y):
+            stray.append(name)
+    assert not stray, stray
+    # the drivers of the other kinds
+    drivers = {registry.ALONG_AXIS: ("softmax_forward", "softmax_backward"),
+               registry.PER_CHANNEL: ("prelu",), registry.GATED: ("glu",)}
+    for act in ROWS:
+        for d in drivers.get(act.kind, ()):
+            for mode in ("ser", "par"):
+                assert hasattr(getattr(_kernels, f"{d}_{mode}", None), "py_func"), (d, mode)
+
+
+def test_generated_kernels_are_not_stale():
+    r = subprocess.run([sys.executable, os.path.join("tools", "generate_kernels.py"), "--check"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_bench_cases_cover_every_row():
+    from fastact import _bench_common as bc
+    names = set(bc.case_names())
+    for act in ROWS:
+        assert act.name in {c.activation for c in bc.cases()}, act.name
+        for kernel in act.kernels:
+            assert kernel in names, kernel
+    for alias, name in registry.ALIASES.items():
+        assert {c.name for c in bc.find_cases([alias])} == {c.name for c in bc.find_cases([name])}
+
+
+def test_registry_needs_neither_numpy_nor_numba():
+    """registry.py is plain data: loadable with NumPy and Numba blocked."""
+    code = ("import importlib.util, sys\n"
+            "sys.modules['numpy'] = None\n"
+            "sys.modules['numba'] = None\n"
+            f"spec = importlib.util.spec_from_file_location('reg', {os.path.join(ROOT, 'fastact', 'registry.py')!r})\n"
+            "m = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(m)\n"
+            "print(len(m.names()))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) == len(ROWS)
+
+
+def test_test_tables_name_real_rows_and_parameters():
+    """tests/cases.py's parameter tables refer to registry rows and their parameters."""
+    for table in (cases.REQUIRED, cases.EXTRA_PARAMS):
+        for name, value in table.items():
+            act = registry.BY_NAME[name]
+            params = {p.name for p in act.params}
+            for kw in (value if isinstance(value, list) else [value]):
+                assert set(kw) <= params, (name, kw)
+    for act in ROWS:
+        required = {p.name for p in act.params if p.required}
+        assert required == set(cases.REQUIRED.get(act.name, {})), act.name
+    spec = importlib.util.find_spec("fastact.registry")
+    assert spec is not None

@@ -1,0 +1,174 @@
+"""The thread API: set/get_num_threads, FASTACT_NUM_THREADS, and serial == parallel results."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cases
+import fastact as fa
+from fastact import registry
+from fastact._activations import PARALLEL_MIN
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _max_threads():
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def run_python(code, env=None):
+    """Run ``code`` in a fresh interpreter at the repository root."""
+    full_env = dict(os.environ)
+    full_env.pop("FASTACT_NUM_THREADS", None)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_get_num_threads_is_a_positive_int():
+    n = fa.get_num_threads()
+    assert type(n) is int and 1 <= n <= _max_threads()
+
+
+def test_set_and_get(threads):
+    fa.relu(np.ones(3))                         # numba loaded
+    threads.set_num_threads(1)
+    assert threads.get_num_threads() == 1
+    m = _max_threads()
+    threads.set_num_threads(m)
+    assert threads.get_num_threads() == m
+    threads.set_num_threads(np.int64(1))
+    assert threads.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10 ** 6])
+def test_out_of_range_is_a_value_error(threads, bad):
+    with pytest.raises(ValueError, match="set_num_threads"):
+        threads.set_num_threads(bad)
+    with pytest.raises(ValueError):
+        threads.set_num_threads(_max_threads() + 1)
+
+
+@pytest.mark.parametrize("bad", [1.5, 2.0, "2", None, True, [1]], ids=repr)
+def test_non_integer_is_a_type_error(threads, bad):
+    before = threads.get_num_threads()
+    with pytest.raises(TypeError, match="integer"):
+        threads.set_num_threads(bad)
+    assert threads.get_num_threads() == before
+
+
+REPORT = ("import json, numpy as np, fastact as fa\n"
+          "before = fa.get_num_threads()\n"
+          "fa.mish(np.ones({n}))\n"
+          "import numba\n"
+          "print(json.dumps([before, fa.get_num_threads(), numba.get_num_threads()]))\n")
+
+
+def test_environment_variable():
+    r = run_python(REPORT.format(n=PARALLEL_MIN), {"FASTACT_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [1, 1, 1]
+
+
+def test_set_before_numba_loads():
+    code = ("import json, sys, numpy as np, fastact as fa\n"
+            "fa.set_num_threads(1)\n"
+            "assert 'numba' not in sys.modules\n"
+            "fa.silu(np.ones(%d))\n"
+            "import numba\n"
+            "print(json.dumps([fa.get_num_threads(), numba.get_num_threads()]))\n" % PARALLEL_MIN)
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [1, 1]
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "0", "-2", "100000"])
+def test_bad_environment_variable_errors_clearly(value):
+    r = run_python("import fastact", {"FASTACT_NUM_THREADS": value})
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("ValueError") and "FASTACT_NUM_THREADS" in last, r.stderr
+    assert value in last
+
+
+def test_empty_environment_variable_means_unset():
+    r = run_python(REPORT.format(n=10), {"FASTACT_NUM_THREADS": ""})
+    assert r.returncode == 0, r.stderr
+
+
+# --------------------------------------------------------------------------
+# one thread and two give the same bits (the serial and the parallel loops)
+
+N = 3 * PARALLEL_MIN + 7
+
+
+def _every_pass(dtype):
+    """(label, thunk) for every pass of every registry row on arrays above PARALLEL_MIN."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(N) * 6).astype(dtype)
+    x[::97] = np.array([0.0, -3.0, 3.0, np.nan, np.inf, -np.inf, 6.0], dtype)[
+        np.arange(x[::97].size) % 7]
+    dy = rng.standard_normal(N).astype(dtype)
+    out = []
+    for case in cases.math_cases():
+        f, kw = case.func, case.kwargs
+        out.append((f"{case.id} forward", lambda f=f, kw=kw: f(x, **kw)))
+        out.append((f"{case.id} backward", lambda f=f, kw=kw: f.backward(dy, x, **kw)))
+        out.append((f"{case.id} vad", lambda f=f, kw=kw: f.value_and_derivative(x, **kw)))
+        if case.act.backward_from_y:
+            out.append((f"{case.id} from y",
+                        lambda f=f, kw=kw: f.backward(dy, y=f(x, **kw), **kw)))
+    x2 = x.reshape(-1, 7 * 1) if N % 7 == 0 else x[: N // 7 * 7].reshape(-1, 7)
+    dy2 = dy[: x2.size].reshape(x2.shape)
+    for a in registry.ACTIVATIONS:
+        f = getattr(fa, a.name)
+        if a.kind == registry.ALONG_AXIS:
+            xs = np.nan_to_num(x2, nan=0.0, posinf=5.0, neginf=-5.0)
+            out.append((f"{a.name} forward", lambda f=f, xs=xs: f(xs, axis=1)))
+            out.append((f"{a.name} forward axis 0", lambda f=f, xs=xs: f(xs, axis=0)))
+            out.append((f"{a.name} backward",
+                        lambda f=f, xs=xs: f.backward(dy2, f(xs, axis=1), axis=1)))
+        elif a.kind == registry.PER_CHANNEL:
+            w = np.linspace(-0.5, 0.5, 7).astype(dtype)
+            out.append(("prelu forward", lambda w=w: fa.prelu(x2, w)))
+            out.append(("prelu shared", lambda: fa.prelu(x, np.array([0.2], dtype))))
+            out.append(("prelu backward", lambda w=w: fa.prelu.backward(dy2, x2, w)))
+            out.append(("prelu shared backward",
+                        lambda: fa.prelu.backward(dy, x, np.array([0.2], dtype))))
+            out.append(("prelu vad", lambda w=w: fa.prelu.value_and_derivative(x2, w)))
+        elif a.kind == registry.GATED:
+            xg = x[: N // 2 * 2].reshape(-1, 2)
+            out.append(("glu forward", lambda xg=xg: fa.glu(xg, axis=1)))
+            out.append(("glu backward", lambda xg=xg: fa.glu.backward(dy[:xg.shape[0], None],
+                                                                        xg, axis=1)))
+            out.append(("glu vad", lambda xg=xg: fa.glu.value_and_derivative(xg, axis=1)))
+    return out
+
+
+def _same(a, b):
+    if isinstance(a, tuple):
+        return all(_same(u, v) for u, v in zip(a, b))
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and \
+        np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_one_and_two_threads_agree(threads, dtype):
+    if _max_threads() < 2:
+        pytest.skip("one core: no parallel loops")
+    fa.relu(np.ones(2))
+    diffs = []
+    for label, run in _every_pass(dtype):
+        threads.set_num_threads(1)
+        one = run()
+        threads.set_num_threads(2)
+        two = run()
+        if not _same(one, two):
+            diffs.append(label)
+    assert not diffs, f"results differ between 1 and 2 threads: {diffs}"
