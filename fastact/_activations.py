@@ -371,10 +371,11 @@ class PerChannel(Activation):
             dummy = dx.reshape(-1)[:0]
             _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, dummy, dummy, dyc.reshape(-1),
                                              dx.reshape(-1), parts, n, inner, 2))
-        with np.errstate(all="ignore"):      # inf - inf in the sum is NaN, silently
-            dw = parts.reshape(-1, n).sum(axis=0) if nrows else np.zeros(n)
         wshape = np.shape(weight)
-        dw = dw.reshape(wshape).astype(result)
+        # inf - inf in the sum is NaN and a float32 sum past the range inf, silently
+        with np.errstate(all="ignore"):
+            dw = parts.reshape(-1, n).sum(axis=0) if nrows else np.zeros(n)
+            dw = dw.reshape(wshape).astype(result)
         if not wshape:
             dw = dw[()]
         return ops.finish(dx, out, result, len(shape) == 0), dw

@@ -168,7 +168,7 @@ def silu_vad(x):
     sd = rd if pos else wd * rd
     smd = wd * rd if pos else rd
     neg_d = mul_exp(_f((1.0 + _d(xn) * smd) * rd), xn)
-    xp = _clamp(_d(x), 0.0, 1e300)     # inf * 0 would be NaN at x = inf
+    xp = _clamp(_d(x), 0.0, 1e4)       # beyond, x e**-x is 0 (and inf * 0 NaN)
     d = sd * (1.0 + xp * smd) if pos else neg_d
     return y, d
 
@@ -192,7 +192,7 @@ def mish_vad(x):
     neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
     y = xd * t if pos else neg_y
     d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
-    xp = _clamp(xd, 0.0, 1e300)           # inf * 0 would be NaN at x = inf
+    xp = _clamp(xd, 0.0, 1e4)             # beyond, x e**-x is 0 (and inf * 0 NaN)
     return y, (t + xp * cross if pos else d_neg)
 
 

@@ -49,6 +49,20 @@ SELU_SCALE = "1.0507009873554804934193349852946"
 GELU_TANH_KAPPA = "0.044715"
 
 
+def _selu_product_parts():
+    """scale * alpha as two WIDE numbers, hi + lo, from 50 digits: backward from
+    y computes y + scale * alpha, which cancels completely as y saturates."""
+    with mpmath.workdps(50):
+        exact = mpmath.mpf(SELU_SCALE) * mpmath.mpf(SELU_ALPHA)
+        hi = W(mpmath.nstr(exact, 40))
+        num, den = hi.as_integer_ratio()            # hi exactly
+        lo = W(mpmath.nstr(exact - mpmath.mpf(num) / den, 40))
+    return hi, lo
+
+
+SELU_PRODUCT = _selu_product_parts()
+
+
 class Ref(NamedTuple):
     f: np.ndarray
     df: np.ndarray
@@ -376,8 +390,8 @@ def derivative_from_y(kernel, y, params=None):
         elif kernel == "celu":
             d = np.where(yw > 0, one, yw / W(p["alpha"]) + 1)
         elif kernel == "selu":
-            ss, sa = W(SELU_SCALE), W(SELU_ALPHA)
-            d = np.where(yw > 0, ss, yw + ss * sa)
+            hi, lo = SELU_PRODUCT
+            d = np.where(yw > 0, W(SELU_SCALE), (yw + hi) + lo)
         elif kernel == "hardsigmoid":
             d = np.where((yw > 0) & (yw < 1), one / 6, zero)
         elif kernel == "hardtanh":
@@ -566,7 +580,13 @@ def softmax_family(mode, x, axis=-1):
             e = [mpmath.exp(a - m) for a in v]
             s = mpmath.fsum(e)
             if mode == "log_softmax":
-                ls = mpmath.log(s)
+                # log(s) = log1p(s - 1) with s - 1 summed apart from the max's 1:
+                # log(s) near 0 needs far more bits than s itself carries
+                if m == mpmath.ninf or not mpmath.isfinite(s):
+                    ls = mpmath.log(s) if s > 0 else mpmath.ninf
+                else:
+                    k = v.index(m)
+                    ls = mpmath.log1p(mpmath.fsum(e[:k] + e[k + 1:]))
                 res[i] = [_to_wide(a - m - ls) for a in v]
             else:
                 res[i] = [_to_wide(a / s) for a in e]
