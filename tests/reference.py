@@ -583,7 +583,7 @@ def softmax_family(mode, x, axis=-1):
                 # log(s) = log1p(s - 1) with s - 1 summed apart from the max's 1:
                 # log(s) near 0 needs far more bits than s itself carries
                 if m == mpmath.ninf or not mpmath.isfinite(s):
-                    ls = mpmath.log(s) if s > 0 else mpmath.ninf
+                    ls = mpmath.log(s)
                 else:
                     k = v.index(m)
                     ls = mpmath.log1p(mpmath.fsum(e[:k] + e[k + 1:]))
