@@ -15,9 +15,11 @@ import numpy as np
 from . import _docs, _operands as ops, _threads, registry
 from ._params import ParamBinder
 
-# Below this many elements the parallel loop costs more than it saves
-# (thread wake-up is ~10-20 us here); measured with bench/threshold.py.
-PARALLEL_MIN = 32768
+# Below this many elements the serial loop is used.  Waking the second
+# thread costs ~2 us here, so the crossover depends on the work per element:
+# 64k for relu, 1k for mish (python bench/threshold.py, 2 idle cores); 16k
+# loses least over both.
+PARALLEL_MIN = 16384
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _TIER = {_F32: "f32", _F64: "f64"}
