@@ -1,13 +1,13 @@
 """Polynomial coefficients for the Numba math, one table per precision tier.
 
 Tier "f64" serves float64 outputs and aims at about 1 ulp of float64; tier
-"f32" serves float32 outputs: it still computes in float64 but with shorter
+"f32" serves float32 outputs: it computes in float64 but with shorter
 polynomials, accurate to about 1e-10 relative, far below a float32 ulp
-(6e-8), which leaves the rounding to float32 as the only visible error.
+(6e-8), which leaves the rounding to float32 as the only visible error
+(the rows of _math32.py run in float32 arithmetic instead).
 
-The Taylor-series tables are exact formulas; the fitted ones (erf, erfcx,
-tanhshrink) come from tools/fit_coefficients.py and are pasted into
-_fitted.py by it.
+The Taylor-series tables are exact formulas; the fitted ones (erfcx,
+tanhshrink) are written into _fitted.py by tools/fit_coefficients.py.
 """
 from fractions import Fraction
 from math import factorial

@@ -11,7 +11,11 @@ use, so one function per activation serves forward, backward and the fused
 pass.
 
 Rules that keep the loops vectorised and the special values right:
-- no branches on data: ``a if c else b`` on cheap values becomes a select;
+- no branches on data: ``a if c else b`` on cheap values becomes a select,
+  so anything costly (exp, mul_exp, ...) is computed before the select, never
+  inside one side of it (that keeps LLVM from vectorising the loop);
+- the kernels compile with error_model="numpy" (a Python-style division
+  check blocks vectorisation too);
 - no math.* calls (scalar library calls): exp, expm1 and log1p are range
   reduction plus polynomial, with 2**k built from its exponent bits;
 - every comparison is written so that NaN takes the branch that carries it
@@ -421,7 +425,7 @@ def build(tier):
         large = 1.0 / (1.0 + q / y2)
         return small if y2 < q else large
 
-    # tanhshrink and gelu need the fitted polynomials: see _math_fitted below.
+    # tanhshrink, gelu and gelu_tanh use the fitted series: see _add_fitted.
     _add_fitted(m, coeffs, locals(), tier)
 
     for name, value in list(locals().items()):
