@@ -75,7 +75,7 @@ class Elementwise(Activation):
         super().__init__(row)
         self._numeric = tuple(p.name for p in row.params if not p.choices)
         self._choice = next((p.name for p in row.params if p.choices), None)
-        self._default = None
+        self._default = None          # (set first: _resolve reads it)
         self._default = None if self._binder.default_values is None else \
             self._resolve((), {})
 
