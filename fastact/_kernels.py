@@ -96,12 +96,26 @@ _squareplus_f32_vad = _m['f32'].squareplus_vad
 _squareplus_f32_dfy = _m['f32'].squareplus_dfy
 _squareplus_f64_vad = _m['f64'].squareplus_vad
 _squareplus_f64_dfy = _m['f64'].squareplus_dfy
-_CHUNKS = 64   # the parallel row drivers split the rows into at most this many pieces
+# The parallel drivers cut the work into at most this many pieces, which
+# prange hands out to the threads in contiguous runs.  (A count taken from
+# numba.get_num_threads() would keep the drivers out of Numba's cache.)
+_CHUNKS = 64
+_ALIGN = 64    # elementwise pieces start on multiples of 64 elements (whole cache lines)
+
+
+@njit(inline="always")
+def _piece(n, c):
+    """Start of piece c of n elements cut into _CHUNKS (c = _CHUNKS gives n)."""
+    step = (n + _CHUNKS - 1) // _CHUNKS
+    step = (step + _ALIGN - 1) // _ALIGN * _ALIGN
+    return min(c * step, n)
 
 @njit(**_PARALLEL)
 def sigmoid_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _sigmoid_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        sigmoid_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_forward_f32_ser(x, y):
@@ -110,8 +124,10 @@ def sigmoid_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        sigmoid_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_backward_f32_ser(dy, x, dx):
@@ -120,8 +136,10 @@ def sigmoid_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        sigmoid_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f32_ser(dy, y, dx):
@@ -130,10 +148,10 @@ def sigmoid_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _sigmoid_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        sigmoid_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f32_ser(x, y, d):
@@ -144,8 +162,10 @@ def sigmoid_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def sigmoid_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _sigmoid_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        sigmoid_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_forward_f64_ser(x, y):
@@ -154,8 +174,10 @@ def sigmoid_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        sigmoid_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_backward_f64_ser(dy, x, dx):
@@ -164,8 +186,10 @@ def sigmoid_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        sigmoid_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f64_ser(dy, y, dx):
@@ -174,10 +198,10 @@ def sigmoid_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _sigmoid_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        sigmoid_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f64_ser(x, y, d):
@@ -188,8 +212,10 @@ def sigmoid_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def tanh_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _tanh_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanh_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_forward_f32_ser(x, y):
@@ -198,8 +224,10 @@ def tanh_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def tanh_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanh_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_backward_f32_ser(dy, x, dx):
@@ -208,8 +236,10 @@ def tanh_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanh_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_backward_from_y_f32_ser(dy, y, dx):
@@ -218,10 +248,10 @@ def tanh_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _tanh_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanh_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f32_ser(x, y, d):
@@ -232,8 +262,10 @@ def tanh_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def tanh_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _tanh_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanh_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_forward_f64_ser(x, y):
@@ -242,8 +274,10 @@ def tanh_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def tanh_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanh_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_backward_f64_ser(dy, x, dx):
@@ -252,8 +286,10 @@ def tanh_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanh_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_backward_from_y_f64_ser(dy, y, dx):
@@ -262,10 +298,10 @@ def tanh_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _tanh_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanh_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f64_ser(x, y, d):
@@ -276,8 +312,10 @@ def tanh_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def relu_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _relu_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def relu_forward_f32_ser(x, y):
@@ -286,8 +324,10 @@ def relu_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def relu_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu_backward_f32_ser(dy, x, dx):
@@ -296,8 +336,10 @@ def relu_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu_backward_from_y_f32_ser(dy, y, dx):
@@ -306,10 +348,10 @@ def relu_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _relu_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def relu_value_and_derivative_f32_ser(x, y, d):
@@ -320,8 +362,10 @@ def relu_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def relu_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _relu_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def relu_forward_f64_ser(x, y):
@@ -330,8 +374,10 @@ def relu_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def relu_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu_backward_f64_ser(dy, x, dx):
@@ -340,8 +386,10 @@ def relu_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu_backward_from_y_f64_ser(dy, y, dx):
@@ -350,10 +398,10 @@ def relu_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _relu_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def relu_value_and_derivative_f64_ser(x, y, d):
@@ -364,8 +412,10 @@ def relu_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def relu6_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _relu6_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu6_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_forward_f32_ser(x, y):
@@ -374,8 +424,10 @@ def relu6_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def relu6_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu6_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_backward_f32_ser(dy, x, dx):
@@ -384,8 +436,10 @@ def relu6_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu6_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_backward_from_y_f32_ser(dy, y, dx):
@@ -394,10 +448,10 @@ def relu6_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _relu6_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu6_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f32_ser(x, y, d):
@@ -408,8 +462,10 @@ def relu6_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def relu6_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _relu6_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu6_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_forward_f64_ser(x, y):
@@ -418,8 +474,10 @@ def relu6_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def relu6_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu6_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_backward_f64_ser(dy, x, dx):
@@ -428,8 +486,10 @@ def relu6_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        relu6_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_backward_from_y_f64_ser(dy, y, dx):
@@ -438,10 +498,10 @@ def relu6_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _relu6_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        relu6_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f64_ser(x, y, d):
@@ -452,8 +512,10 @@ def relu6_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def leaky_relu_forward_f32_par(x, y, negative_slope):
-    for i in prange(x.size):
-        y[i] = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        leaky_relu_forward_f32_ser(x[lo:hi], y[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_forward_f32_ser(x, y, negative_slope):
@@ -462,8 +524,10 @@ def leaky_relu_forward_f32_ser(x, y, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f32_par(dy, x, dx, negative_slope):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        leaky_relu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_f32_ser(dy, x, dx, negative_slope):
@@ -472,8 +536,10 @@ def leaky_relu_backward_f32_ser(dy, x, dx, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        leaky_relu_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f32_ser(dy, y, dx, negative_slope):
@@ -482,10 +548,10 @@ def leaky_relu_backward_from_y_f32_ser(dy, y, dx, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f32_par(x, y, d, negative_slope):
-    for i in prange(x.size):
-        v = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        leaky_relu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f32_ser(x, y, d, negative_slope):
@@ -496,8 +562,10 @@ def leaky_relu_value_and_derivative_f32_ser(x, y, d, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_forward_f64_par(x, y, negative_slope):
-    for i in prange(x.size):
-        y[i] = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        leaky_relu_forward_f64_ser(x[lo:hi], y[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_forward_f64_ser(x, y, negative_slope):
@@ -506,8 +574,10 @@ def leaky_relu_forward_f64_ser(x, y, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f64_par(dy, x, dx, negative_slope):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        leaky_relu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_f64_ser(dy, x, dx, negative_slope):
@@ -516,8 +586,10 @@ def leaky_relu_backward_f64_ser(dy, x, dx, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        leaky_relu_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f64_ser(dy, y, dx, negative_slope):
@@ -526,10 +598,10 @@ def leaky_relu_backward_from_y_f64_ser(dy, y, dx, negative_slope):
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f64_par(x, y, d, negative_slope):
-    for i in prange(x.size):
-        v = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        leaky_relu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], negative_slope)
 
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f64_ser(x, y, d, negative_slope):
@@ -540,8 +612,10 @@ def leaky_relu_value_and_derivative_f64_ser(x, y, d, negative_slope):
 
 @njit(**_PARALLEL)
 def elu_forward_f32_par(x, y, alpha):
-    for i in prange(x.size):
-        y[i] = _elu_f32_vad(_f64(x[i]), alpha)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        elu_forward_f32_ser(x[lo:hi], y[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_forward_f32_ser(x, y, alpha):
@@ -550,8 +624,10 @@ def elu_forward_f32_ser(x, y, alpha):
 
 @njit(**_PARALLEL)
 def elu_backward_f32_par(dy, x, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f32_vad(_f64(x[i]), alpha)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        elu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_backward_f32_ser(dy, x, dx, alpha):
@@ -560,8 +636,10 @@ def elu_backward_f32_ser(dy, x, dx, alpha):
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f32_par(dy, y, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f32_dfy(_f64(y[i]), alpha)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        elu_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_backward_from_y_f32_ser(dy, y, dx, alpha):
@@ -570,10 +648,10 @@ def elu_backward_from_y_f32_ser(dy, y, dx, alpha):
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f32_par(x, y, d, alpha):
-    for i in prange(x.size):
-        v = _elu_f32_vad(_f64(x[i]), alpha)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        elu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_value_and_derivative_f32_ser(x, y, d, alpha):
@@ -584,8 +662,10 @@ def elu_value_and_derivative_f32_ser(x, y, d, alpha):
 
 @njit(**_PARALLEL)
 def elu_forward_f64_par(x, y, alpha):
-    for i in prange(x.size):
-        y[i] = _elu_f64_vad(_f64(x[i]), alpha)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        elu_forward_f64_ser(x[lo:hi], y[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_forward_f64_ser(x, y, alpha):
@@ -594,8 +674,10 @@ def elu_forward_f64_ser(x, y, alpha):
 
 @njit(**_PARALLEL)
 def elu_backward_f64_par(dy, x, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f64_vad(_f64(x[i]), alpha)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        elu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_backward_f64_ser(dy, x, dx, alpha):
@@ -604,8 +686,10 @@ def elu_backward_f64_ser(dy, x, dx, alpha):
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f64_par(dy, y, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f64_dfy(_f64(y[i]), alpha)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        elu_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_backward_from_y_f64_ser(dy, y, dx, alpha):
@@ -614,10 +698,10 @@ def elu_backward_from_y_f64_ser(dy, y, dx, alpha):
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f64_par(x, y, d, alpha):
-    for i in prange(x.size):
-        v = _elu_f64_vad(_f64(x[i]), alpha)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        elu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def elu_value_and_derivative_f64_ser(x, y, d, alpha):
@@ -628,8 +712,10 @@ def elu_value_and_derivative_f64_ser(x, y, d, alpha):
 
 @njit(**_PARALLEL)
 def celu_forward_f32_par(x, y, alpha):
-    for i in prange(x.size):
-        y[i] = _celu_f32_vad(_f64(x[i]), alpha)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        celu_forward_f32_ser(x[lo:hi], y[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_forward_f32_ser(x, y, alpha):
@@ -638,8 +724,10 @@ def celu_forward_f32_ser(x, y, alpha):
 
 @njit(**_PARALLEL)
 def celu_backward_f32_par(dy, x, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f32_vad(_f64(x[i]), alpha)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        celu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_backward_f32_ser(dy, x, dx, alpha):
@@ -648,8 +736,10 @@ def celu_backward_f32_ser(dy, x, dx, alpha):
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f32_par(dy, y, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f32_dfy(_f64(y[i]), alpha)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        celu_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_backward_from_y_f32_ser(dy, y, dx, alpha):
@@ -658,10 +748,10 @@ def celu_backward_from_y_f32_ser(dy, y, dx, alpha):
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f32_par(x, y, d, alpha):
-    for i in prange(x.size):
-        v = _celu_f32_vad(_f64(x[i]), alpha)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        celu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_value_and_derivative_f32_ser(x, y, d, alpha):
@@ -672,8 +762,10 @@ def celu_value_and_derivative_f32_ser(x, y, d, alpha):
 
 @njit(**_PARALLEL)
 def celu_forward_f64_par(x, y, alpha):
-    for i in prange(x.size):
-        y[i] = _celu_f64_vad(_f64(x[i]), alpha)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        celu_forward_f64_ser(x[lo:hi], y[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_forward_f64_ser(x, y, alpha):
@@ -682,8 +774,10 @@ def celu_forward_f64_ser(x, y, alpha):
 
 @njit(**_PARALLEL)
 def celu_backward_f64_par(dy, x, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f64_vad(_f64(x[i]), alpha)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        celu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_backward_f64_ser(dy, x, dx, alpha):
@@ -692,8 +786,10 @@ def celu_backward_f64_ser(dy, x, dx, alpha):
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f64_par(dy, y, dx, alpha):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f64_dfy(_f64(y[i]), alpha)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        celu_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_backward_from_y_f64_ser(dy, y, dx, alpha):
@@ -702,10 +798,10 @@ def celu_backward_from_y_f64_ser(dy, y, dx, alpha):
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f64_par(x, y, d, alpha):
-    for i in prange(x.size):
-        v = _celu_f64_vad(_f64(x[i]), alpha)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        celu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], alpha)
 
 @njit(**_SERIAL)
 def celu_value_and_derivative_f64_ser(x, y, d, alpha):
@@ -716,8 +812,10 @@ def celu_value_and_derivative_f64_ser(x, y, d, alpha):
 
 @njit(**_PARALLEL)
 def selu_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _selu_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        selu_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def selu_forward_f32_ser(x, y):
@@ -726,8 +824,10 @@ def selu_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def selu_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        selu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def selu_backward_f32_ser(dy, x, dx):
@@ -736,8 +836,10 @@ def selu_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        selu_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def selu_backward_from_y_f32_ser(dy, y, dx):
@@ -746,10 +848,10 @@ def selu_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _selu_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        selu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def selu_value_and_derivative_f32_ser(x, y, d):
@@ -760,8 +862,10 @@ def selu_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def selu_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _selu_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        selu_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def selu_forward_f64_ser(x, y):
@@ -770,8 +874,10 @@ def selu_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def selu_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        selu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def selu_backward_f64_ser(dy, x, dx):
@@ -780,8 +886,10 @@ def selu_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        selu_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def selu_backward_from_y_f64_ser(dy, y, dx):
@@ -790,10 +898,10 @@ def selu_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _selu_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        selu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def selu_value_and_derivative_f64_ser(x, y, d):
@@ -804,8 +912,10 @@ def selu_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def gelu_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _gelu_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_forward_f32_ser(x, y):
@@ -814,8 +924,10 @@ def gelu_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def gelu_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        gelu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_backward_f32_ser(dy, x, dx):
@@ -824,10 +936,10 @@ def gelu_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _gelu_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f32_ser(x, y, d):
@@ -838,8 +950,10 @@ def gelu_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def gelu_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _gelu_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_forward_f64_ser(x, y):
@@ -848,8 +962,10 @@ def gelu_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def gelu_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        gelu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_backward_f64_ser(dy, x, dx):
@@ -858,10 +974,10 @@ def gelu_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _gelu_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f64_ser(x, y, d):
@@ -872,8 +988,10 @@ def gelu_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def gelu_tanh_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _gelu_tanh_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_tanh_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_forward_f32_ser(x, y):
@@ -882,8 +1000,10 @@ def gelu_tanh_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_tanh_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        gelu_tanh_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_backward_f32_ser(dy, x, dx):
@@ -892,10 +1012,10 @@ def gelu_tanh_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _gelu_tanh_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_tanh_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f32_ser(x, y, d):
@@ -906,8 +1026,10 @@ def gelu_tanh_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def gelu_tanh_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _gelu_tanh_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_tanh_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_forward_f64_ser(x, y):
@@ -916,8 +1038,10 @@ def gelu_tanh_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_tanh_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        gelu_tanh_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_backward_f64_ser(dy, x, dx):
@@ -926,10 +1050,10 @@ def gelu_tanh_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _gelu_tanh_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        gelu_tanh_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f64_ser(x, y, d):
@@ -940,8 +1064,10 @@ def gelu_tanh_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def silu_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _silu_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        silu_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def silu_forward_f32_ser(x, y):
@@ -950,8 +1076,10 @@ def silu_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def silu_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _silu_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        silu_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def silu_backward_f32_ser(dy, x, dx):
@@ -960,10 +1088,10 @@ def silu_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _silu_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        silu_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def silu_value_and_derivative_f32_ser(x, y, d):
@@ -974,8 +1102,10 @@ def silu_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def silu_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _silu_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        silu_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def silu_forward_f64_ser(x, y):
@@ -984,8 +1114,10 @@ def silu_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def silu_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _silu_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        silu_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def silu_backward_f64_ser(dy, x, dx):
@@ -994,10 +1126,10 @@ def silu_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _silu_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        silu_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def silu_value_and_derivative_f64_ser(x, y, d):
@@ -1008,8 +1140,10 @@ def silu_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def mish_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _mish_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        mish_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def mish_forward_f32_ser(x, y):
@@ -1018,8 +1152,10 @@ def mish_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def mish_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _mish_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        mish_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def mish_backward_f32_ser(dy, x, dx):
@@ -1028,10 +1164,10 @@ def mish_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _mish_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        mish_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def mish_value_and_derivative_f32_ser(x, y, d):
@@ -1042,8 +1178,10 @@ def mish_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def mish_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _mish_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        mish_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def mish_forward_f64_ser(x, y):
@@ -1052,8 +1190,10 @@ def mish_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def mish_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _mish_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        mish_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def mish_backward_f64_ser(dy, x, dx):
@@ -1062,10 +1202,10 @@ def mish_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _mish_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        mish_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def mish_value_and_derivative_f64_ser(x, y, d):
@@ -1076,8 +1216,10 @@ def mish_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def softplus_forward_f32_par(x, y, beta, threshold):
-    for i in prange(x.size):
-        y[i] = _softplus_f32_vad(_f64(x[i]), beta, threshold)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softplus_forward_f32_ser(x[lo:hi], y[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_forward_f32_ser(x, y, beta, threshold):
@@ -1086,8 +1228,10 @@ def softplus_forward_f32_ser(x, y, beta, threshold):
 
 @njit(**_PARALLEL)
 def softplus_backward_f32_par(dy, x, dx, beta, threshold):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softplus_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_backward_f32_ser(dy, x, dx, beta, threshold):
@@ -1096,10 +1240,10 @@ def softplus_backward_f32_ser(dy, x, dx, beta, threshold):
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
-    for i in prange(x.size):
-        v = _softplus_f32_vad(_f64(x[i]), beta, threshold)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softplus_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f32_ser(x, y, d, beta, threshold):
@@ -1110,8 +1254,10 @@ def softplus_value_and_derivative_f32_ser(x, y, d, beta, threshold):
 
 @njit(**_PARALLEL)
 def softplus_forward_f64_par(x, y, beta, threshold):
-    for i in prange(x.size):
-        y[i] = _softplus_f64_vad(_f64(x[i]), beta, threshold)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softplus_forward_f64_ser(x[lo:hi], y[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_forward_f64_ser(x, y, beta, threshold):
@@ -1120,8 +1266,10 @@ def softplus_forward_f64_ser(x, y, beta, threshold):
 
 @njit(**_PARALLEL)
 def softplus_backward_f64_par(dy, x, dx, beta, threshold):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softplus_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_backward_f64_ser(dy, x, dx, beta, threshold):
@@ -1130,10 +1278,10 @@ def softplus_backward_f64_ser(dy, x, dx, beta, threshold):
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f64_par(x, y, d, beta, threshold):
-    for i in prange(x.size):
-        v = _softplus_f64_vad(_f64(x[i]), beta, threshold)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softplus_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], beta, threshold)
 
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f64_ser(x, y, d, beta, threshold):
@@ -1144,8 +1292,10 @@ def softplus_value_and_derivative_f64_ser(x, y, d, beta, threshold):
 
 @njit(**_PARALLEL)
 def hardswish_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _hardswish_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardswish_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_forward_f32_ser(x, y):
@@ -1154,8 +1304,10 @@ def hardswish_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def hardswish_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardswish_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardswish_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_backward_f32_ser(dy, x, dx):
@@ -1164,10 +1316,10 @@ def hardswish_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _hardswish_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardswish_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f32_ser(x, y, d):
@@ -1178,8 +1330,10 @@ def hardswish_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def hardswish_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _hardswish_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardswish_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_forward_f64_ser(x, y):
@@ -1188,8 +1342,10 @@ def hardswish_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def hardswish_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardswish_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardswish_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_backward_f64_ser(dy, x, dx):
@@ -1198,10 +1354,10 @@ def hardswish_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _hardswish_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardswish_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f64_ser(x, y, d):
@@ -1212,8 +1368,10 @@ def hardswish_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def hardsigmoid_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _hardsigmoid_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardsigmoid_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_forward_f32_ser(x, y):
@@ -1222,8 +1380,10 @@ def hardsigmoid_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardsigmoid_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_f32_ser(dy, x, dx):
@@ -1232,8 +1392,10 @@ def hardsigmoid_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardsigmoid_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f32_ser(dy, y, dx):
@@ -1242,10 +1404,10 @@ def hardsigmoid_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _hardsigmoid_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardsigmoid_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f32_ser(x, y, d):
@@ -1256,8 +1418,10 @@ def hardsigmoid_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def hardsigmoid_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _hardsigmoid_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardsigmoid_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_forward_f64_ser(x, y):
@@ -1266,8 +1430,10 @@ def hardsigmoid_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardsigmoid_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_f64_ser(dy, x, dx):
@@ -1276,8 +1442,10 @@ def hardsigmoid_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardsigmoid_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f64_ser(dy, y, dx):
@@ -1286,10 +1454,10 @@ def hardsigmoid_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _hardsigmoid_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardsigmoid_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f64_ser(x, y, d):
@@ -1300,8 +1468,10 @@ def hardsigmoid_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def hardtanh_forward_f32_par(x, y, min_val, max_val):
-    for i in prange(x.size):
-        y[i] = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardtanh_forward_f32_ser(x[lo:hi], y[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_forward_f32_ser(x, y, min_val, max_val):
@@ -1310,8 +1480,10 @@ def hardtanh_forward_f32_ser(x, y, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f32_par(dy, x, dx, min_val, max_val):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardtanh_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_f32_ser(dy, x, dx, min_val, max_val):
@@ -1320,8 +1492,10 @@ def hardtanh_backward_f32_ser(dy, x, dx, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardtanh_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f32_ser(dy, y, dx, min_val, max_val):
@@ -1330,10 +1504,10 @@ def hardtanh_backward_from_y_f32_ser(dy, y, dx, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f32_par(x, y, d, min_val, max_val):
-    for i in prange(x.size):
-        v = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardtanh_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f32_ser(x, y, d, min_val, max_val):
@@ -1344,8 +1518,10 @@ def hardtanh_value_and_derivative_f32_ser(x, y, d, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_forward_f64_par(x, y, min_val, max_val):
-    for i in prange(x.size):
-        y[i] = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardtanh_forward_f64_ser(x[lo:hi], y[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_forward_f64_ser(x, y, min_val, max_val):
@@ -1354,8 +1530,10 @@ def hardtanh_forward_f64_ser(x, y, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f64_par(dy, x, dx, min_val, max_val):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardtanh_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_f64_ser(dy, x, dx, min_val, max_val):
@@ -1364,8 +1542,10 @@ def hardtanh_backward_f64_ser(dy, x, dx, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardtanh_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f64_ser(dy, y, dx, min_val, max_val):
@@ -1374,10 +1554,10 @@ def hardtanh_backward_from_y_f64_ser(dy, y, dx, min_val, max_val):
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f64_par(x, y, d, min_val, max_val):
-    for i in prange(x.size):
-        v = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardtanh_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], min_val, max_val)
 
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f64_ser(x, y, d, min_val, max_val):
@@ -1388,8 +1568,10 @@ def hardtanh_value_and_derivative_f64_ser(x, y, d, min_val, max_val):
 
 @njit(**_PARALLEL)
 def softsign_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _softsign_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softsign_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_forward_f32_ser(x, y):
@@ -1398,8 +1580,10 @@ def softsign_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def softsign_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softsign_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_backward_f32_ser(dy, x, dx):
@@ -1408,8 +1592,10 @@ def softsign_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softsign_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_backward_from_y_f32_ser(dy, y, dx):
@@ -1418,10 +1604,10 @@ def softsign_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _softsign_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softsign_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f32_ser(x, y, d):
@@ -1432,8 +1618,10 @@ def softsign_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def softsign_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _softsign_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softsign_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_forward_f64_ser(x, y):
@@ -1442,8 +1630,10 @@ def softsign_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def softsign_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softsign_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_backward_f64_ser(dy, x, dx):
@@ -1452,8 +1642,10 @@ def softsign_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softsign_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_backward_from_y_f64_ser(dy, y, dx):
@@ -1462,10 +1654,10 @@ def softsign_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _softsign_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softsign_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f64_ser(x, y, d):
@@ -1476,8 +1668,10 @@ def softsign_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def logsigmoid_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _logsigmoid_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        logsigmoid_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_forward_f32_ser(x, y):
@@ -1486,8 +1680,10 @@ def logsigmoid_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        logsigmoid_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_backward_f32_ser(dy, x, dx):
@@ -1496,8 +1692,10 @@ def logsigmoid_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f32_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f32_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        logsigmoid_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f32_ser(dy, y, dx):
@@ -1506,10 +1704,10 @@ def logsigmoid_backward_from_y_f32_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _logsigmoid_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        logsigmoid_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f32_ser(x, y, d):
@@ -1520,8 +1718,10 @@ def logsigmoid_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def logsigmoid_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _logsigmoid_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        logsigmoid_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_forward_f64_ser(x, y):
@@ -1530,8 +1730,10 @@ def logsigmoid_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        logsigmoid_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_backward_f64_ser(dy, x, dx):
@@ -1540,8 +1742,10 @@ def logsigmoid_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f64_par(dy, y, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f64_dfy(_f64(y[i]))
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        logsigmoid_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f64_ser(dy, y, dx):
@@ -1550,10 +1754,10 @@ def logsigmoid_backward_from_y_f64_ser(dy, y, dx):
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _logsigmoid_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        logsigmoid_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f64_ser(x, y, d):
@@ -1564,8 +1768,10 @@ def logsigmoid_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def tanhshrink_forward_f32_par(x, y):
-    for i in prange(x.size):
-        y[i] = _tanhshrink_f32_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanhshrink_forward_f32_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_forward_f32_ser(x, y):
@@ -1574,8 +1780,10 @@ def tanhshrink_forward_f32_ser(x, y):
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f32_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanhshrink_f32_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanhshrink_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_backward_f32_ser(dy, x, dx):
@@ -1584,10 +1792,10 @@ def tanhshrink_backward_f32_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f32_par(x, y, d):
-    for i in prange(x.size):
-        v = _tanhshrink_f32_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanhshrink_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f32_ser(x, y, d):
@@ -1598,8 +1806,10 @@ def tanhshrink_value_and_derivative_f32_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def tanhshrink_forward_f64_par(x, y):
-    for i in prange(x.size):
-        y[i] = _tanhshrink_f64_vad(_f64(x[i]))[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanhshrink_forward_f64_ser(x[lo:hi], y[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_forward_f64_ser(x, y):
@@ -1608,8 +1818,10 @@ def tanhshrink_forward_f64_ser(x, y):
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f64_par(dy, x, dx):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _tanhshrink_f64_vad(_f64(x[i]))[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        tanhshrink_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_backward_f64_ser(dy, x, dx):
@@ -1618,10 +1830,10 @@ def tanhshrink_backward_f64_ser(dy, x, dx):
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f64_par(x, y, d):
-    for i in prange(x.size):
-        v = _tanhshrink_f64_vad(_f64(x[i]))
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        tanhshrink_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi])
 
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f64_ser(x, y, d):
@@ -1632,8 +1844,10 @@ def tanhshrink_value_and_derivative_f64_ser(x, y, d):
 
 @njit(**_PARALLEL)
 def softshrink_forward_f32_par(x, y, lambd):
-    for i in prange(x.size):
-        y[i] = _softshrink_f32_vad(_f64(x[i]), lambd)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softshrink_forward_f32_ser(x[lo:hi], y[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_forward_f32_ser(x, y, lambd):
@@ -1642,8 +1856,10 @@ def softshrink_forward_f32_ser(x, y, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_backward_f32_par(dy, x, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softshrink_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_f32_ser(dy, x, dx, lambd):
@@ -1652,8 +1868,10 @@ def softshrink_backward_f32_ser(dy, x, dx, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f32_dfy(_f64(y[i]), lambd)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softshrink_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
@@ -1662,10 +1880,10 @@ def softshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f32_par(x, y, d, lambd):
-    for i in prange(x.size):
-        v = _softshrink_f32_vad(_f64(x[i]), lambd)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softshrink_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f32_ser(x, y, d, lambd):
@@ -1676,8 +1894,10 @@ def softshrink_value_and_derivative_f32_ser(x, y, d, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_forward_f64_par(x, y, lambd):
-    for i in prange(x.size):
-        y[i] = _softshrink_f64_vad(_f64(x[i]), lambd)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softshrink_forward_f64_ser(x[lo:hi], y[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_forward_f64_ser(x, y, lambd):
@@ -1686,8 +1906,10 @@ def softshrink_forward_f64_ser(x, y, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_backward_f64_par(dy, x, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softshrink_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_f64_ser(dy, x, dx, lambd):
@@ -1696,8 +1918,10 @@ def softshrink_backward_f64_ser(dy, x, dx, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f64_dfy(_f64(y[i]), lambd)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        softshrink_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
@@ -1706,10 +1930,10 @@ def softshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f64_par(x, y, d, lambd):
-    for i in prange(x.size):
-        v = _softshrink_f64_vad(_f64(x[i]), lambd)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        softshrink_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f64_ser(x, y, d, lambd):
@@ -1720,8 +1944,10 @@ def softshrink_value_and_derivative_f64_ser(x, y, d, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_forward_f32_par(x, y, lambd):
-    for i in prange(x.size):
-        y[i] = _hardshrink_f32_vad(_f64(x[i]), lambd)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardshrink_forward_f32_ser(x[lo:hi], y[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_forward_f32_ser(x, y, lambd):
@@ -1730,8 +1956,10 @@ def hardshrink_forward_f32_ser(x, y, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f32_par(dy, x, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardshrink_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_f32_ser(dy, x, dx, lambd):
@@ -1740,8 +1968,10 @@ def hardshrink_backward_f32_ser(dy, x, dx, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f32_dfy(_f64(y[i]), lambd)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardshrink_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
@@ -1750,10 +1980,10 @@ def hardshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f32_par(x, y, d, lambd):
-    for i in prange(x.size):
-        v = _hardshrink_f32_vad(_f64(x[i]), lambd)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardshrink_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f32_ser(x, y, d, lambd):
@@ -1764,8 +1994,10 @@ def hardshrink_value_and_derivative_f32_ser(x, y, d, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_forward_f64_par(x, y, lambd):
-    for i in prange(x.size):
-        y[i] = _hardshrink_f64_vad(_f64(x[i]), lambd)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardshrink_forward_f64_ser(x[lo:hi], y[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_forward_f64_ser(x, y, lambd):
@@ -1774,8 +2006,10 @@ def hardshrink_forward_f64_ser(x, y, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f64_par(dy, x, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardshrink_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_f64_ser(dy, x, dx, lambd):
@@ -1784,8 +2018,10 @@ def hardshrink_backward_f64_ser(dy, x, dx, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f64_dfy(_f64(y[i]), lambd)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        hardshrink_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
@@ -1794,10 +2030,10 @@ def hardshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f64_par(x, y, d, lambd):
-    for i in prange(x.size):
-        v = _hardshrink_f64_vad(_f64(x[i]), lambd)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        hardshrink_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], lambd)
 
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f64_ser(x, y, d, lambd):
@@ -1808,8 +2044,10 @@ def hardshrink_value_and_derivative_f64_ser(x, y, d, lambd):
 
 @njit(**_PARALLEL)
 def threshold_forward_f32_par(x, y, threshold, value):
-    for i in prange(x.size):
-        y[i] = _threshold_f32_vad(_f64(x[i]), threshold, value)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        threshold_forward_f32_ser(x[lo:hi], y[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_forward_f32_ser(x, y, threshold, value):
@@ -1818,8 +2056,10 @@ def threshold_forward_f32_ser(x, y, threshold, value):
 
 @njit(**_PARALLEL)
 def threshold_backward_f32_par(dy, x, dx, threshold, value):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        threshold_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_backward_f32_ser(dy, x, dx, threshold, value):
@@ -1828,10 +2068,10 @@ def threshold_backward_f32_ser(dy, x, dx, threshold, value):
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f32_par(x, y, d, threshold, value):
-    for i in prange(x.size):
-        v = _threshold_f32_vad(_f64(x[i]), threshold, value)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        threshold_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f32_ser(x, y, d, threshold, value):
@@ -1842,8 +2082,10 @@ def threshold_value_and_derivative_f32_ser(x, y, d, threshold, value):
 
 @njit(**_PARALLEL)
 def threshold_forward_f64_par(x, y, threshold, value):
-    for i in prange(x.size):
-        y[i] = _threshold_f64_vad(_f64(x[i]), threshold, value)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        threshold_forward_f64_ser(x[lo:hi], y[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_forward_f64_ser(x, y, threshold, value):
@@ -1852,8 +2094,10 @@ def threshold_forward_f64_ser(x, y, threshold, value):
 
 @njit(**_PARALLEL)
 def threshold_backward_f64_par(dy, x, dx, threshold, value):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        threshold_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_backward_f64_ser(dy, x, dx, threshold, value):
@@ -1862,10 +2106,10 @@ def threshold_backward_f64_ser(dy, x, dx, threshold, value):
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f64_par(x, y, d, threshold, value):
-    for i in prange(x.size):
-        v = _threshold_f64_vad(_f64(x[i]), threshold, value)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        threshold_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], threshold, value)
 
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f64_ser(x, y, d, threshold, value):
@@ -1876,8 +2120,10 @@ def threshold_value_and_derivative_f64_ser(x, y, d, threshold, value):
 
 @njit(**_PARALLEL)
 def squareplus_forward_f32_par(x, y, b):
-    for i in prange(x.size):
-        y[i] = _squareplus_f32_vad(_f64(x[i]), b)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        squareplus_forward_f32_ser(x[lo:hi], y[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_forward_f32_ser(x, y, b):
@@ -1886,8 +2132,10 @@ def squareplus_forward_f32_ser(x, y, b):
 
 @njit(**_PARALLEL)
 def squareplus_backward_f32_par(dy, x, dx, b):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f32_vad(_f64(x[i]), b)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        squareplus_backward_f32_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_backward_f32_ser(dy, x, dx, b):
@@ -1896,8 +2144,10 @@ def squareplus_backward_f32_ser(dy, x, dx, b):
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f32_par(dy, y, dx, b):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f32_dfy(_f64(y[i]), b)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        squareplus_backward_from_y_f32_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f32_ser(dy, y, dx, b):
@@ -1906,10 +2156,10 @@ def squareplus_backward_from_y_f32_ser(dy, y, dx, b):
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f32_par(x, y, d, b):
-    for i in prange(x.size):
-        v = _squareplus_f32_vad(_f64(x[i]), b)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        squareplus_value_and_derivative_f32_ser(x[lo:hi], y[lo:hi], d[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f32_ser(x, y, d, b):
@@ -1920,8 +2170,10 @@ def squareplus_value_and_derivative_f32_ser(x, y, d, b):
 
 @njit(**_PARALLEL)
 def squareplus_forward_f64_par(x, y, b):
-    for i in prange(x.size):
-        y[i] = _squareplus_f64_vad(_f64(x[i]), b)[0]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        squareplus_forward_f64_ser(x[lo:hi], y[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_forward_f64_ser(x, y, b):
@@ -1930,8 +2182,10 @@ def squareplus_forward_f64_ser(x, y, b):
 
 @njit(**_PARALLEL)
 def squareplus_backward_f64_par(dy, x, dx, b):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f64_vad(_f64(x[i]), b)[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        squareplus_backward_f64_ser(dy[lo:hi], x[lo:hi], dx[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_backward_f64_ser(dy, x, dx, b):
@@ -1940,8 +2194,10 @@ def squareplus_backward_f64_ser(dy, x, dx, b):
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f64_par(dy, y, dx, b):
-    for i in prange(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f64_dfy(_f64(y[i]), b)
+    for c in prange(_CHUNKS):
+        lo = _piece(dy.size, c)
+        hi = _piece(dy.size, c + 1)
+        squareplus_backward_from_y_f64_ser(dy[lo:hi], y[lo:hi], dx[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f64_ser(dy, y, dx, b):
@@ -1950,10 +2206,10 @@ def squareplus_backward_from_y_f64_ser(dy, y, dx, b):
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f64_par(x, y, d, b):
-    for i in prange(x.size):
-        v = _squareplus_f64_vad(_f64(x[i]), b)
-        y[i] = v[0]
-        d[i] = v[1]
+    for c in prange(_CHUNKS):
+        lo = _piece(x.size, c)
+        hi = _piece(x.size, c + 1)
+        squareplus_value_and_derivative_f64_ser(x[lo:hi], y[lo:hi], d[lo:hi], b)
 
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f64_ser(x, y, d, b):

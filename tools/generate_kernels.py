@@ -7,8 +7,11 @@ Each loop is a few lines around the row's scalar ``vad``/``dfy`` function from
 fastact/_math.py.  They are generated rather than built by closures so that
 Numba's on-disk cache (keyed by function name and source file) can hold them:
 the second process that calls a kernel loads it instead of compiling it.
-Every (row, pass, tier) gets a parallel loop and a serial one (small arrays
-must not pay the thread pool's start-up).
+Every (row, pass, tier) gets a serial loop and a parallel driver that runs
+the serial loop on one contiguous piece per thread: small arrays must not pay
+the thread pool's start-up, and a driver that calls the compiled serial loop
+compiles in a third of the time a prange around the inlined math takes
+(measured: 0.8 s against 2.5 s for mish), which is most of a cold test run.
 """
 import pathlib
 import sys
@@ -44,7 +47,19 @@ _PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy",
 _SERIAL = dict(parallel=False, cache=True, nogil=True, error_model="numpy",
                fastmath={{"contract"}})
 {bindings}
-_CHUNKS = 64   # the parallel row drivers split the rows into at most this many pieces
+# The parallel drivers cut the work into at most this many pieces, which
+# prange hands out to the threads in contiguous runs.  (A count taken from
+# numba.get_num_threads() would keep the drivers out of Numba's cache.)
+_CHUNKS = 64
+_ALIGN = 64    # elementwise pieces start on multiples of 64 elements (whole cache lines)
+
+
+@njit(inline="always")
+def _piece(n, c):
+    """Start of piece c of n elements cut into _CHUNKS (c = _CHUNKS gives n)."""
+    step = (n + _CHUNKS - 1) // _CHUNKS
+    step = (step + _ALIGN - 1) // _ALIGN * _ALIGN
+    return min(c * step, n)
 '''
 
 # Row kernels of _axis_kernels.py, each run by a serial and a parallel driver.
@@ -71,11 +86,20 @@ PASSES = {
     "value_and_derivative": ("x, y, d", "v = {f}_vad(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
 }
 
-LOOP = '''
-@njit(**{flags})
+SERIAL_LOOP = '''
+@njit(**_SERIAL)
 def {name}({args}{params}):
-    for i in {range_}({first}.size):
+    for i in range({first}.size):
         {body}
+'''
+
+PARALLEL_DRIVER = '''
+@njit(**_PARALLEL)
+def {name}({args}{params}):
+    for c in prange(_CHUNKS):
+        lo = _piece({first}.size, c)
+        hi = _piece({first}.size, c + 1)
+        {serial}({sliced}{params})
 '''
 
 
@@ -101,14 +125,15 @@ def render():
             p_args = "".join(f", {p}" for p in params)
             for pass_ in passes:
                 args, body = PASSES[pass_]
-                for parallel in (True, False):
-                    loops.append(LOOP.format(
-                        flags="_PARALLEL" if parallel else "_SERIAL",
-                        name=kernel_name(kernel, pass_, tier_, parallel),
-                        args=args, params=p_args,
-                        range_="prange" if parallel else "range",
-                        first=args.split(",")[0],
-                        body=body.format(f=scalar, p=p_args)))
+                names = args.split(", ")
+                serial = kernel_name(kernel, pass_, tier_, False)
+                loops.append(PARALLEL_DRIVER.format(
+                    name=kernel_name(kernel, pass_, tier_, True), serial=serial,
+                    args=args, params=p_args, first=names[0],
+                    sliced=", ".join(f"{a}[lo:hi]" for a in names)))
+                loops.append(SERIAL_LOOP.format(
+                    name=serial, args=args, params=p_args, first=names[0],
+                    body=body.format(f=scalar, p=p_args)))
     loops += [DRIVERS.format(name=name) for name in ROW_KERNELS]
     text = HEADER.format(bindings="\n".join(bindings))
     return text + "".join(loops)
