@@ -194,7 +194,13 @@ def _plain_out(out, x, *others):
     and for each input either that input itself or apart from it."""
     return (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
             and out.flags.c_contiguous and out.flags.writeable
-            and all(out is a or not np.may_share_memory(out, a) for a in (x,) + others))
+            and all(out is a or _apart(out, a) for a in (x,) + others))
+
+
+def _apart(a, b):
+    """a and b share no memory.  Two arrays that own their buffers are apart
+    without asking NumPy (np.may_share_memory costs a microsecond)."""
+    return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
 def _gradient_operands(func, dy, second, second_name, out):
@@ -239,9 +245,15 @@ def _around(shape, axis):
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
+_row_drivers = {}
+
+
 def _run_rows(driver, size, nrows, args):
-    par = "par" if nrows > 1 and _parallel(size) else "ser"
-    getattr(_kernels(), f"{driver}_{par}")(nrows, args)
+    key = (driver, nrows > 1 and _parallel(size))
+    fn = _row_drivers.get(key)
+    if fn is None:
+        fn = _row_drivers[key] = getattr(_kernels(), f"{driver}_{'par' if key[1] else 'ser'}")
+    fn(nrows, args)
 
 
 _SOFTMAX_MODES = {"softmax": 0, "log_softmax": 1, "softmin": 2}
@@ -255,6 +267,18 @@ class AlongAxis(Activation):
         self._mode = _SOFTMAX_MODES[row.name]
 
     def __call__(self, x, axis=-1, *, out=None):
+        # the short path: a contiguous float32/float64 array and a plain axis
+        if (type(x) is np.ndarray and x.dtype in _TIER and x.ndim and x.flags.c_contiguous
+                and type(axis) is int and -x.ndim <= axis < x.ndim
+                and (out is None or _plain_out(out, x))):
+            y = np.empty(x.shape, x.dtype) if out is None else out
+            if x.size:
+                ax = axis % x.ndim
+                n = x.shape[ax]
+                inner = math.prod(x.shape[ax + 1:])
+                _run_rows("softmax_forward", x.size, x.size // n,
+                          (x.reshape(-1), y.reshape(-1), n, inner, self._mode))
+            return y
         func = self.name
         xa = ops.as_array(x, "x", func)
         ax = _axis_index(axis, xa.ndim, func)
