@@ -6,8 +6,8 @@ the activation's axis has length n and stride ``inner``.  A "row" is one
 serial function over a range of rows, and two drivers run it over all rows,
 one serially (small arrays) and one in parallel (generated into _kernels.py
 by tools/generate_kernels.py, so that Numba's cache holds them).  All of them
-compute in float64, with the f64-tier math (the f32 tier's where the
-softmax family's results are float32).
+compute in float64, with the f64-tier math (the f32 tier's for the float32
+results of the softmax family and of glu's forward).
 """
 import numpy as np
 from numba import njit
