@@ -332,7 +332,7 @@ def relu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f32_par(dy, y, dx):
@@ -344,7 +344,7 @@ def relu_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f32_par(x, y, d):
@@ -382,7 +382,7 @@ def relu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f64_par(dy, y, dx):
@@ -394,7 +394,7 @@ def relu_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f64_par(x, y, d):
@@ -432,7 +432,7 @@ def relu6_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu6_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu6_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f32_par(dy, y, dx):
@@ -444,7 +444,7 @@ def relu6_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu6_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu6_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f32_par(x, y, d):
@@ -482,7 +482,7 @@ def relu6_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu6_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu6_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f64_par(dy, y, dx):
@@ -494,7 +494,7 @@ def relu6_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu6_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _relu6_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu6_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f64_par(x, y, d):

@@ -436,9 +436,11 @@ def build(tier):
     m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
     if tier == "f32":
         # the rows that are exact enough in float32 arithmetic, at twice the lanes
-        from ._math32 import ROWS
+        from ._math32 import DFY_ROWS, ROWS
         for row, vad in ROWS.items():
             setattr(m, f"{row}_vad", vad)
+        for row, dfy in DFY_ROWS.items():
+            setattr(m, f"{row}_dfy", dfy)
     return m
 
 

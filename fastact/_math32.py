@@ -20,6 +20,7 @@ from ._bits import bits_from_float32, float32_from_bits, float_from_bits
 _f = np.float32
 _d = np.float64      # (Numba's float() would keep a float32 a float32)
 _ZERO, _ONE, _TWO, _FOUR, _HALF = _f(0.0), _f(1.0), _f(2.0), _f(4.0), _f(0.5)
+_SIX = _f(6.0)
 _LOG2E = _f(1.4426950408889634)
 _ROUND_MAGIC = _f(12582912.0)        # 1.5 * 2**23: adding it rounds to an integer
 _MAGIC_BITS = 0x4B400000             # its bit pattern
@@ -223,5 +224,42 @@ def logsigmoid_vad(x):
     return -((-x if x < _ZERO else _ZERO) + log1p_unit(w)), sm
 
 
+@njit(inline="always")
+def _nan_or(x, v):
+    """v, or NaN when x is NaN: for piecewise-constant derivatives."""
+    return v if x == x else x
+
+
+# relu and relu6 are exact in any precision; in float32 their backward loops
+# multiply dy by a float32 0 or 1 instead of widening both to float64, which
+# costs two and a half times as much (measured 0.49 against 0.20 ns per
+# element on one core)
+@njit(inline="always")
+def relu_vad(x):
+    x = _f(x)
+    return (_ZERO if x <= _ZERO else x), _nan_or(x, _ONE if x > _ZERO else _ZERO)
+
+
+@njit(inline="always")
+def relu_dfy(y):
+    y = _f(y)
+    return _nan_or(y, _ONE if y > _ZERO else _ZERO)
+
+
+@njit(inline="always")
+def relu6_vad(x):
+    x = _f(x)
+    y = _ZERO if x <= _ZERO else (_SIX if x >= _SIX else x)
+    return y, _nan_or(x, _ONE if (x > _ZERO) & (x < _SIX) else _ZERO)
+
+
+@njit(inline="always")
+def relu6_dfy(y):
+    y = _f(y)
+    return _nan_or(y, _ONE if (y > _ZERO) & (y < _SIX) else _ZERO)
+
+
 ROWS = {"sigmoid": sigmoid_vad, "tanh": tanh_vad, "silu": silu_vad, "mish": mish_vad,
-        "elu": elu_vad, "selu": selu_vad, "logsigmoid": logsigmoid_vad}
+        "elu": elu_vad, "selu": selu_vad, "logsigmoid": logsigmoid_vad,
+        "relu": relu_vad, "relu6": relu6_vad}
+DFY_ROWS = {"relu": relu_dfy, "relu6": relu6_dfy}

@@ -285,7 +285,10 @@ def _legend(show_torch, show_vad):
              "vs X: X's time / fastact's (NumPy allocates its results, as written by a user)"]
     if show_torch:
         parts.append("torch: CPU, same threads, out= overloads; no fused pass, so its "
-                     "value_and_derivative is forward + backward")
+                     "value_and_derivative is forward + backward; its sigmoid and tanh "
+                     "backward read the saved output y (no exp), fastact's backward "
+                     "here recomputes f from x (fastact.sigmoid.backward(dy, y=y) is the "
+                     "like-for-like call)")
     if show_vad:
         parts.append("vs fwd+bwd: fastact's forward then backward / its fused "
                      "value_and_derivative")
