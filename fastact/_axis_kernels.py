@@ -207,10 +207,10 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
             m = 0.0
         # the sum of e**(v - m), v - m carried as hi + lo and the sum exact
         # (on the grids, or compensated for log_softmax), so that small
-        # probabilities keep their digits; the
-        # exponentials go block by block through a vectorised loop (unit
-        # stride spelled out so that LLVM sees it), and softmax keeps them in
-        # y, to be divided by the sum once it is known
+        # probabilities keep their digits; the exponentials go block by block
+        # through a vectorised loop (unit stride spelled out so that LLVM sees
+        # it), and softmax keeps them in y, to be divided by the sum once it
+        # is known
         q1 = q2 = q3 = nans = 0
         s = c = 0.0
         for start in range(0, n, _BLOCK):
