@@ -132,7 +132,7 @@ def sigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _sigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -144,7 +144,7 @@ def sigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _sigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f32_par(x, y, d):
@@ -182,7 +182,7 @@ def sigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _sigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -194,7 +194,7 @@ def sigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _sigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _sigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f64_par(x, y, d):
@@ -232,7 +232,7 @@ def tanh_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f32_par(dy, y, dx):
@@ -244,7 +244,7 @@ def tanh_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def tanh_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _tanh_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f32_par(x, y, d):
@@ -282,7 +282,7 @@ def tanh_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f64_par(dy, y, dx):
@@ -294,7 +294,7 @@ def tanh_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def tanh_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanh_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _tanh_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f64_par(x, y, d):
@@ -532,7 +532,7 @@ def leaky_relu_backward_f32_par(dy, x, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_f32_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
+        dx[i] = dy[i] * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
@@ -544,7 +544,7 @@ def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f32_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
+        dx[i] = dy[i] * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f32_par(x, y, d, negative_slope):
@@ -582,7 +582,7 @@ def leaky_relu_backward_f64_par(dy, x, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_f64_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
+        dx[i] = dy[i] * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
@@ -594,7 +594,7 @@ def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f64_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
+        dx[i] = dy[i] * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f64_par(x, y, d, negative_slope):
@@ -632,7 +632,7 @@ def elu_backward_f32_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f32_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _elu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f32_par(dy, y, dx, alpha):
@@ -644,7 +644,7 @@ def elu_backward_from_y_f32_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f32_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _elu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f32_par(x, y, d, alpha):
@@ -682,7 +682,7 @@ def elu_backward_f64_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f64_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _elu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f64_par(dy, y, dx, alpha):
@@ -694,7 +694,7 @@ def elu_backward_from_y_f64_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _elu_f64_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _elu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f64_par(x, y, d, alpha):
@@ -732,7 +732,7 @@ def celu_backward_f32_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f32_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _celu_f32_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f32_par(dy, y, dx, alpha):
@@ -744,7 +744,7 @@ def celu_backward_from_y_f32_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f32_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _celu_f32_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f32_par(x, y, d, alpha):
@@ -782,7 +782,7 @@ def celu_backward_f64_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f64_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _celu_f64_vad(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f64_par(dy, y, dx, alpha):
@@ -794,7 +794,7 @@ def celu_backward_from_y_f64_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _celu_f64_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _celu_f64_dfy(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f64_par(x, y, d, alpha):
@@ -832,7 +832,7 @@ def selu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def selu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _selu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f32_par(dy, y, dx):
@@ -844,7 +844,7 @@ def selu_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def selu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _selu_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f32_par(x, y, d):
@@ -882,7 +882,7 @@ def selu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def selu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _selu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f64_par(dy, y, dx):
@@ -894,7 +894,7 @@ def selu_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def selu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _selu_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _selu_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f64_par(x, y, d):
@@ -932,7 +932,7 @@ def gelu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f32_par(x, y, d):
@@ -970,7 +970,7 @@ def gelu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f64_par(x, y, d):
@@ -1008,7 +1008,7 @@ def gelu_tanh_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_tanh_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_tanh_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f32_par(x, y, d):
@@ -1046,7 +1046,7 @@ def gelu_tanh_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _gelu_tanh_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_tanh_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f64_par(x, y, d):
@@ -1084,7 +1084,7 @@ def silu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def silu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _silu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _silu_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f32_par(x, y, d):
@@ -1122,7 +1122,7 @@ def silu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def silu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _silu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _silu_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f64_par(x, y, d):
@@ -1160,7 +1160,7 @@ def mish_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def mish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _mish_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _mish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f32_par(x, y, d):
@@ -1198,7 +1198,7 @@ def mish_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def mish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _mish_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _mish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f64_par(x, y, d):
@@ -1236,7 +1236,7 @@ def softplus_backward_f32_par(dy, x, dx, beta, threshold):
 @njit(**_SERIAL)
 def softplus_backward_f32_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
+        dx[i] = dy[i] * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
@@ -1274,7 +1274,7 @@ def softplus_backward_f64_par(dy, x, dx, beta, threshold):
 @njit(**_SERIAL)
 def softplus_backward_f64_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
+        dx[i] = dy[i] * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f64_par(x, y, d, beta, threshold):
@@ -1312,7 +1312,7 @@ def hardswish_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardswish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardswish_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardswish_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f32_par(x, y, d):
@@ -1350,7 +1350,7 @@ def hardswish_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardswish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardswish_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardswish_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f64_par(x, y, d):
@@ -1388,7 +1388,7 @@ def hardsigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -1400,7 +1400,7 @@ def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _hardsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f32_par(x, y, d):
@@ -1438,7 +1438,7 @@ def hardsigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -1450,7 +1450,7 @@ def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardsigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _hardsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f64_par(x, y, d):
@@ -1488,7 +1488,7 @@ def hardtanh_backward_f32_par(dy, x, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_f32_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
+        dx[i] = dy[i] * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
@@ -1500,7 +1500,7 @@ def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f32_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
+        dx[i] = dy[i] * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f32_par(x, y, d, min_val, max_val):
@@ -1538,7 +1538,7 @@ def hardtanh_backward_f64_par(dy, x, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_f64_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
+        dx[i] = dy[i] * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
@@ -1550,7 +1550,7 @@ def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f64_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
+        dx[i] = dy[i] * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f64_par(x, y, d, min_val, max_val):
@@ -1588,7 +1588,7 @@ def softsign_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def softsign_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _softsign_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f32_par(dy, y, dx):
@@ -1600,7 +1600,7 @@ def softsign_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def softsign_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _softsign_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f32_par(x, y, d):
@@ -1638,7 +1638,7 @@ def softsign_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def softsign_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _softsign_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f64_par(dy, y, dx):
@@ -1650,7 +1650,7 @@ def softsign_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def softsign_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softsign_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _softsign_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f64_par(x, y, d):
@@ -1688,7 +1688,7 @@ def logsigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _logsigmoid_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -1700,7 +1700,7 @@ def logsigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _logsigmoid_f32_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f32_par(x, y, d):
@@ -1738,7 +1738,7 @@ def logsigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _logsigmoid_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -1750,7 +1750,7 @@ def logsigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _logsigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _logsigmoid_f64_dfy(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f64_par(x, y, d):
@@ -1788,7 +1788,7 @@ def tanhshrink_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanhshrink_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanhshrink_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanhshrink_f32_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f32_par(x, y, d):
@@ -1826,7 +1826,7 @@ def tanhshrink_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanhshrink_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _tanhshrink_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanhshrink_f64_vad(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f64_par(x, y, d):
@@ -1864,7 +1864,7 @@ def softshrink_backward_f32_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
@@ -1876,7 +1876,7 @@ def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f32_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _softshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f32_par(x, y, d, lambd):
@@ -1914,7 +1914,7 @@ def softshrink_backward_f64_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
@@ -1926,7 +1926,7 @@ def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _softshrink_f64_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _softshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f64_par(x, y, d, lambd):
@@ -1964,7 +1964,7 @@ def hardshrink_backward_f32_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
@@ -1976,7 +1976,7 @@ def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f32_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _hardshrink_f32_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f32_par(x, y, d, lambd):
@@ -2014,7 +2014,7 @@ def hardshrink_backward_f64_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
@@ -2026,7 +2026,7 @@ def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _hardshrink_f64_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _hardshrink_f64_dfy(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f64_par(x, y, d, lambd):
@@ -2064,7 +2064,7 @@ def threshold_backward_f32_par(dy, x, dx, threshold, value):
 @njit(**_SERIAL)
 def threshold_backward_f32_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
+        dx[i] = dy[i] * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f32_par(x, y, d, threshold, value):
@@ -2102,7 +2102,7 @@ def threshold_backward_f64_par(dy, x, dx, threshold, value):
 @njit(**_SERIAL)
 def threshold_backward_f64_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
+        dx[i] = dy[i] * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f64_par(x, y, d, threshold, value):
@@ -2140,7 +2140,7 @@ def squareplus_backward_f32_par(dy, x, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_f32_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f32_vad(_f64(x[i]), b)[1]
+        dx[i] = dy[i] * _squareplus_f32_vad(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f32_par(dy, y, dx, b):
@@ -2152,7 +2152,7 @@ def squareplus_backward_from_y_f32_par(dy, y, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f32_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f32_dfy(_f64(y[i]), b)
+        dx[i] = dy[i] * _squareplus_f32_dfy(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f32_par(x, y, d, b):
@@ -2190,7 +2190,7 @@ def squareplus_backward_f64_par(dy, x, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_f64_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f64_vad(_f64(x[i]), b)[1]
+        dx[i] = dy[i] * _squareplus_f64_vad(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f64_par(dy, y, dx, b):
@@ -2202,7 +2202,7 @@ def squareplus_backward_from_y_f64_par(dy, y, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f64_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = _f64(dy[i]) * _squareplus_f64_dfy(_f64(y[i]), b)
+        dx[i] = dy[i] * _squareplus_f64_dfy(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f64_par(x, y, d, b):

@@ -230,10 +230,10 @@ def _nan_or(x, v):
     return v if x == x else x
 
 
-# relu and relu6 are exact in any precision; in float32 their backward loops
-# multiply dy by a float32 0 or 1 instead of widening both to float64, which
-# costs two and a half times as much (measured 0.49 against 0.20 ns per
-# element on one core)
+# relu and relu6 are exact in any precision, and the derivatives from y of
+# sigmoid and tanh are within 1.5 ulp in float32: their float32 backward loops
+# then multiply in float32 instead of widening to float64, which costs two and
+# a half times as much (measured 0.49 against 0.20 ns per element for relu)
 @njit(inline="always")
 def relu_vad(x):
     x = _f(x)
@@ -259,7 +259,20 @@ def relu6_dfy(y):
     return _nan_or(y, _ONE if (y > _ZERO) & (y < _SIX) else _ZERO)
 
 
+@njit(inline="always")
+def sigmoid_dfy(y):
+    y = _f(y)
+    return y * (_ONE - y)
+
+
+@njit(inline="always")
+def tanh_dfy(y):
+    # one of the two factors is exact (Sterbenz), the other rounded once
+    y = _f(y)
+    return (_ONE - y) * (_ONE + y)
+
+
 ROWS = {"sigmoid": sigmoid_vad, "tanh": tanh_vad, "silu": silu_vad, "mish": mish_vad,
         "elu": elu_vad, "selu": selu_vad, "logsigmoid": logsigmoid_vad,
         "relu": relu_vad, "relu6": relu6_vad}
-DFY_ROWS = {"relu": relu_dfy, "relu6": relu6_dfy}
+DFY_ROWS = {"relu": relu_dfy, "relu6": relu6_dfy, "sigmoid": sigmoid_dfy, "tanh": tanh_dfy}

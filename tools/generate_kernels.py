@@ -79,17 +79,15 @@ def {name}_par(nrows, args):
 '''
 
 PASSES = {
-    # pass name: (arguments, loop body); {f} is the scalar function, {p} the params,
-    # {dy} is dy[i], widened to float64 except in the rows of NARROW_PRODUCT
+    # pass name: (arguments, loop body); {f} is the scalar function, {p} the params.
+    # dy is not widened: times a float64 derivative Numba widens it, and times a
+    # float32 one (from _math32.py) the float32 product is the same correctly
+    # rounded number as the float64 product rounded, at twice the SIMD lanes
     "forward": ("x, y", "y[i] = {f}_vad(_f64(x[i]){p})[0]"),
-    "backward": ("dy, x, dx", "dx[i] = {dy} * {f}_vad(_f64(x[i]){p})[1]"),
-    "backward_from_y": ("dy, y, dx", "dx[i] = {dy} * {f}_dfy(_f64(y[i]){p})"),
+    "backward": ("dy, x, dx", "dx[i] = dy[i] * {f}_vad(_f64(x[i]){p})[1]"),
+    "backward_from_y": ("dy, y, dx", "dx[i] = dy[i] * {f}_dfy(_f64(y[i]){p})"),
     "value_and_derivative": ("x, y, d", "v = {f}_vad(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
 }
-
-# Rows whose derivative is 0, 1 or NaN, with float32 scalar math in _math32.py:
-# dy * f'(x) is exact in the storage precision, so dy is not widened.
-NARROW_PRODUCT = ("relu", "relu6")
 
 SERIAL_LOOP = '''
 @njit(**_SERIAL)
@@ -138,8 +136,7 @@ def render():
                     sliced=", ".join(f"{a}[lo:hi]" for a in names)))
                 loops.append(SERIAL_LOOP.format(
                     name=serial, args=args, params=p_args, first=names[0],
-                    body=body.format(f=scalar, p=p_args,
-                                     dy="dy[i]" if kernel in NARROW_PRODUCT else "_f64(dy[i])")))
+                    body=body.format(f=scalar, p=p_args)))
     loops += [DRIVERS.format(name=name) for name in ROW_KERNELS]
     text = HEADER.format(bindings="\n".join(bindings))
     return text + "".join(loops)
