@@ -267,7 +267,8 @@ def sigmoid_dfy(y):
 
 @njit(inline="always")
 def tanh_dfy(y):
-    # one of the two factors is exact (Sterbenz), the other rounded once
+    # for |y| >= 1/2 one factor is exact (Sterbenz) and the other rounded once;
+    # below, both are near 1 and each rounded once
     y = _f(y)
     return (_ONE - y) * (_ONE + y)
 
