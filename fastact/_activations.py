@@ -105,8 +105,7 @@ class Elementwise(Activation):
         kernel, numeric, _ = self._resolve(args, kwargs)
         # the short path: a contiguous float32/float64 array of >= 1 dimension
         # (a 0-d array gives a scalar, like a ufunc: the long path does that)
-        if (type(x) is np.ndarray and x.dtype in _TIER and x.ndim and x.flags.c_contiguous
-                and (out is None or _plain_out(out, x))):
+        if _short_path(x, out):
             y = np.empty(x.shape, x.dtype) if out is None else out
             if x.ndim == 1:
                 self._run(kernel, "forward", x.dtype, x.size, x, y, *numeric)
@@ -189,6 +188,13 @@ class Elementwise(Activation):
                 ops.finish(d, derivative_out, result, scalar))
 
 
+def _short_path(x, out):
+    """x is a contiguous float32/float64 array of >= 1 dimension and out is None or
+    can take the result as is: the call may skip the operand handling."""
+    return (type(x) is np.ndarray and x.dtype in _TIER and x.ndim and x.flags.c_contiguous
+            and (out is None or _plain_out(out, x)))
+
+
 def _plain_out(out, x, *others):
     """out can take the short path: x's shape and dtype, contiguous, writeable,
     and for each input either that input itself or apart from it."""
@@ -268,9 +274,7 @@ class AlongAxis(Activation):
 
     def __call__(self, x, axis=-1, *, out=None):
         # the short path: a contiguous float32/float64 array and a plain axis
-        if (type(x) is np.ndarray and x.dtype in _TIER and x.ndim and x.flags.c_contiguous
-                and type(axis) is int and -x.ndim <= axis < x.ndim
-                and (out is None or _plain_out(out, x))):
+        if _short_path(x, out) and type(axis) is int and -x.ndim <= axis < x.ndim:
             y = np.empty(x.shape, x.dtype) if out is None else out
             if x.size:
                 ax = axis % x.ndim

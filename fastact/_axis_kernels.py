@@ -93,23 +93,22 @@ def _exp_block(x, first, stride, count, sign, m, out, narrow):
 # s - 1 to full relative precision even when it is 1e-300, which fixed grids
 # cannot give: it keeps the compensated sum.
 _GRID1, _GRID2, _GRID3 = 1.5 * 2.0 ** 22, 1.5 * 2.0 ** -8, 1.5 * 2.0 ** -38
+# their bit patterns: bits(e + grid) - bits(grid) is e on that grid, an integer
+_G1, _G2, _G3 = (int(np.float64(g).view(np.int64)) for g in (_GRID1, _GRID2, _GRID3))
 
 
 @njit(inline="always")
 def _sum_on_grids(block, count, q1, q2, q3, nans):
     """Add block[:count] (each in [0, 1] or NaN) to the grid sums (q1, q2, q3)."""
-    g1 = bits_from_float(_GRID1)
-    g2 = bits_from_float(_GRID2)
-    g3 = bits_from_float(_GRID3)
     for k in range(count):
         e = block[k]
         t1 = e + _GRID1
         r1 = e - (t1 - _GRID1)
         t2 = r1 + _GRID2
         r2 = r1 - (t2 - _GRID2)
-        q1 += bits_from_float(t1) - g1
-        q2 += bits_from_float(t2) - g2
-        q3 += bits_from_float(r2 + _GRID3) - g3
+        q1 += bits_from_float(t1) - _G1
+        q2 += bits_from_float(t2) - _G2
+        q3 += bits_from_float(r2 + _GRID3) - _G3
         nans += e != e
     return q1, q2, q3, nans
 

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from ._bits import bits_from_float32, float32_from_bits, float_from_bits
+from ._math import _nan_or       # generic: keeps a float32 a float32
 
 _f = np.float32
 _d = np.float64      # (Numba's float() would keep a float32 a float32)
@@ -222,12 +223,6 @@ def logsigmoid_vad(x):
     _, sm, w, _ = sigmoid_pair(x)
     # log(sigmoid x) = -(max(-x, 0) + log1p(e**-|x|))
     return -((-x if x < _ZERO else _ZERO) + log1p_unit(w)), sm
-
-
-@njit(inline="always")
-def _nan_or(x, v):
-    """v, or NaN when x is NaN: for piecewise-constant derivatives."""
-    return v if x == x else x
 
 
 # relu and relu6 are exact in any precision, and the derivatives from y of
