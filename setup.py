@@ -1,8 +1,96 @@
-"""setuptools entry point; the metadata lives in pyproject.toml.
+"""Build of fastact's native parts; the metadata lives in pyproject.toml.
 
-The registry (fastact/registry.py) is plain Python data so that a future
-native build can read it here without importing NumPy or Numba.
+Two products, from one source of math in native/:
+* libfastact.so, the C library (links libc, libm and the OpenMP runtime only);
+  its kernels are compiled twice, for x86-64-v3 (AVX2 + FMA) and for plain
+  x86-64, and the library picks one at run time;
+* fastact._native, the Cython backend, which links libfastact.so (found next
+  to it through an $ORIGIN rpath) and runs its kernels under OpenMP.
+
+FASTACT_NATIVE=1 compiles everything for the build machine's CPU instead.
 """
-from setuptools import setup
+import os
+import shutil
 
-setup()
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE = os.path.join("native")
+INCLUDE = os.path.join("include")
+
+# No -ffast-math: it breaks NaN and inf.  Without -fno-trapping-math GCC
+# leaves the math loops scalar (../shared/PERF-NOTES.md).
+COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math",
+                "-fno-semantic-interposition", "-fvisibility=hidden", "-fPIC",
+                "-Wall", "-Wno-unused-function"]
+ISA_FLAGS = {"kernels_v3.c": ["-march=x86-64-v3"], "kernels_base.c": ["-march=x86-64"],
+             "fastact.c": ["-fopenmp"]}
+
+
+def _native_build():
+    return os.environ.get("FASTACT_NATIVE") == "1"
+
+
+class BuildNative(build_ext):
+    """build_ext that first builds libfastact.so and installs the header."""
+
+    def run(self):
+        package_dir = os.path.join(self.build_lib, "fastact")
+        os.makedirs(package_dir, exist_ok=True)
+        library = self._build_library(package_dir)
+        self._install_header(package_dir)
+        for ext in self.extensions:
+            ext.library_dirs.append(package_dir)
+        super().run()
+        if self.inplace or getattr(self, "editable_mode", False):
+            # an in-place (editable) build: the library and header go to the source tree too
+            source_dir = os.path.join(HERE, "fastact")
+            shutil.copy2(library, os.path.join(source_dir, "libfastact.so"))
+            self._install_header(source_dir)
+
+    def _build_library(self, package_dir):
+        from setuptools._distutils.ccompiler import new_compiler
+        from setuptools._distutils.sysconfig import customize_compiler
+        compiler = new_compiler(force=self.force)
+        customize_compiler(compiler)
+        objects = []
+        for source in ("kernels_v3.c", "kernels_base.c", "fastact.c"):
+            isa = ISA_FLAGS[source]
+            if _native_build() and source == "kernels_v3.c":
+                isa = ["-march=native"]      # the fast table, for this machine only
+            flags = COMMON_FLAGS + isa
+            objects += compiler.compile([os.path.join(NATIVE, source)],
+                                        output_dir=os.path.join(self.build_temp, "libfastact"),
+                                        include_dirs=[INCLUDE, NATIVE], extra_postargs=flags)
+        target = os.path.join(package_dir, "libfastact.so")
+        # link with gcc, not the Python extension linker line: no libpython
+        compiler.link_shared_object(objects, target, libraries=["m"],
+                                    extra_postargs=["-fopenmp", "-Wl,-soname,libfastact.so",
+                                                    "-Wl,--as-needed"])
+        return target
+
+    def _install_header(self, package_dir):
+        include_dir = os.path.join(package_dir, "include")
+        os.makedirs(include_dir, exist_ok=True)
+        shutil.copy2(os.path.join(INCLUDE, "fastact.h"), os.path.join(include_dir, "fastact.h"))
+
+
+def _extensions():
+    import numpy
+    return [Extension(
+        "fastact._native", [os.path.join("fastact", "_native.pyx")],
+        include_dirs=[INCLUDE, NATIVE, numpy.get_include()],
+        libraries=["fastact"],
+        extra_compile_args=["-O2", "-fopenmp", "-Wno-unused-function"],
+        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )]
+
+
+def _cythonized():
+    from Cython.Build import cythonize
+    return cythonize(_extensions(), compiler_directives={"language_level": "3"}, quiet=True)
+
+
+setup(ext_modules=_cythonized(), cmdclass={"build_ext": BuildNative})

@@ -9,13 +9,16 @@ for the gradient and ``.value_and_derivative(x)`` for both in one pass::
     array([0., 0., 2.])
 
 ``available()`` lists them, ``get(name)`` finds one by name or alias.
-Kernels are compiled by Numba on first use and cached on disk.
+The kernels run on the native backend (compiled ahead of time, from the C
+sources that also build libfastact) or on Numba (compiled on first use and
+cached on disk): see ``set_backend``, ``get_backend`` and ``use_backend``.
 """
-from . import registry
+from . import _backend, registry
 from ._activations import build_all as _build_all
+from ._backend import get_backend, set_backend, use_backend
 from ._threads import get_num_threads, set_num_threads
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _ACTIVATIONS = _build_all()
 globals().update(_ACTIVATIONS)
@@ -44,7 +47,10 @@ def get(name):
 
 
 __all__ = (list(registry.names()) + list(registry.ALIASES)
-           + ["available", "get", "set_num_threads", "get_num_threads", "registry"])
+           + ["available", "get", "set_num_threads", "get_num_threads", "registry",
+              "set_backend", "get_backend", "use_backend"])
+
+_backend.get_backend()      # FASTACT_BACKEND is checked at import
 
 # doctests of the activation objects (their docstrings are instance attributes)
 __test__ = {name: act.__doc__ for name, act in _ACTIVATIONS.items()}

@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-from . import _docs, _operands as ops, _threads, registry
+from . import _backend, _docs, _operands as ops, _threads, registry
 from ._params import ParamBinder
 
 # Below this many elements the serial loop is used.  Waking the second
@@ -23,19 +23,6 @@ PARALLEL_MIN = 16384
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _TIER = {_F32: "f32", _F64: "f64"}
-
-_kernel_module = None
-
-
-def _kernels():
-    """The generated kernel module, imported (with numba) on first use."""
-    global _kernel_module
-    if _kernel_module is None:
-        import numba
-        from . import _kernels as module
-        _threads.attach(numba)
-        _kernel_module = module
-    return _kernel_module
 
 
 def _parallel(size):
@@ -52,7 +39,6 @@ class Activation:
         self.backward_from_y = row.backward_from_y
         self.kind = row.kind
         self._binder = ParamBinder(row)
-        self._dispatchers = {}
         self.__doc__ = _docs.docstring(row)
 
     def __repr__(self):
@@ -94,11 +80,11 @@ class Elementwise(Activation):
 
     def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
         key = (kernel, pass_, dtype, size >= PARALLEL_MIN and _threads.get_num_threads() > 1)
-        fn = self._dispatchers.get(key)
+        fn = _backend.cache.get(key)
         if fn is None:
             par = "par" if key[3] else "ser"
-            fn = self._dispatchers[key] = getattr(
-                _kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
+            fn = _backend.cache[key] = getattr(
+                _backend.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
         fn(*arrays_and_params)
 
     def __call__(self, x, *args, out=None, **kwargs):
@@ -251,14 +237,12 @@ def _around(shape, axis):
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
-_row_drivers = {}
-
-
 def _run_rows(driver, size, nrows, args):
     key = (driver, nrows > 1 and _parallel(size))
-    fn = _row_drivers.get(key)
+    fn = _backend.cache.get(key)
     if fn is None:
-        fn = _row_drivers[key] = getattr(_kernels(), f"{driver}_{'par' if key[1] else 'ser'}")
+        fn = _backend.cache[key] = getattr(_backend.kernels(),
+                                           f"{driver}_{'par' if key[1] else 'ser'}")
     fn(nrows, args)
 
 

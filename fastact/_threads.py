@@ -1,13 +1,15 @@
-"""The thread count of the parallel kernels.
+"""The thread count of the parallel kernels, for both backends.
 
-Numba is imported only when a kernel first runs, so the count asked for
-before then (by set_num_threads or FASTACT_NUM_THREADS) is kept here and
-handed to Numba at that moment.
+Numba is imported only when a Numba kernel first runs, and the native
+library only when its backend is chosen, so the count asked for before then
+(by set_num_threads or FASTACT_NUM_THREADS) is kept here and handed to each
+at that moment; later changes go to both.
 """
 import os
 
-_requested = None     # what the user asked for, applied when numba loads
+_requested = None     # what the user asked for, applied when a backend loads
 _numba = None
+_native = None
 
 
 def _max_threads():
@@ -33,12 +35,16 @@ def set_num_threads(n):
     _requested = _check(n, "set_num_threads: n")
     if _numba is not None:
         _numba.set_num_threads(_requested)
+    if _native is not None:
+        _native.set_num_threads(_requested)
 
 
 def get_num_threads():
     """How many threads the parallel kernels use."""
     if _numba is not None:
         return _numba.get_num_threads()
+    if _native is not None:
+        return _native.get_num_threads()
     return _requested if _requested is not None else _max_threads()
 
 
@@ -48,6 +54,13 @@ def attach(numba_module):
     _numba = numba_module
     if _requested is not None:
         _numba.set_num_threads(min(_requested, _numba.config.NUMBA_NUM_THREADS))
+
+
+def attach_native(native_module):
+    """Called once when the native backend loads: apply the requested count."""
+    global _native
+    _native = native_module
+    _native.set_num_threads(_requested if _requested is not None else _max_threads())
 
 
 def _from_environment():

@@ -6,6 +6,9 @@
 * Tests marked ``slow`` (the whole float32 line) are skipped unless
   ``--runslow`` is given or the ``-m`` expression selects them.
 * ``threads`` restores the thread count after a test that changes it.
+* ``backend``: every test runs once per backend ("cython", the native kernels,
+  and "numba"), unless its module sets ``pytestmark = pytest.mark.one_backend``
+  (tests of things no kernel touches: the registry tables, the README, the lab).
 """
 import os
 import sys
@@ -20,6 +23,31 @@ if HERE not in sys.path:
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False,
                      help="also run the tests marked slow (the whole float32 line)")
+
+
+BACKENDS = ("cython", "numba")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "one_backend: the test does not depend on the "
+                            "backend; run it once, on the default one")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and \
+            metafunc.definition.get_closest_marker("one_backend") is None:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def backend(request):
+    """The backend the test runs on (the parameter), restored afterwards."""
+    import fastact
+    before = fastact.get_backend()
+    name = getattr(request, "param", before)
+    fastact.set_backend(name)
+    yield name
+    fastact.set_backend(before)
 
 
 def pytest_collection_modifyitems(config, items):

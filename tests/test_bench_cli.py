@@ -12,6 +12,8 @@ import pytest
 
 from fastact import _bench_common as bc, bench_cli, registry
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--n", "1000", "--functions", "relu", "--dtype", "float32", "--min-time", "0.001",
         "--repeat", "3"]

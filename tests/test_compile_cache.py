@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from fastact._activations import PARALLEL_MIN
+
+pytestmark = pytest.mark.one_backend   # about the Numba backend only, in subprocesses
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run_python(code):
     env = dict(os.environ)
     env.pop("FASTACT_NUM_THREADS", None)
+    env["FASTACT_BACKEND"] = "numba"
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)

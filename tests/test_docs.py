@@ -18,8 +18,9 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def _modules():
+    # (libfastact.so shows up as a module named "libfastact": a C library, not Python)
     names = ["fastact"] + [f"fastact.{m.name}" for m in pkgutil.iter_modules(fastact.__path__)
-                           if not m.ispkg]
+                           if not m.ispkg and m.name != "libfastact"]
     return [importlib.import_module(n) for n in sorted(names)]
 
 

@@ -8,7 +8,9 @@ import pytest
 import cases
 import reference as R
 
-pytestmark = pytest.mark.skipif(not R.EXTENDED, reason="needs an extended long double")
+
+pytestmark = [pytest.mark.skipif(not R.EXTENDED, reason="needs an extended long double"),
+              pytest.mark.one_backend]     # the references only: no kernels
 
 
 def _sample(case, n=300, seed=0):

@@ -11,6 +11,8 @@ import cases
 import fastact as fa
 from fastact import registry
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = registry.ACTIVATIONS
 IDS = [a.name for a in ROWS]

@@ -7,6 +7,8 @@ import pytest
 from labutil import check_png, fake_fashion, run_cli
 from fastact.lab import cli
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 # ------------------------------------------------------------------- list --
 
 

@@ -10,6 +10,8 @@ from labutil import fake_fashion
 from fastact.lab import data
 from fastact.lab.data import DataError, read_idx, write_idx
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 
 @pytest.mark.parametrize("gz", [True, False])
 @pytest.mark.parametrize("dtype,shape", [(np.uint8, (5, 28, 28)), (np.uint8, (7,)),

@@ -7,6 +7,8 @@ from fastact import registry
 from fastact.lab import mlp
 from fastact.lab.mlp import MLP
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 ALL = registry.names()
 
 

@@ -8,6 +8,8 @@ from fastact import registry
 from fastact.lab import properties as P
 from fastact.lab import report
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 
 @pytest.fixture(scope="module")
 def rows():

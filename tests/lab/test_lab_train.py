@@ -11,6 +11,8 @@ from fastact.lab.cli import DEFAULT_EPOCHS
 from fastact.lab.mlp import MLP
 from fastact.lab.train import Config, _UnitStats, train_one
 
+pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
+
 STRONG = ("relu", "leaky_relu", "elu", "selu", "silu", "mish")
 
 

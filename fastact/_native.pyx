@@ -1,0 +1,329 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The Cython backend: the kernels of libfastact, run here under OpenMP.
+
+The C library compiles one loop per (op, pass, dtype) from native/; this
+module looks each loop up once (``fa_elementwise_kernel``) and calls it on
+NumPy buffers without the GIL, cutting large arrays into one contiguous piece
+per thread with ``prange``.  Its callables have the names and the arguments
+of the Numba kernel module (fastact/_kernels.py), so fastact/_activations.py
+drives either backend the same way; no compilation happens at run time.
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "fastact_internal.h" nogil:
+    ctypedef void (*fa_kernel)(size_t n, const void *a, const void *b, void *c, void *d,
+                               const double *params)
+    ctypedef void (*fa_softmax_forward_rows)(const void *x, void *y, size_t len, size_t inner,
+                                             int mode, size_t r0, size_t r1)
+    ctypedef void (*fa_softmax_backward_rows)(const void *dy, const void *y, void *dx,
+                                              size_t len, size_t inner, int mode, size_t r0,
+                                              size_t r1)
+    ctypedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d,
+                                   const void *dy, void *dx, double *dw_part, size_t channels,
+                                   size_t inner, int want, size_t r0, size_t r1)
+    ctypedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, size_t half,
+                                 size_t inner, int want, size_t r0, size_t r1)
+    fa_kernel fa_elementwise_kernel(int op, int pass_, int dtype)
+    fa_softmax_forward_rows fa_softmax_forward_kernel(int dtype)
+    fa_softmax_backward_rows fa_softmax_backward_kernel(int dtype)
+    fa_prelu_rows fa_prelu_kernel(int dtype)
+    fa_glu_rows fa_glu_kernel(int dtype)
+    const char *fastact_simd_level()
+    const char *fastact_version()
+    int fastact_op_from_name(const char *name)
+    void fastact_set_num_threads(int n)
+    int fastact_get_num_threads()
+
+cdef enum:
+    ALIGN = 64      # pieces start on multiples of 64 elements (whole cache lines)
+
+_PASSES = {"forward": 0, "backward": 1, "backward_from_y": 2, "value_and_derivative": 3}
+_DTYPES = {"f32": 0, "f64": 1}
+
+
+def simd_level():
+    """The kernel table in use: "x86-64-v3" (AVX2 + FMA) or "baseline"."""
+    return fastact_simd_level().decode()
+
+
+def library_version():
+    """The version libfastact reports."""
+    return fastact_version().decode()
+
+
+def set_num_threads(int n):
+    """Threads for the parallel calls (the library's count, shared with C callers)."""
+    fastact_set_num_threads(n)
+
+
+def get_num_threads():
+    """Threads the parallel calls use."""
+    return fastact_get_num_threads()
+
+
+cdef inline char *_data(object a):
+    return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline size_t _piece(size_t n, size_t pieces, size_t p) noexcept nogil:
+    """Start of piece p of n elements cut into ``pieces`` aligned pieces."""
+    cdef size_t step = (n + pieces - 1) // pieces
+    step = (step + ALIGN - 1) // ALIGN * ALIGN
+    cdef size_t start = p * step
+    return start if start < n else n
+
+
+cdef void _run_pieces(fa_kernel fn, size_t n, size_t item, char *a, char *b, char *c, char *d,
+                      const double *params, int threads) noexcept nogil:
+    cdef Py_ssize_t p
+    cdef size_t lo, hi
+    for p in prange(threads, num_threads=threads, schedule="static"):
+        lo = _piece(n, threads, p)
+        hi = _piece(n, threads, p + 1)
+        if hi > lo:
+            fn(hi - lo, a + lo * item, (b + lo * item) if b != NULL else NULL,
+               c + lo * item, (d + lo * item) if d != NULL else NULL, params)
+
+
+cdef class ElementwiseKernel:
+    """One (op, pass, dtype) loop, serial or parallel, called like the Numba
+    kernel of the same name: the arrays (1-D, contiguous) then the parameters."""
+    cdef fa_kernel fn
+    cdef int pass_
+    cdef bint parallel
+    cdef size_t item
+    cdef readonly str name
+
+    def __cinit__(self, int op, str pass_, str dtype, bint parallel, str name):
+        self.pass_ = _PASSES[pass_]
+        self.fn = fa_elementwise_kernel(op, self.pass_, _DTYPES[dtype])
+        if self.fn == NULL:
+            raise AttributeError(f"no native kernel {name}")
+        self.parallel = parallel
+        self.item = 4 if dtype == "f32" else 8
+        self.name = name
+
+    def __call__(self, *args):
+        cdef double params[2]
+        cdef char *a
+        cdef char *b = NULL
+        cdef char *c
+        cdef char *d = NULL
+        cdef size_t n
+        cdef int arrays = 2 if self.pass_ == 0 else 3
+        cdef int i
+        cdef int threads
+        for i in range(len(args) - arrays):
+            params[i] = args[arrays + i]
+        n = <size_t>cnp.PyArray_SIZE(<cnp.ndarray>args[0])
+        a = _data(args[0])
+        if self.pass_ == 0:                     # x, y
+            c = _data(args[1])
+        elif self.pass_ == 3:                   # x, y, d
+            c = _data(args[1])
+            d = _data(args[2])
+        else:                                   # dy, x or y, dx
+            b = _data(args[1])
+            c = _data(args[2])
+        threads = fastact_get_num_threads() if self.parallel else 1
+        with nogil:
+            if threads > 1:
+                _run_pieces(self.fn, n, self.item, a, b, c, d, params, threads)
+            else:
+                self.fn(n, a, b, c, d, params)
+
+
+cdef inline int _dtype_of(object a):
+    return 0 if (<cnp.ndarray>a).descr.itemsize == 4 else 1
+
+
+cdef inline int _thread_count(bint parallel, size_t rows) noexcept nogil:
+    cdef int threads = fastact_get_num_threads() if parallel else 1
+    return threads if <size_t>threads < rows else <int>rows
+
+
+cdef class SoftmaxForward:
+    """softmax_forward_{ser,par}(nrows, (x, y, n, inner, mode))."""
+    cdef bint parallel
+
+    def __cinit__(self, bint parallel):
+        self.parallel = parallel
+
+    def __call__(self, Py_ssize_t nrows, tuple args):
+        x, y, n, inner, mode = args
+        cdef fa_softmax_forward_rows fn = fa_softmax_forward_kernel(_dtype_of(y))
+        cdef char *xp = _data(x)
+        cdef char *yp = _data(y)
+        cdef size_t length = n, inner_ = inner, rows = nrows
+        cdef int mode_ = mode
+        cdef int threads = _thread_count(self.parallel, rows)
+        cdef Py_ssize_t t
+        with nogil:
+            if threads > 1:
+                for t in prange(threads, num_threads=threads, schedule="static"):
+                    fn(xp, yp, length, inner_, mode_, t * rows // threads,
+                       (t + 1) * rows // threads)
+            else:
+                fn(xp, yp, length, inner_, mode_, 0, rows)
+
+
+cdef class SoftmaxBackward:
+    """softmax_backward_{ser,par}(nrows, (dy, y, dx, n, inner, mode))."""
+    cdef bint parallel
+
+    def __cinit__(self, bint parallel):
+        self.parallel = parallel
+
+    def __call__(self, Py_ssize_t nrows, tuple args):
+        dy, y, dx, n, inner, mode = args
+        cdef fa_softmax_backward_rows fn = fa_softmax_backward_kernel(_dtype_of(dx))
+        cdef char *dyp = _data(dy)
+        cdef char *yp = _data(y)
+        cdef char *dxp = _data(dx)
+        cdef size_t length = n, inner_ = inner, rows = nrows
+        cdef int mode_ = mode
+        cdef int threads = _thread_count(self.parallel, rows)
+        cdef Py_ssize_t t
+        with nogil:
+            if threads > 1:
+                for t in prange(threads, num_threads=threads, schedule="static"):
+                    fn(dyp, yp, dxp, length, inner_, mode_, t * rows // threads,
+                       (t + 1) * rows // threads)
+            else:
+                fn(dyp, yp, dxp, length, inner_, mode_, 0, rows)
+
+
+cdef class Glu:
+    """glu_{ser,par}(nrows, (x, dy, y, d, half, inner, want))."""
+    cdef bint parallel
+
+    def __cinit__(self, bint parallel):
+        self.parallel = parallel
+
+    def __call__(self, Py_ssize_t nrows, tuple args):
+        x, dy, y, d, half, inner, want = args
+        cdef fa_glu_rows fn = fa_glu_kernel(_dtype_of(x))
+        cdef char *xp = _data(x)
+        cdef char *dyp = _data(dy)
+        cdef char *yp = _data(y)
+        cdef char *dp = _data(d)
+        cdef size_t half_ = half, inner_ = inner, rows = nrows
+        cdef int want_ = want
+        cdef int threads = _thread_count(self.parallel, rows)
+        cdef Py_ssize_t t
+        with nogil:
+            if threads > 1:
+                for t in prange(threads, num_threads=threads, schedule="static"):
+                    fn(xp, dyp, yp, dp, half_, inner_, want_, t * rows // threads,
+                       (t + 1) * rows // threads)
+            else:
+                fn(xp, dyp, yp, dp, half_, inner_, want_, 0, rows)
+
+
+cdef void _prelu_range(fa_prelu_rows fn, char *x, char *w, char *y, char *d, char *dy, char *dx,
+                       double *parts, size_t channels, size_t inner, int want, size_t rows,
+                       int threads) noexcept nogil:
+    cdef Py_ssize_t t
+    if threads > 1:
+        for t in prange(threads, num_threads=threads, schedule="static"):
+            fn(x, w, y, d, dy, dx, parts, channels, inner, want, t * rows // threads,
+               (t + 1) * rows // threads)
+    else:
+        fn(x, w, y, d, dy, dx, parts, channels, inner, want, 0, rows)
+
+
+cdef class Prelu:
+    """prelu_{ser,par}(nrows, (x, w, y, d, dy, dx, parts, n, inner, want)), with
+    the Numba kernel's row layout (see PerChannel in _activations.py), mapped
+    onto the C rows: each row the ``inner`` contiguous elements of one channel."""
+    cdef bint parallel
+
+    def __cinit__(self, bint parallel):
+        self.parallel = parallel
+
+    def __call__(self, Py_ssize_t nrows, tuple args):
+        x, w, y, d, dy, dx, parts, n, inner, want = args
+        cdef fa_prelu_rows fn = fa_prelu_kernel(_dtype_of(x))
+        cdef size_t size = <size_t>cnp.PyArray_SIZE(<cnp.ndarray>x)
+        cdef size_t item = (<cnp.ndarray>x).descr.itemsize
+        cdef char *xp = _data(x)
+        cdef char *wp = _data(w)
+        cdef char *yp = _data(y)
+        cdef char *dp = _data(d)
+        cdef char *dyp = _data(dy)
+        cdef char *dxp = _data(dx)
+        cdef double *pp = <double *>_data(parts)
+        cdef size_t channels = n, inner_ = inner, rows, full, tail, c, r
+        cdef int want_ = want
+        cdef int threads
+        cdef double *own = NULL
+        if inner_ == 1 and channels > 1:
+            # channels last: one C row per element, dweight gathered per channel
+            rows = size
+            if want_ == 2:
+                own = <double *>malloc(rows * sizeof(double))
+                if own == NULL:
+                    raise MemoryError()
+            threads = _thread_count(self.parallel, rows)
+            with nogil:
+                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, own, channels, 1, want_, rows,
+                             threads)
+                if want_ == 2:
+                    for c in range(channels):
+                        pp[c] = 0.0
+                    for r in range(rows):
+                        pp[r % channels] += own[r]
+            free(own)
+        elif channels == 1:
+            # one shared slope: rows of ``inner`` elements, the last one shorter
+            full = size // inner_
+            tail = size - full * inner_
+            threads = _thread_count(self.parallel, full)
+            with nogil:
+                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, pp, 1, inner_, want_, full, threads)
+                if tail:
+                    r = full * inner_ * item
+                    fn(xp + r, wp, yp + r if want_ != 2 else yp,
+                       dp + r if want_ == 1 else dp, dyp + r if want_ == 2 else dyp,
+                       dxp + r if want_ == 2 else dxp, pp + full, 1, tail, want_, 0, 1)
+        else:
+            rows = nrows
+            threads = _thread_count(self.parallel, rows)
+            with nogil:
+                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, pp, channels, inner_, want_, rows,
+                             threads)
+
+
+class Kernels:
+    """The native backend's kernel namespace: attribute names as in
+    fastact/_kernels.py (``mish_forward_f32_par``, ``softmax_forward_ser``, ...)."""
+
+    _ROWS = {"softmax_forward": SoftmaxForward, "softmax_backward": SoftmaxBackward,
+             "glu": Glu, "prelu": Prelu}
+
+    def __getattr__(self, name):
+        stem, _, mode = name.rpartition("_")
+        if mode not in ("ser", "par"):
+            raise AttributeError(name)
+        if stem in self._ROWS:
+            value = self._ROWS[stem](mode == "par")
+        else:
+            rest, _, dtype = stem.rpartition("_")
+            for pass_ in _PASSES:
+                if rest.endswith("_" + pass_):
+                    op_name = rest[:-len(pass_) - 1]
+                    break
+            else:
+                raise AttributeError(name)
+            op = fastact_op_from_name(op_name.encode())
+            if op < 0 or dtype not in _DTYPES:
+                raise AttributeError(name)
+            value = ElementwiseKernel(op, pass_, dtype, mode == "par", name)
+        setattr(self, name, value)
+        return value

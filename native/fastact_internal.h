@@ -1,0 +1,109 @@
+/* What the library's parts share and the Cython backend reads; not installed.
+ *
+ * The kernels are compiled twice, once per instruction set (kernels_v3.c for
+ * x86-64-v3: AVX2 + FMA, kernels_base.c for any x86-64), and each copy
+ * exports one table of function pointers.  fastact__isa() picks the table at
+ * run time (FASTACT_SIMD=baseline forces the plain one).
+ */
+#ifndef FASTACT_INTERNAL_H
+#define FASTACT_INTERNAL_H
+
+#include <stddef.h>
+#include "fastact.h"
+
+#define FA_API __attribute__((visibility("default")))
+
+enum { FA_PASS_FORWARD = 0, FA_PASS_BACKWARD = 1, FA_PASS_BACKWARD_FROM_Y = 2,
+       FA_PASS_VALUE_AND_DERIVATIVE = 3, FA_NUM_PASSES = 4 };
+
+enum { FA_KIND_ELEMENTWISE = 0, FA_KIND_PER_CHANNEL = 1, FA_KIND_ALONG_AXIS = 2,
+       FA_KIND_GATED = 3 };
+
+/* An elementwise loop over n elements.  By pass:
+ *   forward                a = x,  c = y
+ *   backward               a = dy, b = x, c = dx
+ *   backward_from_y        a = dy, b = y, c = dx
+ *   value_and_derivative   a = x,  c = y, d = f'(x)
+ * params: the op's numeric parameters in registry order (already checked).
+ * Same-index aliasing (c == a or c == b) is allowed: in place. */
+typedef void (*fa_kernel)(size_t n, const void *a, const void *b, void *c, void *d,
+                          const double *params);
+
+/* Rows of an (outer, len, inner) C-contiguous array: row r is the len
+ * elements at (r / inner) * len * inner + r % inner + k * inner.
+ * mode: 0 softmax, 1 log_softmax, 2 softmin.  Rows [r0, r1). */
+typedef void (*fa_softmax_forward_rows)(const void *x, void *y, size_t len, size_t inner,
+                                        int mode, size_t r0, size_t r1);
+typedef void (*fa_softmax_backward_rows)(const void *dy, const void *y, void *dx, size_t len,
+                                         size_t inner, int mode, size_t r0, size_t r1);
+/* prelu over (outer, channels, inner), one slope per channel (channels may be 1).
+ * Row r is the inner contiguous elements of channel r % channels.
+ * want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, and
+ * dw_part[r] = that row's share of dweight, summed in double). */
+typedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d, const void *dy,
+                              void *dx, double *dw_part, size_t channels, size_t inner,
+                              int want, size_t r0, size_t r1);
+/* glu over (outer, 2 * half, inner): a = first half, b = second half along
+ * the middle axis; y (outer, half, inner) = a * sigmoid(b).
+ * want: 0 forward (y), 1 value and derivative (y, d shaped like x),
+ * 2 backward (dy shaped like y, d = dx shaped like x).  Row r as above. */
+typedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, size_t half,
+                            size_t inner, int want, size_t r0, size_t r1);
+
+typedef struct {
+    const char *name;                                   /* "x86-64-v3" or "baseline" */
+    fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][2];  /* [op][pass][dtype]; NULL: none */
+    fa_softmax_forward_rows softmax_forward[2];          /* [dtype] */
+    fa_softmax_backward_rows softmax_backward[2];
+    fa_prelu_rows prelu[2];
+    fa_glu_rows glu[2];
+} fa_isa_table;
+
+extern const fa_isa_table fa_isa_v3;
+extern const fa_isa_table fa_isa_base;
+
+/* The table in use: v3 when the CPU has AVX2 and FMA and FASTACT_SIMD is not
+ * "baseline"; decided once. */
+FA_API const fa_isa_table *fastact__isa(void);
+
+/* What the generated op table says about each op (native/generated/ops.inc). */
+typedef struct {
+    const char *name;
+    int kind;                       /* FA_KIND_* */
+    int num_params;
+    const char *param_names[2];
+    double defaults[2];
+    int has_default[2];
+    int has_backward_from_y;
+    int softmax_mode;               /* along-axis ops: 0, 1, 2; else -1 */
+    /* FASTACT_OK or FASTACT_ERR_BAD_PARAM: NaN, inf where not allowed,
+     * below a minimum, or a relation between parameters broken */
+    int (*check)(const double *params);
+    /* non-zero when backward from y cannot recover f' with these params */
+    int (*refuse_from_y)(const double *params);
+} fa_op_info;
+
+extern const fa_op_info fa_ops[FASTACT_NUM_OPS];
+
+/* The table lookups the Cython backend makes (it cannot index the table's
+ * arrays itself without repeating their sizes). */
+static inline fa_kernel fa_elementwise_kernel(int op, int pass, int dtype)
+{
+    return fastact__isa()->elementwise[op][pass][dtype];
+}
+static inline fa_softmax_forward_rows fa_softmax_forward_kernel(int dtype)
+{
+    return fastact__isa()->softmax_forward[dtype];
+}
+static inline fa_softmax_backward_rows fa_softmax_backward_kernel(int dtype)
+{
+    return fastact__isa()->softmax_backward[dtype];
+}
+static inline fa_prelu_rows fa_prelu_kernel(int dtype) { return fastact__isa()->prelu[dtype]; }
+static inline fa_glu_rows fa_glu_kernel(int dtype) { return fastact__isa()->glu[dtype]; }
+
+typedef struct { const char *alias; int op; } fa_alias;
+extern const fa_alias fa_aliases[];
+extern const int fa_num_aliases;
+
+#endif

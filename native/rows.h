@@ -1,0 +1,481 @@
+/* Row kernels of the activations that are not elementwise: softmax,
+ * log_softmax, softmin (forward and backward), prelu and glu.  A port of
+ * fastact/_axis_kernels.py; the contracts are the fa_*_rows typedefs of
+ * fastact_internal.h.
+ *
+ * Included once by kernels_v3.c and kernels_base.c, after math_common.h,
+ * generated/poly.h, math_tier.h (f64 and f32d) and math_f32.h.  The second
+ * half of this file is a dtype template: it includes itself twice, with
+ * FA_ROWS_T = float (suffix _f32) and double (_f64).  Every function is
+ * static: the two ISA copies export only their fa_isa_table.
+ *
+ * The math runs in double, with the f64 tier (the f32 tier's for the float32
+ * results of the softmax family and of glu's forward), exactly as the Numba
+ * kernels do, so that the two backends agree to the bit.  Loops are written
+ * for GCC's vectoriser: the unit stride of inner == 1 is spelled out (the
+ * row helpers are always inlined with a constant stride), no data-dependent
+ * branches inside them (compare and select), size_t indices, and
+ * `#pragma GCC ivdep` where output and input may be the same array (in
+ * place is same-index aliasing, which is safe).
+ */
+#ifndef FA_ROWS_T
+#ifndef FASTACT_ROWS_H
+#define FASTACT_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
+
+/* exponentials computed (vectorised) per block, then summed */
+#define FA_ROWS_BLOCK 256
+
+/* a - b = hi + *lo exactly (TwoSum); inf - inf gives NaN as it should.
+ * Where hi is infinite (a = -inf) *lo is 0, not the NaN TwoSum would give. */
+FA_INLINE double fa_rows_difference(double a, double b, double *lo)
+{
+    double hi = a - b;
+    double a_part = hi + b;
+    double l = (a - a_part) + (-b - (hi - a_part));
+    *lo = hi - hi == 0.0 ? l : 0.0;
+    return hi;
+}
+
+/* Neumaier's step: *s + e, its rounding error accumulated in *c.  (The
+ * fabs(e) also keeps GCC from fusing a product e = a * b into the sums:
+ * Numba's LLVM does not fuse a product that has more than one use.) */
+FA_INLINE void fa_rows_add_compensated(double *s, double *c, double e)
+{
+    double t = *s + e;
+    *c += fabs(*s) >= fabs(e) ? (*s - t) + e : (e - t) + *s;
+    *s = t;
+}
+
+/* The exponentials of a softmax row lie in [0, 1] (the row max gives exactly
+ * 1), so each can be split on three fixed grids, of spacing 2**-30, 2**-60
+ * and 2**-90, into integers (adding a constant whose last bit is worth the
+ * spacing rounds to the grid): the integer sums are exact in any order, so
+ * they vectorise, and the sum is off by at most n * 2**-91 before its one
+ * rounding.  log_softmax needs s - 1 to full relative precision even when it
+ * is 1e-300, which fixed grids cannot give: it keeps the compensated sum. */
+#define FA_GRID1 (1.5 * 0x1p22)
+#define FA_GRID2 (1.5 * 0x1p-8)
+#define FA_GRID3 (1.5 * 0x1p-38)
+
+typedef struct { int64_t q1, q2, q3, nans; } fa_grid_sum;
+
+/* Add block[:count] (each in [0, 1] or NaN) to the grid sums. */
+FA_INLINE void fa_rows_sum_on_grids(const double *block, size_t count, fa_grid_sum *g)
+{
+    /* bits(e + grid) - bits(grid) is e on that grid, an integer */
+    const int64_t g1 = fa_bits_from_double(FA_GRID1), g2 = fa_bits_from_double(FA_GRID2),
+                  g3 = fa_bits_from_double(FA_GRID3);
+    int64_t q1 = g->q1, q2 = g->q2, q3 = g->q3, nans = g->nans;
+    for (size_t k = 0; k < count; k++) {
+        double e = block[k];
+        double t1 = e + FA_GRID1;
+        double r1 = e - (t1 - FA_GRID1);
+        double t2 = r1 + FA_GRID2;
+        double r2 = r1 - (t2 - FA_GRID2);
+        q1 += fa_bits_from_double(t1) - g1;
+        q2 += fa_bits_from_double(t2) - g2;
+        q3 += fa_bits_from_double(r2 + FA_GRID3) - g3;
+        nans += e != e;
+    }
+    g->q1 = q1; g->q2 = q2; g->q3 = q3; g->nans = nans;
+}
+
+/* The sum from the grid sums, rounded once (NaN if a term was NaN).
+ * q1 * 2**-30 is exact while q1 < 2**53 (rows under 2**23 elements). */
+FA_INLINE double fa_rows_grid_total(const fa_grid_sum *g)
+{
+    if (g->nans)
+        return NAN;
+    return (double)g->q1 * 0x1p-30 + ((double)g->q2 * 0x1p-60 + (double)g->q3 * 0x1p-90);
+}
+
+FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double *s, double *c)
+{
+    double ss = *s, cc = *c;
+    for (size_t k = 0; k < count; k++)
+        fa_rows_add_compensated(&ss, &cc, block[k]);
+    *s = ss; *c = cc;
+}
+
+/* log(s) of log_softmax, from s and rest = s - 1 (both compensated): log1p
+ * of the rest, since the log of the row's largest probability is tiny when
+ * it dominates and log(s) would lose those digits. */
+FA_INLINE double fa_rows_log_sum(double s, double rest)
+{
+    if (rest != rest)
+        return rest;                      /* a NaN or inf - inf in the row */
+    if (s == 0.0)
+        return -INFINITY;                 /* all -inf: -inf - -inf gives NaN */
+    if (rest <= 1.0)
+        return fa_log1p_unit_f64(rest);
+    return fa_log_f64(s);
+}
+
+#define FA_ROWS_T float
+#define FA_ROWS_NARROW 1
+#define FA_R(name) name##_f32
+#include "rows.h"
+#undef FA_ROWS_T
+#undef FA_ROWS_NARROW
+#undef FA_R
+
+#define FA_ROWS_T double
+#define FA_ROWS_NARROW 0
+#define FA_R(name) name##_f64
+#include "rows.h"
+#undef FA_ROWS_T
+#undef FA_ROWS_NARROW
+#undef FA_R
+
+#endif /* FASTACT_ROWS_H */
+#else
+/* ---- the dtype template: T is the storage type, FA_R(name) adds its suffix.
+ * NARROW (float32 results) picks the f32 tier's exp for the softmax family
+ * and the float32 sigmoid for glu's forward. */
+#define T FA_ROWS_T
+#define NARROW FA_ROWS_NARROW
+
+/* max(sign * x) along the row, NaNs skipped (a NaN row gives NaN anyway).
+ * Four running maxima: a max that must respect NaN is not a reduction the
+ * vectoriser knows, and one chain of compare-and-select waits on itself
+ * every element. */
+FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t first, size_t stride, size_t n, double sign)
+{
+    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+    size_t quads = n / 4 * 4;
+    for (size_t k = 0; k < quads; k += 4) {
+        size_t i = first + k * stride;
+        double v0 = sign * (double)x[i];
+        double v1 = sign * (double)x[i + stride];
+        double v2 = sign * (double)x[i + 2 * stride];
+        double v3 = sign * (double)x[i + 3 * stride];
+        m0 = v0 > m0 ? v0 : m0;
+        m1 = v1 > m1 ? v1 : m1;
+        m2 = v2 > m2 ? v2 : m2;
+        m3 = v3 > m3 ? v3 : m3;
+    }
+    for (size_t k = quads; k < n; k++) {
+        double v = sign * (double)x[first + k * stride];
+        m0 = v > m0 ? v : m0;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    return m2 > m0 ? m2 : m0;
+}
+
+/* out[k] = e**(sign * x[first + k * stride] - m) for k < count.
+ * Float32 results: the f32 tier's shorter polynomial is accurate enough,
+ * and v - m needs no low part (it is exact unless v is below 2**-29 m,
+ * where the part lost changes e**(v - m) by less than 1e-14 relatively). */
+FA_INLINE void FA_R(fa_rows_exp_block)(const T *x, size_t first, size_t stride, size_t count,
+                                       double sign, double m, double *out)
+{
+    for (size_t k = 0; k < count; k++) {
+        double v = sign * (double)x[first + k * stride];
+#if NARROW
+        out[k] = fa_exp_f32d(v - m);
+#else
+        double lo;
+        double hi = fa_rows_difference(v, m, &lo);
+        out[k] = fa_exp_of_sum_f64(hi, lo);
+#endif
+    }
+}
+
+FA_INLINE void FA_R(fa_rows_store_block)(const double *block, T *y, size_t first, size_t stride,
+                                         size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        y[first + k * stride] = (T)block[k];
+}
+
+/* y /= s along the row: softmax from the stored exponentials.  For float32
+ * results the exponential was rounded once on the store and the quotient
+ * is rounded again: within one ulp, against two exponentials per element
+ * for recomputing it. */
+FA_INLINE void FA_R(fa_rows_divide)(T *y, size_t first, size_t stride, size_t n, double s)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = first + k * stride;
+        y[i] = (T)((double)y[i] / s);
+    }
+}
+
+/* y = (x - m) - log(s) along the row, x - m carried as hi + lo */
+FA_INLINE void FA_R(fa_rows_log_softmax)(const T *x, T *y, size_t first, size_t stride, size_t n,
+                                         double m, double log_s)
+{
+#pragma GCC ivdep
+    for (size_t k = 0; k < n; k++) {
+        size_t i = first + k * stride;
+        double lo;
+        double hi = fa_rows_difference((double)x[i], m, &lo);
+        y[i] = (T)((hi - log_s) + lo);
+    }
+}
+
+/* One softmax-family row: first, first + stride, ... (n elements). */
+FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t first, size_t stride, size_t n,
+                                     int mode, double *block)
+{
+    double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
+    double m = FA_R(fa_rows_max)(x, first, stride, n, sign);
+    if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
+        m = 0.0;
+    /* The sum of e**(v - m), v - m carried as hi + lo and the sum exact (on
+     * the grids, or compensated for log_softmax), so that small
+     * probabilities keep their digits; the exponentials go block by block
+     * through a vectorised loop, and softmax keeps them in y, to be divided
+     * by the sum once it is known.  (In place, the block's x are read before
+     * its y are written, and later blocks are not touched.) */
+    fa_grid_sum grid = {0, 0, 0, 0};
+    double s = 0.0, c = 0.0;
+    for (size_t start = 0; start < n; start += FA_ROWS_BLOCK) {
+        size_t count = n - start < FA_ROWS_BLOCK ? n - start : FA_ROWS_BLOCK;
+        size_t at = first + start * stride;
+        FA_R(fa_rows_exp_block)(x, at, stride, count, sign, m, block);
+        if (mode == FA_LOG_SOFTMAX) {
+            fa_rows_sum_compensated(block, count, &s, &c);
+        } else {
+            FA_R(fa_rows_store_block)(block, y, at, stride, count);
+            fa_rows_sum_on_grids(block, count, &grid);
+        }
+    }
+    if (mode == FA_LOG_SOFTMAX) {
+        double rest = (s - 1.0) + c;   /* s >= 1 (the max term is 1): s - 1 is exact */
+        FA_R(fa_rows_log_softmax)(x, y, first, stride, n, m, fa_rows_log_sum(s + c, rest));
+    } else {
+        FA_R(fa_rows_divide)(y, first, stride, n, fa_rows_grid_total(&grid));
+    }
+}
+
+static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, size_t inner,
+                                          int mode, size_t r0, size_t r1)
+{
+    const T *x = (const T *)xv;
+    T *y = (T *)yv;
+    double block[FA_ROWS_BLOCK];
+    for (size_t r = r0; r < r1; r++) {
+        size_t first = r / inner * len * inner + r % inner;
+        if (inner == 1)
+            FA_R(fa_rows_softmax)(x, y, first, 1, len, mode, block);
+        else
+            FA_R(fa_rows_softmax)(x, y, first, inner, len, mode, block);
+    }
+}
+
+/* Compensated sum of dy * y along the row (of dy alone for log_softmax). */
+FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t first, size_t stride,
+                                            size_t n, int log_mode)
+{
+    double s = 0.0, c = 0.0;
+    if (log_mode) {
+        for (size_t k = 0; k < n; k++)
+            fa_rows_add_compensated(&s, &c, (double)dy[first + k * stride]);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            size_t i = first + k * stride;
+            fa_rows_add_compensated(&s, &c, (double)dy[i] * (double)y[i]);
+        }
+    }
+    return s + c;
+}
+
+/* softmax: dx = y (dy - s); softmin: the same, negated; log_softmax:
+ * dx = dy - e**y s, with s = sum(dy).  dx may be dy or y (same index). */
+FA_INLINE void FA_R(fa_rows_softmax_gradient)(const T *dy, const T *y, T *dx, size_t first,
+                                              size_t stride, size_t n, int mode, double s)
+{
+    if (mode == FA_LOG_SOFTMAX) {
+#pragma GCC ivdep
+        for (size_t k = 0; k < n; k++) {
+            size_t i = first + k * stride;
+#if NARROW
+            dx[i] = (T)((double)dy[i] - fa_exp_f32d((double)y[i]) * s);
+#else
+            dx[i] = (T)((double)dy[i] - fa_exp_f64((double)y[i]) * s);
+#endif
+        }
+    } else {
+        double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;   /* (a product by +-1 is exact) */
+#pragma GCC ivdep
+        for (size_t k = 0; k < n; k++) {
+            size_t i = first + k * stride;
+            dx[i] = (T)(sign * ((double)y[i] * ((double)dy[i] - s)));
+        }
+    }
+}
+
+static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void *dxv, size_t len,
+                                           size_t inner, int mode, size_t r0, size_t r1)
+{
+    const T *dy = (const T *)dyv, *y = (const T *)yv;
+    T *dx = (T *)dxv;
+    int log_mode = mode == FA_LOG_SOFTMAX;
+    for (size_t r = r0; r < r1; r++) {
+        size_t first = r / inner * len * inner + r % inner;
+        if (inner == 1) {
+            double s = FA_R(fa_rows_weighted_sum)(dy, y, first, 1, len, log_mode);
+            FA_R(fa_rows_softmax_gradient)(dy, y, dx, first, 1, len, mode, s);
+        } else {
+            double s = FA_R(fa_rows_weighted_sum)(dy, y, first, inner, len, log_mode);
+            FA_R(fa_rows_softmax_gradient)(dy, y, dx, first, inner, len, mode, s);
+        }
+    }
+}
+
+/* prelu: y = x if x > 0 else w x; the derivative 1 or w (NaN for NaN x);
+ * dweight's share of an element: 0 if x > 0 else dy x.  Products of two
+ * floats are exact in double, so the float arithmetic of T rounds them
+ * once, exactly as Numba's double arithmetic and float32 store do. */
+FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return v > 0 ? v : slope * v; }
+FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return v == v ? (v > 0 ? (T)1 : slope) : v; }
+FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return v > 0 ? 0.0 : (double)g * (double)v; }
+
+/* Rows [r0, r1) of (outer, channels, inner): row r is the inner contiguous
+ * elements from r * inner, slope w[r % channels].  With inner == 1 (channels
+ * last, or one element per row) consecutive rows are consecutive elements:
+ * they run as unit-stride spans of channels, one slope per element. */
+static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *dv,
+                                const void *dyv, void *dxv, double *dw_part, size_t channels,
+                                size_t inner, int want, size_t r0, size_t r1)
+{
+    const T *x = (const T *)xv, *w = (const T *)wv, *dy = (const T *)dyv;
+    T *y = (T *)yv, *d = (T *)dv, *dx = (T *)dxv;
+    if (inner == 1) {
+        for (size_t r = r0; r < r1;) {
+            size_t c0 = r % channels;
+            size_t span = channels - c0 < r1 - r ? channels - c0 : r1 - r;
+            const T *x_ = x + r, *w_ = w + c0;
+            if (want == 0) {
+                T *y_ = y + r;
+#pragma GCC ivdep
+                for (size_t k = 0; k < span; k++)
+                    y_[k] = FA_R(fa_rows_prelu_y)(x_[k], w_[k]);
+            } else if (want == 1) {
+                T *y_ = y + r, *d_ = d + r;
+#pragma GCC ivdep
+                for (size_t k = 0; k < span; k++) {
+                    y_[k] = FA_R(fa_rows_prelu_y)(x_[k], w_[k]);
+                    d_[k] = FA_R(fa_rows_prelu_d)(x_[k], w_[k]);
+                }
+            } else {
+                const T *dy_ = dy + r;
+                T *dx_ = dx + r;
+                double *dw_ = dw_part + r;
+#pragma GCC ivdep
+                for (size_t k = 0; k < span; k++) {
+                    dx_[k] = dy_[k] * FA_R(fa_rows_prelu_d)(x_[k], w_[k]);
+                    /* 0.0 + share, as the row sum gives: -0.0 becomes 0.0 */
+                    dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(x_[k], dy_[k]);
+                }
+            }
+            r += span;
+        }
+        return;
+    }
+    for (size_t r = r0; r < r1; r++) {
+        T slope = w[r % channels];
+        size_t base = r * inner;
+        const T *x_ = x + base;
+        if (want == 0) {
+            T *y_ = y + base;
+#pragma GCC ivdep
+            for (size_t k = 0; k < inner; k++)
+                y_[k] = FA_R(fa_rows_prelu_y)(x_[k], slope);
+        } else if (want == 1) {
+            T *y_ = y + base, *d_ = d + base;
+#pragma GCC ivdep
+            for (size_t k = 0; k < inner; k++) {
+                y_[k] = FA_R(fa_rows_prelu_y)(x_[k], slope);
+                d_[k] = FA_R(fa_rows_prelu_d)(x_[k], slope);
+            }
+        } else {
+            const T *dy_ = dy + base;
+            T *dx_ = dx + base;
+            double acc = 0.0;     /* in order, as Numba sums it */
+#pragma GCC ivdep
+            for (size_t k = 0; k < inner; k++) {
+                dx_[k] = dy_[k] * FA_R(fa_rows_prelu_d)(x_[k], slope);
+                acc += FA_R(fa_rows_prelu_dw)(x_[k], dy_[k]);
+            }
+            dw_part[r] = acc;
+        }
+    }
+}
+
+/* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b).
+ * want: 0 forward, 1 value and derivative (d shaped like x), 2 backward
+ * (d = dx).  The float32 forward uses the float32 sigmoid, and a * s in
+ * float is Numba's double product rounded once.  Not for the derivative:
+ * the f32 tier floors it at 7e-66 (zero once rounded to float32), and
+ * a * ds must give inf * 0 = NaN at a = inf, b = -inf. */
+FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
+                                 size_t half, size_t stride, int want)
+{
+    size_t bshift = half * stride;
+    if (want == 0) {
+        for (size_t k = 0; k < half; k++) {
+            size_t ia = xbase + k * stride;
+#if NARROW
+            float s, ds;
+            fa_sigmoid_vad_f32(x[ia + bshift], &s, &ds);
+            y[ybase + k * stride] = x[ia] * s;
+#else
+            double s, ds;
+            fa_sigmoid_vad_f64(x[ia + bshift], &s, &ds);
+            y[ybase + k * stride] = x[ia] * s;
+#endif
+        }
+    } else if (want == 1) {
+#pragma GCC ivdep
+        for (size_t k = 0; k < half; k++) {
+            size_t ia = xbase + k * stride, ib = ia + bshift;
+            double a = x[ia], s, ds;
+            fa_sigmoid_vad_f64((double)x[ib], &s, &ds);
+            y[ybase + k * stride] = (T)(a * s);
+            d[ia] = (T)s;
+            d[ib] = (T)(a * ds);
+        }
+    } else {
+#pragma GCC ivdep
+        for (size_t k = 0; k < half; k++) {
+            size_t ia = xbase + k * stride, ib = ia + bshift;
+            double a = x[ia], g = dy[ybase + k * stride], s, ds;
+            fa_sigmoid_vad_f64((double)x[ib], &s, &ds);
+            d[ia] = (T)(g * s);
+            d[ib] = (T)(g * (a * ds));
+        }
+    }
+}
+
+static void FA_R(fa_glu_rows)(const void *xv, const void *dyv, void *yv, void *dv, size_t half,
+                              size_t inner, int want, size_t r0, size_t r1)
+{
+    const T *x = (const T *)xv, *dy = (const T *)dyv;
+    T *y = (T *)yv, *d = (T *)dv;
+    for (size_t r = r0; r < r1; r++) {
+        size_t o = r / inner, j = r % inner;
+        size_t xbase = o * 2 * half * inner + j, ybase = o * half * inner + j;
+        if (inner == 1) {
+            /* each pass spelled out with unit stride: one branch-free loop each */
+            if (want == 0)
+                FA_R(fa_rows_glu)(x, dy, y, d, xbase, ybase, half, 1, 0);
+            else if (want == 1)
+                FA_R(fa_rows_glu)(x, dy, y, d, xbase, ybase, half, 1, 1);
+            else
+                FA_R(fa_rows_glu)(x, dy, y, d, xbase, ybase, half, 1, 2);
+        } else {
+            FA_R(fa_rows_glu)(x, dy, y, d, xbase, ybase, half, inner, want);
+        }
+    }
+}
+
+#undef T
+#undef NARROW
+#endif /* FA_ROWS_T */
