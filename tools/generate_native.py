@@ -95,8 +95,9 @@ def _estrin(name, coefficients):
         for j, expr in enumerate(pairs):
             body.append(f"const double e{level}_{j} = {expr};")
             terms.append(f"e{level}_{j}")
-        body.append(f"const double p{level} = {power} * {power};")
-        power = f"p{level}"
+        if len(terms) > 1:
+            body.append(f"const double p{level} = {power} * {power};")
+            power = f"p{level}"
     return _function(name, "v", body, terms[0])
 
 

@@ -240,7 +240,6 @@ FA_INLINE double fa_series_erfcx_f32d(double v)
     const double e3_1 = e2_2 + e2_3 * p2;
     const double p3 = p2 * p2;
     const double e4_0 = e3_0 + e3_1 * p3;
-    const double p4 = p3 * p3;
     return e4_0;
 }
 
@@ -261,7 +260,6 @@ FA_INLINE double fa_series_tanhshrink_f32d(double v)
     const double e3_1 = e2_2;
     const double p3 = p2 * p2;
     const double e4_0 = e3_0 + e3_1 * p3;
-    const double p4 = p3 * p3;
     return e4_0;
 }
 
