@@ -9,8 +9,10 @@ Two products, from one source of math in native/:
 
 FASTACT_NATIVE=1 compiles everything for the build machine's CPU instead.
 """
+import json
 import os
 import shutil
+import subprocess
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -38,8 +40,10 @@ class BuildNative(build_ext):
     def run(self):
         package_dir = os.path.join(self.build_lib, "fastact")
         os.makedirs(package_dir, exist_ok=True)
-        library = self._build_library(package_dir)
+        library, info = self._build_library(package_dir)
         self._install_header(package_dir)
+        with open(os.path.join(package_dir, "build_info.json"), "w") as f:
+            json.dump(info, f, indent=1)
         for ext in self.extensions:
             ext.library_dirs.append(package_dir)
         super().run()
@@ -47,6 +51,7 @@ class BuildNative(build_ext):
             # an in-place (editable) build: the library and header go to the source tree too
             source_dir = os.path.join(HERE, "fastact")
             shutil.copy2(library, os.path.join(source_dir, "libfastact.so"))
+            shutil.copy2(os.path.join(package_dir, "build_info.json"), source_dir)
             self._install_header(source_dir)
 
     def _build_library(self, package_dir):
@@ -54,12 +59,13 @@ class BuildNative(build_ext):
         from setuptools._distutils.sysconfig import customize_compiler
         compiler = new_compiler(force=self.force)
         customize_compiler(compiler)
-        objects = []
+        objects, flags_by_source = [], {}
         for source in ("kernels_v3.c", "kernels_base.c", "fastact.c"):
             isa = ISA_FLAGS[source]
             if _native_build() and source == "kernels_v3.c":
                 isa = ["-march=native"]      # the fast table, for this machine only
             flags = COMMON_FLAGS + isa
+            flags_by_source[source] = " ".join(flags)
             objects += compiler.compile([os.path.join(NATIVE, source)],
                                         output_dir=os.path.join(self.build_temp, "libfastact"),
                                         include_dirs=[INCLUDE, NATIVE], extra_postargs=flags)
@@ -68,12 +74,22 @@ class BuildNative(build_ext):
         compiler.link_shared_object(objects, target, libraries=["m"],
                                     extra_postargs=["-fopenmp", "-Wl,-soname,libfastact.so",
                                                     "-Wl,--as-needed"])
-        return target
+        info = {"compiler": _compiler_version(compiler.compiler[0]), "flags": flags_by_source,
+                "native": _native_build()}
+        return target, info
 
     def _install_header(self, package_dir):
         include_dir = os.path.join(package_dir, "include")
         os.makedirs(include_dir, exist_ok=True)
         shutil.copy2(os.path.join(INCLUDE, "fastact.h"), os.path.join(include_dir, "fastact.h"))
+
+
+def _compiler_version(cc):
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
+        return out.stdout.splitlines()[0].strip() if out.stdout else cc
+    except (OSError, subprocess.SubprocessError):
+        return cc
 
 
 def _extensions():

@@ -5,10 +5,11 @@ compiles the kernel it calls (a cold start, as after ``pip install``), the secon
 from the cache (every later start).  Each process reports the time of ``import fastact``,
 of its first call (which also imports Numba) and of its second call; medians over the runs
 are printed.  Then, in this process, the time per call at n = 1000, against the bare kernel
-(the difference is the API's overhead) and NumPy::
+(the difference is the API's overhead) and NumPy.  The backend is the default one (the
+native kernels, which compile nothing) unless ``--backend`` says otherwise::
 
     python bench/startup.py
-    python bench/startup.py --runs 5 --function relu --dtype float64
+    python bench/startup.py --runs 5 --function relu --dtype float64 --backend numba
 """
 import argparse
 import json
@@ -26,7 +27,7 @@ try:
 except ImportError:                 # a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastact
-from fastact import _activations, _bench_common as bc, registry
+from fastact import _backend, _bench_common as bc, registry
 
 ROOT = Path(fastact.__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ print(json.dumps({"import numpy": t1 - t0, "import fastact": t2 - t1,
 
 
 def _child(cache_dir, function, dtype, n):
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, FASTACT_BACKEND=fastact.get_backend(),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-c", _CHILD, function, dtype, str(n)], env=env,
                           capture_output=True, text=True, check=True)
@@ -77,7 +78,7 @@ def call_overhead(case, dtype, n, timing):
     y, d = np.empty_like(x), np.empty_like(x)
     tier = {"float32": "f32", "float64": "f64"}[dtype]
     params = tuple(value for _, value in case.params)
-    kernel = getattr(_activations._kernels(), f"{case.name}_forward_{tier}_ser")
+    kernel = getattr(_backend.kernels(), f"{case.name}_forward_{tier}_ser")
     name = f"fastact.{case.activation}"
     rows = [(f"{name}(x)", lambda: act(x)),
             (f"{name}(x, out=y)", lambda: act(x, out=y)),
@@ -96,7 +97,11 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=1000, help="array size (default 1000)")
     p.add_argument("--runs", type=int, default=3, help="pairs of processes (default 3)")
     p.add_argument("--min-time", type=float, default=0.05, metavar="SECONDS")
+    p.add_argument("--backend", choices=_backend.BACKENDS, default=None,
+                   help="the kernels measured (default: fastact's default)")
     args = p.parse_args(argv)
+    if args.backend:
+        fastact.set_backend(args.backend)
     cases = [c for c in bc.cases() if c.name == args.function]
     if not cases or cases[0].kind != registry.ELEMENTWISE:
         p.error(f"--function: {args.function!r} is not an elementwise activation")
@@ -104,15 +109,16 @@ def main(argv=None):
         p.error("--runs and --n must be at least 1")
 
     starts = start_times(args.function, args.dtype, args.n, args.runs)
-    print(f"start-up, fastact.{args.function} on {args.n} {args.dtype}, median of "
-          f"{args.runs} fresh process(es) each:")
+    print(f"start-up, fastact.{args.function} on {args.n} {args.dtype}, {fastact.get_backend()} "
+          f"backend, median of {args.runs} fresh process(es) each:")
     steps = list(starts["cold"])
     print(f"  {'':<12}" + "".join(f"{s:>15}" for s in steps))
     for kind, label in (("cold", "empty cache"), ("cached", "cache hit")):
         print(f"  {label:<12}" + "".join(f"{bc.format_seconds(starts[kind][s]):>15}"
                                          for s in steps))
-    print("  (the first call imports Numba, then compiles the kernel or loads it from the "
-          "cache)")
+    if fastact.get_backend() == "numba":
+        print("  (the first call imports Numba, then compiles the kernel or loads it from the "
+              "cache)")
 
     print(f"\nper call at n = {args.n}, {args.dtype}, {fastact.get_num_threads()} threads:")
     bare, rows = call_overhead(cases[0], args.dtype, args.n, (args.min_time, 7))

@@ -23,7 +23,7 @@ try:
 except ImportError:                 # a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastact
-from fastact import _activations, _bench_common as bc, registry
+from fastact import _activations, _backend, _bench_common as bc, registry
 
 DEFAULT_SIZES = tuple(1 << k for k in range(10, 19))        # 1k .. 256k
 
@@ -40,7 +40,7 @@ def _kernel_args(case, pass_, dtype, n):
 
 def measure(case, pass_, dtype, sizes, timing):
     """{n: (serial seconds, parallel seconds)} for one kernel."""
-    kernels = _activations._kernels()
+    kernels = _backend.kernels()
     tier = {"float32": "f32", "float64": "f64"}[dtype]
     ser, par = (getattr(kernels, f"{case.name}_{pass_}_{tier}_{mode}") for mode in ("ser", "par"))
     result = {}

@@ -11,6 +11,7 @@ _COMMANDS = {
     "list": ("fastact.lab.cli", "table of every activation and its properties"),
     "plot": ("fastact.lab.cli", "plot activations and their derivatives"),
     "compare": ("fastact.lab.cli", "train the same MLP with each activation and compare"),
+    "info": ("fastact.info_cli", "version, backends, SIMD level, threads, build flags"),
 }
 
 

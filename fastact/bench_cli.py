@@ -14,7 +14,7 @@ import platform
 import sys
 import time
 
-from fastact import _bench_common as bc, registry
+from fastact import _bench_c, _bench_common as bc, registry
 
 _PASSES = {"forward": "forward", "backward": "backward", "value_and_derivative":
            "value_and_derivative", "fwd": "forward", "bwd": "backward",
@@ -23,6 +23,7 @@ _UNITS = {"k": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 # (minimum seconds per sample, samples): the median of several samples, each long enough
 # to dwarf the timer's resolution, on a machine that is shared and noisy
 _FULL_TIMING = (0.05, 7)
+_BACKENDS = ("cython", "numba", "c")
 _QUICK_TIMING = (0.01, 5)
 
 
@@ -81,6 +82,10 @@ def _parser():
     p.add_argument("--repeat", type=int, metavar="K",
                    help=f"samples per timing, the median is reported (default "
                         f"{_FULL_TIMING[1]}, --quick {_QUICK_TIMING[1]})")
+    p.add_argument("--backend", nargs="+", choices=_BACKENDS, dest="backends",
+                   help="fastact's kernels to time, one row each: cython (native), numba, "
+                        "c (the C library called from a C program, bench/c/); default: "
+                        "the active backend")
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     return p
@@ -158,8 +163,19 @@ class _Progress:
 # ---------------------------------------------------------------------------------------
 # running
 
-def _run(jobs, impls, threads, timing, progress):
-    """Time every job: (rows, notes).  A copy of the same bytes is timed once."""
+def _time_fastact(case, pass_, dtype, n, impl, backend, threads, timing, inputs, cbench):
+    """Seconds per call of fastact's ``impl`` ("fastact" or "fastact_fwd_bwd") on ``backend``."""
+    if backend == "c":
+        return cbench.time(case, pass_, dtype, bc.shape_for(case, n), *timing,
+                           fused=impl == "fastact")
+    import fastact
+    fastact.set_backend(backend)
+    return bc.time_call(bc.make_runner(case, pass_, impl, dtype, n, threads, inputs), *timing)
+
+
+def _run(jobs, impls, threads, timing, progress, backends=("cython",), cbench=None):
+    """Time every job: (rows, notes).  A copy of the same bytes is timed once; fastact's
+    passes once per backend (times keys ``fastact@backend``), the others once."""
     rows, notes, copies = [], [], {}
     for i, (case, pass_, dtype, n) in enumerate(jobs):
         nbytes = bc.bytes_moved(case, pass_, dtype, n)
@@ -168,24 +184,31 @@ def _run(jobs, impls, threads, timing, progress):
         for impl in bc.impls_for(pass_):
             if impl not in impls:
                 continue
-            progress.step(f"{case.name} {pass_} {dtype} {bc.size_label(n)} {impl}")
-            key = (nbytes, dtype, impl)
-            if key in copies:
-                times[impl] = copies[key]
-                continue
-            try:
-                if inputs is None and impl not in bc.COPIES:
-                    inputs = bc.make_inputs(case, dtype, n)
-                fn = bc.make_runner(case, pass_, impl, dtype, n, threads, inputs)
-                times[impl] = bc.time_call(fn, *timing)
-            except bc.Unavailable as exc:
-                notes.append(f"{case.name} {pass_} {dtype} n={n}: no {impl}: {exc}")
-            except Exception as exc:
-                notes.append(f"{case.name} {pass_} {dtype} n={n}: {impl} failed: "
-                             f"{type(exc).__name__}: {exc}")
-            if impl in bc.COPIES and impl in times:
-                copies[key] = times[impl]
-        rows.append(_row(case, pass_, dtype, n, nbytes, times))
+            mine = impl.startswith("fastact")
+            for backend in (backends if mine else (None,)):
+                label = f"{impl}@{backend}" if mine else impl
+                progress.step(f"{case.name} {pass_} {dtype} {bc.size_label(n)} {label}")
+                key = (nbytes, dtype, impl)
+                if key in copies:
+                    times[impl] = copies[key]
+                    continue
+                try:
+                    if inputs is None and impl not in bc.COPIES:
+                        inputs = bc.make_inputs(case, dtype, n)
+                    if mine:
+                        times[label] = _time_fastact(case, pass_, dtype, n, impl, backend,
+                                                     threads, timing, inputs, cbench)
+                    else:
+                        fn = bc.make_runner(case, pass_, impl, dtype, n, threads, inputs)
+                        times[impl] = bc.time_call(fn, *timing)
+                except (bc.Unavailable, _bench_c.Unavailable) as exc:
+                    notes.append(f"{case.name} {pass_} {dtype} n={n}: no {label}: {exc}")
+                except Exception as exc:
+                    notes.append(f"{case.name} {pass_} {dtype} n={n}: {label} failed: "
+                                 f"{type(exc).__name__}: {exc}")
+                if impl in bc.COPIES and impl in times:
+                    copies[key] = times[impl]
+        rows += [_row(case, pass_, dtype, n, nbytes, times, b) for b in backends]
         if i + 1 == len(jobs) or jobs[i + 1][0] != case:
             progress.function_done(case.name)
     return rows, notes
@@ -195,16 +218,16 @@ def _ratio(other, mine):
     return other / mine if other and mine else None
 
 
-def _row(case, pass_, dtype, n, nbytes, times):
-    t = times.get("fastact")
+def _row(case, pass_, dtype, n, nbytes, times, backend):
+    t = times.get(f"fastact@{backend}")
     bound = bc.copy_bound(times)
-    return {"function": case.name, "pass": pass_, "dtype": dtype, "n": n,
+    return {"function": case.name, "backend": backend, "pass": pass_, "dtype": dtype, "n": n,
             "shape": list(bc.shape_for(case, n)), "bytes": nbytes, "time": t,
             "gb_per_s": nbytes / t / 1e9 if t else None,
             "copy_bound_time": bound, "copy_fraction": _ratio(bound, t),
             "vs_numpy": _ratio(times.get("numpy"), t),
             "vs_torch": _ratio(times.get("torch"), t),
-            "vs_fwd_bwd": _ratio(times.get("fastact_fwd_bwd"), t),
+            "vs_fwd_bwd": _ratio(times.get(f"fastact_fwd_bwd@{backend}"), t),
             "times": times}
 
 
@@ -215,8 +238,9 @@ def _fmt_ratio(r):
     return "-" if r is None else f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
-def _columns(show_torch, show_vad):
-    cols = [("pass", "<", lambda r: r["pass"]),
+def _columns(show_torch, show_vad, show_backend=False):
+    cols = [("backend", "<", lambda r: r["backend"])] if show_backend else []
+    cols += [("pass", "<", lambda r: r["pass"]),
             ("dtype", "<", lambda r: r["dtype"]),
             ("n", ">", lambda r: bc.size_label(r["n"])),
             ("time", ">", lambda r: bc.format_seconds(r["time"])),
@@ -235,7 +259,8 @@ def _render_table(rows, meta, show_torch):
     out = meta["header"] + [""]
     for name in dict.fromkeys(r["function"] for r in rows):
         mine = [r for r in rows if r["function"] == name]
-        cols = _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in mine))
+        cols = _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in mine),
+                        len(meta["backends"]) > 1)
         cells = [[c[0] for c in cols]] + [[c[2](r) for c in cols] for r in mine]
         widths = [max(len(line[i]) for line in cells) for i in range(len(cols))]
         out.append(name)
@@ -247,7 +272,8 @@ def _render_table(rows, meta, show_torch):
 
 def _render_markdown(rows, meta, show_torch):
     cols = [("function", "<", lambda r: f"`{r['function']}`")]
-    cols += _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in rows))
+    cols += _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in rows),
+                     len(meta["backends"]) > 1)
     command, *about = meta["header"]
     lines = [f"`{command}`: " + "; ".join(about), "",
              "| " + " | ".join(c[0] for c in cols) + " |",
@@ -277,7 +303,9 @@ def _versions(torch_version):
 
 
 def _legend(show_torch, show_vad):
-    parts = ["time: fastact's median per call, into preallocated outputs",
+    parts = ["time: fastact's median per call, into preallocated outputs; backend cython: "
+             "the native kernels called from Python, numba: the Numba kernels, c: libfastact "
+             "called from a C program (bench/c/fastact_bench.c), no Python in the loop",
              "GB/s: bytes the pass must move (forward 2 arrays, backward and "
              "value_and_derivative 3) / time",
              "% copy: the time of a copy of the same bytes (the faster of all threads and "
@@ -316,6 +344,18 @@ def main(command="bench", argv=None):
     except SystemExit as exc:            # --help
         return exc.code if isinstance(exc.code, int) else 0
     threads = fastact.get_num_threads()
+    backends = list(dict.fromkeys(args.backends or [fastact.get_backend()]))
+    active = fastact.get_backend()
+    try:
+        for backend in backends:
+            if backend != "c":
+                fastact.set_backend(backend)
+        cbench = _bench_c.CBench(threads) if "c" in backends else None
+    except (RuntimeError, _bench_c.Unavailable) as exc:
+        print(f"{prog}: error: --backend: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        fastact.set_backend(active)
 
     impls = set(bc.impls_for("value_and_derivative"))
     torch_version, notes = None, []
@@ -330,16 +370,20 @@ def main(command="bench", argv=None):
     min_time, repeat = _QUICK_TIMING if args.quick else _FULL_TIMING
     timing = (args.min_time if args.min_time is not None else min_time, args.repeat or repeat)
 
-    total = sum(impl in impls for _, pass_, _, _ in jobs for impl in bc.impls_for(pass_))
+    total = sum((len(backends) if impl.startswith("fastact") else 1) * (impl in impls)
+                for _, pass_, _, _ in jobs for impl in bc.impls_for(pass_))
     progress = _Progress(total, enabled=not args.no_progress)
     try:
-        rows, run_notes = _run(jobs, impls, threads, timing, progress)
+        rows, run_notes = _run(jobs, impls, threads, timing, progress, backends, cbench)
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted", file=sys.stderr)
         return 130
     finally:
         progress.close()
         bc.clear_cache()
+        fastact.set_backend(active)
+        if cbench is not None:
+            cbench.close()
     notes += run_notes
 
     command_line = " ".join([prog] + argv)
@@ -349,10 +393,12 @@ def main(command="bench", argv=None):
               if args.quick else [])
     meta = {"command": command_line, "quick_subset": bc.describe_quick() if args.quick else None,
             "machine": _machine(), "versions": _versions(torch_version), "threads": threads,
+            "backends": backends,
             "min_time": timing[0], "repeat": timing[1],
             "elapsed_s": round(progress.elapsed(), 1)}
     meta["header"] = [command_line] + subset + [
-        f"{meta['machine']}; {threads} threads; {meta['versions']}; median of {timing[1]} "
+        f"{meta['machine']}; {threads} threads; backend {', '.join(backends)}; "
+        f"{meta['versions']}; median of {timing[1]} "
         f"samples of >= {timing[0] * 1e3:g} ms; {meta['elapsed_s']:.0f} s"]
     meta["legend"] = _legend(show_torch, show_vad)
     if args.format == "json":

@@ -61,13 +61,15 @@ FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
  * (A NaN x gives a NaN p and a meaningless k, which the NaN p carries over.) */
 FA_INLINE float fa_reduce_exp_f32(float x, int32_t *k)
 {
-    float t = x * FA_F32_LOG2E + FA_F32_ROUND_MAGIC;
+    /* fmaf spelled out where the x86-64-v3 build (like Numba) contracts anyway,
+     * so that the baseline build, whose fmaf is a libm call, rounds the same */
+    float t = fmaf(x, FA_F32_LOG2E, FA_F32_ROUND_MAGIC);
     float kf = t - FA_F32_ROUND_MAGIC;
     *k = fa_bits_from_float(t) - FA_F32_MAGIC_BITS;
-    float r = (x - kf * FA_F32_LN2_HI) - kf * FA_F32_LN2_LO;
-    float poly = ((((FA_F32_E5 * r + FA_F32_E4) * r + FA_F32_E3) * r + FA_F32_E2) * r
-                  + FA_F32_E1) * r + FA_F32_E0;
-    return r + r * r * poly;
+    float r = fmaf(-kf, FA_F32_LN2_LO, fmaf(-kf, FA_F32_LN2_HI, x));
+    float poly = fmaf(fmaf(fmaf(fmaf(fmaf(FA_F32_E5, r, FA_F32_E4), r, FA_F32_E3), r,
+                                FA_F32_E2), r, FA_F32_E1), r, FA_F32_E0);
+    return fmaf(r * r, poly, r);
 }
 
 FA_INLINE float fa_exp_f32(float x)

@@ -361,8 +361,9 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
                 T *y_ = y + r, *d_ = d + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++) {
-                    y_[k] = FA_R(fa_rows_prelu_y)(x_[k], w_[k]);
-                    d_[k] = FA_R(fa_rows_prelu_d)(x_[k], w_[k]);
+                    T v = x_[k];        /* read before either store: y or d may be x */
+                    y_[k] = FA_R(fa_rows_prelu_y)(v, w_[k]);
+                    d_[k] = FA_R(fa_rows_prelu_d)(v, w_[k]);
                 }
             } else {
                 const T *dy_ = dy + r;
@@ -370,9 +371,10 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
                 double *dw_ = dw_part + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++) {
-                    dx_[k] = dy_[k] * FA_R(fa_rows_prelu_d)(x_[k], w_[k]);
+                    T v = x_[k], g = dy_[k];   /* read before the store: dx may be x or dy */
                     /* 0.0 + share, as the row sum gives: -0.0 becomes 0.0 */
-                    dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(x_[k], dy_[k]);
+                    dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(v, g);
+                    dx_[k] = g * FA_R(fa_rows_prelu_d)(v, w_[k]);
                 }
             }
             r += span;
@@ -392,8 +394,9 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
             T *y_ = y + base, *d_ = d + base;
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++) {
-                y_[k] = FA_R(fa_rows_prelu_y)(x_[k], slope);
-                d_[k] = FA_R(fa_rows_prelu_d)(x_[k], slope);
+                T v = x_[k];
+                y_[k] = FA_R(fa_rows_prelu_y)(v, slope);
+                d_[k] = FA_R(fa_rows_prelu_d)(v, slope);
             }
         } else {
             const T *dy_ = dy + base;
@@ -401,8 +404,9 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
             double acc = 0.0;     /* in order, as Numba sums it */
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++) {
-                dx_[k] = dy_[k] * FA_R(fa_rows_prelu_d)(x_[k], slope);
-                acc += FA_R(fa_rows_prelu_dw)(x_[k], dy_[k]);
+                T v = x_[k], g = dy_[k];
+                acc += FA_R(fa_rows_prelu_dw)(v, g);
+                dx_[k] = g * FA_R(fa_rows_prelu_d)(v, slope);
             }
             dw_part[r] = acc;
         }

@@ -15,20 +15,17 @@ neighbours, +-0, +-inf, NaN); float32 ~1.3M points (every 4093rd bit pattern of
 each sign, a dense sample of [-30, 30], kinks); float16: every bit pattern.
 The whole float32 line (every 64th pattern) is the ``slow`` test.
 """
-import functools
-
 import numpy as np
 import pytest
 
 import cases
 import reference as R
 from fastact import registry
+from refcache import CASES, grid_and_ref, term_scale
 
 BOUND = 4                      # ULP, every pass, float32 and float64
 F16_BOUND = 1                  # float16 is computed in float32 and rounded once more
 
-CASES = cases.math_cases()
-BY_ID = {c.id: c for c in CASES}
 DTYPES = [np.float32, np.float64]
 DT_IDS = ["f32", "f64"]
 
@@ -37,26 +34,6 @@ def _need_wide(dtype):
     if np.dtype(dtype) == np.float64 and not R.EXTENDED:
         pytest.skip("float64 references need an extended long double (x87 or quad); "
                     "this platform's long double is float64")
-
-
-@functools.lru_cache(maxsize=None)
-def grid_and_ref(case_id, dtype_name):
-    case = BY_ID[case_id]
-    if dtype_name == "float64":
-        x = cases.f64_grid(case)
-        prec = "f64"
-    else:
-        x = cases.f32_grid(case)
-        prec = "f32"
-    return x, R.evaluate(case.kernel, x, case.params, prec)
-
-
-def term_scale(case, ref):
-    """max(|t1|, |t2|) for rows with cancelling terms, else None (plain ULPs)."""
-    if not case.act.cancelling_terms:
-        return None
-    assert ref.terms is not None, f"reference.py has no terms for {case.kernel}"
-    return np.maximum(np.abs(ref.terms[0]), np.abs(ref.terms[1]))
 
 
 def random_dy(shape, dtype, seed=1):

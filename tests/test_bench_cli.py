@@ -37,13 +37,14 @@ def test_json_output_end_to_end():
     assert {"command", "machine", "versions", "threads", "repeat"} <= set(doc["meta"])
     rows = doc["results"]
     assert [r["pass"] for r in rows] == list(bc.PASSES)
+    assert doc["meta"]["backends"] == ["cython"]           # the default backend
     for r in rows:
-        assert {"function", "pass", "dtype", "n", "bytes", "time", "gb_per_s", "copy_fraction",
-                "vs_numpy", "vs_torch", "vs_fwd_bwd", "times"} <= set(r)
+        assert {"function", "backend", "pass", "dtype", "n", "bytes", "time", "gb_per_s",
+                "copy_fraction", "vs_numpy", "vs_torch", "vs_fwd_bwd", "times"} <= set(r)
         assert (r["function"], r["dtype"], r["n"]) == ("relu", "float32", 1000)
         assert r["time"] > 0 and r["gb_per_s"] > 0 and r["copy_fraction"] > 0
         assert r["vs_numpy"] > 0
-        assert {"fastact", "numpy", "copy", "copy1"} <= set(r["times"])
+        assert {"fastact@cython", "numpy", "copy", "copy1"} <= set(r["times"])
         assert (r["vs_fwd_bwd"] is not None) == (r["pass"] == "value_and_derivative")
     assert rows[0]["bytes"] == 2 * 1000 * 4 and rows[1]["bytes"] == 3 * 1000 * 4
 
@@ -57,6 +58,20 @@ def test_table_output_and_progress():
         assert column in out
     assert "vs torch" not in out and "\n  backward " not in out
     assert "relu done" in done.stderr            # progress: a line per function off a tty
+
+
+def test_every_backend_in_one_run():
+    done = run("-m", "fastact", "bench", *TINY, "--pass", "fwd", "--no-torch", "--format",
+               "json", "--backend", "cython", "numba", "c")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert not doc["notes"], doc["notes"]
+    rows = doc["results"]
+    assert [r["backend"] for r in rows] == ["cython", "numba", "c"]
+    for r in rows:
+        assert r["time"] > 0 and r["vs_numpy"] > 0 and r["copy_fraction"] > 0
+    # NumPy and the copy are timed once and shared by the three rows
+    assert len({r["times"]["numpy"] for r in rows}) == 1
 
 
 def test_help():
@@ -139,8 +154,10 @@ def _expected_ids(sizes=bc.SIZES):
         passes = bc.PASSES if act.kind == registry.ELEMENTWISE else bc.PASSES[:2]
         for name in act.kernels:
             for pass_ in passes:
-                impls = ["fastact", "numpy", "torch", "copy", "copy1"]
-                impls += ["fastact_fwd_bwd"] if pass_ == "value_and_derivative" else []
+                impls = [f"fastact-{b}" for b in ("cython", "numba")]
+                impls += ["numpy", "torch", "copy", "copy1"]
+                impls += [f"fastact_fwd_bwd-{b}" for b in ("cython", "numba")
+                          if pass_ == "value_and_derivative"]
                 ids |= {f"{name}-{pass_}-{dtype}-{bc.size_label(n)}-{impl}"
                         for dtype in ("float32", "float64") for n in sizes for impl in impls}
     return ids
@@ -161,13 +178,15 @@ def test_suite_has_every_registry_row_and_is_off_by_default():
 def test_suite_runs_and_reports_bandwidth(tmp_path):
     report = tmp_path / "bench.json"
     done = run("-m", "pytest", "bench", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
-               "-k", "test_bench[relu-forward-float32-1000-fastact] or "
+               "-k", "test_bench[relu-forward-float32-1000-fastact-cython] or "
+                     "test_bench[relu-forward-float32-1000-fastact-numba] or "
                      "test_bench[relu-forward-float32-1000-numpy]",
                "--benchmark-max-time=0.001", "--benchmark-min-rounds=1",
                f"--benchmark-json={report}")
     assert done.returncode == 0, done.stdout + done.stderr
     benchmarks = json.loads(report.read_text())["benchmarks"]
-    assert len(benchmarks) == 2
+    assert len(benchmarks) == 3
+    assert {b["extra_info"]["backend"] for b in benchmarks} == {"cython", "numba", None}
     for b in benchmarks:
         assert b["group"] == "relu|forward|float32|1000"
         assert b["extra_info"]["bytes"] == 8000 and b["extra_info"]["GB/s"] > 0

@@ -70,7 +70,9 @@ def _lit(v):
 
 def _horner(name, coefficients):
     c = [_lit(v) for v in coefficients]
-    body = [f"double p = {c[-1]};"] + [f"p = p * t + {v};" for v in reversed(c[:-1])]
+    # fma spelled out: what the x86-64-v3 build and Numba contract p * t + c
+    # into anyway, and the baseline build then rounds the same way
+    body = [f"double p = {c[-1]};"] + [f"p = fma(p, t, {v});" for v in reversed(c[:-1])]
     return _function(name, "t", body, "p")
 
 
@@ -79,8 +81,8 @@ def _clenshaw(name, coefficients):
     body = ["const double two_v = 2.0 * v;", "double b2 = 0.0;", f"double b1 = {c[-1]};",
             "double b0;"]
     for v in reversed(c[1:-1]):
-        body += [f"b0 = two_v * b1 - b2 + {v};", "b2 = b1;", "b1 = b0;"]
-    return _function(name, "v", body, f"v * b1 - b2 + {c[0]}")
+        body += [f"b0 = fma(two_v, b1, -b2) + {v};", "b2 = b1;", "b1 = b0;"]
+    return _function(name, "v", body, f"fma(v, b1, -b2) + {c[0]}")
 
 
 def _estrin(name, coefficients):
@@ -88,7 +90,7 @@ def _estrin(name, coefficients):
     terms = [_lit(a) for a in _chebyshev_to_monomial(coefficients)]
     body, power, level = [], "v", 0
     while len(terms) > 1:
-        pairs = [f"{terms[i]} + {terms[i + 1]} * {power}" if i + 1 < len(terms) else terms[i]
+        pairs = [f"fma({terms[i + 1]}, {power}, {terms[i]})" if i + 1 < len(terms) else terms[i]
                  for i in range(0, len(terms), 2)]
         level += 1
         terms = []

@@ -1,0 +1,286 @@
+"""The two backends: choosing one, their agreement, and the completeness of each.
+
+Every other test runs once per backend (see conftest.py); these check what is
+between them: set_backend / get_backend / use_backend / FASTACT_BACKEND, that
+the native (Cython) and Numba results agree within the accuracy bound on the
+shared edge-case grids, that the native library's plain x86-64 kernels
+(FASTACT_SIMD=baseline) are as accurate as its AVX2 ones, and that no registry
+row lacks a Numba kernel, a native kernel, a C entry point, a header
+prototype or a benchmark.
+"""
+import ctypes
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cases
+import reference as R
+import fastact as fa
+from fastact import _backend, registry
+from refcache import CASES, grid_and_ref, term_scale
+
+pytestmark = pytest.mark.one_backend     # each test here picks its backends itself
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOUND = 4
+PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
+
+
+def run_python(code, env=None):
+    full_env = dict(os.environ)
+    for key in ("FASTACT_BACKEND", "FASTACT_SIMD", "FASTACT_NUM_THREADS"):
+        full_env.pop(key, None)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+# ---- choosing ---------------------------------------------------------------
+
+def test_native_backend_is_built_and_the_default():
+    assert _backend.available() == ("cython", "numba")
+    r = run_python("import json, sys, numpy as np, fastact as fa\n"
+                   "before = fa.get_backend()\n"
+                   "fa.mish(np.ones(10)); fa.softmax(np.ones((2, 3))); fa.prelu(np.ones(4), 0.5)\n"
+                   "print(json.dumps([before, 'numba' in sys.modules]))")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1]) == ["cython", False]
+
+
+def test_set_get_and_use_backend():
+    before = fa.get_backend()
+    try:
+        fa.set_backend("numba")
+        assert fa.get_backend() == "numba"
+        with fa.use_backend("cython") as name:
+            assert name == "cython" and fa.get_backend() == "cython"
+        assert fa.get_backend() == "numba"
+        with pytest.raises(KeyError):
+            with fa.use_backend("cython"):
+                raise KeyError("restored on the way out")
+        assert fa.get_backend() == "numba"
+    finally:
+        fa.set_backend(before)
+
+
+@pytest.mark.parametrize("bad", ["fortran", "", "Cython", None, 1])
+def test_unknown_backend_is_a_value_error(bad):
+    before = fa.get_backend()
+    with pytest.raises(ValueError, match=r"set_backend: name must be one of 'cython', 'numba'"):
+        fa.set_backend(bad)
+    assert fa.get_backend() == before
+
+
+def test_environment_chooses_at_import():
+    r = run_python("import fastact as fa; print(fa.get_backend())", {"FASTACT_BACKEND": "numba"})
+    assert r.returncode == 0 and r.stdout.split() == ["numba"], r.stderr
+    r = run_python("import fastact", {"FASTACT_BACKEND": "gpu"})
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("ValueError") and "FASTACT_BACKEND" in last, r.stderr
+
+
+def test_switching_backends_switches_kernels():
+    x = np.linspace(-3, 3, 50)
+    with fa.use_backend("numba"):
+        fa.mish(x)
+        kernel = _backend.cache[("mish", "forward", x.dtype, False)]
+        assert hasattr(kernel, "py_func")           # a Numba dispatcher
+    with fa.use_backend("cython"):
+        fa.mish(x)
+        kernel = _backend.cache[("mish", "forward", x.dtype, False)]
+        assert type(kernel).__name__ == "ElementwiseKernel"
+
+
+# ---- agreement --------------------------------------------------------------
+
+def _edge_inputs(case, dtype):
+    x = np.concatenate([cases.specials(dtype), cases.around(cases.kink_points(case), dtype),
+                        np.linspace(-30, 30, 2001).astype(dtype)])
+    return x
+
+
+def _all_passes(case, x):
+    f = case.func
+    dy = np.linspace(-2, 2, x.size).astype(x.dtype)
+    y, d = f.value_and_derivative(x, **case.kwargs)
+    out = {"forward": f(x, **case.kwargs), "value": y, "derivative": d,
+           "backward": f.backward(dy, x, **case.kwargs)}
+    if case.act.backward_from_y:
+        out["backward_from_y"] = f.backward(dy, y=y, **case.kwargs)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_backends_agree_on_the_edge_cases(case, dtype):
+    x = _edge_inputs(case, dtype)
+    with fa.use_backend("numba"):
+        want = _all_passes(case, x)
+    with fa.use_backend("cython"):
+        got = _all_passes(case, x)
+    ref = R.evaluate(case.kernel, x, case.params, "f64" if dtype == np.float64 else "f32")
+    scale = term_scale(case, ref)
+    for key in want:
+        # the derivative passes count cancelling rows against their larger term
+        sc = scale if key in ("derivative", "backward") and scale is not None else None
+        if sc is not None and key == "backward":
+            sc = sc * np.abs(np.linspace(-2, 2, x.size))
+        R.assert_ulp(got[key], want[key].astype(R.WIDE), dtype, BOUND, {"x": x}, scale=sc,
+                     label=f"{case.id} {np.dtype(dtype).name} {key}: cython vs numba")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_backends_agree_along_axes(dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((6, 40, 3)) * 30).astype(dtype)
+    x[0, 3, 0] = -np.inf
+    x[1, :, 1] = -np.inf
+    x[2, 5, 2] = np.nan
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    w = rng.uniform(-1, 1, 40).astype(dtype)
+    results = {}
+    for name in ("numba", "cython"):
+        with fa.use_backend(name):
+            r = {}
+            for act in ("softmax", "log_softmax", "softmin"):
+                f = fa.get(act)
+                for axis in (-1, 1, 0):
+                    y = f(x, axis=axis)
+                    r[f"{act}{axis}"] = y
+                    r[f"{act}{axis} backward"] = f.backward(dy, y, axis=axis)
+            r["glu"] = fa.glu(x, axis=1)
+            r["glu vad"] = fa.glu.value_and_derivative(x, axis=1)[1]
+            r["glu backward"] = fa.glu.backward(dy[:, :20], x, axis=1)
+            r["prelu"] = fa.prelu(x, w, axis=1)
+            r["prelu vad"] = fa.prelu.value_and_derivative(x, w, axis=1)[1]
+            dx, dw = fa.prelu.backward(dy, x, w, axis=1)
+            r["prelu dx"], r["prelu dw"] = dx, dw
+            results[name] = r
+    for key, want in results["numba"].items():
+        got = results["cython"][key]
+        if key == "prelu dw":      # sums in another order: within a few ulp of the sum
+            np.testing.assert_allclose(got, want, rtol=8 * np.finfo(dtype).eps)
+            continue
+        R.assert_ulp(got, want.astype(R.WIDE), dtype, BOUND, {}, label=f"{key} cython vs numba")
+
+
+# ---- the baseline kernels ---------------------------------------------------
+
+BASELINE_SCRIPT = """
+import sys, numpy as np
+sys.path.insert(0, {tests!r})
+import fastact as fa
+from fastact import _backend
+import cases
+assert fa.get_backend() == "cython"
+assert _backend.native_module().simd_level() == "baseline", _backend.native_module().simd_level()
+out = {{}}
+for case in cases.math_cases():
+    for name, grid in (("float32", cases.f32_grid), ("float64", cases.f64_grid)):
+        x = grid(case)
+        y, d = case.func.value_and_derivative(x, **case.kwargs)
+        out[f"{{case.id}}|{{name}}|y"] = y
+        out[f"{{case.id}}|{{name}}|d"] = d
+np.savez({path!r}, **out)
+"""
+
+
+@pytest.fixture(scope="module")
+def baseline_results(tmp_path_factory):
+    """value_and_derivative of every case on the accuracy grids, computed by the
+    library's plain x86-64 kernels in a process started with FASTACT_SIMD=baseline."""
+    path = str(tmp_path_factory.mktemp("baseline") / "results.npz")
+    r = run_python(BASELINE_SCRIPT.format(tests=os.path.dirname(__file__), path=path),
+                   {"FASTACT_SIMD": "baseline", "FASTACT_BACKEND": "cython"})
+    assert r.returncode == 0, r.stderr
+    return np.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_baseline_kernels_are_as_accurate(baseline_results, case, dtype):
+    name = np.dtype(dtype).name
+    if dtype == np.float64 and not R.EXTENDED:
+        pytest.skip("float64 references need an extended long double")
+    x, ref = grid_and_ref(case.id, name)
+    y = baseline_results[f"{case.id}|{name}|y"]
+    d = baseline_results[f"{case.id}|{name}|d"]
+    R.assert_ulp(y, ref.f, dtype, BOUND, {"x": x}, label=f"{case.id} {name} baseline value")
+    R.assert_ulp(d, ref.df, dtype, BOUND, {"x": x}, scale=term_scale(case, ref),
+                 label=f"{case.id} {name} baseline derivative")
+
+
+# ---- completeness -----------------------------------------------------------
+
+def _c_ops():
+    """(op name, registry row) for every op of the C library."""
+    out = []
+    for act in registry.ACTIVATIONS:
+        kernels = act.kernels if act.kind == registry.ELEMENTWISE else (act.name,)
+        out += [(k, act) for k in kernels]
+    return out
+
+
+def test_every_row_has_every_implementation():
+    from fastact import _bench_common as bc, _kernels
+    native = _backend.native_module().Kernels()
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(fa.__file__), "libfastact.so"))
+    lib.fastact_op_from_name.argtypes = [ctypes.c_char_p]
+    with open(os.path.join(ROOT, "include", "fastact.h")) as f:
+        header = f.read()
+    bench_names = set(bc.case_names())
+    missing = []
+    for op, act in _c_ops():
+        if lib.fastact_op_from_name(op.encode()) < 0:
+            missing.append(f"{op}: C op")
+        if op not in bench_names:
+            missing.append(f"{op}: benchmark")
+        if act.kind != registry.ELEMENTWISE:
+            driver = {registry.ALONG_AXIS: "softmax_forward", registry.PER_CHANNEL: "prelu",
+                      registry.GATED: "glu"}[act.kind]
+            for mode in ("ser", "par"):
+                for where, space in (("numba", _kernels), ("native", native)):
+                    if getattr(space, f"{driver}_{mode}", None) is None:
+                        missing.append(f"{op}: {where} {driver}_{mode}")
+            continue
+        for pass_ in PASSES:
+            if pass_ == "backward_from_y" and not act.backward_from_y:
+                continue
+            for dt in ("f32", "f64"):
+                for mode in ("ser", "par"):
+                    name = f"{op}_{pass_}_{dt}_{mode}"
+                    for where, space in (("numba", _kernels), ("native", native)):
+                        try:
+                            getattr(space, name)
+                        except AttributeError:
+                            missing.append(f"{name}: {where}")
+                typed = f"fastact_{op}_{dt}" if pass_ == "forward" else f"fastact_{op}_{pass_}_{dt}"
+                if not hasattr(lib, typed):
+                    missing.append(f"{typed}: C symbol")
+                if not re.search(rf"\bint {typed}\(", header):
+                    missing.append(f"{typed}: header prototype")
+    assert not missing, missing
+
+
+def test_generated_native_files_are_not_stale():
+    r = subprocess.run([sys.executable, os.path.join("tools", "generate_native.py"), "--check"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_generator_knows_the_float32_rows():
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import generate_native as gen
+    finally:
+        sys.path.pop(0)
+    from fastact import _math32
+    assert set(gen.F32_VAD_ROWS) == set(_math32.ROWS)
+    assert set(gen.F32_DFY_ROWS) == set(_math32.DFY_ROWS)
