@@ -22,6 +22,7 @@ from ._params import ParamBinder
 PARALLEL_MIN = 16384
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_MISSING = object()
 _TIER = {_F32: "f32", _F64: "f64"}
 
 
@@ -87,7 +88,31 @@ class Elementwise(Activation):
                 _backend.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
         fn(*arrays_and_params)
 
+    def _make_short(self, pass_):
+        """The backend's whole-call fast path for ``pass_`` at the default parameters
+        (None where it has none), cached with the backend's kernels."""
+        short = None
+        if self._default is not None:
+            kernel, numeric, values = self._default
+            try:
+                if pass_ == "backward_from_y":
+                    self._binder.refuse_from_y(values)
+                short = _backend.short_call(kernel, pass_, numeric)
+            except ValueError:
+                pass
+        _backend.cache[("short", self.name, pass_)] = short
+        return short
+
     def __call__(self, x, *args, out=None, **kwargs):
+        if not args and not kwargs:
+            # the whole call in compiled code, when the backend has that
+            short = _backend.cache.get(("short", self.name, "forward"), _MISSING)
+            if short is _MISSING:
+                short = self._make_short("forward")
+            if short is not None:
+                y = short(x, None, out)
+                if y is not None:
+                    return y
         kernel, numeric, _ = self._resolve(args, kwargs)
         # the short path: a contiguous float32/float64 array of >= 1 dimension
         # (a 0-d array gives a scalar, like a ufunc: the long path does that)
@@ -113,6 +138,16 @@ class Elementwise(Activation):
 
     def backward(self, dy, x=None, *args, y=None, out=None, **kwargs):
         """dx = dy * f'(x); give ``x``, or ``y=f(x)`` where ``backward_from_y``."""
+        if not args and not kwargs and (x is None) != (y is None):
+            pass_ = "backward" if y is None else "backward_from_y"
+            if pass_ == "backward" or self.backward_from_y:
+                short = _backend.cache.get(("short", self.name, pass_), _MISSING)
+                if short is _MISSING:
+                    short = self._make_short(pass_)
+                if short is not None:
+                    dx = short(dy, x if y is None else y, out)
+                    if dx is not None:
+                        return dx
         kernel, numeric, values = self._resolve(args, kwargs)
         if (x is None) == (y is None):
             raise TypeError(f"{self.name}.backward: give exactly one of 'x' (the input) "
@@ -146,6 +181,14 @@ class Elementwise(Activation):
 
     def value_and_derivative(self, x, *args, out=None, derivative_out=None, **kwargs):
         """(f(x), f'(x)) computed in one pass over x."""
+        if out is None and derivative_out is None and not args and not kwargs:
+            short = _backend.cache.get(("short", self.name, "value_and_derivative"), _MISSING)
+            if short is _MISSING:
+                short = self._make_short("value_and_derivative")
+            if short is not None:
+                both = short(x)
+                if both is not None:
+                    return both
         func = f"{self.name}.value_and_derivative"
         kernel, numeric, _ = self._resolve(args, kwargs)
         if (type(x) is np.ndarray and out is None and derivative_out is None

@@ -91,6 +91,16 @@ def kernels():
     return _namespaces[name]
 
 
+def short_call(kernel, pass_, numeric):
+    """A compiled whole-call fast path for one kernel and pass at fixed parameters, or
+    None when the active backend has none (Numba's calls go through the Python layer)."""
+    if get_backend() != "cython":
+        return None
+    native = native_module()
+    op = native.op_from_name(kernel)
+    return native.ShortCall(op, pass_, tuple(numeric))
+
+
 def _choose_default():
     env = os.environ.get("FASTACT_BACKEND")
     if env:

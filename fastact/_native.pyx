@@ -47,6 +47,11 @@ _PASSES = {"forward": 0, "backward": 1, "backward_from_y": 2, "value_and_derivat
 _DTYPES = {"f32": 0, "f64": 1}
 
 
+def op_from_name(str name):
+    """The C library's op number of a kernel name (-1 if unknown)."""
+    return fastact_op_from_name(name.encode())
+
+
 def simd_level():
     """The kernel table in use: "x86-64-v3" (AVX2 + FMA) or "baseline"."""
     return fastact_simd_level().decode()
@@ -327,3 +332,115 @@ class Kernels:
             value = ElementwiseKernel(op, pass_, dtype, mode == "par", name)
         setattr(self, name, value)
         return value
+
+
+cdef enum:
+    PARALLEL_MIN = 16384    # = fastact._activations.PARALLEL_MIN (a test checks)
+
+
+cdef inline bint _plain(object a):
+    """A base-class ndarray, C-contiguous, aligned, native float32 or float64, >= 1-D."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    return (cnp.PyArray_NDIM(arr) >= 1 and (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64)
+            and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef inline bint _same_or_apart(cnp.ndarray out, cnp.ndarray a):
+    """Two contiguous arrays of one size: the same memory, or no byte in common."""
+    cdef char *o = <char *>cnp.PyArray_DATA(out)
+    cdef char *p = <char *>cnp.PyArray_DATA(a)
+    cdef size_t nbytes = <size_t>cnp.PyArray_NBYTES(a)
+    return o == p or o + nbytes <= p or p + nbytes <= o
+
+
+cdef class ShortCall:
+    """The common call of one kernel, whole in C: a plain contiguous float32 or
+    float64 array (and for backward a second one of the same shape and dtype),
+    default parameters, no out=.  Returns the result, or None when the call is
+    not that common one (the Python layer then takes its general path)."""
+    cdef fa_kernel fn[2]
+    cdef int pass_
+    cdef double params[2]
+
+    def __cinit__(self, int op, str pass_, tuple params):
+        self.pass_ = _PASSES[pass_]
+        self.fn[0] = fa_elementwise_kernel(op, self.pass_, 0)
+        self.fn[1] = fa_elementwise_kernel(op, self.pass_, 1)
+        if self.fn[0] == NULL or self.fn[1] == NULL:
+            raise ValueError(f"no native kernel for op {op} pass {pass_}")
+        for i in range(len(params)):
+            self.params[i] = params[i]
+
+    def __call__(self, a, b=None, target=None):
+        cdef cnp.ndarray first, second, out
+        cdef int dt
+        cdef size_t n
+        cdef int threads
+        if not _plain(a):
+            return None
+        first = <cnp.ndarray>a
+        dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
+        if self.pass_ == 3:              # value_and_derivative: two new arrays
+            if b is not None or target is not None:
+                return None
+            return self._value_and_derivative(first, dt)
+        if self.pass_ != 0:              # backward: (dy, x or y), same shape and dtype
+            if not _plain(b):
+                return None
+            second = <cnp.ndarray>b
+            if (cnp.PyArray_TYPE(second) != cnp.PyArray_TYPE(first)
+                    or not cnp.PyArray_SAMESHAPE(first, second)):
+                return None
+        if target is None:
+            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(first), cnp.PyArray_DIMS(first),
+                                    cnp.PyArray_TYPE(first), 0)
+        else:
+            # out=: same shape and dtype, writeable, and each input either the
+            # very same buffer (in place) or apart from it
+            if not _plain(target):
+                return None
+            out = <cnp.ndarray>target
+            if (cnp.PyArray_TYPE(out) != cnp.PyArray_TYPE(first)
+                    or not cnp.PyArray_SAMESHAPE(out, first) or not cnp.PyArray_ISWRITEABLE(out)
+                    or not _same_or_apart(out, first)
+                    or (self.pass_ != 0 and not _same_or_apart(out, second))):
+                return None
+        n = <size_t>cnp.PyArray_SIZE(first)
+        cdef char *pa = <char *>cnp.PyArray_DATA(first)
+        cdef char *pb = NULL if self.pass_ == 0 else <char *>cnp.PyArray_DATA(second)
+        cdef char *pc = <char *>cnp.PyArray_DATA(out)
+        threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
+        if threads > 1:
+            with nogil:
+                _run_pieces(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL, self.params,
+                            threads)
+        elif n:
+            self.fn[dt](n, pa, pb, pc, NULL, self.params)
+        return out
+
+
+    cdef tuple _value_and_derivative(self, cnp.ndarray x, int dt):
+        cdef cnp.ndarray y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x),
+                                               cnp.PyArray_TYPE(x), 0)
+        cdef cnp.ndarray d = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x),
+                                               cnp.PyArray_TYPE(x), 0)
+        cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+        cdef char *px = <char *>cnp.PyArray_DATA(x)
+        cdef char *py = <char *>cnp.PyArray_DATA(y)
+        cdef char *pd = <char *>cnp.PyArray_DATA(d)
+        cdef int threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
+        if threads > 1:
+            with nogil:
+                _run_pieces(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd, self.params,
+                            threads)
+        elif n:
+            self.fn[dt](n, px, NULL, py, pd, self.params)
+        return y, d
+
+
+def parallel_min():
+    """The size from which the calls run on several threads (a test compares it)."""
+    return PARALLEL_MIN

@@ -269,6 +269,32 @@ def test_every_row_has_every_implementation():
     assert not missing, missing
 
 
+def test_native_threshold_is_the_python_one():
+    from fastact._activations import PARALLEL_MIN
+    assert _backend.native_module().parallel_min() == PARALLEL_MIN
+
+
+def test_short_calls_fall_back_when_they_must():
+    """The compiled whole-call path takes only plain arrays; anything else goes through
+    the Python layer and still gives the right answer."""
+    with fa.use_backend("cython"):
+        x = np.linspace(-3, 3, 64)
+        want = np.maximum(x, 0)
+        buf = np.zeros(65)
+        buf[1:] = x
+        # out partially overlapping x: computed through a temporary
+        np.testing.assert_array_equal(fa.relu(buf[1:], out=buf[:-1]), want)
+        big = np.arange(10.0).astype(">f8")          # byte-swapped: the general path
+        np.testing.assert_array_equal(fa.relu(big - 5), np.maximum(big - 5, 0))
+        ro = np.zeros(64)
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="out"):
+            fa.relu(x, out=ro)
+        np.testing.assert_array_equal(fa.relu(x[::2]), want[::2])          # strided
+        y, d = fa.relu.value_and_derivative(x.astype(np.float32))
+        assert y.dtype == d.dtype == np.float32
+
+
 def test_generated_native_files_are_not_stale():
     r = subprocess.run([sys.executable, os.path.join("tools", "generate_native.py"), "--check"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
