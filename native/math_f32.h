@@ -18,33 +18,10 @@
 
 #include "math_common.h"
 
-#define FA_F32_LOG2E 1.4426950408889634f
-#define FA_F32_ROUND_MAGIC 12582912.0f      /* 1.5 * 2**23: adding it rounds to an integer */
-#define FA_F32_MAGIC_BITS 0x4B400000        /* its bit pattern */
-#define FA_F32_LN2_HI 0.693145751953125f    /* 12 trailing zero bits: k * LN2_HI exact */
-#define FA_F32_LN2_LO 1.4286068203094172e-06f
-#define FA_F32_LN2 0.6931471805599453f
-/* e**r - 1 = r + r**2 (1/2 + r/6 + ... + r**5/5040), |r| <= ln(2)/2 */
-#define FA_F32_E0 ((float)(1.0 / 2))
-#define FA_F32_E1 ((float)(1.0 / 6))
-#define FA_F32_E2 ((float)(1.0 / 24))
-#define FA_F32_E3 ((float)(1.0 / 120))
-#define FA_F32_E4 ((float)(1.0 / 720))
-#define FA_F32_E5 ((float)(1.0 / 5040))
-/* log1p(f) = f - f s + s R(s**2), s = f / (2 + f) */
-#define FA_F32_L0 ((float)(2.0 / 3))
-#define FA_F32_L1 ((float)(2.0 / 5))
-#define FA_F32_L2 ((float)(2.0 / 7))
-#define FA_F32_L3 ((float)(2.0 / 9))
-#define FA_F32_L4 ((float)(2.0 / 11))
-#define FA_F32_EXP_LO (-104.0f)             /* beyond: 0 and inf in float32 */
-#define FA_F32_EXP_HI 89.0f
-#define FA_F32_EXPM1_LO (-20.0f)            /* expm1 is -1 in float32 below */
-#define FA_F32_TAIL (-1e4f)                 /* x below this behaves as -inf */
-#define FA_F32_MUL_EXP_LO (-140.0f)         /* keeps both halves of 2**k normal */
-#define FA_F32_TANH_SATURATION 10.0f        /* tanh(10) rounds to 1 in float32 */
-#define FA_F32_SELU_SCALE 1.0507009873554805f
-#define FA_F32_SELU_SA ((float)(1.0507009873554805 * 1.6732632423543772))
+/* FA_F32_LOG2E, FA_F32_E0..E5 (expm1), FA_F32_L0..L4 (log1p), the clamps, ...:
+ * the float32 constants of fastact/_math32.py (see it for what each is),
+ * generated from it so they are written once. */
+#include "generated/constants.h"
 
 /* x limited to [lo, hi], NaN kept: fa_clampf's result as two selects in a row.
  * The nested select of fa_clampf lets GCC thread jumps through a clamp whose

@@ -40,27 +40,9 @@
 #define FA_TIER_SPLIT_IS_f64 1
 #define FA_TIER_SPLIT_IS_f32d 0
 
-/* Round-to-nearest-integer trick: adding 1.5 * 2**52 leaves round(v) in the
- * low mantissa bits. */
-#define FA_ROUND_MAGIC 6755399441055744.0
-#define FA_LOG2E 1.4426950408889634
-/* ln 2 split so that k * FA_LN2_HI is exact for |k| < 2**11. */
-#define FA_LN2_HI 6.93147180369123816490e-01
-#define FA_LN2_LO 1.90821492927058770002e-10
-#define FA_BIG 1e300                          /* finite stand-in for inf in products */
-#define FA_SQRT1_2 0.7071067811865476
-#define FA_SQRT1_2_LO (-4.833646656726457e-17)   /* sqrt(1/2) - FA_SQRT1_2 */
-#define FA_TWO_OVER_SQRT_PI 1.1283791670955126
-#define FA_INV_SQRT_2PI 0.3989422804014327
-/* two-part constants of the gelu tanh form: value = hi + lo */
-#define FA_SQRT_2_OVER_PI_HI 0.7978845608028654
-#define FA_SQRT_2_OVER_PI_LO (-4.9846544045554e-17)
-#define FA_GELU_TANH_A_HI 0.044715
-#define FA_GELU_TANH_A_LO 2.1960211427085595e-18
-#define FA_SELU_ALPHA 1.6732632423543772848170429916717
-#define FA_SELU_SCALE 1.0507009873554804934193349852946
-#define FA_SELU_SA 1.7580993408473768         /* scale * alpha, correctly rounded */
-#define FA_SELU_SA_LO 1.41535193800845e-17    /* scale * alpha - FA_SELU_SA */
+/* FA_LOG2E, FA_LN2_HI/LO, FA_SELU_*, ...: the constants of fastact/_math.py
+ * (see it for what each is), generated from it so they are written once. */
+#include "generated/constants.h"
 
 #endif /* FASTACT_MATH_TIER_ONCE */
 

@@ -92,8 +92,11 @@ def test_switching_backends_switches_kernels():
         fa.mish(x)
         kernel = _backend.cache[("mish", "forward", x.dtype, False)]
         assert hasattr(kernel, "py_func")           # a Numba dispatcher
+        assert _backend.cache[("short", "mish", "forward")] is None   # Numba has none
     with fa.use_backend("cython"):
-        fa.mish(x)
+        fa.mish(x)                                  # the whole call compiled
+        assert type(_backend.cache[("short", "mish", "forward")]).__name__ == "ShortCall"
+        fa.mish(x[::2])                             # strided: through the Python layer
         kernel = _backend.cache[("mish", "forward", x.dtype, False)]
         assert type(kernel).__name__ == "ElementwiseKernel"
 
@@ -267,6 +270,20 @@ def test_every_row_has_every_implementation():
                 if not re.search(rf"\bint {typed}\(", header):
                     missing.append(f"{typed}: header prototype")
     assert not missing, missing
+
+
+def test_info_command_reports_what_a_bug_report_needs():
+    r = run_python("import sys; from fastact.__main__ import main; "
+                   "sys.exit(main(['info', '--json']))")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["fastact"] == fa.__version__ == info["library_version"]
+    assert info["backends_built"] == ["cython", "numba"] and info["backend"] == "cython"
+    assert info["simd"] in ("x86-64-v3", "baseline") and info["threads"] >= 1
+    assert info["build"]["compiler"] and "-march=x86-64-v3" in info["build"]["flags"]["kernels_v3.c"]
+    r = run_python("import sys; from fastact.__main__ import main; sys.exit(main(['info']))",
+                   {"FASTACT_SIMD": "baseline"})
+    assert r.returncode == 0 and "baseline" in r.stdout, r.stderr
 
 
 def test_native_threshold_is_the_python_one():

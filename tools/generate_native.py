@@ -6,6 +6,7 @@
 Writes
   include/fastact.h             the public C header (op enum, typed prototypes)
   native/generated/poly.h       the polynomials of fastact/_coefficients.py, per tier
+  native/generated/constants.h  the constants of fastact/_math.py and _math32.py
   native/generated/kernels.inc  one loop per (op, pass, dtype) and the ISA table
   native/generated/ops.inc      the op table, parameter checks, typed entry points
 
@@ -26,6 +27,7 @@ from fastact._coefficients import table  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"
 POLY_PATH = ROOT / "native" / "generated" / "poly.h"
+CONSTANTS_PATH = ROOT / "native" / "generated" / "constants.h"
 KERNELS_PATH = ROOT / "native" / "generated" / "kernels.inc"
 OPS_PATH = ROOT / "native" / "generated" / "ops.inc"
 
@@ -126,6 +128,72 @@ def render_poly():
         parts.append(series(f"fa_series_tanhshrink_{suffix}", coeffs["tanhshrink"]))
     parts.append("#endif\n")
     return "\n".join(parts)
+
+
+# ---- constants.h ----------------------------------------------------------
+
+# C name -> (module, Python name, index into a tuple or None); the f32 tier's
+# are float32 values, written with an f suffix.
+CONSTANTS = {
+    "FA_ROUND_MAGIC": ("_math", "_ROUND_MAGIC", None),
+    "FA_LOG2E": ("_math", "_LOG2E", None),
+    "FA_LN2_HI": ("_math", "_LN2_HI", None),
+    "FA_LN2_LO": ("_math", "_LN2_LO", None),
+    "FA_BIG": ("_math", "_BIG", None),
+    "FA_SQRT1_2": ("_math", "_SQRT1_2", None),
+    "FA_SQRT1_2_LO": ("_math", "_SQRT1_2_LO", None),
+    "FA_TWO_OVER_SQRT_PI": ("_math", "_TWO_OVER_SQRT_PI", None),
+    "FA_INV_SQRT_2PI": ("_math", "_INV_SQRT_2PI", None),
+    "FA_SQRT_2_OVER_PI_HI": ("_math", "_SQRT_2_OVER_PI", 0),
+    "FA_SQRT_2_OVER_PI_LO": ("_math", "_SQRT_2_OVER_PI", 1),
+    "FA_GELU_TANH_A_HI": ("_math", "_GELU_TANH_A", 0),
+    "FA_GELU_TANH_A_LO": ("_math", "_GELU_TANH_A", 1),
+    "FA_SELU_ALPHA": ("_math", "SELU_ALPHA", None),
+    "FA_SELU_SCALE": ("_math", "SELU_SCALE", None),
+    "FA_SELU_SA": ("_math", "_SELU_SA", None),
+    "FA_SELU_SA_LO": ("_math", "_SELU_SA_LO", None),
+    "FA_F32_LOG2E": ("_math32", "_LOG2E", None),
+    "FA_F32_ROUND_MAGIC": ("_math32", "_ROUND_MAGIC", None),
+    "FA_F32_MAGIC_BITS": ("_math32", "_MAGIC_BITS", None),
+    "FA_F32_LN2_HI": ("_math32", "_LN2_HI", None),
+    "FA_F32_LN2_LO": ("_math32", "_LN2_LO", None),
+    "FA_F32_LN2": ("_math32", "_LN2", None),
+    **{f"FA_F32_E{i}": ("_math32", f"_E{i}", None) for i in range(6)},
+    **{f"FA_F32_L{i}": ("_math32", f"_L{i}", None) for i in range(5)},
+    "FA_F32_EXP_LO": ("_math32", "_EXP_LO", None),
+    "FA_F32_EXP_HI": ("_math32", "_EXP_HI", None),
+    "FA_F32_EXPM1_LO": ("_math32", "_EXPM1_LO", None),
+    "FA_F32_TAIL": ("_math32", "_TAIL", None),
+    "FA_F32_MUL_EXP_LO": ("_math32", "_MUL_EXP_LO", None),
+    "FA_F32_TANH_SATURATION": ("_math32", "_TANH_SATURATION", None),
+    "FA_F32_SELU_SCALE": ("_math32", "_SELU_SCALE", None),
+    "FA_F32_SELU_SA": ("_math32", "_SELU_SA", None),
+}
+
+
+def _c_constant(value):
+    import numpy as np
+    if isinstance(value, np.float32):
+        return f"{float(value)!r}f" if value >= 0 else f"({float(value)!r}f)"
+    if isinstance(value, int):
+        return hex(value)
+    text = repr(float(value))
+    return text if float(value) >= 0 else f"({text})"
+
+
+def render_constants():
+    import importlib
+    lines = [f"/* {STAMP} */\n",
+             "/* The constants of the Numba math (fastact/_math.py, _math32.py), for the C\n"
+             " * math: one definition of each, shared by both backends. */\n",
+             "#ifndef FASTACT_CONSTANTS_H\n#define FASTACT_CONSTANTS_H\n"]
+    for name, (module, attr, index) in CONSTANTS.items():
+        value = getattr(importlib.import_module(f"fastact.{module}"), attr)
+        if index is not None:
+            value = value[index]
+        lines.append(f"#define {name} {_c_constant(value)}")
+    lines.append("\n#endif\n")
+    return "\n".join(lines)
 
 
 # ---- kernels.inc ----------------------------------------------------------
@@ -449,8 +517,8 @@ def render_header():
                          typed="\n".join(typed))
 
 
-TARGETS = {HEADER_PATH: render_header, POLY_PATH: render_poly, KERNELS_PATH: render_kernels,
-           OPS_PATH: render_ops}
+TARGETS = {HEADER_PATH: render_header, POLY_PATH: render_poly, CONSTANTS_PATH: render_constants,
+           KERNELS_PATH: render_kernels, OPS_PATH: render_ops}
 
 
 def main(argv):
