@@ -181,12 +181,12 @@ class Elementwise(Activation):
 
     def value_and_derivative(self, x, *args, out=None, derivative_out=None, **kwargs):
         """(f(x), f'(x)) computed in one pass over x."""
-        if out is None and derivative_out is None and not args and not kwargs:
+        if not args and not kwargs:
             short = _backend.cache.get(("short", self.name, "value_and_derivative"), _MISSING)
             if short is _MISSING:
                 short = self._make_short("value_and_derivative")
             if short is not None:
-                both = short(x)
+                both = short(x, None, out, derivative_out)
                 if both is not None:
                     return both
         func = f"{self.name}.value_and_derivative"

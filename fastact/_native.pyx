@@ -356,6 +356,22 @@ cdef inline bint _same_or_apart(cnp.ndarray out, cnp.ndarray a):
     return o == p or o + nbytes <= p or p + nbytes <= o
 
 
+cdef inline bint _apart(cnp.ndarray a, cnp.ndarray b):
+    cdef char *p = <char *>cnp.PyArray_DATA(a)
+    cdef char *q = <char *>cnp.PyArray_DATA(b)
+    return p + <size_t>cnp.PyArray_NBYTES(a) <= q or q + <size_t>cnp.PyArray_NBYTES(b) <= p
+
+
+cdef inline bint _usable_out(object target, cnp.ndarray x):
+    """target can take a result for x as is: plain, x's shape and dtype, writeable,
+    and x itself or apart from it."""
+    if not _plain(target):
+        return False
+    cdef cnp.ndarray out = <cnp.ndarray>target
+    return (cnp.PyArray_TYPE(out) == cnp.PyArray_TYPE(x) and cnp.PyArray_SAMESHAPE(out, x)
+            and cnp.PyArray_ISWRITEABLE(out) and _same_or_apart(out, x))
+
+
 cdef class ShortCall:
     """The common call of one kernel, whole in C: a plain contiguous float32 or
     float64 array (and for backward a second one of the same shape and dtype),
@@ -374,7 +390,7 @@ cdef class ShortCall:
         for i in range(len(params)):
             self.params[i] = params[i]
 
-    def __call__(self, a, b=None, target=None):
+    def __call__(self, a, b=None, target=None, target2=None):
         cdef cnp.ndarray first, second, out
         cdef int dt
         cdef size_t n
@@ -383,10 +399,8 @@ cdef class ShortCall:
             return None
         first = <cnp.ndarray>a
         dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
-        if self.pass_ == 3:              # value_and_derivative: two new arrays
-            if b is not None or target is not None:
-                return None
-            return self._value_and_derivative(first, dt)
+        if self.pass_ == 3:              # value_and_derivative: (x, out, derivative_out)
+            return self._value_and_derivative(first, dt, target, target2)
         if self.pass_ != 0:              # backward: (dy, x or y), same shape and dtype
             if not _plain(b):
                 return None
@@ -398,15 +412,11 @@ cdef class ShortCall:
             out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(first), cnp.PyArray_DIMS(first),
                                     cnp.PyArray_TYPE(first), 0)
         else:
-            # out=: same shape and dtype, writeable, and each input either the
-            # very same buffer (in place) or apart from it
-            if not _plain(target):
+            # out=: each input either the very same buffer (in place) or apart from it
+            if not _usable_out(target, first):
                 return None
             out = <cnp.ndarray>target
-            if (cnp.PyArray_TYPE(out) != cnp.PyArray_TYPE(first)
-                    or not cnp.PyArray_SAMESHAPE(out, first) or not cnp.PyArray_ISWRITEABLE(out)
-                    or not _same_or_apart(out, first)
-                    or (self.pass_ != 0 and not _same_or_apart(out, second))):
+            if self.pass_ != 0 and not _same_or_apart(out, second):
                 return None
         n = <size_t>cnp.PyArray_SIZE(first)
         cdef char *pa = <char *>cnp.PyArray_DATA(first)
@@ -422,11 +432,22 @@ cdef class ShortCall:
         return out
 
 
-    cdef tuple _value_and_derivative(self, cnp.ndarray x, int dt):
-        cdef cnp.ndarray y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x),
-                                               cnp.PyArray_TYPE(x), 0)
-        cdef cnp.ndarray d = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x),
-                                               cnp.PyArray_TYPE(x), 0)
+    cdef object _value_and_derivative(self, cnp.ndarray x, int dt, object y_out, object d_out):
+        cdef cnp.ndarray y, d
+        if y_out is None:
+            y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
+        elif _usable_out(y_out, x):
+            y = <cnp.ndarray>y_out
+        else:
+            return None
+        if d_out is None:
+            d = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
+        elif _usable_out(d_out, x):
+            d = <cnp.ndarray>d_out
+        else:
+            return None
+        if not _apart(y, d):            # two outputs: never the same memory
+            return None
         cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
         cdef char *px = <char *>cnp.PyArray_DATA(x)
         cdef char *py = <char *>cnp.PyArray_DATA(y)
