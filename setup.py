@@ -2,8 +2,8 @@
 
 Two products, from one source of math in native/:
 * libfastact.so, the C library (links libc, libm and the OpenMP runtime only);
-  its kernels are compiled twice, for x86-64-v3 (AVX2 + FMA) and for plain
-  x86-64, and the library picks one at run time;
+  its kernels are compiled three times, for x86-64-v4 (AVX-512), x86-64-v3
+  (AVX2 + FMA) and plain x86-64, and the library picks one at run time;
 * fastact._native, the Cython backend, which links libfastact.so (found next
   to it through an $ORIGIN rpath) and runs its kernels under OpenMP.
 
@@ -26,7 +26,8 @@ INCLUDE = os.path.join("include")
 COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math",
                 "-fno-semantic-interposition", "-fvisibility=hidden", "-fPIC",
                 "-Wall", "-Wno-unused-function"]
-ISA_FLAGS = {"kernels_v3.c": ["-march=x86-64-v3"], "kernels_base.c": ["-march=x86-64"],
+ISA_FLAGS = {"kernels_v4.c": ["-march=x86-64-v4"], "kernels_v3.c": ["-march=x86-64-v3"],
+             "kernels_base.c": ["-march=x86-64"],
              "fastact.c": ["-fopenmp"]}
 
 
@@ -60,10 +61,10 @@ class BuildNative(build_ext):
         compiler = new_compiler(force=self.force)
         customize_compiler(compiler)
         objects, flags_by_source = [], {}
-        for source in ("kernels_v3.c", "kernels_base.c", "fastact.c"):
+        for source in ISA_FLAGS:
             isa = ISA_FLAGS[source]
-            if _native_build() and source == "kernels_v3.c":
-                isa = ["-march=native"]      # the fast table, for this machine only
+            if _native_build() and source in ("kernels_v4.c", "kernels_v3.c"):
+                isa = ["-march=native"]      # the fast tables, for this machine only
             flags = COMMON_FLAGS + isa
             flags_by_source[source] = " ".join(flags)
             objects += compiler.compile([os.path.join(NATIVE, source)],

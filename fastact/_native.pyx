@@ -53,7 +53,8 @@ def op_from_name(str name):
 
 
 def simd_level():
-    """The kernel table in use: "x86-64-v3" (AVX2 + FMA) or "baseline"."""
+    """The kernel table in use: "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 + FMA) or
+    "baseline"."""
     return fastact_simd_level().decode()
 
 

@@ -57,7 +57,7 @@ def main(command="info", argv=None):
         print(json.dumps(info, indent=1))
         return 0
     build = info.pop("build", None)
-    width = max(len(k) for k in info)
+    width = max([len(k) for k in info] + [len("flags " + s) for s in (build or {}).get("flags", ())])
     for key, value in info.items():
         print(f"{key:<{width}}  {value if value is not None else '-'}")
     if build:

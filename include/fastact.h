@@ -83,8 +83,9 @@ enum {
 
 FASTACT_API const char *fastact_status_string(int status);
 FASTACT_API const char *fastact_version(void);
-/* The kernels in use: "x86-64-v3" (AVX2 + FMA) or "baseline"
- * (FASTACT_SIMD=baseline in the environment forces the latter). */
+/* The kernels in use, the best the CPU runs: "x86-64-v4" (AVX-512),
+ * "x86-64-v3" (AVX2 + FMA) or "baseline"; FASTACT_SIMD=v3 or =baseline in
+ * the environment caps the choice. */
 FASTACT_API const char *fastact_simd_level(void);
 
 /* Names ("mish", "gelu_tanh", aliases such as "swish") and parameters. */

@@ -1,7 +1,7 @@
 /* The public C API of libfastact: status strings, op names and parameters,
  * validation (parameters, NULL pointers, overlapping buffers), the thread
  * count and the OpenMP drivers around the kernels, and the choice of kernel
- * table (x86-64-v3 or baseline) at run time.
+ * table (x86-64-v4, x86-64-v3 or baseline) at run time.
  *
  * This file is compiled for the plain target (no -march): the parallel
  * regions live here, in functions that are not cloned for an instruction
@@ -74,12 +74,22 @@ static const fa_isa_table *fa_isa_decide(void)
     const char *env = getenv("FASTACT_SIMD");
     if (env && strcasecmp(env, "baseline") == 0)
         return &fa_isa_base;
-    /* "v3", "native", "auto", empty or anything else: what the CPU has */
+    /* "v3" caps the choice there; "native", "auto", empty or anything else:
+     * the best the CPU has */
+    int at_most_v3 = env && (strcasecmp(env, "v3") == 0 || strcasecmp(env, "x86-64-v3") == 0);
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-            && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+             && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+             && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
+             && __builtin_cpu_supports("avx512vl");
+    if (v4 && !at_most_v3)
+        return &fa_isa_v4;
+    if (v3)
         return &fa_isa_v3;
+#else
+    (void)at_most_v3;
 #endif
     return &fa_isa_base;
 }

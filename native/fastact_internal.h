@@ -1,9 +1,10 @@
 /* What the library's parts share and the Cython backend reads; not installed.
  *
- * The kernels are compiled twice, once per instruction set (kernels_v3.c for
- * x86-64-v3: AVX2 + FMA, kernels_base.c for any x86-64), and each copy
- * exports one table of function pointers.  fastact__isa() picks the table at
- * run time (FASTACT_SIMD=baseline forces the plain one).
+ * The kernels are compiled once per instruction set (kernels_v4.c for
+ * x86-64-v4: AVX-512, kernels_v3.c for x86-64-v3: AVX2 + FMA, kernels_base.c
+ * for any x86-64), and each copy exports one table of function pointers.
+ * fastact__isa() picks the table at run time (FASTACT_SIMD=baseline or v3
+ * caps it).
  */
 #ifndef FASTACT_INTERNAL_H
 #define FASTACT_INTERNAL_H
@@ -51,7 +52,7 @@ typedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, siz
                             size_t inner, int want, size_t r0, size_t r1);
 
 typedef struct {
-    const char *name;                                   /* "x86-64-v3" or "baseline" */
+    const char *name;                       /* "x86-64-v4", "x86-64-v3" or "baseline" */
     fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][2];  /* [op][pass][dtype]; NULL: none */
     fa_softmax_forward_rows softmax_forward[2];          /* [dtype] */
     fa_softmax_backward_rows softmax_backward[2];
@@ -59,11 +60,12 @@ typedef struct {
     fa_glu_rows glu[2];
 } fa_isa_table;
 
+extern const fa_isa_table fa_isa_v4;
 extern const fa_isa_table fa_isa_v3;
 extern const fa_isa_table fa_isa_base;
 
-/* The table in use: v3 when the CPU has AVX2 and FMA and FASTACT_SIMD is not
- * "baseline"; decided once. */
+/* The table in use: the best the CPU runs (v4, v3, baseline), at most the one
+ * FASTACT_SIMD names ("baseline" or "v3"); decided once. */
 FA_API const fa_isa_table *fastact__isa(void);
 
 /* What the generated op table says about each op (native/generated/ops.inc). */

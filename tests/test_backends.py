@@ -279,11 +279,15 @@ def test_info_command_reports_what_a_bug_report_needs():
     info = json.loads(r.stdout)
     assert info["fastact"] == fa.__version__ == info["library_version"]
     assert info["backends_built"] == ["cython", "numba"] and info["backend"] == "cython"
-    assert info["simd"] in ("x86-64-v3", "baseline") and info["threads"] >= 1
+    assert info["simd"] in ("x86-64-v4", "x86-64-v3", "baseline") and info["threads"] >= 1
     assert info["build"]["compiler"] and "-march=x86-64-v3" in info["build"]["flags"]["kernels_v3.c"]
     r = run_python("import sys; from fastact.__main__ import main; sys.exit(main(['info']))",
                    {"FASTACT_SIMD": "baseline"})
     assert r.returncode == 0 and "baseline" in r.stdout, r.stderr
+    r = run_python("from fastact import _backend; print(_backend.native_module().simd_level())",
+                   {"FASTACT_SIMD": "v3"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("x86-64-v3" if info["simd"] != "baseline" else "baseline")
 
 
 def test_native_threshold_is_the_python_one():
