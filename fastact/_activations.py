@@ -88,9 +88,12 @@ class Elementwise(Activation):
                 _backend.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
         fn(*arrays_and_params)
 
-    def _make_short(self, pass_):
+    def _short(self, pass_):
         """The backend's whole-call fast path for ``pass_`` at the default parameters
         (None where it has none), cached with the backend's kernels."""
+        short = _backend.cache.get(("short", self.name, pass_), _MISSING)
+        if short is not _MISSING:
+            return short
         short = None
         if self._default is not None:
             kernel, numeric, values = self._default
@@ -106,9 +109,7 @@ class Elementwise(Activation):
     def __call__(self, x, *args, out=None, **kwargs):
         if not args and not kwargs:
             # the whole call in compiled code, when the backend has that
-            short = _backend.cache.get(("short", self.name, "forward"), _MISSING)
-            if short is _MISSING:
-                short = self._make_short("forward")
+            short = self._short("forward")
             if short is not None:
                 y = short(x, None, out)
                 if y is not None:
@@ -141,9 +142,7 @@ class Elementwise(Activation):
         if not args and not kwargs and (x is None) != (y is None):
             pass_ = "backward" if y is None else "backward_from_y"
             if pass_ == "backward" or self.backward_from_y:
-                short = _backend.cache.get(("short", self.name, pass_), _MISSING)
-                if short is _MISSING:
-                    short = self._make_short(pass_)
+                short = self._short(pass_)
                 if short is not None:
                     dx = short(dy, x if y is None else y, out)
                     if dx is not None:
@@ -182,9 +181,7 @@ class Elementwise(Activation):
     def value_and_derivative(self, x, *args, out=None, derivative_out=None, **kwargs):
         """(f(x), f'(x)) computed in one pass over x."""
         if not args and not kwargs:
-            short = _backend.cache.get(("short", self.name, "value_and_derivative"), _MISSING)
-            if short is _MISSING:
-                short = self._make_short("value_and_derivative")
+            short = self._short("value_and_derivative")
             if short is not None:
                 both = short(x, None, out, derivative_out)
                 if both is not None:

@@ -18,8 +18,8 @@ be combined; their outputs are joined by spaces on one line:
 ``--version``       the library's version
 
 The same values are available as functions (``includedir()``, ``libdir()``,
-``cflags()``, ...).  This module reads only the file system: it imports
-neither NumPy nor Numba.
+``cflags()``, ...).  They only look at files; running this module imports
+the fastact package (and so NumPy), never Numba.
 """
 import os
 import re

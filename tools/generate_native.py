@@ -251,8 +251,8 @@ def _loop(op, pass_, dt, ctype, params):
 def render_kernels():
     parts = [f"/* {STAMP} */\n",
              "/* One loop per (op, pass, dtype) and this instruction set's table.  Included\n"
-             " * by kernels_v3.c and kernels_base.c after the math headers and rows.h, with\n"
-             " * FA_ISA_TABLE and FA_ISA_NAME defined. */\n"]
+             " * by kernels_isa.h (once per instruction set) after the math headers and\n"
+             " * rows.h, with FA_ISA_TABLE and FA_ISA_NAME defined. */\n"]
     table_rows = []
     for op, act, params in ops():
         if act.kind != registry.ELEMENTWISE:
