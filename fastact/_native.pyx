@@ -154,6 +154,54 @@ cdef inline int _thread_count(bint parallel, size_t rows) noexcept nogil:
     return threads if <size_t>threads < rows else <int>rows
 
 
+# The row kernels' arguments, gathered so that one driver splits the rows
+# among the threads for all of them.
+cdef struct RowJob:
+    fa_softmax_forward_rows softmax_forward
+    fa_softmax_backward_rows softmax_backward
+    fa_glu_rows glu
+    fa_prelu_rows prelu
+    char *a
+    char *b
+    char *c
+    char *d
+    char *e
+    char *f
+    double *parts
+    size_t length
+    size_t inner
+    int mode
+
+
+ctypedef void (*row_call)(RowJob *job, size_t r0, size_t r1) noexcept nogil
+
+
+cdef void _softmax_forward_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
+    j.softmax_forward(j.a, j.c, j.length, j.inner, j.mode, r0, r1)
+
+
+cdef void _softmax_backward_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
+    j.softmax_backward(j.a, j.b, j.c, j.length, j.inner, j.mode, r0, r1)
+
+
+cdef void _glu_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
+    j.glu(j.a, j.b, j.c, j.d, j.length, j.inner, j.mode, r0, r1)
+
+
+cdef void _prelu_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
+    j.prelu(j.a, j.b, j.c, j.d, j.e, j.f, j.parts, j.length, j.inner, j.mode, r0, r1)
+
+
+cdef void _run_rows(row_call call, RowJob *job, size_t rows, int threads) noexcept nogil:
+    """Rows [0, rows) in one contiguous run per thread."""
+    cdef Py_ssize_t t
+    if threads > 1:
+        for t in prange(threads, num_threads=threads, schedule="static"):
+            call(job, t * rows // threads, (t + 1) * rows // threads)
+    elif rows:
+        call(job, 0, rows)
+
+
 cdef class SoftmaxForward:
     """softmax_forward_{ser,par}(nrows, (x, y, n, inner, mode))."""
     cdef bint parallel
@@ -163,20 +211,13 @@ cdef class SoftmaxForward:
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, y, n, inner, mode = args
-        cdef fa_softmax_forward_rows fn = fa_softmax_forward_kernel(_dtype_of(y))
-        cdef char *xp = _data(x)
-        cdef char *yp = _data(y)
-        cdef size_t length = n, inner_ = inner, rows = nrows
-        cdef int mode_ = mode
-        cdef int threads = _thread_count(self.parallel, rows)
-        cdef Py_ssize_t t
+        cdef RowJob job
+        job.softmax_forward = fa_softmax_forward_kernel(_dtype_of(y))
+        job.a, job.c = _data(x), _data(y)
+        job.length, job.inner, job.mode = n, inner, mode
+        cdef int threads = _thread_count(self.parallel, nrows)
         with nogil:
-            if threads > 1:
-                for t in prange(threads, num_threads=threads, schedule="static"):
-                    fn(xp, yp, length, inner_, mode_, t * rows // threads,
-                       (t + 1) * rows // threads)
-            else:
-                fn(xp, yp, length, inner_, mode_, 0, rows)
+            _run_rows(_softmax_forward_call, &job, nrows, threads)
 
 
 cdef class SoftmaxBackward:
@@ -188,21 +229,13 @@ cdef class SoftmaxBackward:
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         dy, y, dx, n, inner, mode = args
-        cdef fa_softmax_backward_rows fn = fa_softmax_backward_kernel(_dtype_of(dx))
-        cdef char *dyp = _data(dy)
-        cdef char *yp = _data(y)
-        cdef char *dxp = _data(dx)
-        cdef size_t length = n, inner_ = inner, rows = nrows
-        cdef int mode_ = mode
-        cdef int threads = _thread_count(self.parallel, rows)
-        cdef Py_ssize_t t
+        cdef RowJob job
+        job.softmax_backward = fa_softmax_backward_kernel(_dtype_of(dx))
+        job.a, job.b, job.c = _data(dy), _data(y), _data(dx)
+        job.length, job.inner, job.mode = n, inner, mode
+        cdef int threads = _thread_count(self.parallel, nrows)
         with nogil:
-            if threads > 1:
-                for t in prange(threads, num_threads=threads, schedule="static"):
-                    fn(dyp, yp, dxp, length, inner_, mode_, t * rows // threads,
-                       (t + 1) * rows // threads)
-            else:
-                fn(dyp, yp, dxp, length, inner_, mode_, 0, rows)
+            _run_rows(_softmax_backward_call, &job, nrows, threads)
 
 
 cdef class Glu:
@@ -214,34 +247,13 @@ cdef class Glu:
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, dy, y, d, half, inner, want = args
-        cdef fa_glu_rows fn = fa_glu_kernel(_dtype_of(x))
-        cdef char *xp = _data(x)
-        cdef char *dyp = _data(dy)
-        cdef char *yp = _data(y)
-        cdef char *dp = _data(d)
-        cdef size_t half_ = half, inner_ = inner, rows = nrows
-        cdef int want_ = want
-        cdef int threads = _thread_count(self.parallel, rows)
-        cdef Py_ssize_t t
+        cdef RowJob job
+        job.glu = fa_glu_kernel(_dtype_of(x))
+        job.a, job.b, job.c, job.d = _data(x), _data(dy), _data(y), _data(d)
+        job.length, job.inner, job.mode = half, inner, want
+        cdef int threads = _thread_count(self.parallel, nrows)
         with nogil:
-            if threads > 1:
-                for t in prange(threads, num_threads=threads, schedule="static"):
-                    fn(xp, dyp, yp, dp, half_, inner_, want_, t * rows // threads,
-                       (t + 1) * rows // threads)
-            else:
-                fn(xp, dyp, yp, dp, half_, inner_, want_, 0, rows)
-
-
-cdef void _prelu_range(fa_prelu_rows fn, char *x, char *w, char *y, char *d, char *dy, char *dx,
-                       double *parts, size_t channels, size_t inner, int want, size_t rows,
-                       int threads) noexcept nogil:
-    cdef Py_ssize_t t
-    if threads > 1:
-        for t in prange(threads, num_threads=threads, schedule="static"):
-            fn(x, w, y, d, dy, dx, parts, channels, inner, want, t * rows // threads,
-               (t + 1) * rows // threads)
-    else:
-        fn(x, w, y, d, dy, dx, parts, channels, inner, want, 0, rows)
+            _run_rows(_glu_call, &job, nrows, threads)
 
 
 cdef class Prelu:
@@ -255,55 +267,58 @@ cdef class Prelu:
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, w, y, d, dy, dx, parts, n, inner, want = args
-        cdef fa_prelu_rows fn = fa_prelu_kernel(_dtype_of(x))
+        cdef RowJob job
+        job.prelu = fa_prelu_kernel(_dtype_of(x))
+        job.a, job.b, job.c, job.d, job.e, job.f = (_data(x), _data(w), _data(y), _data(d),
+                                                    _data(dy), _data(dx))
+        job.parts = <double *>_data(parts)
+        job.length, job.inner, job.mode = n, inner, want
         cdef size_t size = <size_t>cnp.PyArray_SIZE(<cnp.ndarray>x)
         cdef size_t item = (<cnp.ndarray>x).descr.itemsize
-        cdef char *xp = _data(x)
-        cdef char *wp = _data(w)
-        cdef char *yp = _data(y)
-        cdef char *dp = _data(d)
-        cdef char *dyp = _data(dy)
-        cdef char *dxp = _data(dx)
-        cdef double *pp = <double *>_data(parts)
-        cdef size_t channels = n, inner_ = inner, rows, full, tail, c, r
-        cdef int want_ = want
+        cdef size_t channels = n, rows, full, tail, c, r
+        cdef double *parts_out = job.parts
         cdef int threads
-        cdef double *own = NULL
-        if inner_ == 1 and channels > 1:
+        if job.inner == 1 and channels > 1:
             # channels last: one C row per element, dweight gathered per channel
             rows = size
-            if want_ == 2:
-                own = <double *>malloc(rows * sizeof(double))
-                if own == NULL:
+            if job.mode == 2:
+                job.parts = <double *>malloc(rows * sizeof(double))
+                if job.parts == NULL:
                     raise MemoryError()
             threads = _thread_count(self.parallel, rows)
             with nogil:
-                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, own, channels, 1, want_, rows,
-                             threads)
-                if want_ == 2:
+                _run_rows(_prelu_call, &job, rows, threads)
+                if job.mode == 2:
                     for c in range(channels):
-                        pp[c] = 0.0
+                        parts_out[c] = 0.0
                     for r in range(rows):
-                        pp[r % channels] += own[r]
-            free(own)
+                        parts_out[r % channels] += job.parts[r]
+                    free(job.parts)
         elif channels == 1:
             # one shared slope: rows of ``inner`` elements, the last one shorter
-            full = size // inner_
-            tail = size - full * inner_
+            full = size // job.inner
+            tail = size - full * job.inner
             threads = _thread_count(self.parallel, full)
             with nogil:
-                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, pp, 1, inner_, want_, full, threads)
+                _run_rows(_prelu_call, &job, full, threads)
                 if tail:
-                    r = full * inner_ * item
-                    fn(xp + r, wp, yp + r if want_ != 2 else yp,
-                       dp + r if want_ == 1 else dp, dyp + r if want_ == 2 else dyp,
-                       dxp + r if want_ == 2 else dxp, pp + full, 1, tail, want_, 0, 1)
+                    # the short last row, as a row of its own
+                    r = full * job.inner * item
+                    job.a += r
+                    if job.mode == 2:
+                        job.e += r
+                        job.f += r
+                    else:
+                        job.c += r
+                        if job.mode == 1:
+                            job.d += r
+                    job.parts += full
+                    job.inner = tail
+                    _prelu_call(&job, 0, 1)
         else:
-            rows = nrows
-            threads = _thread_count(self.parallel, rows)
+            threads = _thread_count(self.parallel, nrows)
             with nogil:
-                _prelu_range(fn, xp, wp, yp, dp, dyp, dxp, pp, channels, inner_, want_, rows,
-                             threads)
+                _run_rows(_prelu_call, &job, nrows, threads)
 
 
 class Kernels:
