@@ -1,6 +1,7 @@
 """``python -m fastact bench``: time the activations against NumPy, torch and the copy bound.
 
-For each function, one row per (pass, dtype, n): fastact's median time, its bandwidth (the
+For each function, one row per (pass, dtype, n) and backend (``--backend``: the native
+kernels, Numba, or the C library timed from C): fastact's median time, its bandwidth (the
 bytes the pass must move / time), that as a percentage of the memory-copy bound measured in
 the same run, and how many times faster fastact is than idiomatic NumPy, than PyTorch CPU
 (same thread count, when importable) and, for value_and_derivative, than its own forward
