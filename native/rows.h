@@ -3,11 +3,11 @@
  * fastact/_axis_kernels.py; the contracts are the fa_*_rows typedefs of
  * fastact_internal.h.
  *
- * Included once by kernels_v3.c and kernels_base.c, after math_common.h,
+ * Included once per instruction set (kernels_isa.h), after math_common.h,
  * generated/poly.h, math_tier.h (f64 and f32d) and math_f32.h.  The second
  * half of this file is a dtype template: it includes itself twice, with
  * FA_ROWS_T = float (suffix _f32) and double (_f64).  Every function is
- * static: the two ISA copies export only their fa_isa_table.
+ * static: each instruction set's copy exports only its fa_isa_table.
  *
  * The math runs in double, with the f64 tier (the f32 tier's for the float32
  * results of the softmax family and of glu's forward), exactly as the Numba
