@@ -13,12 +13,9 @@ import subprocess
 import tempfile
 
 from . import config, registry
+from ._bench_common import Unavailable    # raised when the C benchmark cannot run here
 
 SOURCE = pathlib.Path(__file__).resolve().parents[1] / "bench" / "c" / "fastact_bench.c"
-
-
-class Unavailable(Exception):
-    """The C benchmark cannot run here (no compiler, no source checkout, no library)."""
 
 
 def _build():

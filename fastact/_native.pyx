@@ -88,10 +88,15 @@ cdef inline size_t _piece(size_t n, size_t pieces, size_t p) noexcept nogil:
     return start if start < n else n
 
 
-cdef void _run_pieces(fa_kernel fn, size_t n, size_t item, char *a, char *b, char *c, char *d,
-                      const double *params, int threads) noexcept nogil:
+cdef void _run_elementwise(fa_kernel fn, size_t n, size_t item, char *a, char *b, char *c,
+                           char *d, const double *params, int threads) noexcept nogil:
+    """fn over n elements: on this thread, or in one aligned piece per thread."""
     cdef Py_ssize_t p
     cdef size_t lo, hi
+    if threads <= 1:
+        if n:
+            fn(n, a, b, c, d, params)
+        return
     for p in prange(threads, num_threads=threads, schedule="static"):
         lo = _piece(n, threads, p)
         hi = _piece(n, threads, p + 1)
@@ -142,10 +147,7 @@ cdef class ElementwiseKernel:
             c = _data(args[2])
         threads = fastact_get_num_threads() if self.parallel else 1
         with nogil:
-            if threads > 1:
-                _run_pieces(self.fn, n, self.item, a, b, c, d, params, threads)
-            else:
-                self.fn(n, a, b, c, d, params)
+            _run_elementwise(self.fn, n, self.item, a, b, c, d, params, threads)
 
 
 cdef inline int _dtype_of(object a):
@@ -391,6 +393,14 @@ cdef inline bint _usable_out(object target, cnp.ndarray x):
             and cnp.PyArray_ISWRITEABLE(out) and _same_or_apart(out, x))
 
 
+cdef object _output(object target, cnp.ndarray x):
+    """Where a result for x goes: a new array, ``target`` when it can take it as is,
+    or None (the call then takes the Python layer's general path)."""
+    if target is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
+    return target if _usable_out(target, x) else None
+
+
 cdef class ShortCall:
     """The common call of one kernel, whole in C: a plain contiguous float32 or
     float64 array (and for backward a second one of the same shape and dtype),
@@ -411,6 +421,7 @@ cdef class ShortCall:
 
     def __call__(self, a, b=None, target=None, target2=None):
         cdef cnp.ndarray first, second, out
+        cdef object result
         cdef int dt
         cdef size_t n
         cdef int threads
@@ -427,44 +438,26 @@ cdef class ShortCall:
             if (cnp.PyArray_TYPE(second) != cnp.PyArray_TYPE(first)
                     or not cnp.PyArray_SAMESHAPE(first, second)):
                 return None
-        if target is None:
-            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(first), cnp.PyArray_DIMS(first),
-                                    cnp.PyArray_TYPE(first), 0)
-        else:
-            # out=: each input either the very same buffer (in place) or apart from it
-            if not _usable_out(target, first):
-                return None
-            out = <cnp.ndarray>target
-            if self.pass_ != 0 and not _same_or_apart(out, second):
-                return None
+        result = _output(target, first)
+        if result is None or (self.pass_ != 0 and not _same_or_apart(result, second)):
+            return None
+        out = <cnp.ndarray>result
         n = <size_t>cnp.PyArray_SIZE(first)
         cdef char *pa = <char *>cnp.PyArray_DATA(first)
         cdef char *pb = NULL if self.pass_ == 0 else <char *>cnp.PyArray_DATA(second)
         cdef char *pc = <char *>cnp.PyArray_DATA(out)
         threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
-        if threads > 1:
-            with nogil:
-                _run_pieces(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL, self.params,
-                            threads)
-        elif n:
-            self.fn[dt](n, pa, pb, pc, NULL, self.params)
+        with nogil:
+            _run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL,
+                             self.params, threads)
         return out
 
 
     cdef object _value_and_derivative(self, cnp.ndarray x, int dt, object y_out, object d_out):
-        cdef cnp.ndarray y, d
-        if y_out is None:
-            y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
-        elif _usable_out(y_out, x):
-            y = <cnp.ndarray>y_out
-        else:
+        y_obj, d_obj = _output(y_out, x), _output(d_out, x)
+        if y_obj is None or d_obj is None:
             return None
-        if d_out is None:
-            d = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
-        elif _usable_out(d_out, x):
-            d = <cnp.ndarray>d_out
-        else:
-            return None
+        cdef cnp.ndarray y = <cnp.ndarray>y_obj, d = <cnp.ndarray>d_obj
         if not _apart(y, d):            # two outputs: never the same memory
             return None
         cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
@@ -472,12 +465,9 @@ cdef class ShortCall:
         cdef char *py = <char *>cnp.PyArray_DATA(y)
         cdef char *pd = <char *>cnp.PyArray_DATA(d)
         cdef int threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
-        if threads > 1:
-            with nogil:
-                _run_pieces(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd, self.params,
-                            threads)
-        elif n:
-            self.fn[dt](n, px, NULL, py, pd, self.params)
+        with nogil:
+            _run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd,
+                             self.params, threads)
         return y, d
 
 

@@ -202,7 +202,7 @@ def _run(jobs, impls, threads, timing, progress, backends=("cython",), cbench=No
                     else:
                         fn = bc.make_runner(case, pass_, impl, dtype, n, threads, inputs)
                         times[impl] = bc.time_call(fn, *timing)
-                except (bc.Unavailable, _bench_c.Unavailable) as exc:
+                except bc.Unavailable as exc:
                     notes.append(f"{case.name} {pass_} {dtype} n={n}: no {label}: {exc}")
                 except Exception as exc:
                     notes.append(f"{case.name} {pass_} {dtype} n={n}: {label} failed: "
@@ -352,7 +352,7 @@ def main(command="bench", argv=None):
             if backend != "c":
                 fastact.set_backend(backend)
         cbench = _bench_c.CBench(threads) if "c" in backends else None
-    except (RuntimeError, _bench_c.Unavailable) as exc:
+    except (RuntimeError, bc.Unavailable) as exc:
         print(f"{prog}: error: --backend: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -9,6 +9,7 @@ Writes
   native/generated/constants.h  the constants of fastact/_math.py and _math32.py
   native/generated/kernels.inc  one loop per (op, pass, dtype) and the ISA table
   native/generated/ops.inc      the op table, parameter checks, typed entry points
+  fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the scalar math of native/math_tier.h and native/math_f32.h
 exactly as fastact/_kernels.py calls fastact/_math.py: float32 data use the
@@ -30,6 +31,9 @@ POLY_PATH = ROOT / "native" / "generated" / "poly.h"
 CONSTANTS_PATH = ROOT / "native" / "generated" / "constants.h"
 KERNELS_PATH = ROOT / "native" / "generated" / "kernels.inc"
 OPS_PATH = ROOT / "native" / "generated" / "ops.inc"
+# files that carry the version, written from their .in templates
+VERSIONED = (ROOT / "fastact" / "lib" / "pkgconfig" / "fastact.pc",
+             ROOT / "fastact" / "lib" / "cmake" / "fastact" / "fastactConfigVersion.cmake")
 
 # The rows _math32.py computes in float32 arithmetic (vad), and those whose
 # derivative from y it computes in float32.  A test checks these against
@@ -518,8 +522,13 @@ def render_header():
                          typed="\n".join(typed))
 
 
+def _versioned(path):
+    return lambda: path.with_name(path.name + ".in").read_text().replace("@VERSION@", version())
+
+
 TARGETS = {HEADER_PATH: render_header, POLY_PATH: render_poly, CONSTANTS_PATH: render_constants,
-           KERNELS_PATH: render_kernels, OPS_PATH: render_ops}
+           KERNELS_PATH: render_kernels, OPS_PATH: render_ops,
+           **{path: _versioned(path) for path in VERSIONED}}
 
 
 def main(argv):
