@@ -23,7 +23,7 @@ INCLUDE = os.path.join("include")
 
 # No -ffast-math: it breaks NaN and inf.  Without -fno-trapping-math GCC
 # leaves the math loops scalar (../shared/PERF-NOTES.md).
-COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math",
+COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
                 "-fno-semantic-interposition", "-fvisibility=hidden", "-fPIC",
                 "-Wall", "-Wno-unused-function"]
 ISA_FLAGS = {"kernels_v4.c": ["-march=x86-64-v4"], "kernels_v3.c": ["-march=x86-64-v3"],

@@ -25,7 +25,7 @@ _sigmoid_vad_narrow = tier("f32").sigmoid_vad
 _log1p_unit = _m.log1p_unit
 # error_model="numpy": x / 0 gives inf or NaN instead of raising, and the
 # loops stay free of the branch that blocks vectorisation
-_FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+_FLAGS = dict(cache=True, nogil=True, error_model="numpy")
 
 SOFTMAX, LOG_SOFTMAX, SOFTMIN = 0, 1, 2
 

@@ -28,13 +28,21 @@ def bits_from_float(typingctx, x):
 
 @intrinsic
 def fma(typingctx, a, b, c):
-    """a * b + c with one rounding (llvm.fma: one instruction on FMA CPUs)."""
+    """a * b + c with one rounding (llvm.fma: one instruction on FMA CPUs).
+
+    In float32 when all three are float32, else in float64 (the operands
+    widened first), as Numba types arithmetic.
+    """
+    single = all(t == types.float32 for t in (a, b, c))
+    result = types.float32 if single else types.float64
+
     def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
+        llvm_type = ir.FloatType() if single else ir.DoubleType()
+        operands = [context.cast(builder, v, t, result) for v, t in zip(args, signature.args)]
         fn = builder.module.declare_intrinsic(
-            "llvm.fma", [double], ir.FunctionType(double, [double, double, double]))
-        return builder.call(fn, args)
-    return types.float64(types.float64, types.float64, types.float64), codegen
+            "llvm.fma", [llvm_type], ir.FunctionType(llvm_type, [llvm_type] * 3))
+        return builder.call(fn, operands)
+    return result(a, b, c), codegen
 
 
 @intrinsic

@@ -61,16 +61,18 @@ def _straight_line(name, arg, lines, result):
     """
     source = f"def {name}({arg}):\n" + "".join(f"    {line}\n" for line in lines) \
         + f"    return {result}\n"
-    namespace = {}
+    namespace = {"fma": fma, "__name__": __name__}
     exec(compile(source, f"<fastact series {name}>", "exec"), namespace)
-    return njit(inline="always")(namespace[name])
+    function = namespace[name]
+    function.__fastact_source__ = source      # for tools/translate_math.py
+    return njit(inline="always")(function)
 
 
-def _horner(coefficients):
+def _horner(coefficients, name="horner"):
     """p(t) = c[0] + c[1] t + ..., evaluated by Horner's rule."""
     c = [repr(float(v)) for v in coefficients]
-    lines = [f"p = {c[-1]}"] + [f"p = p * t + {v}" for v in reversed(c[:-1])]
-    return _straight_line("horner", "t", lines, "p")
+    lines = [f"p = {c[-1]}"] + [f"p = fma(p, t, {v})" for v in reversed(c[:-1])]
+    return _straight_line(name, "t", lines, "p")
 
 
 @njit(inline="always")
@@ -114,19 +116,19 @@ def _two_prod(a, b):
 def build(tier):
     """The scalar math of one precision tier ('f64' or 'f32'), as a module."""
     coeffs = table(tier)
-    expm1_poly = _horner(coeffs["expm1"])
-    log1p_poly = _horner(coeffs["log1p"])
+    expm1_poly = _horner(coeffs["expm1"], "expm1_poly")
+    log1p_poly = _horner(coeffs["log1p"], "log1p_poly")
     m = _types.ModuleType(f"fastact._math_{tier}")
 
     # ---- exp, expm1, log1p -------------------------------------------------
     @njit(inline="always")
     def reduce_exp(x):
         """e**x = 2**k * (1 + p) for finite |x| <= 746."""
-        t = x * _LOG2E + _ROUND_MAGIC
+        t = fma(x, _LOG2E, _ROUND_MAGIC)
         kf = t - _ROUND_MAGIC
         k = bits_from_float(t) - bits_from_float(_ROUND_MAGIC)
-        r = (x - kf * _LN2_HI) - kf * _LN2_LO
-        return k, r + r * r * expm1_poly(r)
+        r = fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
+        return k, fma(r * r, expm1_poly(r), r)
 
     @njit(inline="always")
     def exp(x):
@@ -149,6 +151,13 @@ def build(tier):
         return exp(hi) * (1.0 + lo)
 
     @njit(inline="always")
+    def mul_exp_in_range(v, hi, lo):
+        """mul_exp for -1400 <= hi <= 709 (or NaN) already."""
+        k, p = reduce_exp(hi)
+        u = fma(v, lo, v)
+        return _scale(fma(u, p, u), k)
+
+    @njit(inline="always")
     def mul_exp(v, hi, lo):
         """v * e**(hi + lo) rounded once, also where the result is subnormal.
 
@@ -156,9 +165,7 @@ def build(tier):
         e**hi instead would carry its rounding error (half the smallest
         spacing) times |v| into the result.
         """
-        k, p = reduce_exp(_clamp(hi, -1400.0, 709.0))
-        u = v + v * lo
-        return _scale(fma(u, p, u), k)
+        return mul_exp_in_range(v, _clamp(hi, -1400.0, 709.0), lo)
 
     @njit(inline="always")
     def log1p_small(f):
@@ -295,12 +302,14 @@ def build(tier):
     def silu_vad(x):
         s, sm, w, den = sigmoid_pair(x)
         pos = x >= 0.0
-        # x < 0: sigmoid(x) = w / den with w = e**x; the factor w goes last
-        xn = _clamp(x, -1e4, 0.0)
-        neg_y = mul_exp(xn / den, xn, 0.0)
+        # x < 0: sigmoid(x) = w / den with w = e**x; the factor w goes last.
+        # One clamp serves the exponent too (below -1400 every result is
+        # -0 anyway): two correlated clamps leave GCC's loop scalar.
+        xn = _clamp(x, -1400.0, 0.0)
+        neg_y = mul_exp_in_range(xn / den, xn, 0.0)
         # sigmoid'(x)-like part for x < 0: (1 + x sigmoid(-x)) sigmoid(x) =
         # w ((1 + x) + w) / (1 + w)**2: fewer roundings than the direct form
-        neg_d = mul_exp(((1.0 + xn) + w) / _one_plus_squared(w), xn, 0.0)
+        neg_d = mul_exp_in_range(((1.0 + xn) + w) / _one_plus_squared(w), xn, 0.0)
         y = x * s if pos else neg_y
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
         d = s * (1.0 + xp * sm) if pos else neg_d
@@ -313,19 +322,20 @@ def build(tier):
         w = exp(-abs(x))
         pos = x > 0.0
         num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
-        den = num + (2.0 * w * w if pos else 2.0)
+        den = num + 2.0 * (w * w if pos else 1.0)
         t = num / den
         # x * sech(softplus x)**2 * sigmoid(x) = 4 x w^(1 or 2) (1 + w) / den**2
         cross = 4.0 * (w * w if pos else w) * (1.0 + w) / (den * den)
-        # x < 0: both y and y' carry a factor w = e**x, applied last
-        xn = _clamp(x, -1e4, 0.0)
-        neg_y = mul_exp(xn * (w + 2.0) / den, xn, 0.0)
+        # x < 0: both y and y' carry a factor w = e**x, applied last (one
+        # clamp for both, as in silu)
+        xn = _clamp(x, -1400.0, 0.0)
+        neg_y = mul_exp_in_range(xn * (w + 2.0) / den, xn, 0.0)
         y = x * t if pos else neg_y
         # y' = w B for x < 0, with B = (1 + x) - w C / den**2 expanded so that
         # its leading part 1 + x is exact-ish and the rest a small correction
         # (the direct form collects ~5 ulp near x = -10)
         c = (2.0 + w * (4.0 + w * (3.0 + w))) + xn * (4.0 + w * (8.0 + w * (4.0 + w)))
-        d_neg = mul_exp((1.0 + xn) - w * c / (den * den), xn, 0.0)
+        d_neg = mul_exp_in_range((1.0 + xn) - w * c / (den * den), xn, 0.0)
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
         return y, t + xp * cross if pos else d_neg
 
@@ -444,13 +454,13 @@ def build(tier):
     return m
 
 
-def _clenshaw(coefficients):
+def _clenshaw(coefficients, name="clenshaw"):
     """sum c[k] T_k(v) (a Chebyshev series, v in [-1, 1]) by Clenshaw's recurrence."""
     c = [repr(float(v)) for v in coefficients]
     lines = ["two_v = 2.0 * v", "b2 = 0.0", f"b1 = {c[-1]}"]
     for v in reversed(c[1:-1]):
-        lines += [f"b0 = two_v * b1 - b2 + {v}", "b2 = b1", "b1 = b0"]
-    return _straight_line("clenshaw", "v", lines, f"v * b1 - b2 + {c[0]}")
+        lines += [f"b0 = fma(two_v, b1, -b2) + {v}", "b2 = b1", "b1 = b0"]
+    return _straight_line(name, "v", lines, f"fma(v, b1, -b2) + {c[0]}")
 
 
 def _chebyshev_to_monomial(coefficients):
@@ -472,7 +482,7 @@ def _chebyshev_to_monomial(coefficients):
     return [float(a) for a in total]
 
 
-def _estrin_of_chebyshev(coefficients):
+def _estrin_of_chebyshev(coefficients, name="estrin"):
     """sum c[k] T_k(v) as a polynomial in v, evaluated by Estrin's scheme."""
     terms = [repr(a) for a in _chebyshev_to_monomial(coefficients)]
     lines = []
@@ -481,16 +491,17 @@ def _estrin_of_chebyshev(coefficients):
     while len(terms) > 1:
         pairs = []
         for i in range(0, len(terms), 2):
-            pairs.append(f"{terms[i]} + {terms[i + 1]} * {power}" if i + 1 < len(terms)
+            pairs.append(f"fma({terms[i + 1]}, {power}, {terms[i]})" if i + 1 < len(terms)
                          else terms[i])
         level += 1
         terms = []
         for j, expr in enumerate(pairs):
             lines.append(f"e{level}_{j} = {expr}")
             terms.append(f"e{level}_{j}")
-        lines.append(f"p{level} = {power} * {power}")
-        power = f"p{level}"
-    return _straight_line("estrin", "v", lines, terms[0])
+        if len(terms) > 1:
+            lines.append(f"p{level} = {power} * {power}")
+            power = f"p{level}"
+    return _straight_line(name, "v", lines, terms[0])
 
 
 def _add_fitted(m, coeffs, helpers, tier):
@@ -503,8 +514,8 @@ def _add_fitted(m, coeffs, helpers, tier):
     # are well conditioned as polynomials in v and go through Estrin's scheme
     # instead (a tree of depth log2(n)).
     series = _clenshaw if tier == "f64" else _estrin_of_chebyshev
-    erfcx_series = series(coeffs["erfcx"])
-    tanhshrink_series = series(coeffs["tanhshrink"])
+    erfcx_series = series(coeffs["erfcx"], "erfcx_series")
+    tanhshrink_series = series(coeffs["tanhshrink"], "tanhshrink_series")
     # float32 inputs squared are exact in float64 and their tails need no
     # extra digits; float64 tails do (an error e in the exponent of exp is a
     # relative error e in the result, and x**2 / 2 reaches 700).
@@ -586,7 +597,7 @@ def _add_fitted(m, coeffs, helpers, tier):
             u = c_hi * s
             u_lo = fma(c_hi, s, -u) + (c_hi * s_lo + c_lo * s)
             # x d(2u)/dx = 2 c (x + 3 a x**3), from the same pieces
-            x_du2 = 2.0 * c_hi * (xc + 3.0 * p)
+            x_du2 = 2.0 * c_hi * fma(3.0, p, xc)
         else:
             u = c_hi * (xc + a_hi * xc * x2)
             u_lo = 0.0

@@ -15,7 +15,7 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from ._bits import bits_from_float32, float32_from_bits, float_from_bits
+from ._bits import bits_from_float32, float32_from_bits, float_from_bits, fma
 from ._math import _nan_or       # generic: keeps a float32 a float32
 
 _f = np.float32
@@ -45,7 +45,12 @@ _LN2 = _f(0.6931471805599453)
 
 @njit(inline="always")
 def _clamp(x, lo, hi):
-    return lo if x < lo else (hi if x > hi else x)
+    """x limited to [lo, hi], NaN kept, as two selects in a row: with the
+    nested form GCC threads jumps through a clamp whose input is known on a
+    path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the
+    loop scalar."""
+    t = lo if x < lo else x
+    return hi if t > hi else t
 
 
 @njit(inline="always")
@@ -64,12 +69,12 @@ def _scale(v, k):
 @njit(inline="always")
 def reduce_exp(x):
     """e**x = 2**k * (1 + p) for finite -150 <= x <= 89."""
-    t = x * _LOG2E + _ROUND_MAGIC
+    t = fma(x, _LOG2E, _ROUND_MAGIC)
     kf = t - _ROUND_MAGIC
     k = bits_from_float32(t) - _MAGIC_BITS
-    r = (x - kf * _LN2_HI) - kf * _LN2_LO
-    poly = ((((_E5 * r + _E4) * r + _E3) * r + _E2) * r + _E1) * r + _E0
-    return k, r + r * r * poly
+    r = fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
+    poly = fma(fma(fma(fma(fma(_E5, r, _E4), r, _E3), r, _E2), r, _E1), r, _E0)
+    return k, fma(r * r, poly, r)
 
 
 @njit(inline="always")
@@ -138,7 +143,7 @@ def sigmoid_vad(x):
     # w / (1 + w)**2 in float32 collects ~5 roundings; from the float32 w in
     # float64 it is within 1.5 ulp (and only the derivative passes pay it)
     wd = exp_wide(-abs(x))
-    return s, wd / ((1.0 + wd) * (1.0 + wd))
+    return s, _f(wd / ((1.0 + wd) * (1.0 + wd)))
 
 
 @njit(inline="always")
@@ -151,7 +156,7 @@ def tanh_vad(x):
     # |x|; in float64 from the float32 w, as for sigmoid
     wd = exp_wide(_f(-2.0) * abs(x))
     # +-0 and NaN come back as they are
-    return (t if x > _ZERO else (-t if x < _ZERO else x)), 4.0 * wd / ((1.0 + wd) * (1.0 + wd))
+    return (t if x > _ZERO else (-t if x < _ZERO else x)), _f(4.0 * wd / ((1.0 + wd) * (1.0 + wd)))
 
 
 @njit(inline="always")
@@ -171,7 +176,9 @@ def silu_vad(x):
     smd = wd * rd if pos else rd
     neg_d = mul_exp(_f((1.0 + _d(xn) * smd) * rd), xn)
     xp = _clamp(_d(x), 0.0, 1e4)       # beyond, x e**-x is 0 (and inf * 0 NaN)
-    d = sd * (1.0 + xp * smd) if pos else neg_d
+    # derivatives leave in float32, as every row here: the backward loops
+    # multiply dy in float32
+    d = _f(sd * (1.0 + xp * smd)) if pos else neg_d
     return y, d
 
 
@@ -192,10 +199,10 @@ def mish_vad(x):
     # x < 0: y and y' carry a factor e**x, applied last so that tails round once
     xn = _clamp(x, _TAIL, _ZERO)
     neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
-    y = xd * t if pos else neg_y
+    y = _f(xd * t) if pos else neg_y
     d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
     xp = _clamp(xd, 0.0, 1e4)             # beyond, x e**-x is 0 (and inf * 0 NaN)
-    return y, (t + xp * cross if pos else d_neg)
+    return y, (_f(t + xp * cross) if pos else d_neg)
 
 
 @njit(inline="always")
