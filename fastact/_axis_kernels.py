@@ -65,6 +65,112 @@ def _add_compensated(s, c, e):
 _BLOCK = 256   # exponentials computed (vectorised) per block, then summed
 
 
+# ---- the scalar math of the rows ---------------------------------------------
+# Small straight-line functions, one per formula: the loops below call them,
+# and tools/translate_math.py turns them into the C that native/rows.h calls.
+
+@njit(inline="always")
+def shifted_exp(v, m):
+    """e**(v - m), v - m carried as hi + lo."""
+    hi, lo = _difference(v, m)
+    return _exp_of_sum(hi, lo)
+
+
+@njit(inline="always")
+def shifted_exp_narrow(v, m):
+    """e**(v - m) for float32 results: the f32 tier's polynomial, and v - m
+    without its low part (it changes the result by less than 1e-14 relatively)."""
+    return _exp_narrow(v - m)
+
+
+@njit(inline="always")
+def grid_digits(e):
+    """e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90."""
+    t1 = e + _GRID1
+    r1 = e - (t1 - _GRID1)
+    t2 = r1 + _GRID2
+    r2 = r1 - (t2 - _GRID2)
+    return (bits_from_float(t1) - _G1, bits_from_float(t2) - _G2,
+            bits_from_float(r2 + _GRID3) - _G3)
+
+
+@njit(inline="always")
+def grid_total(q1, q2, q3, nans):
+    """The sum from the grid sums, rounded once (NaN if a term was NaN).
+
+    q1 * 2**-30 is exact while q1 < 2**53 (rows under 2**23 elements).
+    """
+    total = float(q1) * 2.0 ** -30 + (float(q2) * 2.0 ** -60 + float(q3) * 2.0 ** -90)
+    return np.nan if nans != 0 else total
+
+
+@njit(inline="always")
+def log_sum(s, rest):
+    """log(s) for log_softmax, from s and rest = s - 1: log1p of the rest,
+    since the log of the row's largest probability is tiny when it dominates
+    and log(s) would lose those digits."""
+    # both computed, on arguments in their ranges, then one selected
+    near_one = _log1p_unit(rest if rest <= 1.0 else 0.0)
+    far = _log(s if rest > 1.0 else 1.0)
+    finite = far if rest > 1.0 else near_one
+    # a NaN or inf - inf in the row: rest is NaN; all -inf: s is 0
+    return rest if rest != rest else (-np.inf if s == 0.0 else finite)
+
+
+@njit(inline="always")
+def log_softmax_value(v, m, log_s):
+    hi, lo = _difference(v, m)
+    return (hi - log_s) + lo
+
+
+@njit(inline="always")
+def softmax_gradient(dy, y, s, sign):
+    """softmax: y (dy - s), s = sum(dy y); softmin: the same times sign = -1."""
+    return sign * (y * (dy - s))
+
+
+@njit(inline="always")
+def log_softmax_gradient(dy, y, s):
+    """dy - e**y s, s = sum(dy)."""
+    return dy - _exp(y) * s
+
+
+@njit(inline="always")
+def log_softmax_gradient_narrow(dy, y, s):
+    return dy - _exp_narrow(y) * s
+
+
+@njit(inline="always")
+def prelu_value(v, slope):
+    return v if v > 0.0 else slope * v
+
+
+@njit(inline="always")
+def prelu_derivative(v, slope):
+    """1 or the slope; NaN for a NaN v."""
+    return (1.0 if v > 0.0 else slope) if v == v else v
+
+
+@njit(inline="always")
+def prelu_dweight_share(v, g):
+    """An element's share of dweight: 0 where v > 0, else dy v."""
+    return 0.0 if v > 0.0 else g * v
+
+
+@njit(inline="always")
+def glu_vad(a, b):
+    """glu's value a sigmoid(b) and its partial derivatives in a and in b."""
+    s, ds = _sigmoid_vad(b)
+    return a * s, s, a * ds
+
+
+@njit(inline="always")
+def glu_value_narrow(a, b):
+    """a sigmoid(b) with the float32 sigmoid, for float32 results."""
+    s, _ = _sigmoid_vad_narrow(np.float32(b))
+    return a * s
+
+
 @njit(inline="always")
 def _exp_block(x, first, stride, count, sign, m, out, narrow):
     """out[k] = e**(sign * x[first + k * stride] - m) for k < count.
@@ -76,11 +182,10 @@ def _exp_block(x, first, stride, count, sign, m, out, narrow):
     """
     if narrow:
         for k in range(count):
-            out[k] = _exp_narrow(sign * _f64(x[_at(first + k * stride)]) - m)
+            out[k] = shifted_exp_narrow(sign * _f64(x[_at(first + k * stride)]), m)
     else:
         for k in range(count):
-            hi, lo = _difference(sign * _f64(x[_at(first + k * stride)]), m)
-            out[k] = _exp_of_sum(hi, lo)
+            out[k] = shifted_exp(sign * _f64(x[_at(first + k * stride)]), m)
 
 
 # The exponentials of a row lie in [0, 1] (the row max gives exactly 1), so
@@ -102,13 +207,10 @@ def _sum_on_grids(block, count, q1, q2, q3, nans):
     """Add block[:count] (each in [0, 1] or NaN) to the grid sums (q1, q2, q3)."""
     for k in range(count):
         e = block[k]
-        t1 = e + _GRID1
-        r1 = e - (t1 - _GRID1)
-        t2 = r1 + _GRID2
-        r2 = r1 - (t2 - _GRID2)
-        q1 += bits_from_float(t1) - _G1
-        q2 += bits_from_float(t2) - _G2
-        q3 += bits_from_float(r2 + _GRID3) - _G3
+        d1, d2, d3 = grid_digits(e)
+        q1 += d1
+        q2 += d2
+        q3 += d3
         nans += e != e
     return q1, q2, q3, nans
 
@@ -118,15 +220,6 @@ def _sum_compensated(block, count, s, c):
     for j in range(count):
         s, c = _add_compensated(s, c, block[j])
     return s, c
-
-
-@njit(inline="always")
-def _grid_total(q1, q2, q3, nans):
-    """The sum from the grid sums, rounded once (NaN if a term was NaN)."""
-    if nans:
-        return np.nan
-    # q1 * 2**-30 is exact while q1 < 2**53 (rows under 2**23 elements)
-    return q1 * 2.0 ** -30 + (q2 * 2.0 ** -60 + q3 * 2.0 ** -90)
 
 
 @njit(inline="always")
@@ -149,19 +242,9 @@ def _divide_row(y, base, stride, n, s):
 
 @njit(inline="always")
 def _log_softmax_row(x, y, base, stride, n, m, s, rest):
-    # log(s) = log1p(s - 1): the log of the row's largest probability is
-    # tiny when it dominates, and log(s) would lose those digits
-    if rest != rest:
-        log_s = rest                      # a NaN or inf - inf in the row
-    elif s == 0.0:
-        log_s = -np.inf                   # all -inf: -inf - -inf gives NaN
-    elif rest <= 1.0:
-        log_s = _log1p_unit(rest)
-    else:
-        log_s = _log(s)
+    log_s = log_sum(s, rest)
     for k in range(n):
-        hi, lo = _difference(_f64(x[_at(base + k * stride)]), m)
-        y[_at(base + k * stride)] = (hi - log_s) + lo
+        y[_at(base + k * stride)] = log_softmax_value(_f64(x[_at(base + k * stride)]), m, log_s)
 
 
 @njit(inline="always")
@@ -235,7 +318,7 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
             else:
                 _log_softmax_row(x, y, base, inner, n, m, s, rest)
         else:
-            s = _grid_total(q1, q2, q3, nans)
+            s = grid_total(q1, q2, q3, nans)
             if inner == 1:
                 _divide_row(y, base, 1, n, s)
             else:
@@ -265,17 +348,16 @@ def _softmax_gradient_row(dy, y, dx, first, stride, n, mode, s, narrow):
         if narrow:
             for k in range(n):
                 i = _at(first + k * stride)
-                dx[i] = _f64(dy[i]) - _exp_narrow(_f64(y[i])) * s
+                dx[i] = log_softmax_gradient_narrow(_f64(dy[i]), _f64(y[i]), s)
         else:
             for k in range(n):
                 i = _at(first + k * stride)
-                dx[i] = _f64(dy[i]) - _exp(_f64(y[i])) * s
+                dx[i] = log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
     else:
-        negate = mode == SOFTMIN
+        sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
         for k in range(n):
             i = _at(first + k * stride)
-            t = _f64(y[i]) * (_f64(dy[i]) - s)
-            dx[i] = -t if negate else t
+            dx[i] = softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)
 
 
 @njit(**_FLAGS)
@@ -299,17 +381,15 @@ PRELU_BLOCK = 64   # outer indices per row when channels are last
 def _prelu_element(x, y, d, dy, dx, i, slope, want):
     """One element of prelu's pass ``want``; returns its share of dweight."""
     v = _f64(x[i])
-    pos = v > 0.0
-    deriv = (1.0 if pos else slope) if v == v else v
     if want == 0:
-        y[i] = v if pos else slope * v
+        y[i] = prelu_value(v, slope)
     elif want == 1:
-        y[i] = v if pos else slope * v
-        d[i] = deriv
+        y[i] = prelu_value(v, slope)
+        d[i] = prelu_derivative(v, slope)
     else:
         g = _f64(dy[i])
-        dx[i] = g * deriv
-        return 0.0 if pos else g * v
+        dx[i] = g * prelu_derivative(v, slope)
+        return prelu_dweight_share(v, g)
     return 0.0
 
 
@@ -352,20 +432,21 @@ def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
         ib = _at(xbase + (k + half) * stride)
         iy = _at(ybase + k * stride)
         a = _f64(x[ia])
-        if narrow:
-            s, ds = _sigmoid_vad_narrow(_f64(x[ib]))
+        b = _f64(x[ib])
+        if want == 0 and narrow:
+            y[iy] = glu_value_narrow(a, b)
         else:
-            s, ds = _sigmoid_vad(_f64(x[ib]))
-        if want == 0:
-            y[iy] = a * s
-        elif want == 1:
-            y[iy] = a * s
-            d[ia] = s
-            d[ib] = a * ds
-        else:
-            g = _f64(dy[iy])
-            d[ia] = g * s
-            d[ib] = g * (a * ds)
+            v, da, db = glu_vad(a, b)
+            if want == 0:
+                y[iy] = v
+            elif want == 1:
+                y[iy] = v
+                d[ia] = da
+                d[ib] = db
+            else:
+                g = _f64(dy[iy])
+                d[ia] = g * da
+                d[ib] = g * db
 
 
 @njit(**_FLAGS)

@@ -312,7 +312,7 @@ def build(tier):
         neg_d = mul_exp_in_range(((1.0 + xn) + w) / _one_plus_squared(w), xn, 0.0)
         y = x * s if pos else neg_y
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
-        d = s * (1.0 + xp * sm) if pos else neg_d
+        d = s * fma(xp, sm, 1.0) if pos else neg_d
         return y, d
 
     @njit(inline="always")
@@ -334,7 +334,7 @@ def build(tier):
         # y' = w B for x < 0, with B = (1 + x) - w C / den**2 expanded so that
         # its leading part 1 + x is exact-ish and the rest a small correction
         # (the direct form collects ~5 ulp near x = -10)
-        c = (2.0 + w * (4.0 + w * (3.0 + w))) + xn * (4.0 + w * (8.0 + w * (4.0 + w)))
+        c = fma(xn, fma(w, fma(w, 4.0 + w, 8.0), 4.0), fma(w, fma(w, 3.0 + w, 4.0), 2.0))
         d_neg = mul_exp_in_range((1.0 + xn) - w * c / (den * den), xn, 0.0)
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
         return y, t + xp * cross if pos else d_neg

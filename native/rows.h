@@ -1,10 +1,11 @@
 /* Row kernels of the activations that are not elementwise: softmax,
- * log_softmax, softmin (forward and backward), prelu and glu.  A port of
- * fastact/_axis_kernels.py; the contracts are the fa_*_rows typedefs of
- * fastact_internal.h.
+ * log_softmax, softmin (forward and backward), prelu and glu: the loops of
+ * fastact/_axis_kernels.py around its scalar math, which is translated into
+ * generated/math.h (no formula is written here); the contracts are the
+ * fa_*_rows typedefs of fastact_internal.h.
  *
- * Included once per instruction set (kernels_isa.h), after math_common.h,
- * generated/poly.h, math_tier.h (f64 and f32d) and math_f32.h.  The second
+ * Included once per instruction set (kernels_isa.h), after math_common.h and
+ * generated/math.h.  The second
  * half of this file is a dtype template: it includes itself twice, with
  * FA_ROWS_T = float (suffix _f32) and double (_f64).  Every function is
  * static: each instruction set's copy exports only its fa_isa_table.
@@ -27,93 +28,40 @@
 
 enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
+
 /* exponentials computed (vectorised) per block, then summed */
 #define FA_ROWS_BLOCK 256
 
-/* a - b = hi + *lo exactly (TwoSum); inf - inf gives NaN as it should.
- * Where hi is infinite (a = -inf) *lo is 0, not the NaN TwoSum would give. */
-FA_INLINE double fa_rows_difference(double a, double b, double *lo)
-{
-    double hi = a - b;
-    double a_part = hi + b;
-    double l = (a - a_part) + (-b - (hi - a_part));
-    *lo = hi - hi == 0.0 ? l : 0.0;
-    return hi;
-}
-
-/* Neumaier's step: *s + e, its rounding error accumulated in *c.  (The
- * fabs(e) also keeps GCC from fusing a product e = a * b into the sums:
- * Numba's LLVM does not fuse a product that has more than one use.) */
-FA_INLINE void fa_rows_add_compensated(double *s, double *c, double e)
-{
-    double t = *s + e;
-    *c += fabs(*s) >= fabs(e) ? (*s - t) + e : (e - t) + *s;
-    *s = t;
-}
-
 /* The exponentials of a softmax row lie in [0, 1] (the row max gives exactly
- * 1), so each can be split on three fixed grids, of spacing 2**-30, 2**-60
- * and 2**-90, into integers (adding a constant whose last bit is worth the
- * spacing rounds to the grid): the integer sums are exact in any order, so
- * they vectorise, and the sum is off by at most n * 2**-91 before its one
+ * 1), so each is split into integers on three fixed grids (fa_grid_digits,
+ * from _axis_kernels.grid_digits): the integer sums are exact in any order,
+ * so they vectorise, and the sum is off by at most n * 2**-91 before its one
  * rounding.  log_softmax needs s - 1 to full relative precision even when it
  * is 1e-300, which fixed grids cannot give: it keeps the compensated sum. */
-#define FA_GRID1 (1.5 * 0x1p22)
-#define FA_GRID2 (1.5 * 0x1p-8)
-#define FA_GRID3 (1.5 * 0x1p-38)
-
 typedef struct { int64_t q1, q2, q3, nans; } fa_grid_sum;
 
 /* Add block[:count] (each in [0, 1] or NaN) to the grid sums. */
 FA_INLINE void fa_rows_sum_on_grids(const double *block, size_t count, fa_grid_sum *g)
 {
-    /* bits(e + grid) - bits(grid) is e on that grid, an integer */
-    const int64_t g1 = fa_bits_from_double(FA_GRID1), g2 = fa_bits_from_double(FA_GRID2),
-                  g3 = fa_bits_from_double(FA_GRID3);
     int64_t q1 = g->q1, q2 = g->q2, q3 = g->q3, nans = g->nans;
     for (size_t k = 0; k < count; k++) {
         double e = block[k];
-        double t1 = e + FA_GRID1;
-        double r1 = e - (t1 - FA_GRID1);
-        double t2 = r1 + FA_GRID2;
-        double r2 = r1 - (t2 - FA_GRID2);
-        q1 += fa_bits_from_double(t1) - g1;
-        q2 += fa_bits_from_double(t2) - g2;
-        q3 += fa_bits_from_double(r2 + FA_GRID3) - g3;
+        int64_t d1, d2, d3;
+        fa_grid_digits(e, &d1, &d2, &d3);
+        q1 += d1;
+        q2 += d2;
+        q3 += d3;
         nans += e != e;
     }
     g->q1 = q1; g->q2 = q2; g->q3 = q3; g->nans = nans;
-}
-
-/* The sum from the grid sums, rounded once (NaN if a term was NaN).
- * q1 * 2**-30 is exact while q1 < 2**53 (rows under 2**23 elements). */
-FA_INLINE double fa_rows_grid_total(const fa_grid_sum *g)
-{
-    if (g->nans)
-        return NAN;
-    return (double)g->q1 * 0x1p-30 + ((double)g->q2 * 0x1p-60 + (double)g->q3 * 0x1p-90);
 }
 
 FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double *s, double *c)
 {
     double ss = *s, cc = *c;
     for (size_t k = 0; k < count; k++)
-        fa_rows_add_compensated(&ss, &cc, block[k]);
+        fa_add_compensated(ss, cc, block[k], &ss, &cc);
     *s = ss; *c = cc;
-}
-
-/* log(s) of log_softmax, from s and rest = s - 1 (both compensated): log1p
- * of the rest, since the log of the row's largest probability is tiny when
- * it dominates and log(s) would lose those digits. */
-FA_INLINE double fa_rows_log_sum(double s, double rest)
-{
-    if (rest != rest)
-        return rest;                      /* a NaN or inf - inf in the row */
-    if (s == 0.0)
-        return -INFINITY;                 /* all -inf: -inf - -inf gives NaN */
-    if (rest <= 1.0)
-        return fa_log1p_unit_f64(rest);
-    return fa_log_f64(s);
 }
 
 #define FA_ROWS_T float
@@ -178,11 +126,9 @@ FA_INLINE void FA_R(fa_rows_exp_block)(const T *x, size_t first, size_t stride, 
     for (size_t k = 0; k < count; k++) {
         double v = sign * (double)x[first + k * stride];
 #if NARROW
-        out[k] = fa_exp_f32d(v - m);
+        out[k] = fa_shifted_exp_narrow(v, m);
 #else
-        double lo;
-        double hi = fa_rows_difference(v, m, &lo);
-        out[k] = fa_exp_of_sum_f64(hi, lo);
+        out[k] = fa_shifted_exp(v, m);
 #endif
     }
 }
@@ -206,16 +152,14 @@ FA_INLINE void FA_R(fa_rows_divide)(T *y, size_t first, size_t stride, size_t n,
     }
 }
 
-/* y = (x - m) - log(s) along the row, x - m carried as hi + lo */
+/* y = (x - m) - log(s) along the row */
 FA_INLINE void FA_R(fa_rows_log_softmax)(const T *x, T *y, size_t first, size_t stride, size_t n,
                                          double m, double log_s)
 {
 #pragma GCC ivdep
     for (size_t k = 0; k < n; k++) {
         size_t i = first + k * stride;
-        double lo;
-        double hi = fa_rows_difference((double)x[i], m, &lo);
-        y[i] = (T)((hi - log_s) + lo);
+        y[i] = (T)fa_log_softmax_value((double)x[i], m, log_s);
     }
 }
 
@@ -248,9 +192,10 @@ FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t first, size_t stri
     }
     if (mode == FA_LOG_SOFTMAX) {
         double rest = (s - 1.0) + c;   /* s >= 1 (the max term is 1): s - 1 is exact */
-        FA_R(fa_rows_log_softmax)(x, y, first, stride, n, m, fa_rows_log_sum(s + c, rest));
+        FA_R(fa_rows_log_softmax)(x, y, first, stride, n, m, fa_log_sum(s + c, rest));
     } else {
-        FA_R(fa_rows_divide)(y, first, stride, n, fa_rows_grid_total(&grid));
+        FA_R(fa_rows_divide)(y, first, stride, n,
+                             fa_grid_total(grid.q1, grid.q2, grid.q3, grid.nans));
     }
 }
 
@@ -276,11 +221,11 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t firs
     double s = 0.0, c = 0.0;
     if (log_mode) {
         for (size_t k = 0; k < n; k++)
-            fa_rows_add_compensated(&s, &c, (double)dy[first + k * stride]);
+            fa_add_compensated(s, c, (double)dy[first + k * stride], &s, &c);
     } else {
         for (size_t k = 0; k < n; k++) {
             size_t i = first + k * stride;
-            fa_rows_add_compensated(&s, &c, (double)dy[i] * (double)y[i]);
+            fa_add_compensated(s, c, (double)dy[i] * (double)y[i], &s, &c);
         }
     }
     return s + c;
@@ -296,9 +241,9 @@ FA_INLINE void FA_R(fa_rows_softmax_gradient)(const T *dy, const T *y, T *dx, si
         for (size_t k = 0; k < n; k++) {
             size_t i = first + k * stride;
 #if NARROW
-            dx[i] = (T)((double)dy[i] - fa_exp_f32d((double)y[i]) * s);
+            dx[i] = (T)fa_log_softmax_gradient_narrow((double)dy[i], (double)y[i], s);
 #else
-            dx[i] = (T)((double)dy[i] - fa_exp_f64((double)y[i]) * s);
+            dx[i] = (T)fa_log_softmax_gradient((double)dy[i], (double)y[i], s);
 #endif
         }
     } else {
@@ -306,7 +251,7 @@ FA_INLINE void FA_R(fa_rows_softmax_gradient)(const T *dy, const T *y, T *dx, si
 #pragma GCC ivdep
         for (size_t k = 0; k < n; k++) {
             size_t i = first + k * stride;
-            dx[i] = (T)(sign * ((double)y[i] * ((double)dy[i] - s)));
+            dx[i] = (T)fa_softmax_gradient((double)dy[i], (double)y[i], s, sign);
         }
     }
 }
@@ -329,13 +274,10 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
     }
 }
 
-/* prelu: y = x if x > 0 else w x; the derivative 1 or w (NaN for NaN x);
- * dweight's share of an element: 0 if x > 0 else dy x.  Products of two
- * floats are exact in double, so the float arithmetic of T rounds them
- * once, exactly as Numba's double arithmetic and float32 store do. */
-FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return v > 0 ? v : slope * v; }
-FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return v == v ? (v > 0 ? (T)1 : slope) : v; }
-FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return v > 0 ? 0.0 : (double)g * (double)v; }
+/* prelu's math (fa_prelu_*, from _axis_kernels.py) in double, as Numba runs it */
+FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return (T)fa_prelu_value(v, slope); }
+FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return (T)fa_prelu_derivative(v, slope); }
+FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return fa_prelu_dweight_share(v, g); }
 
 /* Rows [r0, r1) of (outer, channels, inner): row r is the inner contiguous
  * elements from r * inner, slope w[r % channels].  With inner == 1 (channels
@@ -374,7 +316,7 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
                     T v = x_[k], g = dy_[k];   /* read before the store: dx may be x or dy */
                     /* 0.0 + share, as the row sum gives: -0.0 becomes 0.0 */
                     dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(v, g);
-                    dx_[k] = g * FA_R(fa_rows_prelu_d)(v, w_[k]);
+                    dx_[k] = (T)((double)g * fa_prelu_derivative(v, w_[k]));
                 }
             }
             r += span;
@@ -406,19 +348,16 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
             for (size_t k = 0; k < inner; k++) {
                 T v = x_[k], g = dy_[k];
                 acc += FA_R(fa_rows_prelu_dw)(v, g);
-                dx_[k] = g * FA_R(fa_rows_prelu_d)(v, slope);
+                dx_[k] = (T)((double)g * fa_prelu_derivative(v, slope));
             }
             dw_part[r] = acc;
         }
     }
 }
 
-/* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b).
- * want: 0 forward, 1 value and derivative (d shaped like x), 2 backward
- * (d = dx).  The float32 forward uses the float32 sigmoid, and a * s in
- * float is Numba's double product rounded once.  Not for the derivative:
- * the f32 tier floors it at 7e-66 (zero once rounded to float32), and
- * a * ds must give inf * 0 = NaN at a = inf, b = -inf. */
+/* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b)
+ * (fa_glu_vad, and for float32 results fa_glu_value_narrow).  want: 0
+ * forward, 1 value and derivative (d shaped like x), 2 backward (d = dx). */
 FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
                                  size_t half, size_t stride, int want)
 {
@@ -427,33 +366,31 @@ FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xba
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride;
 #if NARROW
-            float s, ds;
-            fa_sigmoid_vad_f32(x[ia + bshift], &s, &ds);
-            y[ybase + k * stride] = x[ia] * s;
+            y[ybase + k * stride] = (T)fa_glu_value_narrow(x[ia], x[ia + bshift]);
 #else
-            double s, ds;
-            fa_sigmoid_vad_f64(x[ia + bshift], &s, &ds);
-            y[ybase + k * stride] = x[ia] * s;
+            double v, da, db;
+            fa_glu_vad(x[ia], x[ia + bshift], &v, &da, &db);
+            y[ybase + k * stride] = (T)v;
 #endif
         }
     } else if (want == 1) {
 #pragma GCC ivdep
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride, ib = ia + bshift;
-            double a = x[ia], s, ds;
-            fa_sigmoid_vad_f64((double)x[ib], &s, &ds);
-            y[ybase + k * stride] = (T)(a * s);
-            d[ia] = (T)s;
-            d[ib] = (T)(a * ds);
+            double v, da, db;
+            fa_glu_vad(x[ia], x[ib], &v, &da, &db);
+            y[ybase + k * stride] = (T)v;
+            d[ia] = (T)da;
+            d[ib] = (T)db;
         }
     } else {
 #pragma GCC ivdep
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride, ib = ia + bshift;
-            double a = x[ia], g = dy[ybase + k * stride], s, ds;
-            fa_sigmoid_vad_f64((double)x[ib], &s, &ds);
-            d[ia] = (T)(g * s);
-            d[ib] = (T)(g * (a * ds));
+            double v, da, db, g = dy[ybase + k * stride];
+            fa_glu_vad(x[ia], x[ib], &v, &da, &db);
+            d[ia] = (T)(g * da);
+            d[ib] = (T)(g * db);
         }
     }
 }

@@ -154,7 +154,8 @@ class _Body:
     def translate(self):
         body = self.node.body
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            self.doc = body[0].value.value.strip().splitlines()[0]
+            paragraph = body[0].value.value.strip().split("\n\n")[0]
+            self.doc = " ".join(paragraph.split())
             body = body[1:]
         else:
             self.doc = ""
@@ -172,6 +173,9 @@ class _Body:
             if len(stmt.targets) != 1:
                 raise self.error(stmt, "chained assignment")
             self.assign(stmt.targets[0], stmt.value, indent)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            value = ast.BinOp(left=ast.Name(id=stmt.target.id), op=stmt.op, right=stmt.value)
+            self.assign(stmt.target, value, indent)
         elif isinstance(stmt, ast.Return):
             self.ret(stmt, indent)
         elif isinstance(stmt, ast.If):
@@ -192,9 +196,11 @@ class _Body:
                 return value
         if isinstance(node, ast.Constant):
             return node.value
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
             inner = self.constant(node.operand)
-            return None if inner is None else not inner
+            if inner is None:
+                return None
+            return (not inner) if isinstance(node.op, ast.Not) else -inner
         return None
 
     def declare(self, name, typ, node):
@@ -316,6 +322,9 @@ class _Body:
             return (f"{self.paren(self.cast(a, ta, common))} {op} "
                     f"{self.paren(self.cast(b, tb, common))}"), BOOL
         if isinstance(node, ast.IfExp):
+            test = self.constant(node.test)
+            if test is not None:                  # chosen at translation time
+                return self.expr(node.body if test else node.orelse)
             c, tc = self.expr(node.test)
             a, ta = self.expr(node.body)
             b, tb = self.expr(node.orelse)
@@ -350,6 +359,11 @@ class _Body:
         raise self.error(node, f"unsupported value {value!r}")
 
     def binop(self, node):
+        if isinstance(node.op, ast.Pow):
+            base, power = self.constant(node.left), self.constant(node.right)
+            if base is None or power is None:
+                raise self.error(node, "** of something other than constants")
+            return _float_literal(float(base) ** power, F64), F64
         a, ta = self.expr(node.left)
         b, tb = self.expr(node.right)
         op = node.op
@@ -542,7 +556,8 @@ def _bits_from_float(body, node, args):
 def _float32_from_bits(body, node, args):
     (code, typ), = args
     # the low 32 bits, as the intrinsic truncates
-    return f"fa_float_from_bits((int32_t)({code}))", F32
+    code = code if typ == I32 else f"(int32_t)({code})"
+    return f"fa_float_from_bits({code})", F32
 
 
 def _bits_from_float32(body, node, args):
@@ -595,12 +610,31 @@ def math_roots():
     return roots
 
 
+# The scalar math of the rows that are not elementwise (_axis_kernels.py),
+# for native/rows.h; every argument is a float64.
+ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
+                 "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
+                 "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
+                 "prelu_dweight_share", "glu_vad", "glu_value_narrow", "add_compensated")
+ROW_INT_ARGUMENTS = {"grid_total": [I64] * 4, "grid_digits": None}
+
+
+def row_roots():
+    from fastact import _axis_kernels
+    roots = [("fa_grid_digits", _axis_kernels.grid_digits, [F64])]
+    for name in ROW_FUNCTIONS:
+        func = getattr(_axis_kernels, name, None) or getattr(_axis_kernels, "_" + name)
+        arity = _py_func(func).__code__.co_argcount
+        roots.append((f"fa_{name}", func, ROW_INT_ARGUMENTS.get(name) or [F64] * arity))
+    return roots
+
+
 def translate_all():
     """(C source of every function, {C name: (argument types, result types)})."""
     translator = Translator(describe_module=_module_label)
     signatures, aliases = {}, []
-    for name, func, arg_types in math_roots():
-        tag = name.rsplit("_", 1)[1]
+    for name, func, arg_types in math_roots() + row_roots():
+        tag = name.rsplit("_", 1)[1] if name.endswith(("_f64", "_f32", "_f32d")) else "rows"
         c_name, results = translator.function(func, arg_types, c_name=name, tag=tag)
         if c_name != name:            # one Python function serving two rows
             aliases.append(f"#define {name} {c_name}\n")

@@ -260,7 +260,7 @@ FA_INLINE void fa_half_square_f64(double a, double *out0, double *out1)
 {
     double hi, lo;
     hi = a * a;
-    lo = (1 ? fma(a, a, -hi) : 0.0);
+    lo = fma(a, a, -hi);
     *out0 = 0.5 * hi;
     *out1 = 0.5 * lo;
 }
@@ -452,7 +452,7 @@ FA_INLINE void fa_silu_vad_f64(double x, double *out0, double *out1)
     neg_d = fa_mul_exp_in_range_f64(((1.0 + xn) + w) / (fa_one_plus_squared_f64(w)), xn, 0.0);
     y = (pos ? x * s : neg_y);
     xp = fa_clamp_f64(x, 0.0, 1e+300);
-    d = (pos ? s * (1.0 + (xp * sm)) : neg_d);
+    d = (pos ? s * (fma(xp, sm, 1.0)) : neg_d);
     *out0 = y;
     *out1 = d;
 }
@@ -471,7 +471,7 @@ FA_INLINE void fa_mish_vad_f64(double x, double *out0, double *out1)
     xn = fa_clamp_f64(x, -1400.0, 0.0);
     neg_y = fa_mul_exp_in_range_f64((xn * (w + 2.0)) / den, xn, 0.0);
     y = (pos ? x * t : neg_y);
-    c = (2.0 + (w * (4.0 + (w * (3.0 + w))))) + (xn * (4.0 + (w * (8.0 + (w * (4.0 + w))))));
+    c = fma(xn, fma(w, fma(w, 4.0 + w, 8.0), 4.0), fma(w, fma(w, 3.0 + w, 4.0), 2.0));
     d_neg = fa_mul_exp_in_range_f64((1.0 + xn) - ((w * c) / (den * den)), xn, 0.0);
     xp = fa_clamp_f64(x, 0.0, 1e+300);
     *out0 = y;
@@ -774,7 +774,7 @@ FA_INLINE double fa_log_f64(double x)
     return (ef * 0.6931471803691238) + ((fa_log1p_small_f64(mant - 1.0)) + (ef * (1.9082149292705877e-10)));
 }
 
-/* fastact/_math32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the */
+/* fastact/_math32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
 FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
 {
     float t;
@@ -799,7 +799,7 @@ FA_INLINE void fa_reduce_exp_f32(float x, int32_t *out0, float *out1)
 /* fastact/_math32.py: _pow2: 2.0**k as float32 for integer -126 <= k <= 127. */
 FA_INLINE float fa_pow2_f32(int32_t k)
 {
-    return fa_float_from_bits((int32_t)((int32_t)((uint32_t)(k + 127) << 23)));
+    return fa_float_from_bits((int32_t)((uint32_t)(k + 127) << 23));
 }
 
 /* fastact/_math32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal. */
@@ -833,7 +833,7 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
     *out3 = r;
 }
 
-/* fastact/_math32.py: exp_wide: e**x as a float64 from the float32 reduction: a tiny result is not */
+/* fastact/_math32.py: exp_wide: e**x as a float64 from the float32 reduction: a tiny result is not rounded to a float32 subnormal before the float64 arithmetic that uses it. */
 FA_INLINE double fa_exp_wide_f32(float x)
 {
     int32_t k;
@@ -1049,7 +1049,7 @@ FA_INLINE void fa_half_square_f32d(double a, double *out0, double *out1)
 {
     double hi, lo;
     hi = a * a;
-    lo = (0 ? fma(a, a, -hi) : 0.0);
+    lo = 0.0;
     *out0 = 0.5 * hi;
     *out1 = 0.5 * lo;
 }
@@ -1156,7 +1156,7 @@ FA_INLINE float fa_mul_exp_f32(float v, float h)
     return fa_scale_f32(v + (v * p), k);
 }
 
-/* fastact/_math32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the */
+/* fastact/_math32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
 FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
 {
     double t;
@@ -1474,6 +1474,135 @@ FA_INLINE double fa_squareplus_dfy_f32d(double y, double b)
     small = y2 / (y2 + q);
     large = 1.0 / (1.0 + (q / y2));
     return ((y2 < q) ? small : large);
+}
+
+/* fastact/_axis_kernels.py: grid_digits: e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90. */
+FA_INLINE void fa_grid_digits(double e, int64_t *out0, int64_t *out1, int64_t *out2)
+{
+    double t1, r1, t2, r2;
+    t1 = e + 6291456.0;
+    r1 = e - (t1 - 6291456.0);
+    t2 = r1 + 0.005859375;
+    r2 = r1 - (t2 - 0.005859375);
+    *out0 = (fa_bits_from_double(t1)) - (INT64_C(4708513410415853568));
+    *out1 = (fa_bits_from_double(t2)) - (INT64_C(4573405421594738688));
+    *out2 = (fa_bits_from_double(r2 + (5.4569682106375694e-12))) - (INT64_C(4438297432773623808));
+}
+
+/* fastact/_axis_kernels.py: _difference: a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should. */
+FA_INLINE void fa_difference_rows(double a, double b, double *out0, double *out1)
+{
+    double hi, a_part, lo;
+    hi = a - b;
+    a_part = hi + b;
+    lo = (a - a_part) + ((-b) - (hi - a_part));
+    *out0 = hi;
+    *out1 = (((hi - hi) == 0.0) ? lo : 0.0);
+}
+
+/* fastact/_axis_kernels.py: shifted_exp: e**(v - m), v - m carried as hi + lo. */
+FA_INLINE double fa_shifted_exp(double v, double m)
+{
+    double hi, lo;
+    fa_difference_rows(v, m, &hi, &lo);
+    return fa_exp_of_sum_f64(hi, lo);
+}
+
+/* fastact/_axis_kernels.py: shifted_exp_narrow: e**(v - m) for float32 results: the f32 tier's polynomial, and v - m without its low part (it changes the result by less than 1e-14 relatively). */
+FA_INLINE double fa_shifted_exp_narrow(double v, double m)
+{
+    return fa_exp_f32d(v - m);
+}
+
+/* fastact/_axis_kernels.py: grid_total: The sum from the grid sums, rounded once (NaN if a term was NaN). */
+FA_INLINE double fa_grid_total(int64_t q1, int64_t q2, int64_t q3, int64_t nans)
+{
+    double total;
+    total = (((double)(q1)) * (9.313225746154785e-10)) + ((((double)(q2)) * (8.673617379884035e-19)) + (((double)(q3)) * (8.077935669463161e-28)));
+    return ((nans != 0) ? NAN : total);
+}
+
+/* fastact/_axis_kernels.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
+FA_INLINE double fa_log_sum(double s, double rest)
+{
+    double near_one, far, finite;
+    near_one = fa_log1p_unit_f64(((rest <= 1.0) ? rest : 0.0));
+    far = fa_log_f64(((rest > 1.0) ? s : 1.0));
+    finite = ((rest > 1.0) ? far : near_one);
+    return ((rest != rest) ? rest : ((s == 0.0) ? -HUGE_VAL : finite));
+}
+
+/* fastact/_axis_kernels.py: log_softmax_value */
+FA_INLINE double fa_log_softmax_value(double v, double m, double log_s)
+{
+    double hi, lo;
+    fa_difference_rows(v, m, &hi, &lo);
+    return (hi - log_s) + lo;
+}
+
+/* fastact/_axis_kernels.py: softmax_gradient: softmax: y (dy - s), s = sum(dy y); softmin: the same times sign = -1. */
+FA_INLINE double fa_softmax_gradient(double dy, double y, double s, double sign)
+{
+    return sign * (y * (dy - s));
+}
+
+/* fastact/_axis_kernels.py: log_softmax_gradient: dy - e**y s, s = sum(dy). */
+FA_INLINE double fa_log_softmax_gradient(double dy, double y, double s)
+{
+    return dy - ((fa_exp_f64(y)) * s);
+}
+
+/* fastact/_axis_kernels.py: log_softmax_gradient_narrow */
+FA_INLINE double fa_log_softmax_gradient_narrow(double dy, double y, double s)
+{
+    return dy - ((fa_exp_f32d(y)) * s);
+}
+
+/* fastact/_axis_kernels.py: prelu_value */
+FA_INLINE double fa_prelu_value(double v, double slope)
+{
+    return ((v > 0.0) ? v : slope * v);
+}
+
+/* fastact/_axis_kernels.py: prelu_derivative: 1 or the slope; NaN for a NaN v. */
+FA_INLINE double fa_prelu_derivative(double v, double slope)
+{
+    return ((v == v) ? ((v > 0.0) ? 1.0 : slope) : v);
+}
+
+/* fastact/_axis_kernels.py: prelu_dweight_share: An element's share of dweight: 0 where v > 0, else dy v. */
+FA_INLINE double fa_prelu_dweight_share(double v, double g)
+{
+    return ((v > 0.0) ? 0.0 : g * v);
+}
+
+/* fastact/_axis_kernels.py: glu_vad: glu's value a sigmoid(b) and its partial derivatives in a and in b. */
+FA_INLINE void fa_glu_vad(double a, double b, double *out0, double *out1, double *out2)
+{
+    double s, ds;
+    fa_sigmoid_vad_f64(b, &s, &ds);
+    *out0 = a * s;
+    *out1 = s;
+    *out2 = a * ds;
+}
+
+/* fastact/_axis_kernels.py: glu_value_narrow: a sigmoid(b) with the float32 sigmoid, for float32 results. */
+FA_INLINE double fa_glu_value_narrow(double a, double b)
+{
+    float s, unused0;
+    (void)unused0;
+    fa_sigmoid_vad_f32((float)(b), &s, &unused0);
+    return a * ((double)(s));
+}
+
+/* fastact/_axis_kernels.py: _add_compensated: Neumaier's step: s + e with its rounding error accumulated in c. */
+FA_INLINE void fa_add_compensated(double s, double c, double e, double *out0, double *out1)
+{
+    double t;
+    t = s + e;
+    c = c + (((fabs(s)) >= (fabs(e))) ? (s - t) + e : (e - t) + s);
+    *out0 = t;
+    *out1 = c;
 }
 #define fa_hardshrink_dfy_f64 fa_softshrink_dfy_f64
 #define fa_hardshrink_dfy_f32d fa_softshrink_dfy_f32d
