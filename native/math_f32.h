@@ -1,9 +1,9 @@
-/* Float32-arithmetic math: the C port of fastact/_math32.py.
+/* Float32-arithmetic math: the C port of fastact/math/elementwise_f32.py.
  *
  * The rows whose float32 error stays within the 4 ULP bound in plain float32
  * arithmetic (sigmoid, tanh, silu, mish, elu, selu, logsigmoid, relu, relu6)
  * and the derivatives from y of relu, relu6, sigmoid and tanh.  Types and the
- * order of operations follow _math32.py exactly, so that the results are the
+ * order of operations follow elementwise_f32.py exactly, so that the results are the
  * Numba kernels' bit for bit (up to where the two compilers contract a
  * multiply and an add into an FMA): constants are floats where the Python has
  * np.float32 and doubles where it computes in float64 (exp_wide and the
@@ -19,8 +19,8 @@
 #include "math_common.h"
 
 /* FA_F32_LOG2E, FA_F32_E0..E5 (expm1), FA_F32_L0..L4 (log1p), the clamps, ...:
- * the float32 constants of fastact/_math32.py (see it for what each is),
- * generated from it so they are written once. */
+ * the float32 constants of fastact/math/elementwise_f32.py (see it for what
+ * each is), generated from it so they are written once. */
 #include "generated/constants.h"
 
 /* x limited to [lo, hi], NaN kept: fa_clampf's result as two selects in a row.

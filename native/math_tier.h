@@ -1,5 +1,5 @@
 /* Double-arithmetic math of every elementwise row: the C port of
- * fastact/_math.py's build(tier), operation for operation.
+ * fastact/math/elementwise.py's build(tier), operation for operation.
  *
  * A template, included once per tier in the same translation unit:
  *
@@ -10,12 +10,12 @@
  *
  * after math_common.h and generated/poly.h.  FA_T(name) pastes the tier
  * (FA_T(fa_exp) is fa_exp_f64 or fa_exp_f32d).  FA_TIER_SPLIT (the `split`
- * flag of _math.py: 1 for f64, 0 for f32d) is derived from FA_TIER; an
+ * flag of elementwise.py: 1 for f64, 0 for f32d) is derived from FA_TIER; an
  * includer may define it too, but it must agree.  FA_TIER, FA_TIER_SPLIT and
  * FA_T are undefined at the end, so the next inclusion starts clean.
  *
  * Rules that keep GCC vectorising the loops around these functions and the
- * special values right (as in _math.py):
+ * special values right (as in elementwise.py):
  * - no branches on data: both sides are computed, then one is selected with
  *   ?: on cheap values; anything costly is computed before the select;
  * - no libm calls but fma, sqrt and copysign (which are instructions):
@@ -24,7 +24,7 @@
  * - every comparison is written so that NaN takes the side that carries it
  *   (a comparison with NaN is false), e.g. x <= 0.0 ? 0.0 : x;
  * - products with x that could be inf * 0 use x clamped to +-1e300.
- * The expressions keep _math.py's operation order so that results match the
+ * The expressions keep elementwise.py's operation order so that results match the
  * Numba kernels bit for bit (both contract a * b + c to an FMA; where GCC and
  * LLVM pick a different product to fuse, the last bit may differ).
  */
@@ -40,8 +40,9 @@
 #define FA_TIER_SPLIT_IS_f64 1
 #define FA_TIER_SPLIT_IS_f32d 0
 
-/* FA_LOG2E, FA_LN2_HI/LO, FA_SELU_*, ...: the constants of fastact/_math.py
- * (see it for what each is), generated from it so they are written once. */
+/* FA_LOG2E, FA_LN2_HI/LO, FA_SELU_*, ...: the constants of
+ * fastact/math/elementwise.py (see it for what each is), generated from it
+ * so they are written once. */
 #include "generated/constants.h"
 
 #endif /* FASTACT_MATH_TIER_ONCE */
@@ -276,7 +277,7 @@ FA_INLINE double FA_T(fa_selu_dfy)(double y)
     return y > 0.0 ? FA_SELU_SCALE : (y + FA_SELU_SA) + FA_SELU_SA_LO;
 }
 
-/* silu and mish: _math.py clamps x to [-1e4, 0] and then
+/* silu and mish: elementwise.py clamps x to [-1e4, 0] and then
  * mul_exp clamps the exponent again to [-1400, 709].  Here one clamp to
  * [-1400, 0] serves both: the numbers are the same (below -1400 every
  * result is v 2**-2020 = -0 either way), and GCC would otherwise thread the
@@ -306,7 +307,7 @@ FA_INLINE void FA_T(fa_mish_vad)(double x, double *y, double *d)
     double w = FA_T(fa_exp)(-fabs(x));
     int pos = x > 0.0;
     double num = pos ? 1.0 + 2.0 * w : w * (w + 2.0);
-    /* _math.py's num + (pos ? 2 w w : 2), factored so that the product 2 w * w
+    /* elementwise.py's num + (pos ? 2 w w : 2), factored so that the product 2 w * w
      * that GCC would fuse with the sum into one FMA (LLVM does not) is gone:
      * 2 (w w) is (2 w) w exactly unless w w underflows, where num >= 1 swamps
      * both, and the factor 2 makes a fused sum round like the unfused one */
@@ -450,7 +451,7 @@ FA_INLINE double FA_T(fa_squareplus_dfy)(double y, double b)
     return y2 < q ? small : large;
 }
 
-/* ---- the rows that use the fitted series (_math._add_fitted) --------------
+/* ---- the rows that use the fitted series (elementwise._add_fitted) -------
  * fa_series_*: Clenshaw's recurrence for f64, Estrin's scheme of the
  * monomial form for f32d (generated/poly.h). */
 

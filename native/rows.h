@@ -1,6 +1,6 @@
 /* Row kernels of the activations that are not elementwise: softmax,
  * log_softmax, softmin (forward and backward), prelu and glu.  A port of
- * fastact/_axis_kernels.py; the contracts are the fa_*_rows typedefs of
+ * fastact/math/along_axis.py; the contracts are the fa_*_rows typedefs of
  * fastact_internal.h.
  *
  * Included once per instruction set (kernels_isa.h), after math_common.h,

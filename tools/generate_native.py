@@ -5,16 +5,17 @@
 
 Writes
   include/fastact.h             the public C header (op enum, typed prototypes)
-  native/generated/poly.h       the polynomials of fastact/_coefficients.py, per tier
-  native/generated/constants.h  the constants of fastact/_math.py and _math32.py
+  native/generated/poly.h       the polynomials of fastact/math/coefficients.py, per tier
+  native/generated/constants.h  the constants of fastact/math/elementwise.py and
+                                elementwise_f32.py
   native/generated/kernels.inc  one loop per (op, pass, dtype) and the ISA table
   native/generated/ops.inc      the op table, parameter checks, typed entry points
   fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the scalar math of native/math_tier.h and native/math_f32.h
-exactly as fastact/_kernels.py calls fastact/_math.py: float32 data use the
-float-arithmetic row where _math32.py has one, else the f32 tier's double
-math rounded once on the store.
+exactly as fastact/backends/_gen/numba_loops.py calls fastact/math/elementwise.py:
+float32 data use the float-arithmetic row where fastact/math/elementwise_f32.py
+has one, else the f32 tier's double math rounded once on the store.
 """
 import pathlib
 import sys
@@ -24,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastact import registry  # noqa: E402  (plain data)
-from fastact._coefficients import table  # noqa: E402  (plain data)
+from fastact.math.coefficients import table  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"
 POLY_PATH = ROOT / "native" / "generated" / "poly.h"
@@ -35,9 +36,9 @@ OPS_PATH = ROOT / "native" / "generated" / "ops.inc"
 VERSIONED = (ROOT / "fastact" / "lib" / "pkgconfig" / "fastact.pc",
              ROOT / "fastact" / "lib" / "cmake" / "fastact" / "fastactConfigVersion.cmake")
 
-# The rows _math32.py computes in float32 arithmetic (vad), and those whose
-# derivative from y it computes in float32.  A test checks these against
-# _math32.ROWS and DFY_ROWS.
+# The rows fastact/math/elementwise_f32.py computes in float32 arithmetic (vad),
+# and those whose derivative from y it computes in float32.  A test checks
+# these against elementwise_f32.ROWS and DFY_ROWS.
 F32_VAD_ROWS = ("sigmoid", "tanh", "silu", "mish", "elu", "selu", "logsigmoid", "relu", "relu6")
 F32_DFY_ROWS = ("relu", "relu6", "sigmoid", "tanh")
 
@@ -92,7 +93,7 @@ def _clenshaw(name, coefficients):
 
 
 def _estrin(name, coefficients):
-    from fastact._math import _chebyshev_to_monomial   # exact (fractions)
+    from fastact.math.elementwise import _chebyshev_to_monomial   # exact (fractions)
     terms = [_lit(a) for a in _chebyshev_to_monomial(coefficients)]
     body, power, level = [], "v", 0
     while len(terms) > 1:
@@ -118,10 +119,11 @@ def _function(name, arg, body, result):
 
 def render_poly():
     parts = [f"/* {STAMP} */\n",
-             "/* The polynomials of fastact/_coefficients.py written out term by term, as\n"
-             " * _math.py writes them: Horner for expm1 and log1p; the fitted Chebyshev\n"
-             " * series by Clenshaw's recurrence in tier f64 and by Estrin's scheme on\n"
-             " * the monomial form in tier f32d (shorter, well conditioned). */\n",
+             "/* The polynomials of fastact/math/coefficients.py written out term by term,\n"
+             " * as fastact/math/elementwise.py writes them: Horner for expm1 and log1p;\n"
+             " * the fitted Chebyshev series by Clenshaw's recurrence in tier f64 and by\n"
+             " * Estrin's scheme on the monomial form in tier f32d (shorter, well\n"
+             " * conditioned). */\n",
              "#ifndef FASTACT_POLY_H\n#define FASTACT_POLY_H\n\n#include \"math_common.h\"\n\n"]
     for tier, suffix in (("f64", "f64"), ("f32", "f32d")):
         coeffs = table(tier)
@@ -139,39 +141,39 @@ def render_poly():
 # C name -> (module, Python name, index into a tuple or None); the f32 tier's
 # are float32 values, written with an f suffix.
 CONSTANTS = {
-    "FA_ROUND_MAGIC": ("_math", "_ROUND_MAGIC", None),
-    "FA_LOG2E": ("_math", "_LOG2E", None),
-    "FA_LN2_HI": ("_math", "_LN2_HI", None),
-    "FA_LN2_LO": ("_math", "_LN2_LO", None),
-    "FA_BIG": ("_math", "_BIG", None),
-    "FA_SQRT1_2": ("_math", "_SQRT1_2", None),
-    "FA_SQRT1_2_LO": ("_math", "_SQRT1_2_LO", None),
-    "FA_TWO_OVER_SQRT_PI": ("_math", "_TWO_OVER_SQRT_PI", None),
-    "FA_INV_SQRT_2PI": ("_math", "_INV_SQRT_2PI", None),
-    "FA_SQRT_2_OVER_PI_HI": ("_math", "_SQRT_2_OVER_PI", 0),
-    "FA_SQRT_2_OVER_PI_LO": ("_math", "_SQRT_2_OVER_PI", 1),
-    "FA_GELU_TANH_A_HI": ("_math", "_GELU_TANH_A", 0),
-    "FA_GELU_TANH_A_LO": ("_math", "_GELU_TANH_A", 1),
-    "FA_SELU_ALPHA": ("_math", "SELU_ALPHA", None),
-    "FA_SELU_SCALE": ("_math", "SELU_SCALE", None),
-    "FA_SELU_SA": ("_math", "_SELU_SA", None),
-    "FA_SELU_SA_LO": ("_math", "_SELU_SA_LO", None),
-    "FA_F32_LOG2E": ("_math32", "_LOG2E", None),
-    "FA_F32_ROUND_MAGIC": ("_math32", "_ROUND_MAGIC", None),
-    "FA_F32_MAGIC_BITS": ("_math32", "_MAGIC_BITS", None),
-    "FA_F32_LN2_HI": ("_math32", "_LN2_HI", None),
-    "FA_F32_LN2_LO": ("_math32", "_LN2_LO", None),
-    "FA_F32_LN2": ("_math32", "_LN2", None),
-    **{f"FA_F32_E{i}": ("_math32", f"_E{i}", None) for i in range(6)},
-    **{f"FA_F32_L{i}": ("_math32", f"_L{i}", None) for i in range(5)},
-    "FA_F32_EXP_LO": ("_math32", "_EXP_LO", None),
-    "FA_F32_EXP_HI": ("_math32", "_EXP_HI", None),
-    "FA_F32_EXPM1_LO": ("_math32", "_EXPM1_LO", None),
-    "FA_F32_TAIL": ("_math32", "_TAIL", None),
-    "FA_F32_MUL_EXP_LO": ("_math32", "_MUL_EXP_LO", None),
-    "FA_F32_TANH_SATURATION": ("_math32", "_TANH_SATURATION", None),
-    "FA_F32_SELU_SCALE": ("_math32", "_SELU_SCALE", None),
-    "FA_F32_SELU_SA": ("_math32", "_SELU_SA", None),
+    "FA_ROUND_MAGIC": ("math.elementwise", "_ROUND_MAGIC", None),
+    "FA_LOG2E": ("math.elementwise", "_LOG2E", None),
+    "FA_LN2_HI": ("math.elementwise", "_LN2_HI", None),
+    "FA_LN2_LO": ("math.elementwise", "_LN2_LO", None),
+    "FA_BIG": ("math.elementwise", "_BIG", None),
+    "FA_SQRT1_2": ("math.elementwise", "_SQRT1_2", None),
+    "FA_SQRT1_2_LO": ("math.elementwise", "_SQRT1_2_LO", None),
+    "FA_TWO_OVER_SQRT_PI": ("math.elementwise", "_TWO_OVER_SQRT_PI", None),
+    "FA_INV_SQRT_2PI": ("math.elementwise", "_INV_SQRT_2PI", None),
+    "FA_SQRT_2_OVER_PI_HI": ("math.elementwise", "_SQRT_2_OVER_PI", 0),
+    "FA_SQRT_2_OVER_PI_LO": ("math.elementwise", "_SQRT_2_OVER_PI", 1),
+    "FA_GELU_TANH_A_HI": ("math.elementwise", "_GELU_TANH_A", 0),
+    "FA_GELU_TANH_A_LO": ("math.elementwise", "_GELU_TANH_A", 1),
+    "FA_SELU_ALPHA": ("math.elementwise", "SELU_ALPHA", None),
+    "FA_SELU_SCALE": ("math.elementwise", "SELU_SCALE", None),
+    "FA_SELU_SA": ("math.elementwise", "_SELU_SA", None),
+    "FA_SELU_SA_LO": ("math.elementwise", "_SELU_SA_LO", None),
+    "FA_F32_LOG2E": ("math.elementwise_f32", "_LOG2E", None),
+    "FA_F32_ROUND_MAGIC": ("math.elementwise_f32", "_ROUND_MAGIC", None),
+    "FA_F32_MAGIC_BITS": ("math.elementwise_f32", "_MAGIC_BITS", None),
+    "FA_F32_LN2_HI": ("math.elementwise_f32", "_LN2_HI", None),
+    "FA_F32_LN2_LO": ("math.elementwise_f32", "_LN2_LO", None),
+    "FA_F32_LN2": ("math.elementwise_f32", "_LN2", None),
+    **{f"FA_F32_E{i}": ("math.elementwise_f32", f"_E{i}", None) for i in range(6)},
+    **{f"FA_F32_L{i}": ("math.elementwise_f32", f"_L{i}", None) for i in range(5)},
+    "FA_F32_EXP_LO": ("math.elementwise_f32", "_EXP_LO", None),
+    "FA_F32_EXP_HI": ("math.elementwise_f32", "_EXP_HI", None),
+    "FA_F32_EXPM1_LO": ("math.elementwise_f32", "_EXPM1_LO", None),
+    "FA_F32_TAIL": ("math.elementwise_f32", "_TAIL", None),
+    "FA_F32_MUL_EXP_LO": ("math.elementwise_f32", "_MUL_EXP_LO", None),
+    "FA_F32_TANH_SATURATION": ("math.elementwise_f32", "_TANH_SATURATION", None),
+    "FA_F32_SELU_SCALE": ("math.elementwise_f32", "_SELU_SCALE", None),
+    "FA_F32_SELU_SA": ("math.elementwise_f32", "_SELU_SA", None),
 }
 
 
@@ -188,8 +190,9 @@ def _c_constant(value):
 def render_constants():
     import importlib
     lines = [f"/* {STAMP} */\n",
-             "/* The constants of the Numba math (fastact/_math.py, _math32.py), for the C\n"
-             " * math: one definition of each, shared by both backends. */\n",
+             "/* The constants of the Numba math (fastact/math/elementwise.py and\n"
+             " * elementwise_f32.py), for the C math: one definition of each, shared by\n"
+             " * both backends. */\n",
              "#ifndef FASTACT_CONSTANTS_H\n#define FASTACT_CONSTANTS_H\n"]
     for name, (module, attr, index) in CONSTANTS.items():
         value = getattr(importlib.import_module(f"fastact.{module}"), attr)
