@@ -4,8 +4,9 @@ Two products, from one source of math in native/:
 * libfastact.so, the C library (links libc, libm and the OpenMP runtime only);
   its kernels are compiled three times, for x86-64-v4 (AVX-512), x86-64-v3
   (AVX2 + FMA) and plain x86-64, and the library picks one at run time;
-* fastact._native, the Cython backend, which links libfastact.so (found next
-  to it through an $ORIGIN rpath) and runs its kernels under OpenMP.
+* fastact.backends.native, the Cython backend, which links libfastact.so (found
+  one directory up, in fastact/, through an $ORIGIN/.. rpath) and runs its
+  kernels under OpenMP.
 
 FASTACT_NATIVE=1 compiles everything for the build machine's CPU instead.
 """
@@ -96,11 +97,11 @@ def _compiler_version(cc):
 def _extensions():
     import numpy
     return [Extension(
-        "fastact._native", [os.path.join("fastact", "_native.pyx")],
+        "fastact.backends.native", [os.path.join("fastact", "backends", "native.pyx")],
         include_dirs=[INCLUDE, NATIVE, numpy.get_include()],
         libraries=["fastact"],
         extra_compile_args=["-O2", "-fopenmp", "-Wno-unused-function"],
-        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN"],
+        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN/.."],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )]
 

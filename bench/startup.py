@@ -27,7 +27,9 @@ try:
 except ImportError:                 # a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastact
-from fastact import _backend, _bench_common as bc, registry
+from fastact import registry
+from fastact.backends import choice
+from fastact.cli import bench_harness as bc
 
 ROOT = Path(fastact.__file__).resolve().parents[1]
 
@@ -78,7 +80,7 @@ def call_overhead(case, dtype, n, timing):
     y, d = np.empty_like(x), np.empty_like(x)
     tier = {"float32": "f32", "float64": "f64"}[dtype]
     params = tuple(value for _, value in case.params)
-    kernel = getattr(_backend.kernels(), f"{case.name}_forward_{tier}_ser")
+    kernel = getattr(choice.kernels(), f"{case.name}_forward_{tier}_ser")
     name = f"fastact.{case.activation}"
     rows = [(f"{name}(x)", lambda: act(x)),
             (f"{name}(x, out=y)", lambda: act(x, out=y)),
@@ -97,7 +99,7 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=1000, help="array size (default 1000)")
     p.add_argument("--runs", type=int, default=3, help="pairs of processes (default 3)")
     p.add_argument("--min-time", type=float, default=0.05, metavar="SECONDS")
-    p.add_argument("--backend", choices=_backend.BACKENDS, default=None,
+    p.add_argument("--backend", choices=choice.BACKENDS, default=None,
                    help="the kernels measured (default: fastact's default)")
     args = p.parse_args(argv)
     if args.backend:

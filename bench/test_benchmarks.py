@@ -8,15 +8,15 @@ kernels, ``numba``), the C library called from C is timed by ``python -m fastact
 --backend c``.  The items of one function, pass, dtype and size share the group
 ``name|pass|dtype|n``, so pytest-benchmark prints them side by side; ``extra_info`` holds
 the bytes the pass moves and the resulting GB/s.  Inputs, outputs and the JIT compilation
-are done before the timing.  The competitors are defined in ``fastact._bench_common``,
+are done before the timing.  The competitors are defined in ``fastact.cli.bench_harness``,
 shared with ``python -m fastact bench``; conftest.py says how to run the suite.
 """
 import pytest
 
-from fastact import _bench_common as bc
+from fastact.cli import bench_harness as bc
 
 
-def _params():
+def _items():
     params = []
     for case in bc.cases():
         for pass_ in case.passes:
@@ -36,7 +36,7 @@ def _params():
 BACKENDS = ("cython", "numba")
 
 
-@pytest.mark.parametrize("case, pass_, dtype, n, impl, backend", _params())
+@pytest.mark.parametrize("case, pass_, dtype, n, impl, backend", _items())
 def test_bench(benchmark, case, pass_, dtype, n, impl, backend):
     import fastact
     threads = fastact.get_num_threads()     # torch and the threaded copy get the same count

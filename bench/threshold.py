@@ -1,11 +1,11 @@
-"""Choose ``fastact._activations.PARALLEL_MIN``: serial against parallel kernel time by size.
+"""Choose ``fastact.api.activations.PARALLEL_MIN``: serial against parallel kernel time by size.
 
 Below PARALLEL_MIN elements fastact calls a kernel's serial loop, from it on the parallel
-one (``{kernel}_{pass}_{f32|f64}_{ser|par}`` in fastact/_kernels.py, called here directly on
-1-D arrays).  Waking the threads costs a fixed time, so a cheap function (relu) needs a
-larger n than an expensive one (mish) before the parallel loop pays off.  This prints both
-times for n = 1k .. 256k, each function's crossover, and the threshold that loses the least
-time over all the functions and sizes measured::
+one (``{kernel}_{pass}_{f32|f64}_{ser|par}`` in fastact/backends/_gen/numba_loops.py,
+called here directly on 1-D arrays).  Waking the threads costs a fixed time, so a cheap
+function (relu) needs a larger n than an expensive one (mish) before the parallel loop pays
+off.  This prints both times for n = 1k .. 256k, each function's crossover, and the
+threshold that loses the least time over all the functions and sizes measured::
 
     python bench/threshold.py
     python bench/threshold.py --functions relu sigmoid mish --dtype float64 --pass backward
@@ -23,7 +23,10 @@ try:
 except ImportError:                 # a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastact
-from fastact import _activations, _backend, _bench_common as bc, registry
+from fastact import registry
+from fastact.api import activations
+from fastact.backends import choice
+from fastact.cli import bench_harness as bc
 
 DEFAULT_SIZES = tuple(1 << k for k in range(10, 19))        # 1k .. 256k
 
@@ -40,7 +43,7 @@ def _kernel_args(case, pass_, dtype, n):
 
 def measure(case, pass_, dtype, sizes, timing):
     """{n: (serial seconds, parallel seconds)} for one kernel."""
-    kernels = _backend.kernels()
+    kernels = choice.kernels()
     tier = {"float32": "f32", "float64": "f64"}[dtype]
     ser, par = (getattr(kernels, f"{case.name}_{pass_}_{tier}_{mode}") for mode in ("ser", "par"))
     result = {}
@@ -97,7 +100,7 @@ def main(argv=None):
     threads = fastact.get_num_threads()
 
     print(f"serial vs parallel kernels, {args.pass_}, {args.dtype}, {threads} threads; "
-          f"current PARALLEL_MIN = {_activations.PARALLEL_MIN}")
+          f"current PARALLEL_MIN = {activations.PARALLEL_MIN}")
     all_times = []
     for case in cases:
         times = measure(case, args.pass_, args.dtype, sizes, timing)

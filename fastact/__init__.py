@@ -13,10 +13,10 @@ The kernels run on the native backend (compiled ahead of time, from the C
 sources that also build libfastact) or on Numba (compiled on first use and
 cached on disk): see ``set_backend``, ``get_backend`` and ``use_backend``.
 """
-from . import _backend, registry
-from ._activations import build_all as _build_all
-from ._backend import get_backend, set_backend, use_backend
-from ._threads import get_num_threads, set_num_threads
+from . import registry
+from .api.activations import build_all as _build_all
+from .backends.choice import get_backend, set_backend, use_backend
+from .backends.threads import get_num_threads, set_num_threads
 
 __version__ = "0.2.0"
 
@@ -50,7 +50,7 @@ __all__ = (list(registry.names()) + list(registry.ALIASES)
            + ["available", "get", "set_num_threads", "get_num_threads", "registry",
               "set_backend", "get_backend", "use_backend"])
 
-_backend.get_backend()      # FASTACT_BACKEND is checked at import
+get_backend()      # FASTACT_BACKEND is checked at import
 
 # doctests of the activation objects (their docstrings are instance attributes)
 __test__ = {name: act.__doc__ for name, act in _ACTIVATIONS.items()}

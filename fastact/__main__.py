@@ -7,11 +7,11 @@ pull in pytest-benchmark.
 import sys
 
 _COMMANDS = {
-    "bench": ("fastact.bench_cli", "time every activation against NumPy, torch and the copy bound"),
+    "bench": ("fastact.cli.bench", "time every activation against NumPy, torch and the copy bound"),
     "list": ("fastact.lab.cli", "table of every activation and its properties"),
     "plot": ("fastact.lab.cli", "plot activations and their derivatives"),
     "compare": ("fastact.lab.cli", "train the same MLP with each activation and compare"),
-    "info": ("fastact.info_cli", "version, backends, SIMD level, threads, build flags"),
+    "info": ("fastact.cli.info", "version, backends, SIMD level, threads, build flags"),
 }
 
 

@@ -2,8 +2,8 @@
 
 Plain Python data, importable without NumPy or Numba (setup.py, the kernel
 generator, the docs, tests and benchmarks all read it).  Adding an activation
-means adding a row here and its scalar math in ``_math.py``; everything else is
-generated from or checked against this table.
+means adding a row here and its scalar math in ``math/elementwise.py``;
+everything else is generated from or checked against this table.
 """
 from dataclasses import dataclass, field
 

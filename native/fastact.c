@@ -25,7 +25,7 @@
 #include "generated/ops.inc"
 
 /* Below this many elements a call runs on the calling thread alone
- * (= PARALLEL_MIN of fastact/_activations.py). */
+ * (= PARALLEL_MIN of fastact/api/activations.py). */
 #define FA_PARALLEL_MIN ((size_t)16384)
 /* Elementwise pieces start at multiples of this many elements. */
 #define FA_PIECE_ALIGN ((size_t)64)

@@ -1,6 +1,6 @@
 /* Row kernels of the activations that are not elementwise: softmax,
  * log_softmax, softmin (forward and backward), prelu and glu: the loops of
- * fastact/_axis_kernels.py around its scalar math, which is translated into
+ * fastact/math/along_axis.py around its scalar math, which is translated into
  * generated/math.h (no formula is written here); the contracts are the
  * fa_*_rows typedefs of fastact_internal.h.
  *

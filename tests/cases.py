@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fastact import registry
-from fastact._activations import PARALLEL_MIN
+from fastact.api.activations import PARALLEL_MIN
 
 ROWS = registry.ACTIVATIONS
 ELEMENTWISE = tuple(a for a in ROWS if a.kind == registry.ELEMENTWISE)

@@ -21,7 +21,8 @@ import pytest
 import cases
 import reference as R
 import fastact as fa
-from fastact import _backend, registry
+from fastact import registry
+from fastact.backends import choice
 from refcache import CASES, grid_and_ref, term_scale
 
 pytestmark = pytest.mark.one_backend     # each test here picks its backends itself
@@ -44,7 +45,7 @@ def run_python(code, env=None):
 # ---- choosing ---------------------------------------------------------------
 
 def test_native_backend_is_built_and_the_default():
-    assert _backend.available() == ("cython", "numba")
+    assert choice.available() == ("cython", "numba")
     r = run_python("import json, sys, numpy as np, fastact as fa\n"
                    "before = fa.get_backend()\n"
                    "fa.mish(np.ones(10)); fa.softmax(np.ones((2, 3))); fa.prelu(np.ones(4), 0.5)\n"
@@ -90,14 +91,14 @@ def test_switching_backends_switches_kernels():
     x = np.linspace(-3, 3, 50)
     with fa.use_backend("numba"):
         fa.mish(x)
-        kernel = _backend.cache[("mish", "forward", x.dtype, False)]
+        kernel = choice.cache[("mish", "forward", x.dtype, False)]
         assert hasattr(kernel, "py_func")           # a Numba dispatcher
-        assert _backend.cache[("short", "mish", "forward")] is None   # Numba has none
+        assert choice.cache[("short", "mish", "forward")] is None   # Numba has none
     with fa.use_backend("cython"):
         fa.mish(x)                                  # the whole call compiled
-        assert type(_backend.cache[("short", "mish", "forward")]).__name__ == "ShortCall"
+        assert type(choice.cache[("short", "mish", "forward")]).__name__ == "ShortCall"
         fa.mish(x[::2])                             # strided: through the Python layer
-        kernel = _backend.cache[("mish", "forward", x.dtype, False)]
+        kernel = choice.cache[("mish", "forward", x.dtype, False)]
         assert type(kernel).__name__ == "ElementwiseKernel"
 
 
@@ -180,10 +181,10 @@ BASELINE_SCRIPT = """
 import sys, numpy as np
 sys.path.insert(0, {tests!r})
 import fastact as fa
-from fastact import _backend
+from fastact.backends import choice
 import cases
 assert fa.get_backend() == "cython"
-assert _backend.native_module().simd_level() == "baseline", _backend.native_module().simd_level()
+assert choice.native_module().simd_level() == "baseline", choice.native_module().simd_level()
 out = {{}}
 for case in cases.math_cases():
     for name, grid in (("float32", cases.f32_grid), ("float64", cases.f64_grid)):
@@ -232,8 +233,9 @@ def _c_ops():
 
 
 def test_every_row_has_every_implementation():
-    from fastact import _bench_common as bc, _kernels
-    native = _backend.native_module().Kernels()
+    from fastact.backends._gen import numba_loops
+    from fastact.cli import bench_harness as bc
+    native = choice.native_module().Kernels()
     lib = ctypes.CDLL(os.path.join(os.path.dirname(fa.__file__), "libfastact.so"))
     lib.fastact_op_from_name.argtypes = [ctypes.c_char_p]
     with open(os.path.join(ROOT, "include", "fastact.h")) as f:
@@ -249,7 +251,7 @@ def test_every_row_has_every_implementation():
             driver = {registry.ALONG_AXIS: "softmax_forward", registry.PER_CHANNEL: "prelu",
                       registry.GATED: "glu"}[act.kind]
             for mode in ("ser", "par"):
-                for where, space in (("numba", _kernels), ("native", native)):
+                for where, space in (("numba", numba_loops), ("native", native)):
                     if getattr(space, f"{driver}_{mode}", None) is None:
                         missing.append(f"{op}: {where} {driver}_{mode}")
             continue
@@ -259,7 +261,7 @@ def test_every_row_has_every_implementation():
             for dt in ("f32", "f64"):
                 for mode in ("ser", "par"):
                     name = f"{op}_{pass_}_{dt}_{mode}"
-                    for where, space in (("numba", _kernels), ("native", native)):
+                    for where, space in (("numba", numba_loops), ("native", native)):
                         try:
                             getattr(space, name)
                         except AttributeError:
@@ -284,15 +286,15 @@ def test_info_command_reports_what_a_bug_report_needs():
     r = run_python("import sys; from fastact.__main__ import main; sys.exit(main(['info']))",
                    {"FASTACT_SIMD": "baseline"})
     assert r.returncode == 0 and "baseline" in r.stdout, r.stderr
-    r = run_python("from fastact import _backend; print(_backend.native_module().simd_level())",
+    r = run_python("from fastact.backends import choice; print(choice.native_module().simd_level())",
                    {"FASTACT_SIMD": "v3"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ("x86-64-v3" if info["simd"] != "baseline" else "baseline")
 
 
 def test_native_threshold_is_the_python_one():
-    from fastact._activations import PARALLEL_MIN
-    assert _backend.native_module().parallel_min() == PARALLEL_MIN
+    from fastact.api.activations import PARALLEL_MIN
+    assert choice.native_module().parallel_min() == PARALLEL_MIN
 
 
 def test_short_calls_fall_back_when_they_must():
@@ -328,6 +330,6 @@ def test_generator_knows_the_float32_rows():
         import generate_native as gen
     finally:
         sys.path.pop(0)
-    from fastact import _math32
-    assert set(gen.F32_VAD_ROWS) == set(_math32.ROWS)
-    assert set(gen.F32_DFY_ROWS) == set(_math32.DFY_ROWS)
+    from fastact.math import elementwise_f32
+    assert set(gen.F32_VAD_ROWS) == set(elementwise_f32.ROWS)
+    assert set(gen.F32_DFY_ROWS) == set(elementwise_f32.DFY_ROWS)

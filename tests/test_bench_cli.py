@@ -1,6 +1,6 @@
 """The benchmark harness: ``python -m fastact bench``, the pytest-benchmark suite in bench/,
 bench/threshold.py and bench/startup.py, run end to end with tiny settings, and the
-competitors of fastact._bench_common checked against each other."""
+competitors of fastact.cli.bench_harness checked against each other."""
 import json
 import os
 import subprocess
@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastact import _bench_common as bc, bench_cli, registry
+from fastact import registry
+from fastact.cli import bench, bench_harness as bc
 
 pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
 
@@ -101,7 +102,7 @@ def test_bad_option_exits_2_with_one_line():
     (["--n"], "--n"),
 ])
 def test_bad_options(capsys, argv, words):
-    assert bench_cli.main("bench", argv) == 2
+    assert bench.main("bench", argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1
     assert err.startswith("python -m fastact bench: error:") and words in err
@@ -110,21 +111,21 @@ def test_bad_options(capsys, argv, words):
 @pytest.mark.parametrize("text, n", [("1000", 1000), ("1e6", 10**6), ("1_000", 1000),
                                      ("1k", 1024), ("1M", 1 << 20), ("16M", 1 << 24)])
 def test_sizes(text, n):
-    assert bench_cli._size(text) == n
+    assert bench._size(text) == n
 
 
 def test_quick_selection():
-    args = bench_cli._parser().parse_args(["--quick"])
-    jobs = bench_cli._jobs(args)
+    args = bench._parser().parse_args(["--quick"])
+    jobs = bench._jobs(args)
     assert [c.name for c in dict.fromkeys(c for c, *_ in jobs)] == [
         c.name for c in bc.cases() if c.name in bc.QUICK_FUNCTIONS]
     assert set(bc.QUICK_FUNCTIONS) == {c.name for c, *_ in jobs}
     assert {(c.name, p, d, n) for c, p, d, n in jobs if n not in bc.QUICK_SIZES} == \
         set(bc.QUICK_BOUND_ROWS)
     assert all(bc.is_quick(c.name, p, d, n) for c, p, d, n in jobs)
-    assert "mish" in bench_cli._parser().format_help()          # --help names the subset
+    assert "mish" in bench._parser().format_help()          # --help names the subset
     # options narrow it: no out-of-cache row when the sizes are given
-    jobs = bench_cli._jobs(bench_cli._parser().parse_args(["--quick", "--n", "1000"]))
+    jobs = bench._jobs(bench._parser().parse_args(["--quick", "--n", "1000"]))
     assert {n for *_, n in jobs} == {1000}
 
 
@@ -135,7 +136,7 @@ def test_markdown_output(capsys, monkeypatch):
         timed.append(fn)
         return 1e-3 * len(timed)
     monkeypatch.setattr(bc, "time_call", fake_time)
-    assert bench_cli.main("bench", TINY + ["--format", "markdown", "--no-progress",
+    assert bench.main("bench", TINY + ["--format", "markdown", "--no-progress",
                                            "--no-torch", "--pass", "vad"]) == 0
     lines = capsys.readouterr().out.splitlines()
     table = [line for line in lines if line.startswith("|")]

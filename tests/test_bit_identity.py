@@ -20,7 +20,7 @@ import pytest
 
 import cases
 import fastact as fa
-from fastact import _backend
+from fastact.backends import choice as _backend
 
 pytestmark = pytest.mark.one_backend
 
@@ -84,7 +84,7 @@ OTHER_LEVEL_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 import test_bit_identity as t
-from fastact import _backend
+from fastact.backends import choice as _backend
 print(json.dumps({{"level": _backend.native_module().simd_level(),
                   "found": {{f"{{c.id}}|{{d}}": t.differences(c, d, stride=5)
                             for c in t.CASES for d in t.GRIDS}}}}))

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from fastact._activations import PARALLEL_MIN
+from fastact.api.activations import PARALLEL_MIN
 
 pytestmark = pytest.mark.one_backend   # about the Numba backend only, in subprocesses
 
@@ -31,7 +31,7 @@ def run_python(code):
 
 CALLS = f"""
 import json, numpy as np, fastact as fa
-from fastact import _kernels as K
+from fastact.backends._gen import numba_loops as K
 n = {PARALLEL_MIN} * 2
 x64, x32 = np.linspace(-5, 5, 101), np.linspace(-5, 5, 101, dtype=np.float32)
 fa.mish(x64); fa.mish(x32); fa.mish.backward(x64, x64); fa.mish.value_and_derivative(x32)

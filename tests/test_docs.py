@@ -18,9 +18,11 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def _modules():
+    # fastact and its layers (api, math, backends, cli), not the lab;
     # (libfastact.so shows up as a module named "libfastact": a C library, not Python)
-    names = ["fastact"] + [f"fastact.{m.name}" for m in pkgutil.iter_modules(fastact.__path__)
-                           if not m.ispkg and m.name != "libfastact"]
+    names = ["fastact"] + [m.name for m in pkgutil.walk_packages(fastact.__path__, "fastact.")
+                           if m.name != "fastact.libfastact"
+                           and not m.name.startswith("fastact.lab")]
     return [importlib.import_module(n) for n in sorted(names)]
 
 

@@ -90,7 +90,7 @@ _KERNEL = re.compile(r"(?P<kernel>.+?)_(?P<pass_>forward|backward_from_y|backwar
 
 
 def test_generated_kernels_exist():
-    from fastact import _kernels
+    from fastact.backends._gen import numba_loops
     missing = []
     for kernel, act, _ in registry.elementwise_kernels():
         for pass_ in PASSES:
@@ -99,14 +99,14 @@ def test_generated_kernels_exist():
             for tier in ("f32", "f64"):
                 for mode in ("par", "ser"):
                     name = f"{kernel}_{pass_}_{tier}_{mode}"
-                    fn = getattr(_kernels, name, None)
+                    fn = getattr(numba_loops, name, None)
                     if fn is None or not hasattr(fn, "py_func"):
                         missing.append(name)
     assert not missing, missing
     # and nothing for rows that are not in the registry (or passes they do not have)
     rows = {k: act for k, act, _ in registry.elementwise_kernels()}
     stray = []
-    for name in dir(_kernels):
+    for name in dir(numba_loops):
         m = _KERNEL.fullmatch(name)
         if m is None:
             continue
@@ -120,7 +120,7 @@ def test_generated_kernels_exist():
     for act in ROWS:
         for d in drivers.get(act.kind, ()):
             for mode in ("ser", "par"):
-                assert hasattr(getattr(_kernels, f"{d}_{mode}", None), "py_func"), (d, mode)
+                assert hasattr(getattr(numba_loops, f"{d}_{mode}", None), "py_func"), (d, mode)
 
 
 def test_generated_kernels_are_not_stale():
@@ -130,7 +130,7 @@ def test_generated_kernels_are_not_stale():
 
 
 def test_bench_cases_cover_every_row():
-    from fastact import _bench_common as bc
+    from fastact.cli import bench_harness as bc
     names = set(bc.case_names())
     for act in ROWS:
         assert act.name in {c.activation for c in bc.cases()}, act.name

@@ -10,7 +10,7 @@ import pytest
 import cases
 import fastact as fa
 from fastact import registry
-from fastact._activations import PARALLEL_MIN
+from fastact.api.activations import PARALLEL_MIN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,7 +67,7 @@ OWN_COUNT = ("def own_count():\n"
              "    if fa.get_backend() == 'numba':\n"
              "        import numba\n"
              "        return numba.get_num_threads()\n"
-             "    return fa._backend.native_module().get_num_threads()\n")
+             "    return fa.backends.choice.native_module().get_num_threads()\n")
 
 REPORT = ("import json, numpy as np, fastact as fa\n" + OWN_COUNT +
           "before = fa.get_num_threads()\n"

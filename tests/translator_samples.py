@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import njit
 
-from fastact._bits import bits_from_float, bits_from_float32, float32_from_bits, fma
+from fastact.math.llvm_intrinsics import bits_from_float, bits_from_float32, float32_from_bits, fma
 
 HALF32 = np.float32(0.5)
 PAIR = (1.5, -2.25)

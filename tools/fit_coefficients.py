@@ -1,5 +1,5 @@
-"""Write fastact/_fitted.py: Chebyshev coefficients of the functions that have
-no short exact series, computed with mpmath at 50 digits.
+"""Write fastact/math/chebyshev_fits.py: Chebyshev coefficients of the functions
+that have no short exact series, computed with mpmath at 50 digits.
 
     python tools/fit_coefficients.py          # rewrite the file
     python tools/fit_coefficients.py --check  # exit 1 if the file is stale
@@ -25,7 +25,7 @@ import sys
 import mpmath as mp
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TARGET = ROOT / "fastact" / "_fitted.py"
+TARGET = ROOT / "fastact" / "math" / "chebyshev_fits.py"
 NODES = 96
 TOLERANCE = {"f64": 1e-18, "f32": 1e-11}
 

@@ -1,6 +1,7 @@
 """Translate fastact's scalar math from Python (the Numba source) into C.
 
-The Python functions in fastact/_math.py and _math32.py are the only
+The Python functions in fastact/math/ (elementwise.py, elementwise_f32.py,
+along_axis.py) are the only
 hand-written scalar math; this module turns them into C functions with the
 same operations in the same order and the same types, so that the native
 kernels give the Numba kernels' results bit for bit.
@@ -17,7 +18,7 @@ straight-line subset the math is written in:
 * arithmetic, comparisons, ``&``/``|`` on booleans, ``a if c else b``,
   shifts and masks on integers;
 * calls of ``abs``, ``float``, ``math.copysign``, ``math.sqrt``, the
-  intrinsics of _bits.py (``fma``, bit casts), ``np.float32``/``np.float64``
+  intrinsics of llvm_intrinsics.py (``fma``, bit casts), ``np.float32``/``np.float64``
   casts, and other jitted functions.
 
 Types follow Numba's rules: float32 with float32 stays float32, float32 with
@@ -582,17 +583,18 @@ ROW_HELPERS = {"f64": ("exp", "exp_of_sum", "log", "log1p_unit"), "f32d": ("exp"
 
 
 def _module_label(module):
-    return (module or "fastact._math").replace(".", "/") + ".py"
+    return (module or "fastact.math.elementwise").replace(".", "/") + ".py"
 
 
 def math_roots():
     """(C name, dispatcher, argument types) of every function the kernels call.
 
     Tier f64 works on float64 data; float32 data use the float32-arithmetic
-    rows of _math32.py (suffix f32, float32 argument) where they exist, else
+    rows of elementwise_f32.py (suffix f32, float32 argument) where they exist, else
     the f32 tier's math in float64 (suffix f32d), as fastact/_kernels.py does.
     """
-    from fastact import _math, _math32, registry
+    from fastact import registry
+    from fastact.math import elementwise as _math, elementwise_f32 as _math32
     roots = []
     for tier, suffix in (("f64", "f64"), ("f32", "f32d")):
         module = _math.tier(tier)
@@ -610,7 +612,7 @@ def math_roots():
     return roots
 
 
-# The scalar math of the rows that are not elementwise (_axis_kernels.py),
+# The scalar math of the kernels that are not elementwise (along_axis.py),
 # for native/rows.h; every argument is a float64.
 ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
                  "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
@@ -620,7 +622,7 @@ ROW_INT_ARGUMENTS = {"grid_total": [I64] * 4, "grid_digits": None}
 
 
 def row_roots():
-    from fastact import _axis_kernels
+    from fastact.math import along_axis as _axis_kernels
     roots = [("fa_grid_digits", _axis_kernels.grid_digits, [F64])]
     for name in ROW_FUNCTIONS:
         func = getattr(_axis_kernels, name, None) or getattr(_axis_kernels, "_" + name)
@@ -656,8 +658,8 @@ def render_math_header(stamp):
     source, _ = translate_all()
     return "\n".join([
         f"/* {stamp} */\n",
-        "/* The scalar math of every activation, translated from fastact/_math.py and",
-        " * _math32.py by tools/translate_math.py: the same operations in the same",
+        "/* The scalar math of every activation, translated from fastact/math/*.py",
+        " * by tools/translate_math.py: the same operations in the same",
         " * order and types as the Numba kernels, so that both backends round alike.",
         " * Comments live in the Python source.  Tiers: f64 (float64 data), f32d",
         " * (float32 data, float64 arithmetic with the f32 tier's polynomials), f32",

@@ -9,7 +9,7 @@
  * n = OUTER * LEN * INNER elements; the softmax family and glu work along the
  * middle axis, prelu has LEN channels.  For each job one line is printed: the
  * median seconds per call, or "error" and the reason.  The timing follows
- * fastact/_bench_common.py's time_call: two untimed calls, then REPEATS
+ * fastact/cli/bench_harness.py's time_call: two untimed calls, then REPEATS
  * samples, each a loop of calls lasting at least MIN_TIME seconds.
  */
 #define _POSIX_C_SOURCE 199309L

@@ -26,7 +26,7 @@ import numpy as np
 from fastact import registry
 
 try:            # below this many elements fastact runs its serial kernels
-    from fastact._activations import PARALLEL_MIN as _PARALLEL_MIN
+    from fastact.api.activations import PARALLEL_MIN as _PARALLEL_MIN
 except ImportError:     # pragma: no cover
     _PARALLEL_MIN = 32768
 

@@ -134,7 +134,7 @@ def test_backward_needs_forward():
 
 
 def test_evaluation_batches_stay_serial():
-    from fastact._activations import PARALLEL_MIN
+    from fastact.api.activations import PARALLEL_MIN
     m = MLP((784, 256, 128, 10), "relu")
     assert m.eval_batch * 256 < PARALLEL_MIN
     assert MLP((784, 256, 10), "glu").eval_batch * 512 < PARALLEL_MIN

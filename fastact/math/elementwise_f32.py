@@ -1,6 +1,6 @@
 """Float32 arithmetic for the float32 kernels of the exp-based activations.
 
-The float64 math of _math.py, run on float32 data, keeps 4 lanes per AVX2
+The float64 math of elementwise.py, run on float32 data, keeps 4 lanes per AVX2
 register and pays float64 divisions: measured 1.7 ns per element for
 sigmoid on one core against 0.6 ns in float32 arithmetic (8 lanes), which is
 what it takes to reach the memory bound on two cores.  The rows here are
@@ -15,8 +15,8 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from ._bits import bits_from_float32, float32_from_bits, float_from_bits, fma
-from ._math import _nan_or       # generic: keeps a float32 a float32
+from .llvm_intrinsics import bits_from_float32, float32_from_bits, float_from_bits, fma
+from .elementwise import _nan_or       # generic: keeps a float32 a float32
 
 _f = np.float32
 _d = np.float64      # (Numba's float() would keep a float32 a float32)
@@ -166,7 +166,7 @@ def silu_vad(x):
     pos = x >= _ZERO
     xn = _clamp(x, _TAIL, _ZERO)
     # x < 0: sigmoid(x) = w r with w = e**x; the factor w goes last
-    # (calls are made before selecting: see _math.elu_vad)
+    # (calls are made before selecting: see elementwise.elu_vad)
     neg_y = mul_exp(xn * r, xn)
     y = x * s if pos else neg_y
     # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
@@ -185,7 +185,7 @@ def silu_vad(x):
 @njit(inline="always")
 def mish_vad(x):
     x = _f(x)
-    # tanh(softplus x) = num / den in terms of w = e**-|x| (see _math.py); the
+    # tanh(softplus x) = num / den in terms of w = e**-|x| (see elementwise.py); the
     # exponential in float32, the rational part in float64 (in float32 it
     # collects 5 ulp)
     w = exp_wide(-abs(x))

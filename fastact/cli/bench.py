@@ -5,7 +5,7 @@ kernels, Numba, or the C library timed from C): fastact's median time, its bandw
 bytes the pass must move / time), that as a percentage of the memory-copy bound measured in
 the same run, and how many times faster fastact is than idiomatic NumPy, than PyTorch CPU
 (same thread count, when importable) and, for value_and_derivative, than its own forward
-followed by backward.  What is timed is defined in ``fastact._bench_common``, shared with
+followed by backward.  What is timed is defined in ``fastact.cli.bench_harness``, shared with
 the pytest-benchmark suite in ``bench/``.
 """
 import argparse
@@ -15,7 +15,8 @@ import platform
 import sys
 import time
 
-from fastact import _bench_c, _bench_common as bc, registry
+from fastact import registry
+from fastact.cli import bench_c, bench_harness as bc
 
 _PASSES = {"forward": "forward", "backward": "backward", "value_and_derivative":
            "value_and_derivative", "fwd": "forward", "bwd": "backward",
@@ -351,7 +352,7 @@ def main(command="bench", argv=None):
         for backend in backends:
             if backend != "c":
                 fastact.set_backend(backend)
-        cbench = _bench_c.CBench(threads) if "c" in backends else None
+        cbench = bench_c.CBench(threads) if "c" in backends else None
     except (RuntimeError, bc.Unavailable) as exc:
         print(f"{prog}: error: --backend: {exc}", file=sys.stderr)
         return 2

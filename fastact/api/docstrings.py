@@ -1,10 +1,10 @@
 """numpydoc docstrings of the activation objects, written from the registry.
 
 The prose (formula, derivative, kinks, NaN/inf behaviour) is the registry's;
-the examples are in _examples.py and run as doctests (tests/test_docs.py).
+the examples are in examples.py and run as doctests (tests/test_docs.py).
 """
-from . import registry
-from ._examples import EXAMPLES
+from .. import registry
+from .examples import EXAMPLES
 
 _NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a NaN in dy "
              "gives NaN in dx even where f'(x) = 0 (dx = dy * f'(x) is computed as written). "

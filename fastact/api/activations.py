@@ -2,7 +2,7 @@
 
 One class per registry kind.  Each call binds and checks the parameters,
 turns the operands into C-contiguous buffers of the compute dtype (see
-_operands.py), picks the serial or the parallel kernel by size, and hands
+operands.py), picks the serial or the parallel kernel by size, and hands
 the result back like a ufunc would.  The common case (a contiguous float32
 or float64 array, no ``out``) takes a short path: the n = 1000 budget is a
 few microseconds per call.
@@ -12,8 +12,10 @@ import types
 
 import numpy as np
 
-from . import _backend, _docs, _operands as ops, _threads, registry
-from ._params import ParamBinder
+from .. import registry
+from ..backends import choice, threads
+from . import docstrings, operands as ops
+from .params import ParamBinder
 
 # Below this many elements the serial loop is used.  Waking the second
 # thread costs ~2 us here, so the crossover depends on the work per element:
@@ -27,7 +29,7 @@ _TIER = {_F32: "f32", _F64: "f64"}
 
 
 def _parallel(size):
-    return size >= PARALLEL_MIN and _threads.get_num_threads() > 1
+    return size >= PARALLEL_MIN and threads.get_num_threads() > 1
 
 
 class Activation:
@@ -40,7 +42,7 @@ class Activation:
         self.backward_from_y = row.backward_from_y
         self.kind = row.kind
         self._binder = ParamBinder(row)
-        self.__doc__ = _docs.docstring(row)
+        self.__doc__ = docstrings.docstring(row)
 
     def __repr__(self):
         return f"<fastact activation {self.name!r}>"
@@ -51,7 +53,7 @@ class Activation:
 
 
 def _get_by_name(name):
-    from . import get
+    from .. import get
     return get(name)
 
 
@@ -80,18 +82,18 @@ class Elementwise(Activation):
         return kernel, tuple(values[n] for n in self._numeric), values
 
     def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
-        key = (kernel, pass_, dtype, size >= PARALLEL_MIN and _threads.get_num_threads() > 1)
-        fn = _backend.cache.get(key)
+        key = (kernel, pass_, dtype, size >= PARALLEL_MIN and threads.get_num_threads() > 1)
+        fn = choice.cache.get(key)
         if fn is None:
             par = "par" if key[3] else "ser"
-            fn = _backend.cache[key] = getattr(
-                _backend.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
+            fn = choice.cache[key] = getattr(
+                choice.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
         fn(*arrays_and_params)
 
     def _short(self, pass_):
         """The backend's whole-call fast path for ``pass_`` at the default parameters
         (None where it has none), cached with the backend's kernels."""
-        short = _backend.cache.get(("short", self.name, pass_), _MISSING)
+        short = choice.cache.get(("short", self.name, pass_), _MISSING)
         if short is not _MISSING:
             return short
         short = None
@@ -100,10 +102,10 @@ class Elementwise(Activation):
             try:
                 if pass_ == "backward_from_y":
                     self._binder.refuse_from_y(values)
-                short = _backend.short_call(kernel, pass_, numeric)
+                short = choice.short_call(kernel, pass_, numeric)
             except ValueError:
                 pass
-        _backend.cache[("short", self.name, pass_)] = short
+        choice.cache[("short", self.name, pass_)] = short
         return short
 
     def __call__(self, x, *args, out=None, **kwargs):
@@ -279,9 +281,9 @@ def _around(shape, axis):
 
 def _run_rows(driver, size, nrows, args):
     key = (driver, nrows > 1 and _parallel(size))
-    fn = _backend.cache.get(key)
+    fn = choice.cache.get(key)
     if fn is None:
-        fn = _backend.cache[key] = getattr(_backend.kernels(),
+        fn = choice.cache[key] = getattr(choice.kernels(),
                                            f"{driver}_{'par' if key[1] else 'ser'}")
     fn(nrows, args)
 
@@ -436,7 +438,7 @@ class PerChannel(Activation):
 
 
 _NO_PARTS = np.zeros(0, np.float64)
-_PRELU_BLOCK = 64      # = _axis_kernels.PRELU_BLOCK (not imported: that module needs numba)
+_PRELU_BLOCK = 64      # = fastact.math.along_axis.PRELU_BLOCK (not imported: that module needs numba)
 
 
 class Gated(Activation):

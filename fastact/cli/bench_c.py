@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import tempfile
 
-from . import config, registry
-from ._bench_common import Unavailable    # raised when the C benchmark cannot run here
+from .. import config, registry
+from .bench_harness import Unavailable    # raised when the C benchmark cannot run here
 
-SOURCE = pathlib.Path(__file__).resolve().parents[1] / "bench" / "c" / "fastact_bench.c"
+SOURCE = pathlib.Path(__file__).resolve().parents[2] / "bench" / "c" / "fastact_bench.c"
 
 
 def _build():

@@ -5,8 +5,8 @@ The C library compiles one loop per (op, pass, dtype) from native/; this
 module looks each loop up once (``fa_elementwise_kernel``) and calls it on
 NumPy buffers without the GIL, cutting large arrays into one contiguous piece
 per thread with ``prange``.  Its callables have the names and the arguments
-of the Numba kernel module (fastact/_kernels.py), so fastact/_activations.py
-drives either backend the same way; no compilation happens at run time.
+of the Numba kernel module (fastact/backends/_gen/numba_loops.py), so
+fastact/api/activations.py drives either backend the same way; no compilation happens at run time.
 ``ShortCall`` goes further for the common call (a plain contiguous array,
 default parameters): the whole call, checks and allocation included, is done
 here, which is most of the cost at n = 1000.
@@ -263,7 +263,7 @@ cdef class Glu:
 
 cdef class Prelu:
     """prelu_{ser,par}(nrows, (x, w, y, d, dy, dx, parts, n, inner, want)), with
-    the Numba kernel's row layout (see PerChannel in _activations.py), mapped
+    the Numba kernel's row layout (see PerChannel in api/activations.py), mapped
     onto the C rows: each row the ``inner`` contiguous elements of one channel."""
     cdef bint parallel
 
@@ -328,7 +328,8 @@ cdef class Prelu:
 
 class Kernels:
     """The native backend's kernel namespace: attribute names as in
-    fastact/_kernels.py (``mish_forward_f32_par``, ``softmax_forward_ser``, ...)."""
+    fastact/backends/_gen/numba_loops.py (``mish_forward_f32_par``,
+    ``softmax_forward_ser``, ...)."""
 
     _ROWS = {"softmax_forward": SoftmaxForward, "softmax_backward": SoftmaxBackward,
              "glu": Glu, "prelu": Prelu}
@@ -356,7 +357,7 @@ class Kernels:
 
 
 cdef enum:
-    PARALLEL_MIN = 16384    # = fastact._activations.PARALLEL_MIN (a test checks)
+    PARALLEL_MIN = 16384    # = fastact.api.activations.PARALLEL_MIN (a test checks)
 
 
 cdef inline bint _plain(object a):

@@ -4,16 +4,17 @@ Arrays arrive C-contiguous, flattened, with the geometry (outer, n, inner):
 the activation's axis has length n and stride ``inner``.  A "row" is one
 (outer, inner) position: n elements ``inner`` apart.  Each kernel is a
 serial function over a range of rows, and two drivers run it over all rows,
-one serially (small arrays) and one in parallel (generated into _kernels.py
-by tools/generate_kernels.py, so that Numba's cache holds them).  All of them
-compute in float64, with the f64-tier math (the f32 tier's for the float32
-results of the softmax family and of glu's forward).
+one serially (small arrays) and one in parallel (generated into
+fastact/backends/_gen/numba_loops.py by tools/generate_kernels.py, so that
+Numba's cache holds them).  All of them compute in float64, with the f64-tier
+math (the f32 tier's for the float32 results of the softmax family and of
+glu's forward).
 """
 import numpy as np
 from numba import njit
 
-from ._bits import bits_from_float
-from ._math import tier
+from .llvm_intrinsics import bits_from_float
+from .elementwise import tier
 
 _m = tier("f64")
 _exp = _m.exp

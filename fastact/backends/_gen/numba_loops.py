@@ -2,14 +2,15 @@
 """Elementwise Numba loops, one per (activation, pass, tier, serial|parallel).
 
 Tier f32 reads float32 and computes in float64 with the f32 polynomials,
-rounding once on the store, except the rows of _math32.py, which run in
-float32 arithmetic (twice the SIMD lanes); tier f64 is float64 throughout.
+rounding once on the store, except the rows of fastact/math/elementwise_f32.py,
+which run in float32 arithmetic (twice the SIMD lanes); tier f64 is float64
+throughout.
 """
 import numpy as np
 from numba import njit, prange
 
-from . import _axis_kernels as _axis
-from ._math import tier
+from ...math import along_axis as _axis
+from ...math.elementwise import tier
 
 _m = {"f32": tier("f32"), "f64": tier("f64")}
 # Numba's float() keeps a float32 a float32: np.float64 widens it

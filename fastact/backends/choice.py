@@ -1,6 +1,6 @@
 """Which kernels run the calls: the native (Cython) backend or Numba.
 
-Both provide the same kernel namespace (names as in fastact/_kernels.py), so
+Both provide the same kernel namespace (names as in fastact/backends/_gen/numba_loops.py), so
 the activation objects need not know which one runs.  The native backend is
 the default when it was built: its kernels are compiled ahead of time, so a
 first call costs nothing, and importing it does not import Numba.
@@ -9,7 +9,7 @@ first call costs nothing, and importing it does not import Numba.
 import contextlib
 import os
 
-from . import _threads
+from . import threads
 
 BACKENDS = ("cython", "numba")
 
@@ -22,15 +22,15 @@ _namespaces = {}
 
 
 def native_module():
-    """fastact._native, or None when the package was installed without it."""
+    """fastact.backends.native, or None when the package was installed without it."""
     if "native" not in _namespaces:
         try:
-            from . import _native
+            from . import native
         except ImportError:
-            _native = None
-        _namespaces["native"] = _native
-        if _native is not None:
-            _threads.attach_native(_native)
+            native = None
+        _namespaces["native"] = native
+        if native is not None:
+            threads.attach_native(native)
     return _namespaces["native"]
 
 
@@ -83,8 +83,8 @@ def kernels():
     if name not in _namespaces:
         if name == "numba":
             import numba
-            from . import _kernels as module
-            _threads.attach(numba)
+            from ._gen import numba_loops as module
+            threads.attach(numba)
             _namespaces[name] = module
         else:
             _namespaces[name] = native_module().Kernels()

@@ -4,15 +4,15 @@ Tier "f64" serves float64 outputs and aims at about 1 ulp of float64; tier
 "f32" serves float32 outputs: it computes in float64 but with shorter
 polynomials, accurate to about 1e-10 relative, far below a float32 ulp
 (6e-8), which leaves the rounding to float32 as the only visible error
-(the rows of _math32.py run in float32 arithmetic instead).
+(the rows of elementwise_f32.py run in float32 arithmetic instead).
 
 The Taylor-series tables are exact formulas; the fitted ones (erfcx,
-tanhshrink) are written into _fitted.py by tools/fit_coefficients.py.
+tanhshrink) are written into chebyshev_fits.py by tools/fit_coefficients.py.
 """
 from fractions import Fraction
 from math import factorial
 
-from ._fitted import FITTED
+from .chebyshev_fits import FITTED
 
 # e**r - 1 = r + r**2 * (c[0] + c[1] r + ...), |r| <= ln(2)/2.
 # Truncation error r**(n+2)/(n+2)!: degree 13 -> 1e-17, degree 8 -> 6e-10.

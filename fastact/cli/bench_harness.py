@@ -198,7 +198,7 @@ def make_inputs(case, dtype, n):
 def _numpy_elementwise():
     """name -> (f(x, **params), f'(x, **params))."""
     import numpy as np
-    from fastact._math import SELU_ALPHA, SELU_SCALE
+    from fastact.math.elementwise import SELU_ALPHA, SELU_SCALE
 
     try:
         from scipy.special import erf       # NumPy has no erf; SciPy's is what one uses
@@ -374,7 +374,7 @@ def _torch_elementwise(torch):
     """name -> (forward(t, out), backward(t, out)), t holding the tensors x, dy, y (the
     forward output, which autograd saves for sigmoid, tanh and relu), buf (logsigmoid's)
     and the parameters p."""
-    from fastact._math import SELU_ALPHA, SELU_SCALE
+    from fastact.math.elementwise import SELU_ALPHA, SELU_SCALE
     A = torch.ops.aten
     T = {
         "sigmoid": (lambda t, o: torch.sigmoid(t.x, out=o),

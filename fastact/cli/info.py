@@ -24,12 +24,13 @@ def collect():
     """The report as a dict."""
     import numpy
     import fastact
-    from fastact import _backend, config
-    native = _backend.native_module()
+    from fastact import config
+    from fastact.backends import choice
+    native = choice.native_module()
     info = {"fastact": fastact.__version__, "python": sys.version.split()[0],
             "platform": platform.platform(), "numpy": numpy.__version__,
             "numba": _version_of("numba"), "cpus": os.cpu_count(),
-            "backends_built": list(_backend.available()),
+            "backends_built": list(choice.available()),
             "backend": fastact.get_backend(), "threads": fastact.get_num_threads(),
             "simd": native.simd_level() if native else None,
             "FASTACT_SIMD": os.environ.get("FASTACT_SIMD"),

@@ -9,7 +9,7 @@ import os
 
 _requested = None     # what the user asked for, applied when a backend loads
 _numba = None
-_native = None
+_native_module = None
 
 
 def _max_threads():
@@ -35,16 +35,16 @@ def set_num_threads(n):
     _requested = _check(n, "set_num_threads: n")
     if _numba is not None:
         _numba.set_num_threads(_requested)
-    if _native is not None:
-        _native.set_num_threads(_requested)
+    if _native_module is not None:
+        _native_module.set_num_threads(_requested)
 
 
 def get_num_threads():
     """How many threads the parallel kernels use."""
     if _numba is not None:
         return _numba.get_num_threads()
-    if _native is not None:
-        return _native.get_num_threads()
+    if _native_module is not None:
+        return _native_module.get_num_threads()
     return _requested if _requested is not None else _max_threads()
 
 
@@ -58,9 +58,9 @@ def attach(numba_module):
 
 def attach_native(native_module):
     """Called once when the native backend loads: apply the requested count."""
-    global _native
-    _native = native_module
-    _native.set_num_threads(_requested if _requested is not None else _max_threads())
+    global _native_module
+    _native_module = native_module
+    _native_module.set_num_threads(_requested if _requested is not None else _max_threads())
 
 
 def _from_environment():

@@ -1,7 +1,7 @@
 """Scalar math of every activation, as Numba functions that vectorise.
 
 ``build(tier)`` returns a module of jitted scalar functions for one precision
-tier (see _coefficients.py).  Every activation ``name`` has
+tier (see coefficients.py).  Every activation ``name`` has
 
     name_vad(x, *params) -> (f(x), f'(x))
     name_dfy(y, *params) -> f'(x) from y = f(x)       (rows with backward_from_y)
@@ -27,8 +27,8 @@ import types as _types
 
 from numba import njit
 
-from ._bits import bits_from_float, float_from_bits, fma
-from ._coefficients import table
+from .llvm_intrinsics import bits_from_float, float_from_bits, fma
+from .coefficients import table
 
 # Round-to-nearest-integer trick: adding 1.5 * 2**52 leaves round(v) in the
 # low mantissa bits.
@@ -118,7 +118,7 @@ def build(tier):
     coeffs = table(tier)
     expm1_poly = _horner(coeffs["expm1"], "expm1_poly")
     log1p_poly = _horner(coeffs["log1p"], "log1p_poly")
-    m = _types.ModuleType(f"fastact._math_{tier}")
+    m = _types.ModuleType(f"fastact.math.elementwise_{tier}")
 
     # ---- exp, expm1, log1p -------------------------------------------------
     @njit(inline="always")
@@ -446,7 +446,7 @@ def build(tier):
     m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
     if tier == "f32":
         # the rows that are exact enough in float32 arithmetic, at twice the lanes
-        from ._math32 import DFY_ROWS, ROWS
+        from .elementwise_f32 import DFY_ROWS, ROWS
         for row, vad in ROWS.items():
             setattr(m, f"{row}_vad", vad)
         for row, dfy in DFY_ROWS.items():
