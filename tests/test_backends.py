@@ -328,6 +328,9 @@ def test_generator_knows_the_float32_rows():
         import generate_native as gen
     finally:
         sys.path.pop(0)
-    from fastact import _math32
+    from fastact import _math32, registry
+    # the rows' f32_vad / f32_dfy flags name exactly the rows _math32.py implements
+    assert set(registry.f32_vad_rows()) == set(_math32.ROWS)
+    assert set(registry.f32_dfy_rows()) == set(_math32.DFY_ROWS)
     assert set(gen.F32_VAD_ROWS) == set(_math32.ROWS)
     assert set(gen.F32_DFY_ROWS) == set(_math32.DFY_ROWS)
