@@ -1,10 +1,31 @@
-"""The single list of activations fastact provides.
+"""The single list of activations fastact provides, and everything known about each.
 
 Plain Python data, importable without NumPy or Numba (setup.py, the kernel
-generator, the docs, tests and benchmarks all read it).  Adding an activation
-means adding a row here and its scalar math in ``math/elementwise.py``;
-everything else is generated from or checked against this table.
+generators, the docs, the lab, tests and benchmarks all read it).  Every fact
+about an activation lives in its ``Activation`` row: the maths shown in the
+docs, the parameters, the PyTorch counterpart, the float32-arithmetic choice,
+the lab defaults, the doc examples, the NumPy expression the benchmarks compare
+with and sample parameter values.  Consumers read the row; none keeps a table
+of its own.
+
+Adding an activation takes three hand-written places:
+
+1. its row here, with every field ``REQUIRED_FIELDS`` lists for its kind
+   (``python -m pytest tests/test_registry.py`` names what is missing);
+2. its scalar math in ``fastact/math/elementwise.py``: ``<row>_vad(x, params...)``
+   returning (f, f'), and ``<row>_dfy(y, params...)`` when
+   ``backward_from_y`` (the C math is generated from it);
+3. its reference in ``tests/reference.py``: one ``Reference`` subclass
+   registered under the math row's name, written from the formula, not from
+   the kernels.
+
+Then run ``python tools/generate_kernels.py``, ``python
+tools/generate_native.py`` and ``python tools/update_readme.py``, rebuild the
+native library (``pip install -e . --no-build-isolation``) and run the tests.
+Generators and consumers refuse a row that lacks a required field with an
+``IncompleteRow`` error naming the row and the field.
 """
+import textwrap
 from dataclasses import dataclass, field
 
 # What an activation computes, and so which kernels and wrapper it gets.
@@ -14,6 +35,16 @@ ALONG_AXIS = "along_axis"     # softmax family: each slice along an axis at once
 GATED = "gated"               # glu: the axis is split into two halves a, b
 
 ULP_BOUND = 4
+
+# How an activation compares with PyTorch (``torch_relation``).
+TORCH_SAME = "same"                    # torch.nn.functional.<torch>: same function,
+                                       # parameter names and defaults; compared pointwise
+TORCH_CONVENTION = "convention"        # same function, called differently (dim=, weight)
+TORCH_NONE = "none"                    # no PyTorch counterpart
+TORCH_RELATIONS = (TORCH_SAME, TORCH_CONVENTION, TORCH_NONE)
+
+# Weight initialisations of the lab's MLP (``lab_init``).
+LAB_INITS = ("he", "lecun", "glorot")
 
 
 @dataclass(frozen=True)
@@ -56,9 +87,157 @@ class Activation:
     # largest cancelling term (see README, "Accuracy")
     cancelling_terms: str = ""
 
+    # A default of None below means "not given": see REQUIRED_FIELDS.
+
+    # PyTorch: the torch.nn.functional name ("" when TORCH_NONE) and how it compares
+    torch: str = None
+    torch_relation: str = None
+    # the math rows' float32 arithmetic (fastact/math/elementwise_f32.py): the vad and the
+    # derivative from y run in float32 rather than in double rounded once
+    f32_vad: bool = False
+    f32_dfy: bool = False
+    # the benchmarks' NumPy baseline, one (value, derivative) pair of expressions
+    # per math row: in x and the numeric parameters, with np, math, erf (SciPy's),
+    # sigmoid, SELU_ALPHA and SELU_SCALE in scope
+    numpy: tuple = None
+    # parameter sets (dicts) the tests run besides the defaults; where the row
+    # has required parameters, the first set gives them (it must name them all)
+    sample_params: tuple = field(default=(), compare=False)
+    # the values of required parameters where the benchmarks and the lab call
+    # the row (the first sample set when not given)
+    bench_params: dict = field(default=None, compare=False)
+    lab_params: dict = field(default=None, compare=False)
+    # the lab: weight initialisation (one of LAB_INITS) and where the function fits
+    lab_init: str = None
+    lab_advice: str = None
+    # the doctest of the docstring's Examples section
+    example: str = None
+
     @property
     def kernels(self):
         return self.math_rows or (self.name,)
+
+    @property
+    def doctest(self):
+        """The example as doctest text (the row keeps it indented like the code)."""
+        return textwrap.dedent(need(self, "example"))
+
+    @property
+    def required_params(self):
+        return tuple(p.name for p in self.params if p.required)
+
+    def call_params(self, purpose=None):
+        """Values for the required parameters: ``purpose`` 'bench' or 'lab' picks
+        that consumer's own choice where the row has one, else the first sample set."""
+        if not self.required_params:
+            return {}
+        own = {"bench": self.bench_params, "lab": self.lab_params}.get(purpose)
+        if own is not None:
+            return dict(own)
+        return dict(self.sample_params[0]) if self.sample_params else {}
+
+
+class IncompleteRow(ValueError):
+    """A registry row lacks a field a generator or consumer needs."""
+
+
+def _elementwise(act):
+    return act.kind == ELEMENTWISE
+
+
+def _has_required(act):
+    return bool(act.required_params)
+
+
+# field -> (what it is, which rows need it)
+REQUIRED_FIELDS = {
+    "torch_relation": ("how the row compares with PyTorch: one of "
+                       + ", ".join(map(repr, TORCH_RELATIONS)), lambda act: True),
+    "torch": ("the torch.nn.functional name ('' with TORCH_NONE)", lambda act: True),
+    "numpy": ("the benchmarks' NumPy (value, derivative) expressions, one pair per math row",
+              _elementwise),
+    "sample_params": ("sample values for the required parameters "
+                      "(a tuple of dicts, the first naming them all)", _has_required),
+    "lab_init": ("the lab's weight initialisation: one of " + ", ".join(map(repr, LAB_INITS)),
+                 lambda act: True),
+    "lab_advice": ("the lab's advice: where the function is used", lambda act: True),
+    "example": ("the docstring's doctest example", lambda act: True),
+}
+
+
+def row_problems(act):
+    """(field, explanation) for each required field the row lacks or gets wrong."""
+    problems = []
+    for name, (what, needed) in REQUIRED_FIELDS.items():
+        if needed(act) and getattr(act, name) in (None, "", ()):
+            if name == "torch" and act.torch_relation == TORCH_NONE and act.torch == "":
+                continue
+            problems.append((name, what))
+    if act.torch_relation not in (None, *TORCH_RELATIONS):
+        problems.append(("torch_relation", f"got {act.torch_relation!r}; want one of "
+                         + ", ".join(map(repr, TORCH_RELATIONS))))
+    if act.torch_relation == TORCH_NONE and act.torch:
+        problems.append(("torch", "must be '' when torch_relation is TORCH_NONE"))
+    if act.lab_init not in (None, *LAB_INITS):
+        problems.append(("lab_init", f"got {act.lab_init!r}; want one of "
+                         + ", ".join(map(repr, LAB_INITS))))
+    if act.numpy and (len(act.numpy) != len(act.kernels)
+                      or any(len(pair) != 2 for pair in act.numpy)):
+        problems.append(("numpy", f"one (value, derivative) pair per math row "
+                         f"{', '.join(act.kernels)}"))
+    if act.f32_dfy and not act.backward_from_y:
+        problems.append(("f32_dfy", "only rows with backward_from_y have a derivative from y"))
+    known = {p.name for p in act.params}
+    for i, sample in enumerate(act.sample_params):
+        if not isinstance(sample, dict) or not set(sample) <= known:
+            problems.append(("sample_params", f"set {i} must be a dict of the row's parameters "
+                             f"({', '.join(sorted(known)) or 'none'})"))
+    required = set(act.required_params)
+    for name in ("sample_params", "bench_params", "lab_params"):
+        value = getattr(act, name)
+        given = value[0] if name == "sample_params" and value else value
+        if given is not None and required and isinstance(given, dict) \
+                and set(given) != required:
+            problems.append((name, "must give exactly the required parameters "
+                             + ", ".join(sorted(required))))
+    return problems
+
+
+def check_row(act, fields=None):
+    """Raise IncompleteRow naming the row and what it lacks; ``fields`` limits the
+    check to the fields a consumer reads (None: all of them)."""
+    act = BY_NAME.get(act, act) if isinstance(act, str) else act
+    problems = [(f, why) for f, why in row_problems(act) if fields is None or f in fields]
+    if problems:
+        detail = "; ".join(f"{f}: {why}" for f, why in problems)
+        raise IncompleteRow(f"registry row {act.name!r} in fastact/registry.py is incomplete "
+                            f"-- {detail}")
+    return act
+
+
+def check_all(fields=None):
+    """check_row over every row: what the generators call before writing anything."""
+    for act in ACTIVATIONS:
+        check_row(act, fields)
+
+
+def need(act, name):
+    """The row's field ``name``, or IncompleteRow when it is missing."""
+    return getattr(check_row(act, (name,)), name)
+
+
+def f32_vad_rows():
+    """Math rows whose value and derivative run in float32 arithmetic.
+
+    The native generator reads the registry through this call first, so it
+    checks every row: a generator must not write code for an incomplete row."""
+    check_all()
+    return tuple(k for a in ACTIVATIONS if a.f32_vad for k in a.kernels)
+
+
+def f32_dfy_rows():
+    """Math rows whose derivative from y runs in float32 arithmetic."""
+    return tuple(k for a in ACTIVATIONS if a.f32_dfy for k in a.kernels)
 
 
 _positive = dict(minimum=0.0, exclusive_minimum=True)
@@ -72,6 +251,28 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="y * (1 - y)",
         special_values="sigmoid(-inf) = 0, sigmoid(inf) = 1; the derivative keeps full "
                        "relative accuracy in both tails (it is exp(-|x|) / (1 + exp(-|x|))^2).",
+        torch="sigmoid", torch_relation=TORCH_SAME,
+        f32_vad=True, f32_dfy=True,
+        numpy=(
+            ("1 / (1 + np.exp(-x))",
+             "(s := 1 / (1 + np.exp(-x))) * (1 - s)"),
+        ),
+        lab_init="glorot",
+        lab_advice="output layer for binary and multi-label classification; gates of "
+                   "LSTM/GRU cells. Avoid in deep hidden stacks: f' <= 0.25 makes gradients "
+                   "vanish, and its outputs are not zero-centred",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.sigmoid(x)
+        array([0.11920292, 0.37754067, 0.5       , 0.62245933, 0.95257413])
+        >>> fa.sigmoid.backward(np.ones(5), x)
+        array([0.10499359, 0.23500371, 0.25      , 0.23500371, 0.04517666])
+        >>> fa.sigmoid(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0.,  1., nan])
+        >>> fa.sigmoid.backward(np.ones(5), y=fa.sigmoid(x))  # from the output
+        array([0.10499359, 0.23500371, 0.25      , 0.23500371, 0.04517666])
+        ''',
     ),
     Activation(
         "tanh", ELEMENTWISE,
@@ -80,6 +281,27 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="(1 - y) * (1 + y)",
         special_values="tanh(+-inf) = +-1, tanh(-0) = -0; the derivative is computed as "
                        "4 / (exp(|x|) + exp(-|x|))^2 so it keeps its digits for |x| > 10.",
+        torch="tanh", torch_relation=TORCH_SAME,
+        f32_vad=True, f32_dfy=True,
+        numpy=(
+            ("np.tanh(x)",
+             "1 - np.tanh(x) ** 2"),
+        ),
+        lab_init="glorot",
+        lab_advice="hidden state of RNNs (LSTM/GRU); zero-centred, so better than sigmoid in "
+                   "hidden layers, but it still saturates in deep stacks",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.tanh(x)
+        array([-0.96402758, -0.46211716,  0.        ,  0.46211716,  0.99505475])
+        >>> fa.tanh.backward(np.ones(5), x)
+        array([0.07065082, 0.78644773, 1.        , 0.78644773, 0.00986604])
+        >>> fa.tanh(np.array([-np.inf, np.inf, np.nan]))
+        array([-1.,  1., nan])
+        >>> fa.tanh.backward(np.ones(5), y=fa.tanh(x))  # from the output
+        array([0.07065082, 0.78644773, 1.        , 0.78644773, 0.00986604])
+        ''',
     ),
     Activation(
         "relu", ELEMENTWISE,
@@ -88,6 +310,28 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1 if y > 0 else 0",
         kinks="relu'(0) = 0.",
         special_values="relu(-0) = 0.",
+        torch="relu", torch_relation=TORCH_SAME,
+        f32_vad=True, f32_dfy=True,
+        numpy=(
+            ("np.maximum(x, 0)",
+             "(x > 0).astype(x.dtype)"),
+        ),
+        lab_init="he",
+        lab_advice="the default for hidden layers of CNNs and MLPs: cheap and does not "
+                   "saturate for x > 0; units can die (z <= 0 on every input), not "
+                   "zero-centred",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.relu(x)
+        array([0. , 0. , 0. , 0.5, 3. ])
+        >>> fa.relu.backward(np.ones(5), x)
+        array([0., 0., 0., 1., 1.])
+        >>> fa.relu(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0., inf, nan])
+        >>> fa.relu.backward(np.ones(5), y=fa.relu(x))  # from the output
+        array([0., 0., 0., 1., 1.])
+        ''',
     ),
     Activation(
         "relu6", ELEMENTWISE,
@@ -95,6 +339,27 @@ ACTIVATIONS = (
         derivative="1 if 0 < x < 6 else 0",
         backward_from_y=True, derivative_from_y="1 if 0 < y < 6 else 0",
         kinks="The derivative is 0 at both x = 0 and x = 6.",
+        torch="relu6", torch_relation=TORCH_SAME,
+        f32_vad=True, f32_dfy=True,
+        numpy=(
+            ("np.clip(x, 0, 6)",
+             "((x > 0) & (x < 6)).astype(x.dtype)"),
+        ),
+        lab_init="he",
+        lab_advice="mobile CNNs (MobileNetV1/V2): relu capped at 6, robust under "
+                   "low-precision quantisation",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.relu6(x)
+        array([0. , 0. , 0. , 0.5, 3. ])
+        >>> fa.relu6.backward(np.ones(5), x)
+        array([0., 0., 0., 1., 1.])
+        >>> fa.relu6(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0.,  6., nan])
+        >>> fa.relu6.backward(np.ones(5), y=fa.relu6(x))  # from the output
+        array([0., 0., 0., 1., 1.])
+        ''',
     ),
     Activation(
         "leaky_relu", ELEMENTWISE,
@@ -105,6 +370,27 @@ ACTIVATIONS = (
         from_y_refused_when=(("negative_slope < 0", "negative_slope must be >= 0 to recover "
                               "the sign of x from y"),),
         kinks="leaky_relu'(0) = negative_slope.",
+        torch="leaky_relu", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(x > 0, x, negative_slope * x)",
+             "np.where(x > 0, 1, negative_slope).astype(x.dtype)"),
+        ),
+        sample_params=({"negative_slope": 0.2},),
+        lab_init="he",
+        lab_advice="hidden layers where dying relu units are a risk (GAN discriminators, "
+                   "often with slope 0.2)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.leaky_relu(x)
+        array([-0.02 , -0.005,  0.   ,  0.5  ,  3.   ])
+        >>> fa.leaky_relu.backward(np.ones(5), x)
+        array([0.01, 0.01, 0.01, 1.  , 1.  ])
+        >>> fa.leaky_relu(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,  inf,  nan])
+        >>> fa.leaky_relu.backward(np.ones(5), y=fa.leaky_relu(x))  # from the output
+        array([0.01, 0.01, 0.01, 1.  , 1.  ])
+        ''',
     ),
     Activation(
         "elu", ELEMENTWISE,
@@ -116,6 +402,28 @@ ACTIVATIONS = (
         kinks="elu'(0) = alpha.",
         special_values="elu(-inf) = -alpha; exp(x) - 1 is computed as expm1, so small |x| "
                        "keeps full relative accuracy.",
+        torch="elu", torch_relation=TORCH_SAME,
+        f32_vad=True,
+        numpy=(
+            ("np.where(x > 0, x, alpha * np.expm1(x))",
+             "np.where(x > 0, 1, alpha * np.exp(x))"),
+        ),
+        sample_params=({"alpha": 0.5}, {"alpha": 2.0}),
+        lab_init="he",
+        lab_advice="hidden layers of deeper MLPs and CNNs: the negative side pushes mean "
+                   "activations towards 0, often converging faster than relu; costs an exp",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.elu(x)
+        array([-0.86466472, -0.39346934,  0.        ,  0.5       ,  3.        ])
+        >>> fa.elu.backward(np.ones(5), x)
+        array([0.13533528, 0.60653066, 1.        , 1.        , 1.        ])
+        >>> fa.elu(np.array([-np.inf, np.inf, np.nan]))
+        array([-1., inf, nan])
+        >>> fa.elu.backward(np.ones(5), y=fa.elu(x))  # from the output
+        array([0.13533528, 0.60653066, 1.        , 1.        , 1.        ])
+        ''',
     ),
     Activation(
         "celu", ELEMENTWISE,
@@ -127,6 +435,26 @@ ACTIVATIONS = (
         from_y_refused_when=(("alpha < 0", "alpha must be > 0 to recover the sign of x from y"),),
         kinks="celu'(0) = 1 (PyTorch's value).",
         special_values="celu(-inf) = -alpha.",
+        torch="celu", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(x > 0, x, alpha * np.expm1(x / alpha))",
+             "np.where(x > 0, 1, np.exp(x / alpha))"),
+        ),
+        sample_params=({"alpha": 0.5}, {"alpha": 2.0}),
+        lab_init="he",
+        lab_advice="like elu, but continuously differentiable for every alpha; hidden layers",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.celu(x)
+        array([-0.86466472, -0.39346934,  0.        ,  0.5       ,  3.        ])
+        >>> fa.celu.backward(np.ones(5), x)
+        array([0.13533528, 0.60653066, 1.        , 1.        , 1.        ])
+        >>> fa.celu(np.array([-np.inf, np.inf, np.nan]))
+        array([-1., inf, nan])
+        >>> fa.celu.backward(np.ones(5), y=fa.celu(x))  # from the output
+        array([0.13533528, 0.60653066, 1.        , 1.        , 1.        ])
+        ''',
     ),
     Activation(
         "selu", ELEMENTWISE,
@@ -136,6 +464,27 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="scale if y > 0 else y + scale * alpha",
         kinks="selu'(0) = scale * alpha (PyTorch's value).",
         special_values="selu(-inf) = -scale * alpha; no overflow for large |x|.",
+        torch="selu", torch_relation=TORCH_SAME,
+        f32_vad=True,
+        numpy=(
+            ("SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x))",
+             "SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(x))"),
+        ),
+        lab_init="lecun",
+        lab_advice="self-normalising networks: deep fully connected nets with LeCun-normal "
+                   "initialisation (and alpha-dropout), no batch normalisation",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.selu(x)
+        array([-1.52016647, -0.69175819,  0.        ,  0.52535049,  3.15210296])
+        >>> fa.selu.backward(np.ones(5), x)
+        array([0.23793287, 1.06634115, 1.75809934, 1.05070099, 1.05070099])
+        >>> fa.selu(np.array([-np.inf, np.inf, np.nan]))
+        array([-1.75809934,         inf,         nan])
+        >>> fa.selu.backward(np.ones(5), y=fa.selu(x))  # from the output
+        array([0.23793287, 1.06634115, 1.75809934, 1.05070099, 1.05070099])
+        ''',
     ),
     Activation(
         "gelu", ELEMENTWISE,
@@ -150,6 +499,27 @@ ACTIVATIONS = (
                        "tiny non-zero value down to the underflow threshold (PyTorch flushes "
                        "to 0 early); gelu(inf) = inf.",
         cancelling_terms="Phi(x) and x * phi(x)",
+        torch="gelu", torch_relation=TORCH_SAME,
+        numpy=(
+            ("0.5 * x * (1 + erf(x / math.sqrt(2)))",
+             "0.5 * (1 + erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)"),
+            ("0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))",
+             "0.5 * (1 + (t := np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))) + 0.5 * x * (1 - t * t) * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)"),
+        ),
+        sample_params=({"approximate": "tanh"},),
+        lab_init="he",
+        lab_advice="transformers (BERT, GPT, ViT) and modern MLP blocks; smooth and "
+                   "non-monotonic",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.gelu(x)
+        array([-0.04550026, -0.15426877,  0.        ,  0.34573123,  2.99595031])
+        >>> fa.gelu.backward(np.ones(5), x)
+        array([-0.0852318 ,  0.13250488,  0.5       ,  0.86749512,  1.01194565])
+        >>> fa.gelu(np.array([-np.inf, np.inf, np.nan]))
+        array([-0., inf, nan])
+        ''',
     ),
     Activation(
         "silu", ELEMENTWISE,
@@ -158,6 +528,25 @@ ACTIVATIONS = (
         aliases=("swish",),
         special_values="silu(-inf) = -0.0 (PyTorch: NaN), silu(inf) = inf.",
         cancelling_terms="sigmoid(x) and x * sigmoid(x) * (1 - sigmoid(x))",
+        torch="silu", torch_relation=TORCH_SAME,
+        f32_vad=True,
+        numpy=(
+            ("x * sigmoid(x)",
+             "sigmoid(x) * (1 + x * (1 - sigmoid(x)))"),
+        ),
+        lab_init="he",
+        lab_advice="modern CNNs (EfficientNet, YOLOv5+) and transformer feed-forward blocks "
+                   "(SwiGLU); smooth and non-monotonic",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.silu(x)
+        array([-0.23840584, -0.18877033,  0.        ,  0.31122967,  2.85772238])
+        >>> fa.silu.backward(np.ones(5), x)
+        array([-0.09078425,  0.26003881,  0.5       ,  0.73996119,  1.08810411])
+        >>> fa.silu(np.array([-np.inf, np.inf, np.nan]))
+        array([-0., inf, nan])
+        ''',
     ),
     Activation(
         "mish", ELEMENTWISE,
@@ -166,6 +555,25 @@ ACTIVATIONS = (
         special_values="mish(-inf) = -0.0 (PyTorch: NaN), mish(inf) = inf; no overflow "
                        "for large |x|.",
         cancelling_terms="tanh(softplus(x)) and x * sech(softplus(x))^2 * sigmoid(x)",
+        torch="mish", torch_relation=TORCH_SAME,
+        f32_vad=True,
+        numpy=(
+            ("x * np.tanh(np.log1p(np.exp(x)))",
+             "(t := np.tanh(np.log1p(np.exp(x)))) + x * (1 - t * t) * sigmoid(x)"),
+        ),
+        lab_init="he",
+        lab_advice="CNN detectors (YOLOv4) as a smooth relu/silu alternative; the costliest "
+                   "of the family",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.mish(x)
+        array([-0.25250148, -0.22074377,  0.        ,  0.37524521,  2.986535  ])
+        >>> fa.mish.backward(np.ones(5), x)
+        array([-0.10835509,  0.28951068,  0.6       ,  0.88642438,  1.02110691])
+        >>> fa.mish(np.array([-np.inf, np.inf, np.nan]))
+        array([-0., inf, nan])
+        ''',
     ),
     Activation(
         "softplus", ELEMENTWISE,
@@ -175,6 +583,25 @@ ACTIVATIONS = (
                 Param("threshold", 20.0, "above beta * x > threshold, the identity")),
         special_values="softplus(-inf) = 0, softplus(inf) = inf; no overflow for any x "
                        "(the log1p(exp(-|beta x|)) form is used).",
+        torch="softplus", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)",
+             "np.where(beta * x > threshold, 1, sigmoid(beta * x))"),
+        ),
+        sample_params=({"beta": 2.0, "threshold": 5.0}, {"beta": 0.5}),
+        lab_init="he",
+        lab_advice="where a smooth positive value is needed: rate or variance heads of "
+                   "regression models; a smooth relu for hidden layers (learns more slowly)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.softplus(x)
+        array([0.12692801, 0.47407698, 0.69314718, 0.97407698, 3.04858735])
+        >>> fa.softplus.backward(np.ones(5), x)
+        array([0.11920292, 0.37754067, 0.5       , 0.62245933, 0.95257413])
+        >>> fa.softplus(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0., inf, nan])
+        ''',
     ),
     Activation(
         "hardswish", ELEMENTWISE,
@@ -182,6 +609,23 @@ ACTIVATIONS = (
         derivative="0 if x < -3, 1 if x > 3, else (2 x + 3) / 6",
         kinks="hardswish'(-3) = 0 and hardswish'(3) = 1 (PyTorch's values).",
         special_values="hardswish(-inf) = -0.0 (PyTorch: NaN), hardswish(inf) = inf.",
+        torch="hardswish", torch_relation=TORCH_SAME,
+        numpy=(
+            ("x * np.clip(x + 3, 0, 6) / 6",
+             "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))"),
+        ),
+        lab_init="he",
+        lab_advice="mobile CNNs (MobileNetV3): a piecewise-polynomial silu, no exp",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.hardswish(x)
+        array([-0.33333333, -0.20833333,  0.        ,  0.29166667,  3.        ])
+        >>> fa.hardswish.backward(np.ones(5), x)
+        array([-0.16666667,  0.33333333,  0.5       ,  0.66666667,  1.        ])
+        >>> fa.hardswish(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0., inf, nan])
+        ''',
     ),
     Activation(
         "hardsigmoid", ELEMENTWISE,
@@ -190,6 +634,26 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1/6 if 0 < y < 1 else 0",
         kinks="The derivative is 0 at x = -3 and x = 3, 1/6 strictly between (1/6 rounded "
               "in the output dtype; PyTorch's float64 kernel uses a float32 1/6).",
+        torch="hardsigmoid", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.clip(x / 6 + 0.5, 0, 1)",
+             "np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)"),
+        ),
+        lab_init="glorot",
+        lab_advice="cheap gates on mobile nets (MobileNetV3 squeeze-and-excite); "
+                   "quantisation-friendly",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.hardsigmoid(x)
+        array([0.16666667, 0.41666667, 0.5       , 0.58333333, 1.        ])
+        >>> fa.hardsigmoid.backward(np.ones(5), x)
+        array([0.16666667, 0.16666667, 0.16666667, 0.16666667, 0.        ])
+        >>> fa.hardsigmoid(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0.,  1., nan])
+        >>> fa.hardsigmoid.backward(np.ones(5), y=fa.hardsigmoid(x))  # from the output
+        array([0.16666667, 0.16666667, 0.16666667, 0.16666667, 0.        ])
+        ''',
     ),
     Activation(
         "hardtanh", ELEMENTWISE,
@@ -200,6 +664,26 @@ ACTIVATIONS = (
         relations=(("min_val <= max_val", "min_val must not exceed max_val"),),
         backward_from_y=True, derivative_from_y="1 if min_val < y < max_val else 0",
         kinks="The derivative is 0 at both bounds.",
+        torch="hardtanh", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.clip(x, min_val, max_val)",
+             "((x > min_val) & (x < max_val)).astype(x.dtype)"),
+        ),
+        sample_params=({"min_val": -2.0, "max_val": 3.0},),
+        lab_init="glorot",
+        lab_advice="cheap bounded outputs: clipping, quantised and binarised networks",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.hardtanh(x)
+        array([-1. , -0.5,  0. ,  0.5,  1. ])
+        >>> fa.hardtanh.backward(np.ones(5), x)
+        array([0., 1., 1., 1., 0.])
+        >>> fa.hardtanh(np.array([-np.inf, np.inf, np.nan]))
+        array([-1.,  1., nan])
+        >>> fa.hardtanh.backward(np.ones(5), y=fa.hardtanh(x))  # from the output
+        array([0., 1., 1., 1., 0.])
+        ''',
     ),
     Activation(
         "softsign", ELEMENTWISE,
@@ -207,6 +691,26 @@ ACTIVATIONS = (
         derivative="1 / (1 + |x|)^2",
         backward_from_y=True, derivative_from_y="(1 - |y|)^2",
         special_values="softsign(+-inf) = +-1.",
+        torch="softsign", torch_relation=TORCH_SAME,
+        numpy=(
+            ("x / (1 + np.abs(x))",
+             "1 / (1 + np.abs(x)) ** 2"),
+        ),
+        lab_init="glorot",
+        lab_advice="a cheap tanh-like squashing with slower (polynomial) saturation; "
+                   "occasionally in RNNs",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.softsign(x)
+        array([-0.66666667, -0.33333333,  0.        ,  0.33333333,  0.75      ])
+        >>> fa.softsign.backward(np.ones(5), x)
+        array([0.11111111, 0.44444444, 1.        , 0.44444444, 0.0625    ])
+        >>> fa.softsign(np.array([-np.inf, np.inf, np.nan]))
+        array([-1.,  1., nan])
+        >>> fa.softsign.backward(np.ones(5), y=fa.softsign(x))  # from the output
+        array([0.11111111, 0.44444444, 1.        , 0.44444444, 0.0625    ])
+        ''',
     ),
     Activation(
         "logsigmoid", ELEMENTWISE,
@@ -214,6 +718,27 @@ ACTIVATIONS = (
         derivative="sigmoid(-x)",
         backward_from_y=True, derivative_from_y="1 - exp(y)",
         special_values="logsigmoid(-inf) = -inf, logsigmoid(inf) = -0.0; no overflow.",
+        torch="logsigmoid", torch_relation=TORCH_SAME,
+        f32_vad=True,
+        numpy=(
+            ("-np.logaddexp(0, -x)",
+             "sigmoid(-x)"),
+        ),
+        lab_init="glorot",
+        lab_advice="log-probabilities of binary outputs, inside losses (binary "
+                   "cross-entropy, negative sampling), computed without overflow",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.logsigmoid(x)
+        array([-2.12692801, -0.97407698, -0.69314718, -0.47407698, -0.04858735])
+        >>> fa.logsigmoid.backward(np.ones(5), x)
+        array([0.88079708, 0.62245933, 0.5       , 0.37754067, 0.04742587])
+        >>> fa.logsigmoid(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,  -0.,  nan])
+        >>> fa.logsigmoid.backward(np.ones(5), y=fa.logsigmoid(x))  # from the output
+        array([0.88079708, 0.62245933, 0.5       , 0.37754067, 0.04742587])
+        ''',
     ),
     Activation(
         "tanhshrink", ELEMENTWISE,
@@ -221,6 +746,23 @@ ACTIVATIONS = (
         derivative="tanh(x)^2",
         special_values="Small |x| keeps full relative accuracy (x^3 / 3 - ..., not a "
                        "difference of close numbers); tanhshrink(+-inf) = +-inf.",
+        torch="tanhshrink", torch_relation=TORCH_SAME,
+        numpy=(
+            ("x - np.tanh(x)",
+             "np.tanh(x) ** 2"),
+        ),
+        lab_init="glorot",
+        lab_advice="rare as a hidden activation; sparse coding and denoising",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.tanhshrink(x)
+        array([-1.03597242, -0.03788284,  0.        ,  0.03788284,  2.00494525])
+        >>> fa.tanhshrink.backward(np.ones(5), x)
+        array([0.92934918, 0.21355227, 0.        , 0.21355227, 0.99013396])
+        >>> fa.tanhshrink(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,  inf,  nan])
+        ''',
     ),
     Activation(
         "softshrink", ELEMENTWISE,
@@ -229,6 +771,27 @@ ACTIVATIONS = (
         params=(Param("lambd", 0.5, "half-width of the dead zone (>= 0)", **_nonnegative),),
         backward_from_y=True, derivative_from_y="1 if y != 0 else 0",
         kinks="The derivative is 0 for |x| <= lambd.",
+        torch="softshrink", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))",
+             "(np.abs(x) > lambd).astype(x.dtype)"),
+        ),
+        sample_params=({"lambd": 1.0},),
+        lab_init="glorot",
+        lab_advice="sparse coding and denoising: soft thresholding, the proximal operator of "
+                   "the L1 norm (ISTA/LISTA)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.softshrink(x)
+        array([-1.5, -0. ,  0. ,  0. ,  2.5])
+        >>> fa.softshrink.backward(np.ones(5), x)
+        array([1., 0., 0., 0., 1.])
+        >>> fa.softshrink(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,  inf,  nan])
+        >>> fa.softshrink.backward(np.ones(5), y=fa.softshrink(x))  # from the output
+        array([1., 0., 0., 0., 1.])
+        ''',
     ),
     Activation(
         "hardshrink", ELEMENTWISE,
@@ -237,6 +800,26 @@ ACTIVATIONS = (
         params=(Param("lambd", 0.5, "half-width of the dead zone (>= 0)", **_nonnegative),),
         backward_from_y=True, derivative_from_y="1 if y != 0 else 0",
         kinks="The derivative is 0 for |x| <= lambd.",
+        torch="hardshrink", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(np.abs(x) > lambd, x, 0)",
+             "(np.abs(x) > lambd).astype(x.dtype)"),
+        ),
+        sample_params=({"lambd": 1.0},),
+        lab_init="glorot",
+        lab_advice="sparse coding with hard thresholding (large values kept unchanged)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.hardshrink(x)
+        array([-2., -0.,  0.,  0.,  3.])
+        >>> fa.hardshrink.backward(np.ones(5), x)
+        array([1., 0., 0., 0., 1.])
+        >>> fa.hardshrink(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,  inf,  nan])
+        >>> fa.hardshrink.backward(np.ones(5), y=fa.hardshrink(x))  # from the output
+        array([1., 0., 0., 0., 1.])
+        ''',
     ),
     Activation(
         "threshold", ELEMENTWISE,
@@ -245,6 +828,27 @@ ACTIVATIONS = (
         params=(Param("threshold", None, "inputs at or below it are replaced", allow_inf=True),
                 Param("value", None, "the replacement", allow_inf=True)),
         kinks="The derivative is 0 at x = threshold.",
+        torch="threshold", torch_relation=TORCH_SAME,
+        numpy=(
+            ("np.where(x > threshold, x, value)",
+             "(x > threshold).astype(x.dtype)"),
+        ),
+        sample_params=({"threshold": 0.5, "value": -1.0}, {"threshold": -2.0, "value": 3.0}),
+        bench_params={"threshold": 0.1, "value": 0.0},
+        lab_params={"threshold": 1.0, "value": 0.0},
+        lab_init="he",
+        lab_advice="hard gating and custom piecewise activations; no gradient at or below "
+                   "the threshold",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.threshold(x, threshold=0.0, value=-1.0)
+        array([-1. , -1. , -1. ,  0.5,  3. ])
+        >>> fa.threshold.backward(np.ones(5), x, threshold=0.0, value=-1.0)
+        array([0., 0., 0., 1., 1.])
+        >>> fa.threshold(np.array([-np.inf, np.inf, np.nan]), threshold=0.0, value=-1.0)
+        array([-1., inf, nan])
+        ''',
     ),
     Activation(
         "squareplus", ELEMENTWISE,
@@ -254,12 +858,50 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="y^2 / (y^2 + b / 4)",
         special_values="squareplus(-inf) = 0, squareplus(inf) = inf; no overflow for huge "
                        "|x| (the negative side is computed as b / 2 / (sqrt(x^2 + b) - x)).",
+        torch="", torch_relation=TORCH_NONE,
+        numpy=(
+            ("(x + np.sqrt(x * x + b)) / 2",
+             "(1 + x / np.sqrt(x * x + b)) / 2"),
+        ),
+        sample_params=({"b": 1.0},),
+        lab_init="he",
+        lab_advice="a softplus without exp or log (algebraic operations only); smooth",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+        >>> fa.squareplus(x)
+        array([0.41421356, 0.78077641, 1.        , 1.28077641, 3.30277564])
+        >>> fa.squareplus.backward(np.ones(5), x)
+        array([0.14644661, 0.37873219, 0.5       , 0.62126781, 0.91602515])
+        >>> fa.squareplus(np.array([-np.inf, np.inf, np.nan]))
+        array([ 0., inf, nan])
+        >>> fa.squareplus.backward(np.ones(5), y=fa.squareplus(x))  # from the output
+        array([0.14644661, 0.37873219, 0.5       , 0.62126781, 0.91602515])
+        ''',
     ),
     Activation(
         "prelu", PER_CHANNEL,
         formula="x if x > 0 else weight[c] * x, c the index along `axis`",
         derivative="1 if x > 0 else weight[c]; d/dweight[c] = x if x <= 0 else 0",
         kinks="prelu'(0) = weight (like leaky_relu).",
+        torch="prelu", torch_relation=TORCH_CONVENTION,
+        lab_init="he",
+        lab_advice="hidden layers of deep CNNs (ResNet-era ImageNet models): leaky relu with "
+                   "a slope learned per channel",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([[-2.0, 1.0], [-4.0, -1.0]])
+        >>> w = np.array([0.25, 0.5])
+        >>> fa.prelu(x, w)
+        array([[-0.5,  1. ],
+               [-1. , -0.5]])
+        >>> dx, dw = fa.prelu.backward(np.ones((2, 2)), x, w)
+        >>> dx
+        array([[0.25, 1.  ],
+               [0.25, 0.5 ]])
+        >>> dw
+        array([-6., -1.])
+        ''',
     ),
     Activation(
         "softmax", ALONG_AXIS,
@@ -268,23 +910,73 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="Jacobian diag(y) - y y^T",
         special_values="A slice holding +inf gives NaN where inf - inf arises (as NumPy "
                        "and PyTorch do); a slice of all -inf gives NaN.",
+        torch="softmax", torch_relation=TORCH_CONVENTION,
+        lab_init="glorot",
+        lab_advice="output layer for multi-class (single-label) classification; attention "
+                   "weights",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> y = fa.softmax(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, -np.inf]]))
+        >>> y
+        array([[0.09003057, 0.24472847, 0.66524096],
+               [0.5       , 0.5       , 0.        ]])
+        >>> fa.softmax.backward(np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), y)
+        array([[ 0.08192507, -0.02203304, -0.05989202],
+               [ 0.25      , -0.25      , -0.        ]])
+        ''',
     ),
     Activation(
         "log_softmax", ALONG_AXIS,
         formula="x - max(x) - log(sum(exp(x - max(x)))) along `axis`",
         derivative="dx = dy - exp(y) * sum(dy) along `axis` (backward takes y)",
         backward_from_y=True, derivative_from_y="Jacobian I - 1 exp(y)^T",
+        torch="log_softmax", torch_relation=TORCH_CONVENTION,
+        lab_init="glorot",
+        lab_advice="output layer for multi-class classification with the negative "
+                   "log-likelihood loss (stable log-probabilities)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> y = fa.log_softmax(np.array([0.0, 1000.0]))
+        >>> y
+        array([-1000.,     0.])
+        >>> fa.log_softmax.backward(np.array([1.0, 0.0]), y)
+        array([ 1., -1.])
+        ''',
     ),
     Activation(
         "softmin", ALONG_AXIS,
         formula="softmax(-x) along `axis`",
         derivative="dx = -y * (dy - sum(dy * y)) along `axis` (backward takes y)",
         backward_from_y=True, derivative_from_y="Jacobian -(diag(y) - y y^T)",
+        torch="softmin", torch_relation=TORCH_CONVENTION,
+        lab_init="glorot",
+        lab_advice="soft minimum: weights that favour the smallest values (attention over "
+                   "distances)",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> y = fa.softmin(np.array([1.0, 2.0, 3.0]))
+        >>> y
+        array([0.66524096, 0.24472847, 0.09003057])
+        >>> fa.softmin.backward(np.array([1.0, 0.0, 0.0]), y)
+        array([-0.22269543,  0.1628034 ,  0.05989202])
+        ''',
     ),
     Activation(
         "glu", GATED,
         formula="a * sigmoid(b), where a, b are the first and second halves of x along `axis`",
         derivative="d/da = sigmoid(b), d/db = a * sigmoid(b) * (1 - sigmoid(b))",
+        torch="glu", torch_relation=TORCH_CONVENTION,
+        lab_init="glorot",
+        lab_advice="gated linear units in language models and transformer feed-forward "
+                   "blocks (GLU variants); halves the width of its input",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([1.0, -2.0, 0.0, np.inf])
+        >>> fa.glu(x)
+        array([ 0.5, -2. ])
+        >>> fa.glu.backward(np.ones(2), x)
+        array([ 0.5 ,  1.  ,  0.25, -0.  ])
+        ''',
     ),
 )
 

@@ -274,7 +274,7 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
     }
 }
 
-/* prelu's math (fa_prelu_*, from _axis_kernels.py) in double, as Numba runs it */
+/* prelu's math (fa_prelu_*, from fastact/math/along_axis.py) in double, as Numba runs it */
 FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return (T)fa_prelu_value(v, slope); }
 FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return (T)fa_prelu_derivative(v, slope); }
 FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return fa_prelu_dweight_share(v, g); }

@@ -2,9 +2,8 @@
 
 Everything that enumerates activations reads ``fastact.registry`` so that a new
 registry row is tested without editing the tests; the only per-row tables here
-are parameter values (defaults for required parameters and a few non-default
-sets), and ``test_cases_cover_registry`` in test_registry.py checks that they
-name real rows and parameters.
+are parameter values, derived from the rows' ``sample_params`` (values for
+required parameters and a few non-default sets).
 """
 import math
 from dataclasses import dataclass, field
@@ -18,23 +17,18 @@ ROWS = registry.ACTIVATIONS
 ELEMENTWISE = tuple(a for a in ROWS if a.kind == registry.ELEMENTWISE)
 FLOATS = (np.float32, np.float64)
 
-# Values for parameters that have no default (the row cannot be called without them).
-REQUIRED = {"threshold": {"threshold": 0.5, "value": -1.0}}
+# Values for parameters that have no default (the row cannot be called without
+# them), and the non-default parameter sets tested besides the defaults: both
+# from the rows' ``sample_params``.
+REQUIRED = {a.name: a.call_params() for a in ROWS if a.required_params}
 
-# Non-default parameter sets tested besides the defaults.  beta is a power of two
-# so that beta * x is exact and the threshold switch is the same in every precision.
-EXTRA_PARAMS = {
-    "leaky_relu": [{"negative_slope": 0.2}],
-    "elu": [{"alpha": 0.5}, {"alpha": 2.0}],
-    "celu": [{"alpha": 0.5}, {"alpha": 2.0}],
-    "softplus": [{"beta": 2.0, "threshold": 5.0}, {"beta": 0.5}],
-    "hardtanh": [{"min_val": -2.0, "max_val": 3.0}],
-    "softshrink": [{"lambd": 1.0}],
-    "hardshrink": [{"lambd": 1.0}],
-    "threshold": [{"threshold": -2.0, "value": 3.0}],
-    "squareplus": [{"b": 1.0}],
-    "gelu": [{"approximate": "tanh"}],
-}
+
+def _extra_sets(act):
+    # with required parameters, the first set is the one every call of the row uses
+    return [dict(p) for p in act.sample_params[1 if act.required_params else 0:]]
+
+
+EXTRA_PARAMS = {a.name: _extra_sets(a) for a in ROWS if _extra_sets(a)}
 
 
 def default_kwargs(act):

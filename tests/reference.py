@@ -1,7 +1,11 @@
 """Independent reference values for fastact's tests.
 
 Written from the mathematical definitions (the registry's formulas), not from
-the kernels, in two layers:
+the kernels.  Each elementwise math row has ONE place here: a ``Reference``
+subclass registered with ``@reference(name)``, holding its WIDE formulas, its
+mpmath formulas, its limits at +-inf and (rows with backward_from_y) f' as a
+function of y.  tests/test_registry.py checks every math row has one.  The
+entry points below dispatch to it, in two layers:
 
 * ``evaluate(kernel, x, params)``: vectorised NumPy in ``WIDE`` precision (the
   x87 80-bit long double: 11 more bits than float64), in forms free of
@@ -128,112 +132,454 @@ def _gelu_f64(x):
 
 
 # --------------------------------------------------------------------------
-# the elementwise rows, WIDE precision, finite x (non-finite x are filled in
-# from LIMITS afterwards)
+# one Reference per elementwise math row
 
-def _wide_rows():
-    sa, ss = W(SELU_ALPHA), W(SELU_SCALE)
-    kappa = W(GELU_TANH_KAPPA)
-    with mpmath.workprec(MP_PREC):
-        sqrt_2_over_pi = W(mpmath.nstr(mpmath.sqrt(2 / mpmath.pi), 30))
-    one, zero = W(1), W(0)
+_ONE, _ZERO = W(1), W(0)
+with mpmath.workprec(MP_PREC):
+    _SQRT_2_OVER_PI = W(mpmath.nstr(mpmath.sqrt(2 / mpmath.pi), 30))
+_INF = W(math.inf)
 
-    def step(cond):
-        return np.where(cond, one, zero)
 
-    def sigmoid(x):
+def _step(cond):
+    return np.where(cond, _ONE, _ZERO)
+
+
+def _mp_sig(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def _mp_sech2(z):
+    return 1 / mpmath.cosh(z) ** 2
+
+
+REFERENCES = {}
+
+
+def reference(kernel):
+    """Register a Reference subclass as the reference of math row ``kernel``."""
+    def register(cls):
+        REFERENCES[kernel] = cls()
+        return cls
+    return register
+
+
+class Reference:
+    """Everything the tests know about one math row, from its formula.
+
+    ``wide(x, **p)``: a Ref in WIDE for finite x, in forms free of cancellation;
+    ``limits(p)``: ((f, f') at +inf, (f, f') at -inf), written by hand;
+    ``mp(X, **p)``: (f, f') as mpf from the plain formulas (X an mpf, the
+    precision MP_PREC set by the caller; raise it locally where they cancel);
+    ``from_y(y, **p)``: f' as a function of y (rows with backward_from_y only).
+    Parameters come as floats, converted here (W(...) or mpmath.mpf(...)).
+    """
+    from_y = None
+    # the WIDE formula is not good enough for float64: evaluate() uses mp_terms there
+    mp_for_f64 = False
+
+    def wide(self, x, **p):
+        raise NotImplementedError
+
+    def limits(self, p):
+        raise NotImplementedError
+
+    def mp(self, X, **p):
+        raise NotImplementedError
+
+
+@reference("sigmoid")
+class Sigmoid(Reference):
+    def wide(self, x):
         return Ref(_sigmoid(x), _sigmoid(x) * _sigmoid(-x))
 
-    def tanh(x):
+    def limits(self, p):
+        return (_ONE, _ZERO), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        return _mp_sig(X), _mp_sig(X) * _mp_sig(-X)
+
+    def from_y(self, y):
+        return y * (1 - y)
+
+
+@reference("tanh")
+class Tanh(Reference):
+    def wide(self, x):
         return Ref(np.tanh(x), _sech2(x))
 
-    def relu(x):
-        return Ref(np.where(x > 0, x, zero), step(x > 0))
+    def limits(self, p):
+        return (_ONE, _ZERO), (-_ONE, _ZERO)
 
-    def relu6(x):
-        return Ref(np.clip(x, 0, 6), step((x > 0) & (x < 6)))
+    def mp(self, X):
+        return mpmath.tanh(X), _mp_sech2(X)
 
-    def leaky_relu(x, negative_slope):
+    def from_y(self, y):
+        return (1 - y) * (1 + y)
+
+
+@reference("relu")
+class Relu(Reference):
+    def wide(self, x):
+        return Ref(np.where(x > 0, x, _ZERO), _step(x > 0))
+
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        one = mpmath.mpf(1)
+        return (X if X > 0 else 0 * X), (one if X > 0 else 0 * one)
+
+    def from_y(self, y):
+        return _step(y > 0)
+
+
+@reference("relu6")
+class Relu6(Reference):
+    def wide(self, x):
+        return Ref(np.clip(x, 0, 6), _step((x > 0) & (x < 6)))
+
+    def limits(self, p):
+        return (W(6), _ZERO), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        one = mpmath.mpf(1)
+        return min(max(X, 0), 6), (one if 0 < X < 6 else 0 * one)
+
+    def from_y(self, y):
+        return _step((y > 0) & (y < 6))
+
+
+@reference("leaky_relu")
+class LeakyRelu(Reference):
+    def wide(self, x, negative_slope):
         s = W(negative_slope)
-        return Ref(np.where(x > 0, x, s * x), np.where(x > 0, one, s))
+        return Ref(np.where(x > 0, x, s * x), np.where(x > 0, _ONE, s))
 
-    def elu(x, alpha):
+    def limits(self, p):
+        slope = W(p.get("negative_slope", 0.0))
+        neg = -_INF if slope > 0 else (_INF if slope < 0 else _ZERO)
+        return (_INF, _ONE), (neg, slope)
+
+    def mp(self, X, negative_slope):
+        s = mpmath.mpf(negative_slope)
+        return (X if X > 0 else s * X), (mpmath.mpf(1) if X > 0 else s)
+
+    def from_y(self, y, negative_slope):
+        return np.where(y > 0, _ONE, W(negative_slope))
+
+
+@reference("elu")
+class Elu(Reference):
+    def wide(self, x, alpha):
         a = W(alpha)
-        return Ref(np.where(x > 0, x, a * np.expm1(x)), np.where(x > 0, one, a * np.exp(x)))
+        return Ref(np.where(x > 0, x, a * np.expm1(x)), np.where(x > 0, _ONE, a * np.exp(x)))
 
-    def celu(x, alpha):
+    def limits(self, p):
+        return (_INF, _ONE), (-W(p.get("alpha", 0.0)), _ZERO)
+
+    def mp(self, X, alpha):
+        a = mpmath.mpf(alpha)
+        return (X if X > 0 else a * mpmath.expm1(X)), (mpmath.mpf(1) if X > 0 else a * mpmath.exp(X))
+
+    def from_y(self, y, alpha):
+        return np.where(y > 0, _ONE, y + W(alpha))
+
+
+@reference("celu")
+class Celu(Reference):
+    def wide(self, x, alpha):
         a = W(alpha)
         z = x / a
-        return Ref(np.where(x > 0, x, a * np.expm1(z)), np.where(x > 0, one, np.exp(z)))
+        return Ref(np.where(x > 0, x, a * np.expm1(z)), np.where(x > 0, _ONE, np.exp(z)))
 
-    def selu(x):
+    def limits(self, p):
+        return (_INF, _ONE), (-W(p.get("alpha", 0.0)), _ZERO)
+
+    def mp(self, X, alpha):
+        a = mpmath.mpf(alpha)
+        return (X if X > 0 else a * mpmath.expm1(X / a)), \
+            (mpmath.mpf(1) if X > 0 else mpmath.exp(X / a))
+
+    def from_y(self, y, alpha):
+        return np.where(y > 0, _ONE, y / W(alpha) + 1)
+
+
+@reference("selu")
+class Selu(Reference):
+    def wide(self, x):
+        sa, ss = W(SELU_ALPHA), W(SELU_SCALE)
         return Ref(np.where(x > 0, ss * x, ss * sa * np.expm1(x)),
                    np.where(x > 0, ss, ss * sa * np.exp(x)))
 
-    def gelu_tanh(x):
-        u = sqrt_2_over_pi * (x + kappa * x * x * x)
+    def limits(self, p):
+        return (_INF, W(SELU_SCALE)), (-W(SELU_SCALE) * W(SELU_ALPHA), _ZERO)
+
+    def mp(self, X):
+        sa, ss = mpmath.mpf(SELU_ALPHA), mpmath.mpf(SELU_SCALE)
+        return (ss * X if X > 0 else ss * sa * mpmath.expm1(X)), \
+            (ss if X > 0 else ss * sa * mpmath.exp(X))
+
+    def from_y(self, y):
+        hi, lo = SELU_PRODUCT
+        return np.where(y > 0, W(SELU_SCALE), (y + hi) + lo)
+
+
+@reference("gelu")
+class Gelu(Reference):
+    """erfc is not in NumPy: float64 math.erfc serves float32 checks (``precision``
+    'f32'), mpmath float64 ones; evaluate() passes the precision."""
+
+    def wide(self, x, precision="f32"):
+        if precision == "f32":
+            cdf, t2 = _gelu_f64(x)
+        else:
+            flat = x.reshape(-1)
+            pairs = [_mp_gelu_terms(float(v)) for v in flat.astype(np.float64)]
+            cdf = np.array([_to_wide(a) for a, _ in pairs], WIDE).reshape(x.shape)
+            t2 = np.array([_to_wide(b) for _, b in pairs], WIDE).reshape(x.shape)
+        return Ref(x * cdf, cdf + t2, (cdf, t2))
+
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        cdf, t2 = _mp_gelu_terms(float(X))
+        return X * cdf, cdf + t2
+
+
+@reference("gelu_tanh")
+class GeluTanh(Reference):
+    # e**(2u), u = sqrt(2/pi) (x + 0.044715 x**3), magnifies the rounding of u by
+    # |2u| (600 at x = -20), which costs float64 ulps: mpmath computes u exactly
+    mp_for_f64 = True
+
+    def wide(self, x):
+        kappa = W(GELU_TANH_KAPPA)
+        u = _SQRT_2_OVER_PI * (x + kappa * x * x * x)
         half_1_plus_t = _sigmoid(2 * u)                  # (1 + tanh u) / 2
-        t2 = x / 2 * _sech2(u) * sqrt_2_over_pi * (1 + 3 * kappa * x * x)
-        t2 = np.where(np.abs(x) > 1e200, zero, t2)       # sech2 = 0 beats the huge factor
+        t2 = x / 2 * _sech2(u) * _SQRT_2_OVER_PI * (1 + 3 * kappa * x * x)
+        t2 = np.where(np.abs(x) > 1e200, _ZERO, t2)      # sech2 = 0 beats the huge factor
         return Ref(x * half_1_plus_t, half_1_plus_t + t2, (half_1_plus_t, t2))
 
-    def silu(x):
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp_terms(self, X):
+        """(f, f', (t1, t2)) with t1 + t2 = f'."""
+        if abs(X) > 1e5:       # far tails: their limits (e**(2u) would need ~1e15 bits)
+            one, zero = mpmath.mpf(1), mpmath.mpf(0)
+            return (X, one, (one, zero)) if X > 0 else (zero, zero, (zero, zero))
+        k, c = mpmath.mpf(GELU_TANH_KAPPA), mpmath.sqrt(2 / mpmath.pi)
+        u = c * (X + k * X ** 3)
+        half = 1 / (1 + mpmath.exp(-2 * u))                # (1 + tanh u) / 2
+        t2 = X / 2 / mpmath.cosh(u) ** 2 * c * (1 + 3 * k * X * X)
+        return X * half, half + t2, (half, t2)
+
+    def mp(self, X):
+        f, _, (t1, t2) = self.mp_terms(X)
+        return f, t1 + t2
+
+
+@reference("silu")
+class Silu(Reference):
+    def wide(self, x):
         s = _sigmoid(x)
         t2 = x * s * _sigmoid(-x)
         return Ref(x * s, s + t2, (s, t2))
 
-    def mish(x):
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        return X * _mp_sig(X), _mp_sig(X) * (1 + X * _mp_sig(-X))
+
+
+@reference("mish")
+class Mish(Reference):
+    def wide(self, x):
         sp = _softplus(x)
         t = np.tanh(sp)
         t2 = x * _sech2(sp) * _sigmoid(x)
         return Ref(x * t, t + t2, (t, t2))
 
-    def softplus(x, beta, threshold):
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        sp = mpmath.log1p(mpmath.exp(X))
+        return X * mpmath.tanh(sp), mpmath.tanh(sp) + X * _mp_sech2(sp) * _mp_sig(X)
+
+
+@reference("softplus")
+class Softplus(Reference):
+    def wide(self, x, beta, threshold):
         b = W(beta)
         z = b * x
         linear = z > W(threshold)
-        return Ref(np.where(linear, x, _softplus(z) / b), np.where(linear, one, _sigmoid(z)))
+        return Ref(np.where(linear, x, _softplus(z) / b), np.where(linear, _ONE, _sigmoid(z)))
 
-    def hardswish(x):
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X, beta, threshold):
+        b, th = mpmath.mpf(beta), mpmath.mpf(threshold)
+        if b * X > th:
+            return X, mpmath.mpf(1)
+        return mpmath.log1p(mpmath.exp(b * X)) / b, _mp_sig(b * X)
+
+
+@reference("hardswish")
+class Hardswish(Reference):
+    def wide(self, x):
         inner = x * (x + 3) / 6
-        f = np.where(x <= -3, zero, np.where(x >= 3, x, inner))
-        d = np.where(x <= -3, zero, np.where(x >= 3, one, (2 * x + 3) / 6))
+        f = np.where(x <= -3, _ZERO, np.where(x >= 3, x, inner))
+        d = np.where(x <= -3, _ZERO, np.where(x >= 3, _ONE, (2 * x + 3) / 6))
         return Ref(f, d)
 
-    def hardsigmoid(x):
-        return Ref(np.clip((x + 3) / 6, 0, 1), np.where((x > -3) & (x < 3), one / 6, zero))
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
 
-    def hardtanh(x, min_val, max_val):
+    def mp(self, X):
+        if X <= -3:
+            return 0 * X, 0 * X
+        if X >= 3:
+            return X, mpmath.mpf(1)
+        return X * (X + 3) / 6, (2 * X + 3) / 6
+
+
+@reference("hardsigmoid")
+class Hardsigmoid(Reference):
+    def wide(self, x):
+        return Ref(np.clip((x + 3) / 6, 0, 1), np.where((x > -3) & (x < 3), _ONE / 6, _ZERO))
+
+    def limits(self, p):
+        return (_ONE, _ZERO), (_ZERO, _ZERO)
+
+    def mp(self, X):
+        one = mpmath.mpf(1)
+        return min(max(X / 6 + one / 2, 0), 1), (one / 6 if -3 < X < 3 else 0 * X)
+
+    def from_y(self, y):
+        return np.where((y > 0) & (y < 1), _ONE / 6, _ZERO)
+
+
+@reference("hardtanh")
+class Hardtanh(Reference):
+    def wide(self, x, min_val, max_val):
         lo, hi = W(min_val), W(max_val)
-        return Ref(np.clip(x, lo, hi), step((x > lo) & (x < hi)))
+        return Ref(np.clip(x, lo, hi), _step((x > lo) & (x < hi)))
 
-    def softsign(x):
+    def limits(self, p):
+        return (W(p.get("max_val", 0.0)), _ZERO), (W(p.get("min_val", 0.0)), _ZERO)
+
+    def mp(self, X, min_val, max_val):
+        lo, hi = mpmath.mpf(min_val), mpmath.mpf(max_val)
+        return min(max(X, lo), hi), (mpmath.mpf(1) if lo < X < hi else 0 * X)
+
+    def from_y(self, y, min_val, max_val):
+        return _step((y > W(min_val)) & (y < W(max_val)))
+
+
+@reference("softsign")
+class Softsign(Reference):
+    def wide(self, x):
         r = 1 / (1 + np.abs(x))
         return Ref(x * r, r * r)
 
-    def logsigmoid(x):
+    def limits(self, p):
+        return (_ONE, _ZERO), (-_ONE, _ZERO)
+
+    def mp(self, X):
+        return X / (1 + abs(X)), 1 / (1 + abs(X)) ** 2
+
+    def from_y(self, y):
+        return (1 - np.abs(y)) ** 2
+
+
+@reference("logsigmoid")
+class Logsigmoid(Reference):
+    def wide(self, x):
         return Ref(-_softplus(-x), _sigmoid(-x))
 
-    def tanhshrink(x):
+    def limits(self, p):
+        return (_ZERO, _ZERO), (-_INF, _ONE)
+
+    def mp(self, X):
+        return -mpmath.log1p(mpmath.exp(-X)), _mp_sig(-X)
+
+    def from_y(self, y):
+        return -np.expm1(y)
+
+
+@reference("tanhshrink")
+class Tanhshrink(Reference):
+    def wide(self, x):
         small = np.abs(x) <= 0.5
-        f = np.where(small, _tanhshrink_small(np.where(small, x, zero)), x - np.tanh(x))
+        f = np.where(small, _tanhshrink_small(np.where(small, x, _ZERO)), x - np.tanh(x))
         t = np.tanh(x)
         return Ref(f, t * t)
 
-    def softshrink(x, lambd):
-        lam = W(lambd)
-        f = np.where(x > lam, x - lam, np.where(x < -lam, x + lam, zero))
-        return Ref(f, step(np.abs(x) > lam))
+    def limits(self, p):
+        return (_INF, _ONE), (-_INF, _ONE)
 
-    def hardshrink(x, lambd):
-        lam = W(lambd)
-        return Ref(np.where(np.abs(x) > lam, x, zero), step(np.abs(x) > lam))
+    def mp(self, X):
+        with mpmath.workprec(MP_PREC + _extra_bits(X)):
+            return +(X - mpmath.tanh(X)), mpmath.tanh(X) ** 2
 
-    def threshold(x, threshold, value):
+
+@reference("softshrink")
+class Softshrink(Reference):
+    def wide(self, x, lambd):
+        lam = W(lambd)
+        f = np.where(x > lam, x - lam, np.where(x < -lam, x + lam, _ZERO))
+        return Ref(f, _step(np.abs(x) > lam))
+
+    def limits(self, p):
+        return (_INF, _ONE), (-_INF, _ONE)
+
+    def mp(self, X, lambd):
+        lam = mpmath.mpf(lambd)
+        v = X - lam if X > lam else (X + lam if X < -lam else 0 * X)
+        return v, (mpmath.mpf(1) if abs(X) > lam else 0 * X)
+
+    def from_y(self, y, lambd):
+        return _step(y != 0)
+
+
+@reference("hardshrink")
+class Hardshrink(Reference):
+    def wide(self, x, lambd):
+        lam = W(lambd)
+        return Ref(np.where(np.abs(x) > lam, x, _ZERO), _step(np.abs(x) > lam))
+
+    def limits(self, p):
+        return (_INF, _ONE), (-_INF, _ONE)
+
+    def mp(self, X, lambd):
+        lam = mpmath.mpf(lambd)
+        return (X if abs(X) > lam else 0 * X), (mpmath.mpf(1) if abs(X) > lam else 0 * X)
+
+    def from_y(self, y, lambd):
+        return _step(y != 0)
+
+
+@reference("threshold")
+class Threshold(Reference):
+    def wide(self, x, threshold, value):
         th = W(threshold)
-        return Ref(np.where(x > th, x, W(value)), step(x > th))
+        return Ref(np.where(x > th, x, W(value)), _step(x > th))
 
-    def squareplus(x, b):
+    def limits(self, p):
+        return (_INF, _ONE), (W(p.get("value", 0.0)), _ZERO)
+
+    def mp(self, X, threshold, value):
+        th, val = mpmath.mpf(threshold), mpmath.mpf(value)
+        return (X if X > th else val), (mpmath.mpf(1) if X > th else 0 * X)
+
+
+@reference("squareplus")
+class Squareplus(Reference):
+    def wide(self, x, b):
         bw = W(b)
         r = np.sqrt(x * x + bw)
         neg = x < 0
@@ -242,44 +588,35 @@ def _wide_rows():
         d = np.where(neg, bw / (2 * r * (r - x)), (1 + x / r) / 2)
         return Ref(f, d)
 
-    return {k: v for k, v in locals().items() if callable(v) and k != "step"}
+    def limits(self, p):
+        return (_INF, _ONE), (_ZERO, _ZERO)
+
+    def mp(self, X, b):
+        b = mpmath.mpf(b)
+        with mpmath.workprec(MP_PREC + _extra_bits(X)):
+            r = mpmath.sqrt(X * X + b)
+            return +((X + r) / 2), +((1 + X / r) / 2)
+
+    def from_y(self, y, b):
+        y2 = y * y
+        return np.where(np.isinf(y), _ONE, y2 / (y2 + W(b) / 4))
 
 
-_WIDE_ROWS = _wide_rows()
+def get(kernel):
+    """The Reference of a math row; KeyError naming the file to edit when it has none."""
+    try:
+        return REFERENCES[kernel]
+    except KeyError:
+        raise KeyError(f"math row {kernel!r} has no reference: add a Reference subclass "
+                       f"registered with @reference({kernel!r}) to tests/reference.py") from None
 
+
+# --------------------------------------------------------------------------
+# the entry points the tests use
 
 def limits(kernel, params):
     """{+inf: (f, f'), -inf: (f, f')}: the mathematical limits, written by hand (WIDE)."""
-    p = params
-    inf = W(math.inf)
-    one, zero = W(1), W(0)
-    slope = W(p.get("negative_slope", 0.0))
-    table = {
-        "sigmoid": ((one, zero), (zero, zero)),
-        "tanh": ((one, zero), (-one, zero)),
-        "relu": ((inf, one), (zero, zero)),
-        "relu6": ((W(6), zero), (zero, zero)),
-        "leaky_relu": ((inf, one), (-inf if slope > 0 else (inf if slope < 0 else zero), slope)),
-        "elu": ((inf, one), (-W(p.get("alpha", 0.0)), zero)),
-        "celu": ((inf, one), (-W(p.get("alpha", 0.0)), zero)),
-        "selu": ((inf, W(SELU_SCALE)), (-W(SELU_SCALE) * W(SELU_ALPHA), zero)),
-        "gelu": ((inf, one), (zero, zero)),
-        "gelu_tanh": ((inf, one), (zero, zero)),
-        "silu": ((inf, one), (zero, zero)),
-        "mish": ((inf, one), (zero, zero)),
-        "softplus": ((inf, one), (zero, zero)),
-        "hardswish": ((inf, one), (zero, zero)),
-        "hardsigmoid": ((one, zero), (zero, zero)),
-        "hardtanh": ((W(p.get("max_val", 0.0)), zero), (W(p.get("min_val", 0.0)), zero)),
-        "softsign": ((one, zero), (-one, zero)),
-        "logsigmoid": ((zero, zero), (-inf, one)),
-        "tanhshrink": ((inf, one), (-inf, one)),
-        "softshrink": ((inf, one), (-inf, one)),
-        "hardshrink": ((inf, one), (-inf, one)),
-        "threshold": ((inf, one), (W(p.get("value", 0.0)), zero)),
-        "squareplus": ((inf, one), (zero, zero)),
-    }
-    pos, neg = table[kernel]
+    pos, neg = get(kernel).limits(dict(params or {}))
     return {math.inf: pos, -math.inf: neg}
 
 
@@ -309,6 +646,7 @@ def evaluate(kernel, x, params=None, precision="f64"):
     Results are cached by (kernel, params, precision, the bytes of x).
     """
     params = dict(params or {})
+    ref_row = get(kernel)
     x = np.asarray(x)
     key = (kernel, tuple(sorted(params.items())), precision, _key(x))
     hit = _CACHE.get(key)
@@ -319,12 +657,12 @@ def evaluate(kernel, x, params=None, precision="f64"):
     finite = np.isfinite(xw)
     xf = np.where(finite, xw, W(0))
     with np.errstate(all="ignore"):
-        if kernel == "gelu":
-            ref = _gelu(xf, precision)
-        elif kernel in MP_FOR_F64 and precision == "f64":
-            ref = _mp_ref(kernel, xf, params)
+        if isinstance(ref_row, Gelu):
+            ref = ref_row.wide(xf, precision=precision)
+        elif ref_row.mp_for_f64 and precision == "f64":
+            ref = _mp_ref(ref_row, xf)
         else:
-            ref = _WIDE_ROWS[kernel](xf, **params)
+            ref = ref_row.wide(xf, **params)
     f, df = np.array(ref.f, WIDE), np.array(ref.df, WIDE)
     terms = None if ref.terms is None else tuple(np.array(t, WIDE) for t in ref.terms)
     if not finite.all():
@@ -339,74 +677,25 @@ def evaluate(kernel, x, params=None, precision="f64"):
     return out
 
 
-# Rows whose WIDE formula is not good enough for float64: gelu_tanh's e**(2u),
-# u = sqrt(2/pi) (x + 0.044715 x**3), magnifies the rounding of u by |2u| (600 at
-# x = -20), which costs float64 ulps.  mpmath computes u exactly.
-MP_FOR_F64 = ("gelu_tanh",)
-
-
-def _mp_ref(kernel, x, params):
+def _mp_ref(ref_row, x):
     flat = x.reshape(-1).astype(np.float64)
     f, d, t1, t2 = (np.empty(flat.shape, WIDE) for _ in range(4))
     for i, v in enumerate(flat):
-        a, b, (c, e) = _mp_terms(kernel, float(v), params)
+        with mpmath.workprec(MP_PREC):
+            a, b, (c, e) = ref_row.mp_terms(mpmath.mpf(float(v)))
         f[i], d[i], t1[i], t2[i] = _to_wide(a), _to_wide(b), _to_wide(c), _to_wide(e)
     shape = x.shape
     return Ref(f.reshape(shape), d.reshape(shape), (t1.reshape(shape), t2.reshape(shape)))
 
 
-def _gelu(x, precision):
-    if precision == "f32":
-        cdf, t2 = _gelu_f64(x)
-    else:
-        flat = x.reshape(-1)
-        pairs = [_mp_gelu_terms(float(v)) for v in flat.astype(np.float64)]
-        cdf = np.array([_to_wide(a) for a, _ in pairs], WIDE).reshape(x.shape)
-        t2 = np.array([_to_wide(b) for _, b in pairs], WIDE).reshape(x.shape)
-    return Ref(x * cdf, cdf + t2, (cdf, t2))
-
-
-# --------------------------------------------------------------------------
-# derivative as a function of the output y (backward_from_y), WIDE
-
 def derivative_from_y(kernel, y, params=None):
     """f' written as a function of y = f(x), evaluated exactly at the given y."""
-    p = dict(params or {})
+    from_y = get(kernel).from_y
+    if from_y is None:
+        raise KeyError(f"{kernel} has no derivative from y")
     yw = np.asarray(y).astype(WIDE)
-    one, zero = W(1), W(0)
     with np.errstate(all="ignore"):
-        if kernel == "sigmoid":
-            d = yw * (1 - yw)
-        elif kernel == "tanh":
-            d = (1 - yw) * (1 + yw)
-        elif kernel == "relu":
-            d = np.where(yw > 0, one, zero)
-        elif kernel == "relu6":
-            d = np.where((yw > 0) & (yw < 6), one, zero)
-        elif kernel == "leaky_relu":
-            d = np.where(yw > 0, one, W(p["negative_slope"]))
-        elif kernel == "elu":
-            d = np.where(yw > 0, one, yw + W(p["alpha"]))
-        elif kernel == "celu":
-            d = np.where(yw > 0, one, yw / W(p["alpha"]) + 1)
-        elif kernel == "selu":
-            hi, lo = SELU_PRODUCT
-            d = np.where(yw > 0, W(SELU_SCALE), (yw + hi) + lo)
-        elif kernel == "hardsigmoid":
-            d = np.where((yw > 0) & (yw < 1), one / 6, zero)
-        elif kernel == "hardtanh":
-            d = np.where((yw > W(p["min_val"])) & (yw < W(p["max_val"])), one, zero)
-        elif kernel == "softsign":
-            d = (1 - np.abs(yw)) ** 2
-        elif kernel == "logsigmoid":
-            d = -np.expm1(yw)
-        elif kernel in ("softshrink", "hardshrink"):
-            d = np.where(yw != 0, one, zero)
-        elif kernel == "squareplus":
-            y2 = yw * yw
-            d = np.where(np.isinf(yw), one, y2 / (y2 + W(p["b"]) / 4))
-        else:
-            raise KeyError(f"{kernel} has no derivative from y")
+        d = from_y(yw, **dict(params or {}))
     return np.where(np.isnan(yw), W(np.nan), d)
 
 
@@ -453,104 +742,9 @@ def _extra_bits(x):
 
 def mp_value_and_derivative(kernel, x, params=None):
     """(f(x), f'(x)) as mpf from the plain formulas, for one finite float x."""
-    p = dict(params or {})
+    ref_row = get(kernel)
     with mpmath.workprec(MP_PREC):
-        X = mpmath.mpf(x)
-        exp, one = mpmath.exp, mpmath.mpf(1)
-
-        def sig(z):
-            return 1 / (1 + exp(-z))
-
-        def sech2(z):
-            return 1 / mpmath.cosh(z) ** 2
-
-        if kernel == "sigmoid":
-            return sig(X), sig(X) * sig(-X)
-        if kernel == "tanh":
-            return mpmath.tanh(X), sech2(X)
-        if kernel == "relu":
-            return (X if X > 0 else 0 * X), (one if X > 0 else 0 * one)
-        if kernel == "relu6":
-            return min(max(X, 0), 6), (one if 0 < X < 6 else 0 * one)
-        if kernel == "leaky_relu":
-            s = mpmath.mpf(p["negative_slope"])
-            return (X if X > 0 else s * X), (one if X > 0 else s)
-        if kernel == "elu":
-            a = mpmath.mpf(p["alpha"])
-            return (X if X > 0 else a * mpmath.expm1(X)), (one if X > 0 else a * exp(X))
-        if kernel == "celu":
-            a = mpmath.mpf(p["alpha"])
-            return (X if X > 0 else a * mpmath.expm1(X / a)), (one if X > 0 else exp(X / a))
-        if kernel == "selu":
-            sa, ss = mpmath.mpf(SELU_ALPHA), mpmath.mpf(SELU_SCALE)
-            return (ss * X if X > 0 else ss * sa * mpmath.expm1(X)), \
-                (ss if X > 0 else ss * sa * exp(X))
-        if kernel == "gelu":
-            cdf, t2 = _mp_gelu_terms(x)
-            return X * cdf, cdf + t2
-        if kernel == "gelu_tanh":
-            f, _, (t1, t2) = _mp_terms(kernel, x, p)
-            return f, t1 + t2
-        if kernel == "silu":
-            return X * sig(X), sig(X) * (1 + X * sig(-X))
-        if kernel == "mish":
-            sp = mpmath.log1p(exp(X))
-            return X * mpmath.tanh(sp), mpmath.tanh(sp) + X * sech2(sp) * sig(X)
-        if kernel == "softplus":
-            b, th = mpmath.mpf(p["beta"]), mpmath.mpf(p["threshold"])
-            if b * X > th:
-                return X, one
-            return mpmath.log1p(exp(b * X)) / b, sig(b * X)
-        if kernel == "hardswish":
-            if X <= -3:
-                return 0 * X, 0 * X
-            if X >= 3:
-                return X, one
-            return X * (X + 3) / 6, (2 * X + 3) / 6
-        if kernel == "hardsigmoid":
-            return min(max(X / 6 + one / 2, 0), 1), (one / 6 if -3 < X < 3 else 0 * X)
-        if kernel == "hardtanh":
-            lo, hi = mpmath.mpf(p["min_val"]), mpmath.mpf(p["max_val"])
-            return min(max(X, lo), hi), (one if lo < X < hi else 0 * X)
-        if kernel == "softsign":
-            return X / (1 + abs(X)), 1 / (1 + abs(X)) ** 2
-        if kernel == "logsigmoid":
-            return -mpmath.log1p(exp(-X)), sig(-X)
-        if kernel == "tanhshrink":
-            with mpmath.workprec(MP_PREC + _extra_bits(X)):
-                return +(X - mpmath.tanh(X)), mpmath.tanh(X) ** 2
-        if kernel == "softshrink":
-            lam = mpmath.mpf(p["lambd"])
-            v = X - lam if X > lam else (X + lam if X < -lam else 0 * X)
-            return v, (one if abs(X) > lam else 0 * X)
-        if kernel == "hardshrink":
-            lam = mpmath.mpf(p["lambd"])
-            return (X if abs(X) > lam else 0 * X), (one if abs(X) > lam else 0 * X)
-        if kernel == "threshold":
-            th, val = mpmath.mpf(p["threshold"]), mpmath.mpf(p["value"])
-            return (X if X > th else val), (one if X > th else 0 * X)
-        if kernel == "squareplus":
-            b = mpmath.mpf(p["b"])
-            with mpmath.workprec(MP_PREC + _extra_bits(X)):
-                r = mpmath.sqrt(X * X + b)
-                return +((X + r) / 2), +((1 + X / r) / 2)
-    raise KeyError(kernel)
-
-
-def _mp_terms(kernel, x, params):
-    """(f, f', (t1, t2)) in mpmath for the rows with cancelling terms handled there."""
-    with mpmath.workprec(MP_PREC):
-        X = mpmath.mpf(x)
-        if kernel == "gelu_tanh":
-            if abs(x) > 1e5:       # far tails: their limits (e**(2u) would need ~1e15 bits)
-                return (X, mpmath.mpf(1), (mpmath.mpf(1), mpmath.mpf(0))) if x > 0 else \
-                    (mpmath.mpf(0), mpmath.mpf(0), (mpmath.mpf(0), mpmath.mpf(0)))
-            k, c = mpmath.mpf(GELU_TANH_KAPPA), mpmath.sqrt(2 / mpmath.pi)
-            u = c * (X + k * X ** 3)
-            half = 1 / (1 + mpmath.exp(-2 * u))                # (1 + tanh u) / 2
-            t2 = X / 2 / mpmath.cosh(u) ** 2 * c * (1 + 3 * k * X * X)
-            return X * half, half + t2, (half, t2)
-    raise KeyError(kernel)
+        return ref_row.mp(mpmath.mpf(x), **dict(params or {}))
 
 
 def mp_evaluate(kernel, x, params=None):

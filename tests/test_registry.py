@@ -1,4 +1,5 @@
 """The registry is the single list: everything generated from it or checked against it."""
+import dataclasses
 import importlib.util
 import os
 import re
@@ -155,7 +156,7 @@ def test_registry_needs_neither_numpy_nor_numba():
 
 
 def test_test_tables_name_real_rows_and_parameters():
-    """tests/cases.py's parameter tables refer to registry rows and their parameters."""
+    """tests/cases.py's parameter tables, derived from sample_params, fit the rows."""
     for table in (cases.REQUIRED, cases.EXTRA_PARAMS):
         for name, value in table.items():
             act = registry.BY_NAME[name]
@@ -165,5 +166,72 @@ def test_test_tables_name_real_rows_and_parameters():
     for act in ROWS:
         required = {p.name for p in act.params if p.required}
         assert required == set(cases.REQUIRED.get(act.name, {})), act.name
-    spec = importlib.util.find_spec("fastact.registry")
-    assert spec is not None
+        for purpose in ("bench", "lab"):
+            assert set(act.call_params(purpose)) == required, (act.name, purpose)
+
+
+# --------------------------------------------------------------------------
+# completeness: every fact about an activation is in its row
+
+@pytest.mark.parametrize("act", ROWS, ids=IDS)
+def test_row_is_complete(act):
+    assert registry.row_problems(act) == []
+    registry.check_row(act)
+
+
+def _without(act, field):
+    return dataclasses.replace(act, **{field: registry.Activation.__dataclass_fields__[field]
+                                       .default})
+
+
+@pytest.mark.parametrize("field", list(registry.REQUIRED_FIELDS))
+def test_a_missing_field_is_named(field):
+    # only a row with required parameters needs sample_params
+    act = registry.BY_NAME["threshold" if field == "sample_params" else "leaky_relu"]
+    broken = _without(act, field)
+    with pytest.raises(registry.IncompleteRow) as info:
+        registry.check_row(broken)
+    message = str(info.value)
+    assert repr(act.name) in message and field in message, message
+    assert registry.REQUIRED_FIELDS[field][0] in message, message
+
+
+def test_a_wrong_value_is_named():
+    act = registry.BY_NAME["gelu"]
+    for field, value in (("lab_init", "xavier"), ("torch_relation", "similar"),
+                         ("numpy", act.numpy[:1])):
+        with pytest.raises(registry.IncompleteRow, match=rf"'gelu'.*{field}"):
+            registry.check_row(dataclasses.replace(act, **{field: value}))
+
+
+def test_consumers_refuse_an_incomplete_row(monkeypatch, capsys):
+    from fastact.api import docstrings as _docs
+    from fastact.lab import mlp
+    act = registry.BY_NAME["leaky_relu"]
+    with pytest.raises(registry.IncompleteRow, match="'leaky_relu'.*example"):
+        _docs.docstring(_without(act, "example"))
+    broken = _without(act, "lab_init")
+    monkeypatch.setitem(registry.BY_NAME, "leaky_relu", broken)
+    with pytest.raises(registry.IncompleteRow, match="'leaky_relu'.*lab_init"):
+        mlp.MLP((4, 3, 2), "leaky_relu")
+    monkeypatch.setattr(registry, "ACTIVATIONS",
+                        tuple(broken if a.name == "leaky_relu" else a for a in ROWS))
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import generate_kernels
+    finally:
+        sys.path.pop(0)
+    assert generate_kernels.main(["--check"]) == 1
+    assert "'leaky_relu'" in capsys.readouterr().err
+    with pytest.raises(registry.IncompleteRow, match="'leaky_relu'.*lab_init"):
+        registry.f32_vad_rows()             # what tools/generate_native.py reads first
+
+
+def test_every_math_row_has_a_reference():
+    import reference
+    for kernel, act, _ in registry.elementwise_kernels():
+        ref = reference.get(kernel)
+        assert (ref.from_y is not None) == act.backward_from_y, kernel
+    assert set(reference.REFERENCES) == {k for k, _, _ in registry.elementwise_kernels()}
+    with pytest.raises(KeyError, match="tests/reference.py"):
+        reference.get("leaky_relu6")

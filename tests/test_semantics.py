@@ -282,48 +282,44 @@ def test_large_inputs(case, dtype):
 # --------------------------------------------------------------------------
 # PyTorch on ordinary points
 
-TORCH_ELEMENTWISE = {
-    # registry name -> torch.nn.functional name (same parameter names)
-    "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "relu6": "relu6",
-    "leaky_relu": "leaky_relu", "elu": "elu", "celu": "celu", "selu": "selu",
-    "gelu": "gelu", "silu": "silu", "mish": "mish", "softplus": "softplus",
-    "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "hardtanh": "hardtanh",
-    "softsign": "softsign", "logsigmoid": "logsigmoid", "tanhshrink": "tanhshrink",
-    "softshrink": "softshrink", "hardshrink": "hardshrink", "threshold": "threshold",
-}
-NO_TORCH = {"squareplus"}            # not in PyTorch
-TORCH_OTHER = {"prelu", "softmax", "log_softmax", "softmin", "glu"}
-
-# PyTorch's parameter names and defaults (torch.nn.functional, PyTorch 2.x docs)
-TORCH_DEFAULTS = {
-    "leaky_relu": {"negative_slope": 0.01}, "elu": {"alpha": 1.0}, "celu": {"alpha": 1.0},
-    "gelu": {"approximate": "none"}, "softplus": {"beta": 1.0, "threshold": 20.0},
-    "hardtanh": {"min_val": -1.0, "max_val": 1.0}, "softshrink": {"lambd": 0.5},
-    "hardshrink": {"lambd": 0.5}, "threshold": {"threshold": None, "value": None},
-}
+# registry name -> torch.nn.functional name, for the rows PyTorch computes the same
+# way (same parameter names and defaults); the others are compared below or not at all
+TORCH_ELEMENTWISE = {a.name: a.torch for a in registry.ACTIVATIONS
+                     if a.torch_relation == registry.TORCH_SAME}
 
 
 def test_every_row_is_classified_for_torch():
-    names = set(registry.names())
-    assert set(TORCH_ELEMENTWISE) | NO_TORCH | TORCH_OTHER == names
+    for act in registry.ACTIVATIONS:
+        registry.check_row(act, ("torch", "torch_relation"))
+        if act.torch_relation == registry.TORCH_SAME:
+            assert act.kind == registry.ELEMENTWISE, act.name
 
 
 @pytest.mark.parametrize("act", [a for a in registry.ACTIVATIONS
-                                 if a.params and a.name not in NO_TORCH],
+                                 if a.params and a.torch_relation == registry.TORCH_SAME],
                          ids=lambda a: a.name)
 def test_parameter_names_and_defaults_are_pytorchs(act):
-    want = TORCH_DEFAULTS[act.name]
-    assert {p.name: p.default for p in act.params} == want
     torch = pytest.importorskip("torch")
+    fn = getattr(torch.nn.functional, act.torch)
+    declared = _torch_defaults(fn)
+    for p in act.params:
+        assert p.name in declared, (act.name, p.name, declared)
+        want = declared[p.name]
+        assert want is None if p.required else p.default == want, (act.name, p.name, want)
+
+
+def _torch_defaults(fn):
+    """{parameter: default or None} from the signature, or for builtins (gelu, softplus,
+    ...) from the first line of the docstring, 'softplus(input, beta=1, threshold=20)'."""
+    import ast
     import inspect
     try:
-        sig = inspect.signature(getattr(torch.nn.functional, act.name))
+        return {name: None if p.default is inspect.Parameter.empty else p.default
+                for name, p in inspect.signature(fn).parameters.items()}
     except (ValueError, TypeError):
-        return                                  # a builtin without a signature
-    for name, default in want.items():
-        p = sig.parameters[name]
-        assert (p.default is inspect.Parameter.empty) if default is None else \
-            p.default == default, (act.name, name)
+        head = fn.__doc__.strip().splitlines()[0]
+        call = ast.parse(head.split("->")[0].strip(), mode="eval").body
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
 
 
 def _torch_grid(case, dtype):

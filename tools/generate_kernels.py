@@ -145,6 +145,11 @@ def render():
 
 
 def main(argv):
+    try:
+        registry.check_all()        # no kernels for a row that is not finished
+    except registry.IncompleteRow as exc:
+        print(exc, file=sys.stderr)
+        return 1
     text = render()
     if "--check" in argv:
         if not TARGET.exists() or TARGET.read_text() != text:

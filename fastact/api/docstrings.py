@@ -1,10 +1,9 @@
 """numpydoc docstrings of the activation objects, written from the registry.
 
 The prose (formula, derivative, kinks, NaN/inf behaviour) is the registry's;
-the examples are in examples.py and run as doctests (tests/test_docs.py).
+the examples are the rows' ``example`` fields, run as doctests (tests/test_docs.py).
 """
 from .. import registry
-from .examples import EXAMPLES
 
 _NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a NaN in dy "
              "gives NaN in dx even where f'(x) = 0 (dx = dy * f'(x) is computed as written). "
@@ -117,7 +116,5 @@ def docstring(act):
              _section("Returns", "ndarray or NumPy scalar\n    C-contiguous, in the input's "
                                  "shape (a scalar for scalar input)."),
              _section("Notes", "\n\n".join(notes))]
-    example = EXAMPLES.get(act.name)
-    if example:
-        parts.append(_section("Examples", example.strip("\n")))
+    parts.append(_section("Examples", act.doctest.strip("\n")))
     return "\n".join(parts)

@@ -48,10 +48,6 @@ QUICK_BOUND_ROWS = (("relu", "forward", "float32", 1 << 24),)
 ROW = 1024
 CHANNELS = 8
 
-# Values for the parameters a row requires (no default).
-REQUIRED_PARAMS = {"threshold": {"threshold": 0.1, "value": 0.0}}
-
-
 class Unavailable(Exception):
     """This competitor cannot run this case (torch or scipy missing, no such pass)."""
 
@@ -71,7 +67,7 @@ def cases():
     out = []
     for act in registry.ACTIVATIONS:
         passes = PASSES if act.kind == registry.ELEMENTWISE else PASSES[:2]
-        required = REQUIRED_PARAMS.get(act.name, {})
+        required = act.call_params("bench")
         params = tuple((p.name, required.get(p.name, p.default))
                        for p in act.params if not p.choices)
         call = tuple(required.items())
@@ -195,8 +191,9 @@ def make_inputs(case, dtype, n):
 # ---------------------------------------------------------------------------------------
 # NumPy: the expressions a user would write
 
-def _numpy_elementwise():
-    """name -> (f(x, **params), f'(x, **params))."""
+def _numpy_namespace():
+    """What the registry's NumPy expressions (field ``numpy``) see besides x and the
+    parameters."""
     import numpy as np
     from fastact.math.elementwise import SELU_ALPHA, SELU_SCALE
 
@@ -205,86 +202,23 @@ def _numpy_elementwise():
     except ImportError:
         erf = None
 
-    def sigmoid(x):
-        return 1 / (1 + np.exp(-x))
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
 
-    def sigmoid_d(x):
-        s = sigmoid(x)
-        return s * (1 - s)
+    return dict(np=np, math=math, erf=erf, sigmoid=sigmoid, SELU_ALPHA=SELU_ALPHA,
+                SELU_SCALE=SELU_SCALE)
 
-    def gelu(x):
-        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
 
-    def gelu_d(x):
-        return 0.5 * (1 + erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-
-    k = math.sqrt(2 / math.pi)
-
-    def gelu_tanh(x):
-        return 0.5 * x * (1 + np.tanh(k * (x + 0.044715 * x ** 3)))
-
-    def gelu_tanh_d(x):
-        t = np.tanh(k * (x + 0.044715 * x ** 3))
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-
-    def mish(x):
-        return x * np.tanh(np.log1p(np.exp(x)))
-
-    def mish_d(x):
-        t = np.tanh(np.log1p(np.exp(x)))
-        return t + x * (1 - t * t) * sigmoid(x)
-
-    def softplus(x, beta, threshold):
-        return np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
-
-    def softplus_d(x, beta, threshold):
-        return np.where(beta * x > threshold, 1, sigmoid(beta * x))
-
-    def indicator(condition, x):
-        return condition.astype(x.dtype)
-
-    table = {
-        "sigmoid": (sigmoid, sigmoid_d),
-        "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
-        "relu": (lambda x: np.maximum(x, 0), lambda x: indicator(x > 0, x)),
-        "relu6": (lambda x: np.clip(x, 0, 6), lambda x: indicator((x > 0) & (x < 6), x)),
-        "leaky_relu": (
-            lambda x, negative_slope: np.where(x > 0, x, negative_slope * x),
-            lambda x, negative_slope: np.where(x > 0, 1, negative_slope).astype(x.dtype)),
-        "elu": (lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(x)),
-                lambda x, alpha: np.where(x > 0, 1, alpha * np.exp(x))),
-        "celu": (lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(x / alpha)),
-                 lambda x, alpha: np.where(x > 0, 1, np.exp(x / alpha))),
-        "selu": (lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
-                 lambda x: SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(x))),
-        "gelu": (gelu, gelu_d),
-        "gelu_tanh": (gelu_tanh, gelu_tanh_d),
-        "silu": (lambda x: x * sigmoid(x),
-                 lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x)))),
-        "mish": (mish, mish_d),
-        "softplus": (softplus, softplus_d),
-        "hardswish": (lambda x: x * np.clip(x + 3, 0, 6) / 6,
-                      lambda x: np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))),
-        "hardsigmoid": (lambda x: np.clip(x / 6 + 0.5, 0, 1),
-                        lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)),
-        "hardtanh": (lambda x, min_val, max_val: np.clip(x, min_val, max_val),
-                     lambda x, min_val, max_val: indicator((x > min_val) & (x < max_val), x)),
-        "softsign": (lambda x: x / (1 + np.abs(x)), lambda x: 1 / (1 + np.abs(x)) ** 2),
-        "logsigmoid": (lambda x: -np.logaddexp(0, -x), lambda x: sigmoid(-x)),
-        "tanhshrink": (lambda x: x - np.tanh(x), lambda x: np.tanh(x) ** 2),
-        "softshrink": (
-            lambda x, lambd: np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0)),
-            lambda x, lambd: indicator(np.abs(x) > lambd, x)),
-        "hardshrink": (lambda x, lambd: np.where(np.abs(x) > lambd, x, 0),
-                       lambda x, lambd: indicator(np.abs(x) > lambd, x)),
-        "threshold": (lambda x, threshold, value: np.where(x > threshold, x, value),
-                      lambda x, threshold, value: indicator(x > threshold, x)),
-        "squareplus": (lambda x, b: (x + np.sqrt(x * x + b)) / 2,
-                       lambda x, b: (1 + x / np.sqrt(x * x + b)) / 2),
-    }
-    if erf is None:
-        del table["gelu"]
-    return table
+def _numpy_elementwise(case):
+    """(f(x, **params), f'(x, **params)) from the row's NumPy expressions."""
+    import re
+    act = registry.BY_NAME[case.activation]
+    pairs = dict(zip(act.kernels, registry.need(act, "numpy")))
+    namespace = _numpy_namespace()
+    if namespace["erf"] is None and any(re.search(r"\berf\(", e) for e in pairs[case.name]):
+        raise Unavailable("NumPy has no erf and SciPy is not installed")
+    args = ", ".join(["x"] + [name for name, _ in case.params])
+    return tuple(eval(f"lambda {args}: {expr}", namespace) for expr in pairs[case.name])
 
 
 def _numpy_axis(case, pass_, a):
@@ -329,20 +263,12 @@ def _numpy_axis(case, pass_, a):
     return table[pass_]
 
 
-_np_table = None
-
-
 def numpy_runner(case, pass_, a):
     """The NumPy expression for a pass, with floating-point warnings off (exp overflows to
     inf in the tails, as it would in a user's code)."""
-    global _np_table
     import numpy as np
     if case.kind == registry.ELEMENTWISE:
-        if _np_table is None:
-            _np_table = _numpy_elementwise()
-        if case.name not in _np_table:
-            raise Unavailable("NumPy has no erf and SciPy is not installed")
-        f, df = _np_table[case.name]
+        f, df = _numpy_elementwise(case)
         x, dy, p = a.x, a.dy, a.params
         compute = {"forward": lambda: f(x, **p),
                    "backward": lambda: dy * df(x, **p),
@@ -443,13 +369,31 @@ def _torch_elementwise(torch):
     return T
 
 
+def _torch_functional(torch, case):
+    """A row without hand-picked aten calls above: its torch.nn.functional counterpart
+    forward, autograd backward (which allocates); Unavailable when PyTorch has none."""
+    act = registry.BY_NAME[case.activation]
+    if registry.need(act, "torch_relation") != registry.TORCH_SAME:
+        raise Unavailable(f"{act.name} has no elementwise PyTorch counterpart")
+    F = getattr(torch.nn.functional, act.torch)
+    kw = dict(case.params, **dict(case.call))
+
+    def forward(t, o):
+        return F(t.x, **kw)
+
+    def backward(t, o):
+        x = t.x.detach().requires_grad_()
+        return torch.autograd.grad(F(x, **kw), x, t.dy)[0]
+    return forward, backward
+
+
 def torch_runner(case, pass_, a, threads=None):
     torch = import_torch(threads)
     A = torch.ops.aten
     x, dy = torch.from_numpy(a.x.copy()), torch.from_numpy(a.dy.copy())
     axis = a.axis
     if case.kind == registry.ELEMENTWISE:
-        fwd, bwd = _torch_elementwise(torch)[case.name]
+        fwd, bwd = _torch_elementwise(torch).get(case.name) or _torch_functional(torch, case)
         t = SimpleNamespace(x=x, dy=dy, buf=torch.empty_like(x), y=torch.empty_like(x),
                             p=a.params)
         t.y = fwd(t, t.y)

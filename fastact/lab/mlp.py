@@ -30,25 +30,16 @@ try:            # below this many elements fastact runs its serial kernels
 except ImportError:     # pragma: no cover
     _PARALLEL_MIN = 32768
 
-# Initialisation suited to the activation (weights; biases start at 0):
+# Initialisation suited to the activation (weights; biases start at 0), the
+# registry row's ``lab_init``:
 #   he      N(0, 2 / fan_in)             ReLU family and the smooth ReLUs
 #   lecun   N(0, 1 / fan_in)             SELU (self-normalising nets)
 #   glorot  U(+-sqrt(6 / (fan_in + fan_out)))  sigmoid, tanh and other S-curves
-INIT = {
-    "relu": "he", "relu6": "he", "leaky_relu": "he", "prelu": "he", "elu": "he",
-    "celu": "he", "gelu": "he", "silu": "he", "mish": "he", "hardswish": "he",
-    "softplus": "he", "squareplus": "he", "threshold": "he",
-    "selu": "lecun",
-    "sigmoid": "glorot", "tanh": "glorot", "hardsigmoid": "glorot", "hardtanh": "glorot",
-    "softsign": "glorot", "logsigmoid": "glorot", "tanhshrink": "glorot",
-    "softshrink": "glorot", "hardshrink": "glorot",
-    "softmax": "glorot", "log_softmax": "glorot", "softmin": "glorot", "glu": "glorot",
-}
-DEFAULT_INIT = "glorot"
 
-# Parameters for activations whose registry row has required ones (used by
-# list, plot and compare alike, and shown where they are used).
-ANALYSIS_PARAMS = {"threshold": {"threshold": 1.0, "value": 0.0}}
+# Parameters for activations whose registry row has required ones (the row's
+# ``lab_params``; used by list, plot and compare alike, and shown where they are used).
+ANALYSIS_PARAMS = {a.name: a.call_params("lab") for a in registry.ACTIVATIONS
+                   if a.required_params}
 
 PRELU_INIT = 0.25   # PyTorch's nn.PReLU default
 
@@ -191,7 +182,7 @@ class MLP:
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"bad layer sizes {self.sizes}")
         self.dtype = np.dtype(dtype)
-        self.init = init or INIT.get(self.name, DEFAULT_INIT)
+        self.init = init or registry.need(row, "lab_init")
         rng = np.random.default_rng(seed)
         self.weights, self.biases, self.slopes = [], [], []
         self.params = []

@@ -49,60 +49,6 @@ REFINE = 1000            # finer sampling of a suspect interval
 TINY = 1e-7              # jumps smaller than this are rounding, not jumps
 COST_N = 1_000_000
 
-# Where each activation fits, in the classic advice (prose, not measured).
-ADVICE = {
-    "sigmoid": "output layer for binary and multi-label classification; gates of "
-               "LSTM/GRU cells. Avoid in deep hidden stacks: f' <= 0.25 makes gradients "
-               "vanish, and its outputs are not zero-centred",
-    "tanh": "hidden state of RNNs (LSTM/GRU); zero-centred, so better than sigmoid in "
-            "hidden layers, but it still saturates in deep stacks",
-    "relu": "the default for hidden layers of CNNs and MLPs: cheap and does not saturate "
-            "for x > 0; units can die (z <= 0 on every input), not zero-centred",
-    "relu6": "mobile CNNs (MobileNetV1/V2): relu capped at 6, robust under low-precision "
-             "quantisation",
-    "leaky_relu": "hidden layers where dying relu units are a risk (GAN discriminators, "
-                  "often with slope 0.2)",
-    "prelu": "hidden layers of deep CNNs (ResNet-era ImageNet models): leaky relu with a "
-             "slope learned per channel",
-    "elu": "hidden layers of deeper MLPs and CNNs: the negative side pushes mean "
-           "activations towards 0, often converging faster than relu; costs an exp",
-    "celu": "like elu, but continuously differentiable for every alpha; hidden layers",
-    "selu": "self-normalising networks: deep fully connected nets with LeCun-normal "
-            "initialisation (and alpha-dropout), no batch normalisation",
-    "gelu": "transformers (BERT, GPT, ViT) and modern MLP blocks; smooth and "
-            "non-monotonic",
-    "silu": "modern CNNs (EfficientNet, YOLOv5+) and transformer feed-forward blocks "
-            "(SwiGLU); smooth and non-monotonic",
-    "mish": "CNN detectors (YOLOv4) as a smooth relu/silu alternative; the costliest of "
-            "the family",
-    "softplus": "where a smooth positive value is needed: rate or variance heads of "
-                "regression models; a smooth relu for hidden layers (learns more slowly)",
-    "hardswish": "mobile CNNs (MobileNetV3): a piecewise-polynomial silu, no exp",
-    "hardsigmoid": "cheap gates on mobile nets (MobileNetV3 squeeze-and-excite); "
-                   "quantisation-friendly",
-    "hardtanh": "cheap bounded outputs: clipping, quantised and binarised networks",
-    "softsign": "a cheap tanh-like squashing with slower (polynomial) saturation; "
-                "occasionally in RNNs",
-    "logsigmoid": "log-probabilities of binary outputs, inside losses (binary "
-                  "cross-entropy, negative sampling), computed without overflow",
-    "tanhshrink": "rare as a hidden activation; sparse coding and denoising",
-    "softshrink": "sparse coding and denoising: soft thresholding, the proximal "
-                  "operator of the L1 norm (ISTA/LISTA)",
-    "hardshrink": "sparse coding with hard thresholding (large values kept unchanged)",
-    "threshold": "hard gating and custom piecewise activations; no gradient at or "
-                 "below the threshold",
-    "squareplus": "a softplus without exp or log (algebraic operations only); smooth",
-    "softmax": "output layer for multi-class (single-label) classification; attention "
-               "weights",
-    "log_softmax": "output layer for multi-class classification with the negative "
-                   "log-likelihood loss (stable log-probabilities)",
-    "softmin": "soft minimum: weights that favour the smallest values (attention over "
-               "distances)",
-    "glu": "gated linear units in language models and transformer feed-forward blocks "
-           "(GLU variants); halves the width of its input",
-}
-
-
 def _fa():
     import fastact
     return fastact
@@ -382,7 +328,7 @@ def analyse(name, fa=None):
         "max_abs_derivative": dmax,
         "max_abs_derivative_at": " or ".join(places),
         "saturation": " or ".join(zones) if zones else "none",
-        "advice": ADVICE.get(row.name, ""),
+        "advice": registry.need(row, "lab_advice"),
     }
 
 

@@ -445,12 +445,17 @@ def build(tier):
             setattr(m, name, value)
     m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
     if tier == "f32":
-        # the rows that are exact enough in float32 arithmetic, at twice the lanes
+        # the rows exact enough in float32 arithmetic (twice the lanes), as
+        # their registry rows choose (f32_vad, f32_dfy)
+        from .. import registry
         from .elementwise_f32 import DFY_ROWS, ROWS
-        for row, vad in ROWS.items():
-            setattr(m, f"{row}_vad", vad)
-        for row, dfy in DFY_ROWS.items():
-            setattr(m, f"{row}_dfy", dfy)
+        for kind, rows, functions in (("vad", registry.f32_vad_rows(), ROWS),
+                                      ("dfy", registry.f32_dfy_rows(), DFY_ROWS)):
+            for row in rows:
+                if row not in functions:
+                    raise LookupError(f"registry row {row!r} asks for float32 arithmetic "
+                                      f"(f32_{kind}) but elementwise_f32.py has no {row}_{kind}")
+                setattr(m, f"{row}_{kind}", functions[row])
     return m
 
 

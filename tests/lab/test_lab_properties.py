@@ -19,7 +19,7 @@ def rows():
 def test_every_activation_is_listed_with_advice(rows):
     assert list(rows) == list(registry.names())
     for name, r in rows.items():
-        assert P.ADVICE.get(name), f"{name} has no advice"
+        assert r["advice"] == registry.BY_NAME[name].lab_advice, name
         assert r["formula"] == registry.BY_NAME[name].formula
 
 
