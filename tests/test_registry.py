@@ -234,4 +234,4 @@ def test_every_math_row_has_a_reference():
         assert (ref.from_y is not None) == act.backward_from_y, kernel
     assert set(reference.REFERENCES) == {k for k, _, _ in registry.elementwise_kernels()}
     with pytest.raises(KeyError, match="tests/reference.py"):
-        reference.get("leaky_relu6")
+        reference.get("no_such_activation")

@@ -2,6 +2,6 @@
 
 Derived from the registry rows (field ``example``); tests/test_docs.py runs them.
 """
-from .registry import ACTIVATIONS
+from ..registry import ACTIVATIONS
 
 EXAMPLES = {act.name: act.doctest for act in ACTIVATIONS}
