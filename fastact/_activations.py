@@ -13,13 +13,8 @@ import types
 import numpy as np
 
 from . import _backend, _docs, _operands as ops, _threads, registry
+from ._parallel import PARALLEL_MIN
 from ._params import ParamBinder
-
-# Below this many elements the serial loop is used.  Waking the second
-# thread costs ~2 us here, so the crossover depends on the work per element:
-# 64k for relu, 1k for mish (python bench/threshold.py, 2 idle cores); 16k
-# loses least over both.
-PARALLEL_MIN = 16384
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _MISSING = object()
