@@ -39,6 +39,7 @@ cdef extern from "fastact_internal.h" nogil:
     enum: FA_MAX_PARAMS
     enum: FASTACT_F64
     enum: FA_ROWS_SOFTMAX_FORWARD, FA_ROWS_SOFTMAX_BACKWARD, FA_ROWS_GLU
+    enum: FA_RUN_SERIAL, FA_RUN_PARALLEL_FROM_MIN, FA_RUN_PARALLEL
     ctypedef struct fa_rows_job:
         int which
         int dtype
@@ -63,10 +64,10 @@ cdef extern from "fastact_internal.h" nogil:
         int want
     void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                   const void *b, void *c, void *d, const double *params,
-                                  int parallel)
-    void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int parallel)
+                                  int threads)
+    void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads)
     void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
-                            int parallel)
+                            int threads)
     size_t fastact__parallel_min()
     const char *fastact_simd_level()
     const char *fastact_version()
@@ -113,7 +114,7 @@ cdef class ElementwiseKernel:
     kernel of the same name: the arrays (1-D, contiguous) then the parameters."""
     cdef fa_kernel fn
     cdef int pass_
-    cdef bint parallel
+    cdef int threads
     cdef size_t item
     cdef readonly str name
 
@@ -122,7 +123,7 @@ cdef class ElementwiseKernel:
         self.fn = fa_elementwise_kernel(op, self.pass_, _DTYPES[dtype])
         if self.fn == NULL:
             raise AttributeError(f"no native kernel {name}")
-        self.parallel = parallel
+        self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
         self.item = 4 if dtype == "f32" else 8
         self.name = name
 
@@ -151,7 +152,7 @@ cdef class ElementwiseKernel:
             b = _data(args[1])
             c = _data(args[2])
         with nogil:
-            fastact__run_elementwise(self.fn, n, self.item, a, b, c, d, params, self.parallel)
+            fastact__run_elementwise(self.fn, n, self.item, a, b, c, d, params, self.threads)
 
 
 cdef inline int _dtype_of(object a):
@@ -163,15 +164,16 @@ cdef inline size_t _size(object a):
 
 
 cdef class _RowDriver:
-    """A row driver of fastact/_kernels.py (the ``_ser`` or ``_par`` one)."""
-    cdef bint parallel
+    """A row driver of fastact/_kernels.py, the ``_ser`` or the ``_par`` one (the
+    caller chose by size, as for Numba)."""
+    cdef int threads
 
     def __cinit__(self, bint parallel):
-        self.parallel = parallel
+        self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
 
     cdef void _run(self, fa_rows_job *job, size_t total, size_t rows):
         with nogil:
-            fastact__run_rows(job, total, rows, self.parallel)
+            fastact__run_rows(job, total, rows, self.threads)
 
 
 cdef class SoftmaxForward(_RowDriver):
@@ -210,17 +212,13 @@ cdef class Glu(_RowDriver):
         self._run(&job, _size(x), nrows)
 
 
-cdef class Prelu:
+cdef class Prelu(_RowDriver):
     """prelu_{ser,par}(nrows, (x, w, y, d, dy, dx, parts, n, inner, want)), with
     the arguments of the Numba kernel (see PerChannel in _activations.py): n
     channels (1: one shared slope), ``inner`` elements per channel.  The
     library's prelu driver does the work; backward writes the whole dweight,
     summed in double, to parts[:n], and leaves the rest of parts (zeros) alone,
     so that the caller's sum of parts per channel is that dweight."""
-    cdef bint parallel
-
-    def __cinit__(self, bint parallel):
-        self.parallel = parallel
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, w, y, d, dy, dx, parts, n, inner, want = args
@@ -239,7 +237,7 @@ cdef class Prelu:
                                  f"dweight needs {job.channels}")
             dweight = _data(parts)
         with nogil:
-            fastact__run_prelu(&job, dweight, FASTACT_F64, self.parallel)
+            fastact__run_prelu(&job, dweight, FASTACT_F64, self.threads)
 
 
 class Kernels:
@@ -361,7 +359,7 @@ cdef class ShortCall:
         cdef char *pc = <char *>cnp.PyArray_DATA(out)
         with nogil:
             fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL,
-                                     self.params, 1)
+                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
         return out
 
 
@@ -378,7 +376,7 @@ cdef class ShortCall:
         cdef char *pd = <char *>cnp.PyArray_DATA(d)
         with nogil:
             fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd,
-                                     self.params, 1)
+                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
         return y, d
 
 

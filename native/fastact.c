@@ -307,7 +307,8 @@ FASTACT_API int fastact_forward(fastact_op op, fastact_dtype dt, size_t n, const
         return FASTACT_ERR_NULL;
     if (fa_bad_in_out(y, nb, x, nb))
         return FASTACT_ERR_OVERLAP;
-    fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, NULL, p, 1);
+    fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, NULL, p,
+                             FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -324,7 +325,8 @@ static int fa_gradient(fastact_op op, fastact_dtype dt, int pass, size_t n, cons
         return FASTACT_ERR_NULL;
     if (fa_bad_in_out(dx, nb, dy, nb) || fa_bad_in_out(dx, nb, second, nb))
         return FASTACT_ERR_OVERLAP;
-    fastact__run_elementwise(k, n, fa_itemsize(dt), dy, second, dx, NULL, p, 1);
+    fastact__run_elementwise(k, n, fa_itemsize(dt), dy, second, dx, NULL, p,
+                             FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -356,7 +358,8 @@ FASTACT_API int fastact_value_and_derivative(fastact_op op, fastact_dtype dt, si
         return FASTACT_ERR_NULL;
     if (fa_bad_in_out(y, nb, x, nb) || fa_bad_in_out(d, nb, x, nb) || fa_overlap(y, nb, d, nb))
         return FASTACT_ERR_OVERLAP;
-    fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, d, p, 1);
+    fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, d, p,
+                             FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -394,7 +397,7 @@ FASTACT_API int fastact_softmax_forward(fastact_op op, fastact_dtype dt, size_t 
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_SOFTMAX_FORWARD, (int)dt, x, NULL, y, NULL, len, inner,
                      fa_ops[op].softmax_mode};
-    fastact__run_rows(&j, total, total ? outer * inner : 0, 1);
+    fastact__run_rows(&j, total, total ? outer * inner : 0, FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -415,7 +418,7 @@ FASTACT_API int fastact_softmax_backward(fastact_op op, fastact_dtype dt, size_t
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_SOFTMAX_BACKWARD, (int)dt, dy, y, dx, NULL, len, inner,
                      fa_ops[op].softmax_mode};
-    fastact__run_rows(&j, total, total ? outer * inner : 0, 1);
+    fastact__run_rows(&j, total, total ? outer * inner : 0, FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -447,7 +450,7 @@ FASTACT_API int fastact_glu_forward(fastact_dtype dt, size_t outer, size_t len, 
     if (fa_overlap(y, xb / 2, x, xb))
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_GLU, (int)dt, x, NULL, y, NULL, len / 2, inner, 0};
-    fastact__run_rows(&j, total, total ? outer * inner : 0, 1);
+    fastact__run_rows(&j, total, total ? outer * inner : 0, FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -465,7 +468,7 @@ FASTACT_API int fastact_glu_backward(fastact_dtype dt, size_t outer, size_t len,
     if (fa_bad_in_out(dx, xb, x, xb) || fa_overlap(dx, xb, dy, xb / 2))
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_GLU, (int)dt, x, dy, NULL, dx, len / 2, inner, 2};
-    fastact__run_rows(&j, total, total ? outer * inner : 0, 1);
+    fastact__run_rows(&j, total, total ? outer * inner : 0, FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 
@@ -507,7 +510,7 @@ static int fa_prelu(fastact_dtype dt, size_t outer, size_t channels, size_t inne
     fa_prelu_job j = {(int)dt, x, weight, backward ? dy : NULL, backward ? NULL : y, NULL,
                       backward ? dx : NULL, total, weight_size == 1 ? 1 : channels, inner,
                       backward ? 2 : 0};
-    fastact__run_prelu(&j, dweight, (int)dt, 1);
+    fastact__run_prelu(&j, dweight, (int)dt, FA_RUN_PARALLEL_FROM_MIN);
     return FASTACT_OK;
 }
 

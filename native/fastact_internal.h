@@ -109,14 +109,20 @@ typedef struct { const char *alias; int op; } fa_alias;
 
 /* ---- The parallel drivers (parallel.c) --------------------------------
  * The public API (after its checks) and the Cython backend both run their
- * kernels through these.  parallel = 0 runs on the calling thread; else a
- * call of at least FA_PARALLEL_MIN elements uses up to
- * fastact_get_num_threads() threads.  Results do not depend on the count. */
+ * kernels through these.  `threads` says who decides between the calling
+ * thread alone and up to fastact_get_num_threads() threads: */
+enum {
+    FA_RUN_SERIAL = 0,              /* the calling thread (the _ser kernels) */
+    FA_RUN_PARALLEL_FROM_MIN = 1,   /* threads from FA_PARALLEL_MIN elements on */
+    FA_RUN_PARALLEL = 2             /* threads at any size (the _par kernels: the
+                                     * caller applied the threshold) */
+};
+/* Results do not depend on the thread count. */
 
 /* k over n elements of itemsize bytes (arguments as for fa_kernel). */
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                      const void *b, void *c, void *d, const double *params,
-                                     int parallel);
+                                     int threads);
 
 enum { FA_ROWS_SOFTMAX_FORWARD = 0, FA_ROWS_SOFTMAX_BACKWARD = 1, FA_ROWS_GLU = 2 };
 
@@ -134,7 +140,7 @@ typedef struct {
 } fa_rows_job;
 
 /* Rows [0, rows) of a call of `total` elements. */
-FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int parallel);
+FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads);
 
 /* prelu over total elements.  channels == 1: one slope w[0] for all (inner
  * unused); else (outer, channels, inner) with total = outer * channels * inner.
@@ -150,7 +156,7 @@ typedef struct {
 } fa_prelu_job;
 
 FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
-                               int parallel);
+                               int threads);
 
 /* FA_PARALLEL_MIN, for the Python side to compare with fastact._parallel. */
 FA_API size_t fastact__parallel_min(void);

@@ -31,10 +31,11 @@
 #define FA_PRELU_SEGMENT ((size_t)4096)
 
 /* How many threads a call of `total` elements in `pieces` independent
- * pieces uses: 1 below the parallel threshold. */
-static int fa_team(int parallel, size_t total, size_t pieces)
+ * pieces uses (threads: FA_RUN_*). */
+static int fa_team(int threads, size_t total, size_t pieces)
 {
-    if (!parallel || total < FA_PARALLEL_MIN || pieces < 2)
+    if (threads == FA_RUN_SERIAL || pieces < 2
+            || (threads == FA_RUN_PARALLEL_FROM_MIN && total < FA_PARALLEL_MIN))
         return 1;
     int nt = fastact_get_num_threads();
     if (nt < 2)
@@ -95,11 +96,11 @@ fa_elementwise_parallel(fa_kernel k, int nt, size_t n, size_t es, const void *a,
 
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                      const void *b, void *c, void *d, const double *params,
-                                     int parallel)
+                                     int threads)
 {
     if (n == 0)
         return;
-    int nt = fa_team(parallel, n, (n + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN);
+    int nt = fa_team(threads, n, (n + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN);
     if (nt < 2)
         k(n, a, b, c, d, params);
     else
@@ -138,12 +139,12 @@ static __attribute__((noinline)) void fa_rows_parallel(const fa_isa_table *isa,
     }
 }
 
-FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int parallel)
+FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads)
 {
     if (total == 0 || rows == 0)
         return;
     const fa_isa_table *isa = fastact__isa();
-    int nt = fa_team(parallel, total, rows);
+    int nt = fa_team(threads, total, rows);
     if (nt < 2)
         fa_rows_call(isa, job, 0, rows);
     else
@@ -272,7 +273,7 @@ static void fa_prelu_backward_lean(const fa_prelu_plan *p, void *dweight, int dw
 }
 
 FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
-                               int parallel)
+                               int threads)
 {
     const size_t C = job->channels;
     const int backward = job->want == 2;
@@ -300,7 +301,7 @@ FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweig
         }
         acc = p.shares + p.units;
     }
-    int nt = fa_team(parallel, job->total, p.units);
+    int nt = fa_team(threads, job->total, p.units);
     if (nt < 2)
         fa_prelu_units(&p, 0, p.units);
     else
