@@ -106,6 +106,8 @@ static inline fa_prelu_rows fa_prelu_kernel(int dtype) { return fastact__isa()->
 static inline fa_glu_rows fa_glu_kernel(int dtype) { return fastact__isa()->glu[dtype]; }
 
 typedef struct { const char *alias; int op; } fa_alias;
+extern const fa_alias fa_aliases[];
+extern const int fa_num_aliases;
 
 /* ---- The parallel drivers (parallel.c) --------------------------------
  * The public API (after its checks) and the Cython backend both run their
@@ -160,7 +162,5 @@ FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweig
 
 /* FA_PARALLEL_MIN, for the Python side to compare with fastact._parallel. */
 FA_API size_t fastact__parallel_min(void);
-extern const fa_alias fa_aliases[];
-extern const int fa_num_aliases;
 
 #endif

@@ -1,8 +1,9 @@
 /* The parallel drivers: how a call is cut into pieces for the threads.
  * Both consumers go through these: the public API of fastact.c (after its
  * checks) and the Cython backend (fastact/_native.pyx), so the pieces, the
- * prelu layouts, the order of prelu's dweight sum and the serial threshold
- * FA_PARALLEL_MIN (generated from fastact/_parallel.py) exist only here.
+ * prelu layouts and the order of prelu's dweight sum exist only here, and
+ * so does the use of the serial threshold FA_PARALLEL_MIN (generated from
+ * fastact/_parallel.py) for C callers and the Cython short path.
  *
  * Like fastact.c this file is compiled for the plain target with -fopenmp:
  * the parallel regions are outlined from functions that are not cloned for
