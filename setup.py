@@ -6,7 +6,7 @@ Two products, from one source of math in native/:
   (AVX2 + FMA) and plain x86-64, and the library picks one at run time;
 * fastact.backends.native, the Cython backend, which links libfastact.so (found
   one directory up, in fastact/, through an $ORIGIN/.. rpath) and runs its
-  kernels under OpenMP.
+  kernels through the library's OpenMP drivers (native/parallel.c).
 
 FASTACT_NATIVE=1 compiles everything for the build machine's CPU instead.
 """
@@ -29,7 +29,7 @@ COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math", "-
                 "-Wall", "-Wno-unused-function"]
 ISA_FLAGS = {"kernels_v4.c": ["-march=x86-64-v4"], "kernels_v3.c": ["-march=x86-64-v3"],
              "kernels_base.c": ["-march=x86-64"],
-             "fastact.c": ["-fopenmp"]}
+             "fastact.c": ["-fopenmp"], "parallel.c": ["-fopenmp"]}
 
 
 def _native_build():
@@ -100,8 +100,8 @@ def _extensions():
         "fastact.backends.native", [os.path.join("fastact", "backends", "native.pyx")],
         include_dirs=[INCLUDE, NATIVE, numpy.get_include()],
         libraries=["fastact"],
-        extra_compile_args=["-O2", "-fopenmp", "-Wno-unused-function"],
-        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN/.."],
+        extra_compile_args=["-O2", "-Wno-unused-function"],
+        extra_link_args=["-Wl,-rpath,$ORIGIN/.."],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )]
 

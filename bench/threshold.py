@@ -1,4 +1,4 @@
-"""Choose ``fastact.api.activations.PARALLEL_MIN``: serial against parallel kernel time by size.
+"""Choose ``fastact.backends.parallel.PARALLEL_MIN``: serial against parallel kernel time by size.
 
 Below PARALLEL_MIN elements fastact calls a kernel's serial loop, from it on the parallel
 one (``{kernel}_{pass}_{f32|f64}_{ser|par}`` in fastact/backends/_gen/numba_loops.py,

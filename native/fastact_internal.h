@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include "fastact.h"
+#include "generated/limits.h"    /* FA_MAX_PARAMS, FA_PARALLEL_MIN */
 
 #define FA_API __attribute__((visibility("default")))
 
@@ -73,9 +74,9 @@ typedef struct {
     const char *name;
     int kind;                       /* FA_KIND_* */
     int num_params;
-    const char *param_names[2];
-    double defaults[2];
-    int has_default[2];
+    const char *param_names[FA_MAX_PARAMS];
+    double defaults[FA_MAX_PARAMS];
+    int has_default[FA_MAX_PARAMS];
     int has_backward_from_y;
     int softmax_mode;               /* along-axis ops: 0, 1, 2; else -1 */
     /* FASTACT_OK or FASTACT_ERR_BAD_PARAM: NaN, inf where not allowed,
@@ -107,5 +108,59 @@ static inline fa_glu_rows fa_glu_kernel(int dtype) { return fastact__isa()->glu[
 typedef struct { const char *alias; int op; } fa_alias;
 extern const fa_alias fa_aliases[];
 extern const int fa_num_aliases;
+
+/* ---- The parallel drivers (parallel.c) --------------------------------
+ * The public API (after its checks) and the Cython backend both run their
+ * kernels through these.  `threads` says who decides between the calling
+ * thread alone and up to fastact_get_num_threads() threads: */
+enum {
+    FA_RUN_SERIAL = 0,              /* the calling thread (the _ser kernels) */
+    FA_RUN_PARALLEL_FROM_MIN = 1,   /* threads from FA_PARALLEL_MIN elements on */
+    FA_RUN_PARALLEL = 2             /* threads at any size (the _par kernels: the
+                                     * caller applied the threshold) */
+};
+/* Results do not depend on the thread count. */
+
+/* k over n elements of itemsize bytes (arguments as for fa_kernel). */
+FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
+                                     const void *b, void *c, void *d, const double *params,
+                                     int threads);
+
+enum { FA_ROWS_SOFTMAX_FORWARD = 0, FA_ROWS_SOFTMAX_BACKWARD = 1, FA_ROWS_GLU = 2 };
+
+/* One row kernel's arguments but the row range:
+ *   softmax forward    a = x,  c = y,              mode = softmax mode
+ *   softmax backward   a = dy, b = y, c = dx,      mode = softmax mode
+ *   glu                a = x,  b = dy, c = y, d = d or dx, len = half, mode = want */
+typedef struct {
+    int which;                   /* FA_ROWS_* */
+    int dtype;                   /* FASTACT_F32 or FASTACT_F64 */
+    const void *a, *b;
+    void *c, *d;
+    size_t len, inner;
+    int mode;
+} fa_rows_job;
+
+/* Rows [0, rows) of a call of `total` elements. */
+FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads);
+
+/* prelu over total elements.  channels == 1: one slope w[0] for all (inner
+ * unused); else (outer, channels, inner) with total = outer * channels * inner.
+ * want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, and
+ * dweight[channels], stored as dweight_dtype, summed in double in a fixed
+ * order).  Unused pointers may be NULL. */
+typedef struct {
+    int dtype;
+    const void *x, *w, *dy;
+    void *y, *d, *dx;
+    size_t total, channels, inner;
+    int want;
+} fa_prelu_job;
+
+FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
+                               int threads);
+
+/* FA_PARALLEL_MIN, for the Python side to compare with fastact.backends.parallel. */
+FA_API size_t fastact__parallel_min(void);
 
 #endif

@@ -293,8 +293,57 @@ def test_info_command_reports_what_a_bug_report_needs():
 
 
 def test_native_threshold_is_the_python_one():
-    from fastact.api.activations import PARALLEL_MIN
-    assert choice.native_module().parallel_min() == PARALLEL_MIN
+    from fastact.api import activations as _activations
+    from fastact.backends import parallel as _parallel
+    assert _activations.PARALLEL_MIN == _parallel.PARALLEL_MIN
+    assert choice.native_module().parallel_min() == _parallel.PARALLEL_MIN
+
+
+def test_parameter_buffers_hold_every_row():
+    """FA_MAX_PARAMS sizes the op table's parameter arrays and the Cython backend's
+    parameter buffers: a row with more numeric parameters would write past them."""
+    most = max(sum(1 for p in act.params if not p.choices) for act in registry.ACTIVATIONS)
+    native = choice.native_module()
+    assert native.max_params() >= most
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(fa.__file__), "libfastact.so"))
+    lib.fastact_op_from_name.argtypes = [ctypes.c_char_p]
+    for op, act in _c_ops():
+        count = lib.fastact_op_num_params(lib.fastact_op_from_name(op.encode()))
+        assert 0 <= count <= native.max_params(), op
+    # more parameters than the buffers hold: refused, not written
+    too_many = (0.5,) * (native.max_params() + 1)
+    x = np.linspace(-1, 1, 8)
+    with pytest.raises(TypeError, match="parameters"):
+        native.Kernels().leaky_relu_forward_f64_ser(x, np.empty_like(x), *too_many)
+    with pytest.raises(ValueError, match="parameters"):
+        native.ShortCall(native.op_from_name("leaky_relu"), "forward", too_many)
+
+
+@pytest.mark.parametrize("shape, wsize", [((3, 5, 7), 5), ((2, 3, 5000), 3),
+                                          ((9000, 4, 1), 4), ((1, 1, 50001), 1),
+                                          ((6, 7, 3), 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_prelu_backward_is_the_c_librarys(shape, wsize, dtype):
+    """The Cython backend runs prelu through the C library's driver: its dx and dweight
+    are the C API's bit for bit, in every layout (short rows, long rows cut into
+    segments, channels last, one shared slope)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    w = rng.uniform(-1, 1, wsize).astype(dtype)
+    with fa.use_backend("cython"):
+        dx, dw = fa.prelu.backward(dy, x, w, axis=1)
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(fa.__file__), "libfastact.so"))
+    c_dx, c_dw = np.empty_like(x), np.empty_like(w)
+    ptr = ctypes.c_void_p
+    status = lib.fastact_prelu_backward(
+        0 if dtype == np.float32 else 1, ctypes.c_size_t(shape[0]), ctypes.c_size_t(shape[1]),
+        ctypes.c_size_t(shape[2]), ptr(dy.ctypes.data), ptr(x.ctypes.data),
+        ptr(w.ctypes.data), ctypes.c_size_t(wsize), ptr(c_dx.ctypes.data),
+        ptr(c_dw.ctypes.data))
+    assert status == 0
+    assert c_dx.tobytes() == dx.tobytes()
+    assert c_dw.tobytes() == np.asarray(dw, dtype).reshape(-1).tobytes()
 
 
 def test_short_calls_fall_back_when_they_must():

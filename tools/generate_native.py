@@ -9,6 +9,7 @@ Writes
                                 and elementwise_f32.py by tools/translate_math.py
   native/generated/kernels.inc  one loop per (op, pass, dtype) and the ISA table
   native/generated/ops.inc      the op table, parameter checks, typed entry points
+  native/generated/limits.h     FA_MAX_PARAMS (over the registry) and FA_PARALLEL_MIN
   fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the translated scalar math exactly as
@@ -26,11 +27,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from fastact import registry  # noqa: E402  (plain data)
 from fastact.math.coefficients import table  # noqa: E402  (plain data)
+from fastact.backends.parallel import PARALLEL_MIN  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"
 MATH_PATH = ROOT / "native" / "generated" / "math.h"
 KERNELS_PATH = ROOT / "native" / "generated" / "kernels.inc"
 OPS_PATH = ROOT / "native" / "generated" / "ops.inc"
+LIMITS_PATH = ROOT / "native" / "generated" / "limits.h"
 # files that carry the version, written from their .in templates
 VERSIONED = (ROOT / "fastact" / "lib" / "pkgconfig" / "fastact.pc",
              ROOT / "fastact" / "lib" / "cmake" / "fastact" / "fastactConfigVersion.cmake")
@@ -246,6 +249,33 @@ def _typed(op, act, params):
     return protos, defs
 
 
+def max_params():
+    """The most numeric parameters of any op: the size of every parameter array
+    (fa_op_info's, the Cython backend's).  At least 1: C has no empty arrays."""
+    return max([1] + [len(params) for _, _, params in ops()])
+
+
+def render_limits():
+    most = max_params()
+    widest = [op for op, _, params in ops() if len(params) == most]
+    return (f"/* {STAMP} */\n"
+            "#ifndef FASTACT_LIMITS_H\n#define FASTACT_LIMITS_H\n\n"
+            f"/* The most numeric parameters of any op ({', '.join(widest)}): the length\n"
+            " * of fa_op_info's arrays and of the Cython backend's parameter buffers. */\n"
+            f"#define FA_MAX_PARAMS {most}\n\n"
+            "/* Below this many elements a call runs on the calling thread\n"
+            " * (fastact/backends/parallel.py's PARALLEL_MIN, which the Numba path uses). */\n"
+            f"#define FA_PARALLEL_MIN ((size_t){PARALLEL_MIN})\n\n"
+            "#endif\n")
+
+
+def _fits_assertion(op, params):
+    # the arrays of fa_op_info take the op's parameters (ops.inc and limits.h
+    # come from one run of this generator: this catches a hand edit or a stale file)
+    return (f"_Static_assert({len(params)} <= FA_MAX_PARAMS, "
+            f"\"{op}'s parameters do not fit fa_op_info (FA_MAX_PARAMS)\");")
+
+
 def render_ops():
     parts = [f"/* {STAMP} */\n",
              "/* The op table (names, parameters, checks) and the typed entry points.\n"
@@ -263,6 +293,7 @@ def render_ops():
             f"{{{defaults}}}, {{{has}}}, {int(act.backward_from_y and act.kind == registry.ELEMENTWISE)}, "
             f"{_SOFTMAX_MODE.get(op, -1)}, check_{op}, refuse_from_y_{op}}},")
     parts.append("const fa_op_info fa_ops[FASTACT_NUM_OPS] = {\n" + "\n".join(entries) + "\n};\n")
+    parts.append("\n".join(_fits_assertion(op, params) for op, _, params in ops() if params) + "\n")
     aliases = [f'    {{"{alias}", {enum_name(target)}}},' for alias, target in registry.ALIASES.items()]
     parts.append("const fa_alias fa_aliases[] = {\n" + "\n".join(aliases) + "\n};\n"
                  f"const int fa_num_aliases = {len(aliases)};\n")
@@ -418,7 +449,7 @@ def _versioned(path):
 
 
 TARGETS = {HEADER_PATH: render_header, MATH_PATH: render_math,
-           KERNELS_PATH: render_kernels, OPS_PATH: render_ops,
+           KERNELS_PATH: render_kernels, OPS_PATH: render_ops, LIMITS_PATH: render_limits,
            **{path: _versioned(path) for path in VERSIONED}}
 
 

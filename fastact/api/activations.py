@@ -16,12 +16,7 @@ from .. import registry
 from ..backends import choice, threads
 from . import docstrings, operands as ops
 from .params import ParamBinder
-
-# Below this many elements the serial loop is used.  Waking the second
-# thread costs ~2 us here, so the crossover depends on the work per element:
-# 64k for relu, 1k for mish (python bench/threshold.py, 2 idle cores); 16k
-# loses least over both.
-PARALLEL_MIN = 16384
+from ..backends.parallel import PARALLEL_MIN
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _MISSING = object()

@@ -1,19 +1,19 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""The Cython backend: the kernels of libfastact, run here under OpenMP.
+"""The Cython backend: the kernels of libfastact, run by the library's drivers.
 
 The C library compiles one loop per (op, pass, dtype) from native/; this
-module looks each loop up once (``fa_elementwise_kernel``) and calls it on
-NumPy buffers without the GIL, cutting large arrays into one contiguous piece
-per thread with ``prange``.  Its callables have the names and the arguments
+module looks each loop up once (``fa_elementwise_kernel``) and hands it, with
+NumPy buffers, to the library's parallel drivers (native/parallel.c: the
+pieces per thread and the serial threshold, as for C callers), without the
+GIL.  Its callables have the names and the arguments
 of the Numba kernel module (fastact/backends/_gen/numba_loops.py), so
-fastact/api/activations.py drives either backend the same way; no compilation happens at run time.
+fastact/api/activations.py
+drives either backend the same way; no compilation happens at run time.
 ``ShortCall`` goes further for the common call (a plain contiguous array,
 default parameters): the whole call, checks and allocation included, is done
 here, which is most of the cost at n = 1000.
 """
 cimport numpy as cnp
-from cython.parallel cimport prange
-from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -37,14 +37,44 @@ cdef extern from "fastact_internal.h" nogil:
     fa_softmax_backward_rows fa_softmax_backward_kernel(int dtype)
     fa_prelu_rows fa_prelu_kernel(int dtype)
     fa_glu_rows fa_glu_kernel(int dtype)
+    enum: FA_MAX_PARAMS
+    enum: FASTACT_F64
+    enum: FA_ROWS_SOFTMAX_FORWARD, FA_ROWS_SOFTMAX_BACKWARD, FA_ROWS_GLU
+    enum: FA_RUN_SERIAL, FA_RUN_PARALLEL_FROM_MIN, FA_RUN_PARALLEL
+    ctypedef struct fa_rows_job:
+        int which
+        int dtype
+        const void *a
+        const void *b
+        void *c
+        void *d
+        size_t len
+        size_t inner
+        int mode
+    ctypedef struct fa_prelu_job:
+        int dtype
+        const void *x
+        const void *w
+        const void *dy
+        void *y
+        void *d
+        void *dx
+        size_t total
+        size_t channels
+        size_t inner
+        int want
+    void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
+                                  const void *b, void *c, void *d, const double *params,
+                                  int threads)
+    void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads)
+    void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
+                            int threads)
+    size_t fastact__parallel_min()
     const char *fastact_simd_level()
     const char *fastact_version()
     int fastact_op_from_name(const char *name)
     void fastact_set_num_threads(int n)
     int fastact_get_num_threads()
-
-cdef enum:
-    ALIGN = 64      # pieces start on multiples of 64 elements (whole cache lines)
 
 _PASSES = {"forward": 0, "backward": 1, "backward_from_y": 2, "value_and_derivative": 3}
 _DTYPES = {"f32": 0, "f64": 1}
@@ -80,37 +110,12 @@ cdef inline char *_data(object a):
     return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef inline size_t _piece(size_t n, size_t pieces, size_t p) noexcept nogil:
-    """Start of piece p of n elements cut into ``pieces`` aligned pieces."""
-    cdef size_t step = (n + pieces - 1) // pieces
-    step = (step + ALIGN - 1) // ALIGN * ALIGN
-    cdef size_t start = p * step
-    return start if start < n else n
-
-
-cdef void _run_elementwise(fa_kernel fn, size_t n, size_t item, char *a, char *b, char *c,
-                           char *d, const double *params, int threads) noexcept nogil:
-    """fn over n elements: on this thread, or in one aligned piece per thread."""
-    cdef Py_ssize_t p
-    cdef size_t lo, hi
-    if threads <= 1:
-        if n:
-            fn(n, a, b, c, d, params)
-        return
-    for p in prange(threads, num_threads=threads, schedule="static"):
-        lo = _piece(n, threads, p)
-        hi = _piece(n, threads, p + 1)
-        if hi > lo:
-            fn(hi - lo, a + lo * item, (b + lo * item) if b != NULL else NULL,
-               c + lo * item, (d + lo * item) if d != NULL else NULL, params)
-
-
 cdef class ElementwiseKernel:
     """One (op, pass, dtype) loop, serial or parallel, called like the Numba
     kernel of the same name: the arrays (1-D, contiguous) then the parameters."""
     cdef fa_kernel fn
     cdef int pass_
-    cdef bint parallel
+    cdef int threads
     cdef size_t item
     cdef readonly str name
 
@@ -119,12 +124,12 @@ cdef class ElementwiseKernel:
         self.fn = fa_elementwise_kernel(op, self.pass_, _DTYPES[dtype])
         if self.fn == NULL:
             raise AttributeError(f"no native kernel {name}")
-        self.parallel = parallel
+        self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
         self.item = 4 if dtype == "f32" else 8
         self.name = name
 
     def __call__(self, *args):
-        cdef double params[2]
+        cdef double params[FA_MAX_PARAMS]
         cdef char *a
         cdef char *b = NULL
         cdef char *c
@@ -132,7 +137,9 @@ cdef class ElementwiseKernel:
         cdef size_t n
         cdef int arrays = 2 if self.pass_ == 0 else 3
         cdef int i
-        cdef int threads
+        if len(args) - arrays > FA_MAX_PARAMS:
+            raise TypeError(f"{self.name}: at most {FA_MAX_PARAMS} parameters, "
+                            f"got {len(args) - arrays}")
         for i in range(len(args) - arrays):
             params[i] = args[arrays + i]
         n = <size_t>cnp.PyArray_SIZE(<cnp.ndarray>args[0])
@@ -145,185 +152,93 @@ cdef class ElementwiseKernel:
         else:                                   # dy, x or y, dx
             b = _data(args[1])
             c = _data(args[2])
-        threads = fastact_get_num_threads() if self.parallel else 1
         with nogil:
-            _run_elementwise(self.fn, n, self.item, a, b, c, d, params, threads)
+            fastact__run_elementwise(self.fn, n, self.item, a, b, c, d, params, self.threads)
 
 
 cdef inline int _dtype_of(object a):
     return 0 if (<cnp.ndarray>a).descr.itemsize == 4 else 1
 
 
-cdef inline int _thread_count(bint parallel, size_t rows) noexcept nogil:
-    cdef int threads = fastact_get_num_threads() if parallel else 1
-    return threads if <size_t>threads < rows else <int>rows
+cdef inline size_t _size(object a):
+    return <size_t>cnp.PyArray_SIZE(<cnp.ndarray>a)
 
 
-# The row kernels' arguments, gathered so that one driver splits the rows
-# among the threads for all of them.
-cdef struct RowJob:
-    fa_softmax_forward_rows softmax_forward
-    fa_softmax_backward_rows softmax_backward
-    fa_glu_rows glu
-    fa_prelu_rows prelu
-    char *a
-    char *b
-    char *c
-    char *d
-    char *e
-    char *f
-    double *parts
-    size_t length
-    size_t inner
-    int mode
-
-
-ctypedef void (*row_call)(RowJob *job, size_t r0, size_t r1) noexcept nogil
-
-
-cdef void _softmax_forward_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
-    j.softmax_forward(j.a, j.c, j.length, j.inner, j.mode, r0, r1)
-
-
-cdef void _softmax_backward_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
-    j.softmax_backward(j.a, j.b, j.c, j.length, j.inner, j.mode, r0, r1)
-
-
-cdef void _glu_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
-    j.glu(j.a, j.b, j.c, j.d, j.length, j.inner, j.mode, r0, r1)
-
-
-cdef void _prelu_call(RowJob *j, size_t r0, size_t r1) noexcept nogil:
-    j.prelu(j.a, j.b, j.c, j.d, j.e, j.f, j.parts, j.length, j.inner, j.mode, r0, r1)
-
-
-cdef void _run_rows(row_call call, RowJob *job, size_t rows, int threads) noexcept nogil:
-    """Rows [0, rows) in one contiguous run per thread."""
-    cdef Py_ssize_t t
-    if threads > 1:
-        for t in prange(threads, num_threads=threads, schedule="static"):
-            call(job, t * rows // threads, (t + 1) * rows // threads)
-    elif rows:
-        call(job, 0, rows)
-
-
-cdef class SoftmaxForward:
-    """softmax_forward_{ser,par}(nrows, (x, y, n, inner, mode))."""
-    cdef bint parallel
+cdef class _RowDriver:
+    """A row driver of fastact/backends/_gen/numba_loops.py, the ``_ser`` or the ``_par`` one (the
+    caller chose by size, as for Numba)."""
+    cdef int threads
 
     def __cinit__(self, bint parallel):
-        self.parallel = parallel
+        self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
+
+    cdef void _run(self, fa_rows_job *job, size_t total, size_t rows):
+        with nogil:
+            fastact__run_rows(job, total, rows, self.threads)
+
+
+cdef class SoftmaxForward(_RowDriver):
+    """softmax_forward_{ser,par}(nrows, (x, y, n, inner, mode))."""
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, y, n, inner, mode = args
-        cdef RowJob job
-        job.softmax_forward = fa_softmax_forward_kernel(_dtype_of(y))
-        job.a, job.c = _data(x), _data(y)
-        job.length, job.inner, job.mode = n, inner, mode
-        cdef int threads = _thread_count(self.parallel, nrows)
-        with nogil:
-            _run_rows(_softmax_forward_call, &job, nrows, threads)
+        cdef fa_rows_job job
+        job.which, job.dtype = FA_ROWS_SOFTMAX_FORWARD, _dtype_of(y)
+        job.a, job.b, job.c, job.d = _data(x), NULL, _data(y), NULL
+        job.len, job.inner, job.mode = n, inner, mode
+        self._run(&job, _size(x), nrows)
 
 
-cdef class SoftmaxBackward:
+cdef class SoftmaxBackward(_RowDriver):
     """softmax_backward_{ser,par}(nrows, (dy, y, dx, n, inner, mode))."""
-    cdef bint parallel
-
-    def __cinit__(self, bint parallel):
-        self.parallel = parallel
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         dy, y, dx, n, inner, mode = args
-        cdef RowJob job
-        job.softmax_backward = fa_softmax_backward_kernel(_dtype_of(dx))
-        job.a, job.b, job.c = _data(dy), _data(y), _data(dx)
-        job.length, job.inner, job.mode = n, inner, mode
-        cdef int threads = _thread_count(self.parallel, nrows)
-        with nogil:
-            _run_rows(_softmax_backward_call, &job, nrows, threads)
+        cdef fa_rows_job job
+        job.which, job.dtype = FA_ROWS_SOFTMAX_BACKWARD, _dtype_of(dx)
+        job.a, job.b, job.c, job.d = _data(dy), _data(y), _data(dx), NULL
+        job.len, job.inner, job.mode = n, inner, mode
+        self._run(&job, _size(dx), nrows)
 
 
-cdef class Glu:
+cdef class Glu(_RowDriver):
     """glu_{ser,par}(nrows, (x, dy, y, d, half, inner, want))."""
-    cdef bint parallel
-
-    def __cinit__(self, bint parallel):
-        self.parallel = parallel
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, dy, y, d, half, inner, want = args
-        cdef RowJob job
-        job.glu = fa_glu_kernel(_dtype_of(x))
+        cdef fa_rows_job job
+        job.which, job.dtype = FA_ROWS_GLU, _dtype_of(x)
         job.a, job.b, job.c, job.d = _data(x), _data(dy), _data(y), _data(d)
-        job.length, job.inner, job.mode = half, inner, want
-        cdef int threads = _thread_count(self.parallel, nrows)
-        with nogil:
-            _run_rows(_glu_call, &job, nrows, threads)
+        job.len, job.inner, job.mode = half, inner, want
+        self._run(&job, _size(x), nrows)
 
 
-cdef class Prelu:
+cdef class Prelu(_RowDriver):
     """prelu_{ser,par}(nrows, (x, w, y, d, dy, dx, parts, n, inner, want)), with
-    the Numba kernel's row layout (see PerChannel in api/activations.py), mapped
-    onto the C rows: each row the ``inner`` contiguous elements of one channel."""
-    cdef bint parallel
-
-    def __cinit__(self, bint parallel):
-        self.parallel = parallel
+    the arguments of the Numba kernel (see PerChannel in api/activations.py): n
+    channels (1: one shared slope), ``inner`` elements per channel.  The
+    library's prelu driver does the work; backward writes the whole dweight,
+    summed in double, to parts[:n], and leaves the rest of parts (zeros) alone,
+    so that the caller's sum of parts per channel is that dweight."""
 
     def __call__(self, Py_ssize_t nrows, tuple args):
         x, w, y, d, dy, dx, parts, n, inner, want = args
-        cdef RowJob job
-        job.prelu = fa_prelu_kernel(_dtype_of(x))
-        job.a, job.b, job.c, job.d, job.e, job.f = (_data(x), _data(w), _data(y), _data(d),
-                                                    _data(dy), _data(dx))
-        job.parts = <double *>_data(parts)
-        job.length, job.inner, job.mode = n, inner, want
-        cdef size_t size = <size_t>cnp.PyArray_SIZE(<cnp.ndarray>x)
-        cdef size_t item = (<cnp.ndarray>x).descr.itemsize
-        cdef size_t channels = n, rows, full, tail, c, r
-        cdef double *parts_out = job.parts
-        cdef int threads
-        if job.inner == 1 and channels > 1:
-            # channels last: one C row per element, dweight gathered per channel
-            rows = size
-            if job.mode == 2:
-                job.parts = <double *>malloc(rows * sizeof(double))
-                if job.parts == NULL:
-                    raise MemoryError()
-            threads = _thread_count(self.parallel, rows)
-            with nogil:
-                _run_rows(_prelu_call, &job, rows, threads)
-                if job.mode == 2:
-                    for c in range(channels):
-                        parts_out[c] = 0.0
-                    for r in range(rows):
-                        parts_out[r % channels] += job.parts[r]
-                    free(job.parts)
-        elif channels == 1:
-            # one shared slope: rows of ``inner`` elements, the last one shorter
-            full = size // job.inner
-            tail = size - full * job.inner
-            threads = _thread_count(self.parallel, full)
-            with nogil:
-                _run_rows(_prelu_call, &job, full, threads)
-                if tail:
-                    # the short last row, as a row of its own
-                    r = full * job.inner * item
-                    job.a += r
-                    if job.mode == 2:
-                        job.e += r
-                        job.f += r
-                    else:
-                        job.c += r
-                        if job.mode == 1:
-                            job.d += r
-                    job.parts += full
-                    job.inner = tail
-                    _prelu_call(&job, 0, 1)
-        else:
-            threads = _thread_count(self.parallel, nrows)
-            with nogil:
-                _run_rows(_prelu_call, &job, nrows, threads)
+        cdef fa_prelu_job job
+        job.dtype = _dtype_of(x)
+        job.x, job.w = _data(x), _data(w)
+        job.y = _data(y) if want != 2 else NULL
+        job.d = _data(d) if want == 1 else NULL
+        job.dy = _data(dy) if want == 2 else NULL
+        job.dx = _data(dx) if want == 2 else NULL
+        job.total, job.channels, job.inner, job.want = _size(x), n, inner, want
+        cdef void *dweight = NULL
+        if want == 2:
+            if _size(parts) < job.channels:
+                raise ValueError(f"prelu: parts holds {_size(parts)} values, "
+                                 f"dweight needs {job.channels}")
+            dweight = _data(parts)
+        with nogil:
+            fastact__run_prelu(&job, dweight, FASTACT_F64, self.threads)
 
 
 class Kernels:
@@ -354,10 +269,6 @@ class Kernels:
             value = ElementwiseKernel(op, pass_, dtype, mode == "par", name)
         setattr(self, name, value)
         return value
-
-
-cdef enum:
-    PARALLEL_MIN = 16384    # = fastact.api.activations.PARALLEL_MIN (a test checks)
 
 
 cdef inline bint _plain(object a):
@@ -409,9 +320,11 @@ cdef class ShortCall:
     not that common one (the Python layer then takes its general path)."""
     cdef fa_kernel fn[2]
     cdef int pass_
-    cdef double params[2]
+    cdef double params[FA_MAX_PARAMS]
 
     def __cinit__(self, int op, str pass_, tuple params):
+        if len(params) > FA_MAX_PARAMS:
+            raise ValueError(f"at most {FA_MAX_PARAMS} parameters, got {len(params)}")
         self.pass_ = _PASSES[pass_]
         self.fn[0] = fa_elementwise_kernel(op, self.pass_, 0)
         self.fn[1] = fa_elementwise_kernel(op, self.pass_, 1)
@@ -425,7 +338,6 @@ cdef class ShortCall:
         cdef object result
         cdef int dt
         cdef size_t n
-        cdef int threads
         if not _plain(a):
             return None
         first = <cnp.ndarray>a
@@ -447,10 +359,9 @@ cdef class ShortCall:
         cdef char *pa = <char *>cnp.PyArray_DATA(first)
         cdef char *pb = NULL if self.pass_ == 0 else <char *>cnp.PyArray_DATA(second)
         cdef char *pc = <char *>cnp.PyArray_DATA(out)
-        threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
         with nogil:
-            _run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL,
-                             self.params, threads)
+            fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL,
+                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
         return out
 
 
@@ -465,13 +376,19 @@ cdef class ShortCall:
         cdef char *px = <char *>cnp.PyArray_DATA(x)
         cdef char *py = <char *>cnp.PyArray_DATA(y)
         cdef char *pd = <char *>cnp.PyArray_DATA(d)
-        cdef int threads = fastact_get_num_threads() if n >= PARALLEL_MIN else 1
         with nogil:
-            _run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd,
-                             self.params, threads)
+            fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd,
+                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
         return y, d
 
 
 def parallel_min():
-    """The size from which the calls run on several threads (a test compares it)."""
-    return PARALLEL_MIN
+    """The size from which the library's drivers use several threads (a test
+    compares it with fastact.backends.parallel.PARALLEL_MIN)."""
+    return fastact__parallel_min()
+
+
+def max_params():
+    """The most numeric parameters a kernel call takes (FA_MAX_PARAMS, the length
+    of the parameter buffers compiled here)."""
+    return FA_MAX_PARAMS
