@@ -12,8 +12,8 @@ Adding an activation takes three hand-written places:
 
 1. its row here, with every field ``REQUIRED_FIELDS`` lists for its kind
    (``python -m pytest tests/test_registry.py`` names what is missing);
-2. its scalar math in ``fastact/math/elementwise.py``: ``<row>_vad(x, params...)``
-   returning (f, f'), and ``<row>_dfy(y, params...)`` when
+2. its scalar math in ``fastact/math/elementwise.py``: ``<row>_value_and_derivative(x, params...)``
+   returning (f, f'), and ``<row>_derivative_from_y(y, params...)`` when
    ``backward_from_y`` (the C math is generated from it);
 3. its reference in ``tests/reference.py``: one ``Reference`` subclass
    registered under the math row's name, written from the formula, not from
@@ -92,10 +92,10 @@ class Activation:
     # PyTorch: the torch.nn.functional name ("" when TORCH_NONE) and how it compares
     torch: str = None
     torch_relation: str = None
-    # the math rows' float32 arithmetic (fastact/math/elementwise_f32.py): the vad and the
+    # the math rows' float32 arithmetic (fastact/math/elementwise_f32.py): the value and the
     # derivative from y run in float32 rather than in double rounded once
-    f32_vad: bool = False
-    f32_dfy: bool = False
+    f32_arithmetic: bool = False
+    f32_arithmetic_from_y: bool = False
     # the benchmarks' NumPy baseline, one (value, derivative) pair of expressions
     # per math row: in x and the numeric parameters, with np, math, erf (SciPy's),
     # sigmoid, SELU_ALPHA and SELU_SCALE in scope
@@ -185,8 +185,8 @@ def row_problems(act):
                       or any(len(pair) != 2 for pair in act.numpy)):
         problems.append(("numpy", f"one (value, derivative) pair per math row "
                          f"{', '.join(act.kernels)}"))
-    if act.f32_dfy and not act.backward_from_y:
-        problems.append(("f32_dfy", "only rows with backward_from_y have a derivative from y"))
+    if act.f32_arithmetic_from_y and not act.backward_from_y:
+        problems.append(("f32_arithmetic_from_y", "only rows with backward_from_y have a derivative from y"))
     known = {p.name for p in act.params}
     for i, sample in enumerate(act.sample_params):
         if not isinstance(sample, dict) or not set(sample) <= known:
@@ -226,18 +226,18 @@ def need(act, name):
     return getattr(check_row(act, (name,)), name)
 
 
-def f32_vad_rows():
+def f32_arithmetic_rows():
     """Math rows whose value and derivative run in float32 arithmetic.
 
     The native generator reads the registry through this call first, so it
     checks every row: a generator must not write code for an incomplete row."""
     check_all()
-    return tuple(k for a in ACTIVATIONS if a.f32_vad for k in a.kernels)
+    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic for k in a.kernels)
 
 
-def f32_dfy_rows():
+def f32_arithmetic_from_y_rows():
     """Math rows whose derivative from y runs in float32 arithmetic."""
-    return tuple(k for a in ACTIVATIONS if a.f32_dfy for k in a.kernels)
+    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic_from_y for k in a.kernels)
 
 
 _positive = dict(minimum=0.0, exclusive_minimum=True)
@@ -252,7 +252,7 @@ ACTIVATIONS = (
         special_values="sigmoid(-inf) = 0, sigmoid(inf) = 1; the derivative keeps full "
                        "relative accuracy in both tails (it is exp(-|x|) / (1 + exp(-|x|))^2).",
         torch="sigmoid", torch_relation=TORCH_SAME,
-        f32_vad=True, f32_dfy=True,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("1 / (1 + np.exp(-x))",
              "(s := 1 / (1 + np.exp(-x))) * (1 - s)"),
@@ -282,7 +282,7 @@ ACTIVATIONS = (
         special_values="tanh(+-inf) = +-1, tanh(-0) = -0; the derivative is computed as "
                        "4 / (exp(|x|) + exp(-|x|))^2 so it keeps its digits for |x| > 10.",
         torch="tanh", torch_relation=TORCH_SAME,
-        f32_vad=True, f32_dfy=True,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.tanh(x)",
              "1 - np.tanh(x) ** 2"),
@@ -311,7 +311,7 @@ ACTIVATIONS = (
         kinks="relu'(0) = 0.",
         special_values="relu(-0) = 0.",
         torch="relu", torch_relation=TORCH_SAME,
-        f32_vad=True, f32_dfy=True,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.maximum(x, 0)",
              "(x > 0).astype(x.dtype)"),
@@ -340,7 +340,7 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1 if 0 < y < 6 else 0",
         kinks="The derivative is 0 at both x = 0 and x = 6.",
         torch="relu6", torch_relation=TORCH_SAME,
-        f32_vad=True, f32_dfy=True,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.clip(x, 0, 6)",
              "((x > 0) & (x < 6)).astype(x.dtype)"),
@@ -403,7 +403,7 @@ ACTIVATIONS = (
         special_values="elu(-inf) = -alpha; exp(x) - 1 is computed as expm1, so small |x| "
                        "keeps full relative accuracy.",
         torch="elu", torch_relation=TORCH_SAME,
-        f32_vad=True,
+        f32_arithmetic=True,
         numpy=(
             ("np.where(x > 0, x, alpha * np.expm1(x))",
              "np.where(x > 0, 1, alpha * np.exp(x))"),
@@ -465,7 +465,7 @@ ACTIVATIONS = (
         kinks="selu'(0) = scale * alpha (PyTorch's value).",
         special_values="selu(-inf) = -scale * alpha; no overflow for large |x|.",
         torch="selu", torch_relation=TORCH_SAME,
-        f32_vad=True,
+        f32_arithmetic=True,
         numpy=(
             ("SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x))",
              "SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(x))"),
@@ -529,7 +529,7 @@ ACTIVATIONS = (
         special_values="silu(-inf) = -0.0 (PyTorch: NaN), silu(inf) = inf.",
         cancelling_terms="sigmoid(x) and x * sigmoid(x) * (1 - sigmoid(x))",
         torch="silu", torch_relation=TORCH_SAME,
-        f32_vad=True,
+        f32_arithmetic=True,
         numpy=(
             ("x * sigmoid(x)",
              "sigmoid(x) * (1 + x * (1 - sigmoid(x)))"),
@@ -556,7 +556,7 @@ ACTIVATIONS = (
                        "for large |x|.",
         cancelling_terms="tanh(softplus(x)) and x * sech(softplus(x))^2 * sigmoid(x)",
         torch="mish", torch_relation=TORCH_SAME,
-        f32_vad=True,
+        f32_arithmetic=True,
         numpy=(
             ("x * np.tanh(np.log1p(np.exp(x)))",
              "(t := np.tanh(np.log1p(np.exp(x)))) + x * (1 - t * t) * sigmoid(x)"),
@@ -719,7 +719,7 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1 - exp(y)",
         special_values="logsigmoid(-inf) = -inf, logsigmoid(inf) = -0.0; no overflow.",
         torch="logsigmoid", torch_relation=TORCH_SAME,
-        f32_vad=True,
+        f32_arithmetic=True,
         numpy=(
             ("-np.logaddexp(0, -x)",
              "sigmoid(-x)"),

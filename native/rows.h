@@ -356,7 +356,7 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
 }
 
 /* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b)
- * (fa_glu_vad, and for float32 results fa_glu_value_narrow).  want: 0
+ * (fa_glu_value_and_derivative, and for float32 results fa_glu_value_narrow).  want: 0
  * forward, 1 value and derivative (d shaped like x), 2 backward (d = dx). */
 FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
                                  size_t half, size_t stride, int want)
@@ -369,7 +369,7 @@ FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xba
             y[ybase + k * stride] = (T)fa_glu_value_narrow(x[ia], x[ia + bshift]);
 #else
             double v, da, db;
-            fa_glu_vad(x[ia], x[ia + bshift], &v, &da, &db);
+            fa_glu_value_and_derivative(x[ia], x[ia + bshift], &v, &da, &db);
             y[ybase + k * stride] = (T)v;
 #endif
         }
@@ -378,7 +378,7 @@ FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xba
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride, ib = ia + bshift;
             double v, da, db;
-            fa_glu_vad(x[ia], x[ib], &v, &da, &db);
+            fa_glu_value_and_derivative(x[ia], x[ib], &v, &da, &db);
             y[ybase + k * stride] = (T)v;
             d[ia] = (T)da;
             d[ib] = (T)db;
@@ -388,7 +388,7 @@ FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xba
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride, ib = ia + bshift;
             double v, da, db, g = dy[ybase + k * stride];
-            fa_glu_vad(x[ia], x[ib], &v, &da, &db);
+            fa_glu_value_and_derivative(x[ia], x[ib], &v, &da, &db);
             d[ia] = (T)(g * da);
             d[ib] = (T)(g * db);
         }

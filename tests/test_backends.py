@@ -381,6 +381,6 @@ def test_generator_knows_the_float32_rows():
         sys.path.pop(0)
     from fastact import registry
     from fastact.math import elementwise_f32
-    # the rows' f32_vad / f32_dfy flags name exactly the rows elementwise_f32.py implements
-    assert set(registry.f32_vad_rows()) == set(elementwise_f32.ROWS)
-    assert set(registry.f32_dfy_rows()) == set(elementwise_f32.DFY_ROWS)
+    # the rows' f32_arithmetic / f32_arithmetic_from_y flags name exactly the rows elementwise_f32.py implements
+    assert set(registry.f32_arithmetic_rows()) == set(elementwise_f32.ROWS)
+    assert set(registry.f32_arithmetic_from_y_rows()) == set(elementwise_f32.DFY_ROWS)

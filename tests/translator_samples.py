@@ -55,7 +55,7 @@ def branchless(x):
 
 
 @njit(inline="always")
-def sample_vad(x):
+def sample_value_and_derivative(x):
     """The root: what a kernel would call."""
     c, p = mixed(np.float32(x), np.float32(-x))
     return branchless(x) + c, float(p)

@@ -4,7 +4,8 @@ elementwise registry row.
     python tools/generate_kernels.py          # rewrite the file
     python tools/generate_kernels.py --check  # exit 1 if the file is stale
 
-Each loop is a few lines around the row's scalar ``vad``/``dfy`` function from
+Each loop is a few lines around the row's scalar ``value_and_derivative``
+(or ``derivative_from_y``) function from
 fastact/math/elementwise.py.  They are generated rather than built by closures so that
 Numba's on-disk cache (keyed by function name and source file) can hold them:
 the second process that calls a kernel loads it instead of compiling it.
@@ -86,10 +87,10 @@ PASSES = {
     # dy is not widened: times a float64 derivative Numba widens it, and times a
     # float32 one (from elementwise_f32.py) the float32 product is the same correctly
     # rounded number as the float64 product rounded, at twice the SIMD lanes
-    "forward": ("x, y", "y[i] = {f}_vad(_f64(x[i]){p})[0]"),
-    "backward": ("dy, x, dx", "dx[i] = dy[i] * {f}_vad(_f64(x[i]){p})[1]"),
-    "backward_from_y": ("dy, y, dx", "dx[i] = dy[i] * {f}_dfy(_f64(y[i]){p})"),
-    "value_and_derivative": ("x, y, d", "v = {f}_vad(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
+    "forward": ("x, y", "y[i] = {f}_value_and_derivative(_f64(x[i]){p})[0]"),
+    "backward": ("dy, x, dx", "dx[i] = dy[i] * {f}_value_and_derivative(_f64(x[i]){p})[1]"),
+    "backward_from_y": ("dy, y, dx", "dx[i] = dy[i] * {f}_derivative_from_y(_f64(y[i]){p})"),
+    "value_and_derivative": ("x, y, d", "v = {f}_value_and_derivative(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
 }
 
 SERIAL_LOOP = '''
@@ -140,9 +141,9 @@ def render():
     for kernel, params, passes in _rows():
         for tier_ in ("f32", "f64"):
             scalar = f"_{kernel}_{tier_}"
-            bindings.append(f"{scalar}_vad = _m['{tier_}'].{kernel}_vad")
+            bindings.append(f"{scalar}_value_and_derivative = _m['{tier_}'].{kernel}_value_and_derivative")
             if "backward_from_y" in passes:
-                bindings.append(f"{scalar}_dfy = _m['{tier_}'].{kernel}_dfy")
+                bindings.append(f"{scalar}_derivative_from_y = _m['{tier_}'].{kernel}_derivative_from_y")
             p_args = "".join(f", {p}" for p in params)
             for pass_ in passes:
                 args, body = PASSES[pass_]

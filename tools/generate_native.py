@@ -95,7 +95,7 @@ def _math_call(op, dt, params):
     from translate_math import C_TYPE, math_signatures
     signatures = math_signatures()
     picked = []
-    for kind in ("vad", "dfy"):
+    for kind in ("value_and_derivative", "derivative_from_y"):
         names = [f"fa_{op}_{kind}_{dt}"] if dt == "f64" else [f"fa_{op}_{kind}_f32",
                                                               f"fa_{op}_{kind}_f32d"]
         name = next((n for n in names if n in signatures), None)

@@ -600,7 +600,8 @@ def math_roots():
         module = _math.tier(tier)
         for kernel, act, params in registry.elementwise_kernels():
             numeric = [F64] * len(params)
-            for kind in ("vad", "dfy") if act.backward_from_y else ("vad",):
+            for kind in (("value_and_derivative", "derivative_from_y") if act.backward_from_y
+                         else ("value_and_derivative",)):
                 func = getattr(module, f"{kernel}_{kind}")
                 native32 = tier == "f32" and _py_func(func).__module__ == _math32.__name__
                 name = f"fa_{kernel}_{kind}_{'f32' if native32 else suffix}"
@@ -617,7 +618,7 @@ def math_roots():
 ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
                  "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
                  "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
-                 "prelu_dweight_share", "glu_vad", "glu_value_narrow", "add_compensated")
+                 "prelu_dweight_share", "glu_value_and_derivative", "glu_value_narrow", "add_compensated")
 ROW_INT_ARGUMENTS = {"grid_total": [I64] * 4, "grid_digits": None}
 
 

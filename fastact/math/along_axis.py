@@ -21,8 +21,8 @@ _exp = _m.exp
 _exp_of_sum = _m.exp_of_sum
 _exp_narrow = tier("f32").exp
 _log = _m.log
-_sigmoid_vad = _m.sigmoid_vad
-_sigmoid_vad_narrow = tier("f32").sigmoid_vad
+_sigmoid_value_and_derivative = _m.sigmoid_value_and_derivative
+_sigmoid_narrow = tier("f32").sigmoid_value_and_derivative
 _log1p_unit = _m.log1p_unit
 # error_model="numpy": x / 0 gives inf or NaN instead of raising, and the
 # loops stay free of the branch that blocks vectorisation
@@ -159,16 +159,16 @@ def prelu_dweight_share(v, g):
 
 
 @njit(inline="always")
-def glu_vad(a, b):
+def glu_value_and_derivative(a, b):
     """glu's value a sigmoid(b) and its partial derivatives in a and in b."""
-    s, ds = _sigmoid_vad(b)
+    s, ds = _sigmoid_value_and_derivative(b)
     return a * s, s, a * ds
 
 
 @njit(inline="always")
 def glu_value_narrow(a, b):
     """a sigmoid(b) with the float32 sigmoid, for float32 results."""
-    s, _ = _sigmoid_vad_narrow(np.float32(b))
+    s, _ = _sigmoid_narrow(np.float32(b))
     return a * s
 
 
@@ -437,7 +437,7 @@ def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
         if want == 0 and narrow:
             y[iy] = glu_value_narrow(a, b)
         else:
-            v, da, db = glu_vad(a, b)
+            v, da, db = glu_value_and_derivative(a, b)
             if want == 0:
                 y[iy] = v
             elif want == 1:

@@ -3,10 +3,10 @@
 ``build(tier)`` returns a module of jitted scalar functions for one precision
 tier (see coefficients.py).  Every activation ``name`` has
 
-    name_vad(x, *params) -> (f(x), f'(x))
-    name_dfy(y, *params) -> f'(x) from y = f(x)       (rows with backward_from_y)
+    name_value_and_derivative(x, *params) -> (f(x), f'(x))
+    name_derivative_from_y(y, *params) -> f'(x) from y = f(x)       (rows with backward_from_y)
 
-The kernels call ``vad`` for every pass; LLVM drops the half a pass does not
+The kernels call ``value_and_derivative`` for every pass; LLVM drops the half a pass does not
 use, so one function per activation serves forward, backward and the fused
 pass.
 
@@ -219,50 +219,50 @@ def build(tier):
 
     # ---- activations --------------------------------------------------------
     @njit(inline="always")
-    def sigmoid_vad(x):
+    def sigmoid_value_and_derivative(x):
         s, _, w, _ = sigmoid_pair(x)
         return s, w / _one_plus_squared(w)
 
     @njit(inline="always")
-    def sigmoid_dfy(y):
+    def sigmoid_derivative_from_y(y):
         return y * (1.0 - y)
 
     @njit(inline="always")
-    def tanh_vad(x):
+    def tanh_value_and_derivative(x):
         return tanh(x), sech2(x)
 
     @njit(inline="always")
-    def tanh_dfy(y):
+    def tanh_derivative_from_y(y):
         return (1.0 - y) * (1.0 + y)
 
     @njit(inline="always")
-    def relu_vad(x):
+    def relu_value_and_derivative(x):
         return 0.0 if x <= 0.0 else x, _nan_or(x, 1.0 if x > 0.0 else 0.0)
 
     @njit(inline="always")
-    def relu_dfy(y):
+    def relu_derivative_from_y(y):
         return _nan_or(y, 1.0 if y > 0.0 else 0.0)
 
     @njit(inline="always")
-    def relu6_vad(x):
+    def relu6_value_and_derivative(x):
         y = 0.0 if x <= 0.0 else (6.0 if x >= 6.0 else x)
         return y, _nan_or(x, 1.0 if (x > 0.0) & (x < 6.0) else 0.0)
 
     @njit(inline="always")
-    def relu6_dfy(y):
+    def relu6_derivative_from_y(y):
         return _nan_or(y, 1.0 if (y > 0.0) & (y < 6.0) else 0.0)
 
     @njit(inline="always")
-    def leaky_relu_vad(x, negative_slope):
+    def leaky_relu_value_and_derivative(x, negative_slope):
         y = x if x > 0.0 else negative_slope * x
         return y, _nan_or(x, 1.0 if x > 0.0 else negative_slope)
 
     @njit(inline="always")
-    def leaky_relu_dfy(y, negative_slope):
+    def leaky_relu_derivative_from_y(y, negative_slope):
         return _nan_or(y, 1.0 if y > 0.0 else negative_slope)
 
     @njit(inline="always")
-    def elu_vad(x, alpha):
+    def elu_value_and_derivative(x, alpha):
         pos = x > 0.0
         # both sides computed, then selected: a call inside a conditional
         # keeps LLVM from vectorising the loop (measured: gelu 2.4x slower)
@@ -271,11 +271,11 @@ def build(tier):
         return (x if pos else neg_y), (1.0 if pos else neg_d)
 
     @njit(inline="always")
-    def elu_dfy(y, alpha):
+    def elu_derivative_from_y(y, alpha):
         return 1.0 if y > 0.0 else y + alpha
 
     @njit(inline="always")
-    def celu_vad(x, alpha):
+    def celu_value_and_derivative(x, alpha):
         pos = x > 0.0
         z = x / alpha
         neg_y = alpha * expm1(z)
@@ -283,23 +283,23 @@ def build(tier):
         return (x if pos else neg_y), (1.0 if pos else neg_d)
 
     @njit(inline="always")
-    def celu_dfy(y, alpha):
+    def celu_derivative_from_y(y, alpha):
         return 1.0 if y > 0.0 else y / alpha + 1.0
 
     @njit(inline="always")
-    def selu_vad(x):
+    def selu_value_and_derivative(x):
         pos = x > 0.0
         neg_y = _SELU_SA * expm1(x)
         neg_d = _SELU_SA * exp(x)
         return (SELU_SCALE * x if pos else neg_y), (SELU_SCALE if pos else neg_d)
 
     @njit(inline="always")
-    def selu_dfy(y):
+    def selu_derivative_from_y(y):
         # y + scale * alpha cancels as y saturates: add the constant in two parts
         return SELU_SCALE if y > 0.0 else (y + _SELU_SA) + _SELU_SA_LO
 
     @njit(inline="always")
-    def silu_vad(x):
+    def silu_value_and_derivative(x):
         s, sm, w, den = sigmoid_pair(x)
         pos = x >= 0.0
         # x < 0: sigmoid(x) = w / den with w = e**x; the factor w goes last.
@@ -316,7 +316,7 @@ def build(tier):
         return y, d
 
     @njit(inline="always")
-    def mish_vad(x):
+    def mish_value_and_derivative(x):
         # tanh(log(1 + e**x)) = n / (n + 2) with n = e**x (e**x + 2); in terms
         # of w = e**-|x| so that nothing overflows.
         w = exp(-abs(x))
@@ -340,7 +340,7 @@ def build(tier):
         return y, t + xp * cross if pos else d_neg
 
     @njit(inline="always")
-    def softplus_vad(x, beta, threshold):
+    def softplus_value_and_derivative(x, beta, threshold):
         z = beta * x
         linear = z > threshold
         s, _, _, _ = sigmoid_pair(z)
@@ -348,71 +348,71 @@ def build(tier):
         return (x if linear else curve), (1.0 if linear else s)
 
     @njit(inline="always")
-    def hardswish_vad(x):
+    def hardswish_value_and_derivative(x):
         y = 0.0 if x <= -3.0 else (x if x >= 3.0 else x * (x + 3.0) / 6.0)
         d = 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else (2.0 * x + 3.0) / 6.0)
         return y, d
 
     @njit(inline="always")
-    def hardsigmoid_vad(x):
+    def hardsigmoid_value_and_derivative(x):
         y = 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else (x + 3.0) / 6.0)
         return y, _nan_or(x, 1.0 / 6.0 if (x > -3.0) & (x < 3.0) else 0.0)
 
     @njit(inline="always")
-    def hardsigmoid_dfy(y):
+    def hardsigmoid_derivative_from_y(y):
         return _nan_or(y, 1.0 / 6.0 if (y > 0.0) & (y < 1.0) else 0.0)
 
     @njit(inline="always")
-    def hardtanh_vad(x, min_val, max_val):
+    def hardtanh_value_and_derivative(x, min_val, max_val):
         y = min_val if x < min_val else (max_val if x > max_val else x)
         return y, _nan_or(x, 1.0 if (x > min_val) & (x < max_val) else 0.0)
 
     @njit(inline="always")
-    def hardtanh_dfy(y, min_val, max_val):
+    def hardtanh_derivative_from_y(y, min_val, max_val):
         return _nan_or(y, 1.0 if (y > min_val) & (y < max_val) else 0.0)
 
     @njit(inline="always")
-    def softsign_vad(x):
+    def softsign_value_and_derivative(x):
         xc = _clamp(x, -_BIG, _BIG)
         r = 1.0 / (1.0 + abs(xc))
         return xc * r, r * r
 
     @njit(inline="always")
-    def softsign_dfy(y):
+    def softsign_derivative_from_y(y):
         r = 1.0 - abs(y)
         return r * r
 
     @njit(inline="always")
-    def logsigmoid_vad(x):
+    def logsigmoid_value_and_derivative(x):
         _, sm, _, _ = sigmoid_pair(x)
         return -softplus1(-x), sm
 
     @njit(inline="always")
-    def logsigmoid_dfy(y):
+    def logsigmoid_derivative_from_y(y):
         return -expm1(y)
 
     @njit(inline="always")
-    def softshrink_vad(x, lambd):
+    def softshrink_value_and_derivative(x, lambd):
         y = x - lambd if x > lambd else (x + lambd if x < -lambd else 0.0 * x)
         return y, _nan_or(x, 1.0 if (x > lambd) | (x < -lambd) else 0.0)
 
     @njit(inline="always")
-    def hardshrink_vad(x, lambd):
+    def hardshrink_value_and_derivative(x, lambd):
         y = x if (x > lambd) | (x < -lambd) else 0.0 * x
         return y, _nan_or(x, 1.0 if (x > lambd) | (x < -lambd) else 0.0)
 
     @njit(inline="always")
-    def shrink_dfy(y, lambd):
+    def shrink_derivative_from_y(y, lambd):
         return _nan_or(y, 0.0 if y == 0.0 else 1.0)
 
     @njit(inline="always")
-    def threshold_vad(x, threshold, value):
+    def threshold_value_and_derivative(x, threshold, value):
         above = x > threshold
         below = _nan_or(x, value)
         return (x if above else below), _nan_or(x, 1.0 if above else 0.0)
 
     @njit(inline="always")
-    def squareplus_vad(x, b):
+    def squareplus_value_and_derivative(x, b):
         ax = abs(x)
         big = ax > 1e154            # x * x would overflow; b no longer matters
         exact_root = math.sqrt(x * x + b)
@@ -427,7 +427,7 @@ def build(tier):
         return y, d
 
     @njit(inline="always")
-    def squareplus_dfy(y, b):
+    def squareplus_derivative_from_y(y, b):
         # y**2 / (y**2 + b / 4), written so that a huge y gives 1, not inf / inf
         q = 0.25 * b
         y2 = y * y
@@ -439,18 +439,19 @@ def build(tier):
     _add_fitted(m, coeffs, locals(), tier)
 
     for name, value in list(locals().items()):
-        if name.endswith(("_vad", "_dfy")) or name in (
+        if name.endswith(("_value_and_derivative", "_derivative_from_y")) or name in (
                 "exp", "expm1", "exp_of_sum", "mul_exp", "log", "log1p_unit", "tanh", "sigmoid_pair",
                 "softplus1"):
             setattr(m, name, value)
-    m.softshrink_dfy = m.hardshrink_dfy = shrink_dfy
+    m.softshrink_derivative_from_y = m.hardshrink_derivative_from_y = shrink_derivative_from_y
     if tier == "f32":
         # the rows exact enough in float32 arithmetic (twice the lanes), as
-        # their registry rows choose (f32_vad, f32_dfy)
+        # their registry rows choose (f32_arithmetic, f32_arithmetic_from_y)
         from .. import registry
-        from .elementwise_f32 import DFY_ROWS, ROWS
-        for kind, rows, functions in (("vad", registry.f32_vad_rows(), ROWS),
-                                      ("dfy", registry.f32_dfy_rows(), DFY_ROWS)):
+        from .elementwise_f32 import FROM_Y_ROWS, ROWS
+        for kind, rows, functions in (("value_and_derivative", registry.f32_arithmetic_rows(), ROWS),
+                                      ("derivative_from_y", registry.f32_arithmetic_from_y_rows(),
+                                       FROM_Y_ROWS)):
             for row in rows:
                 if row not in functions:
                     raise LookupError(f"registry row {row!r} asks for float32 arithmetic "
@@ -534,7 +535,7 @@ def _add_fitted(m, coeffs, helpers, tier):
         return 0.5 * hi, 0.5 * lo
 
     @njit(inline="always")
-    def tanhshrink_vad(x):
+    def tanhshrink_value_and_derivative(x):
         a = abs(x)
         x2 = x * x
         # |x| < 1: x**3 P(x**2) (x - tanh x would cancel); beyond, with
@@ -550,7 +551,7 @@ def _add_fitted(m, coeffs, helpers, tier):
         return series if small else tail, t * t if small else 1.0 - 4.0 * w / ((1.0 + w) * (1.0 + w))
 
     @njit(inline="always")
-    def gelu_vad(x):
+    def gelu_value_and_derivative(x):
         # Phi(-a) = erfc(a / sqrt 2) / 2 = t R(v) exp(-a**2 / 2) / 2 with
         # t = 2 / (2 + a / sqrt 2), v = 2 t - 1 (see tools/fit_coefficients.py);
         # exp of the split a**2 / 2 keeps the far tail exact.
@@ -582,7 +583,7 @@ def _add_fitted(m, coeffs, helpers, tier):
         return y, cdf + mul_exp(xs * _INV_SQRT_2PI, -hi, -lo)
 
     @njit(inline="always")
-    def gelu_tanh_vad(x):
+    def gelu_tanh_value_and_derivative(x):
         # x * sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3).  In the
         # negative tail sigmoid(2 u) ~ e**(2 u) and 2 u reaches -745, so
         # float64 forms 2 u in double-double; float32 needs no extra digits.
@@ -622,9 +623,9 @@ def _add_fitted(m, coeffs, helpers, tier):
         d = pos_d if pos else neg_d
         return y, d
 
-    m.tanhshrink_vad = tanhshrink_vad
-    m.gelu_vad = gelu_vad
-    m.gelu_tanh_vad = gelu_tanh_vad
+    m.tanhshrink_value_and_derivative = tanhshrink_value_and_derivative
+    m.gelu_value_and_derivative = gelu_value_and_derivative
+    m.gelu_tanh_value_and_derivative = gelu_tanh_value_and_derivative
 
 
 _TIERS = {}

@@ -134,10 +134,10 @@ def sigmoid_pair(x):
     return (r if pos else w * r), (w * r if pos else r), w, r
 
 
-# ---- the activations: name_vad(x) -> (f(x), f'(x)) in float32 --------------
+# ---- the activations: name_value_and_derivative(x) -> (f(x), f'(x)) in float32 --------------
 
 @njit(inline="always")
-def sigmoid_vad(x):
+def sigmoid_value_and_derivative(x):
     x = _f(x)
     s, _, w, r = sigmoid_pair(x)
     # w / (1 + w)**2 in float32 collects ~5 roundings; from the float32 w in
@@ -147,7 +147,7 @@ def sigmoid_vad(x):
 
 
 @njit(inline="always")
-def tanh_vad(x):
+def tanh_value_and_derivative(x):
     x = _f(x)
     a = _clamp(abs(x), _ZERO, _TANH_SATURATION)
     e = expm1(_TWO * a)
@@ -160,13 +160,13 @@ def tanh_vad(x):
 
 
 @njit(inline="always")
-def silu_vad(x):
+def silu_value_and_derivative(x):
     x = _f(x)
     s, _, w, r = sigmoid_pair(x)
     pos = x >= _ZERO
     xn = _clamp(x, _TAIL, _ZERO)
     # x < 0: sigmoid(x) = w r with w = e**x; the factor w goes last
-    # (calls are made before selecting: see elementwise.elu_vad)
+    # (calls are made before selecting: see elementwise.elu_value_and_derivative)
     neg_y = mul_exp(xn * r, xn)
     y = x * s if pos else neg_y
     # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
@@ -183,7 +183,7 @@ def silu_vad(x):
 
 
 @njit(inline="always")
-def mish_vad(x):
+def mish_value_and_derivative(x):
     x = _f(x)
     # tanh(softplus x) = num / den in terms of w = e**-|x| (see elementwise.py); the
     # exponential in float32, the rational part in float64 (in float32 it
@@ -206,7 +206,7 @@ def mish_vad(x):
 
 
 @njit(inline="always")
-def elu_vad(x, alpha):
+def elu_value_and_derivative(x, alpha):
     x = _f(x)
     a = _f(alpha)
     pos = x > _ZERO
@@ -216,7 +216,7 @@ def elu_vad(x, alpha):
 
 
 @njit(inline="always")
-def selu_vad(x):
+def selu_value_and_derivative(x):
     x = _f(x)
     pos = x > _ZERO
     neg_y = _SELU_SA * expm1(x)
@@ -225,7 +225,7 @@ def selu_vad(x):
 
 
 @njit(inline="always")
-def logsigmoid_vad(x):
+def logsigmoid_value_and_derivative(x):
     x = _f(x)
     _, sm, w, _ = sigmoid_pair(x)
     # log(sigmoid x) = -(max(-x, 0) + log1p(e**-|x|))
@@ -237,45 +237,46 @@ def logsigmoid_vad(x):
 # then multiply in float32 instead of widening to float64, which costs two and
 # a half times as much (measured 0.49 against 0.20 ns per element for relu)
 @njit(inline="always")
-def relu_vad(x):
+def relu_value_and_derivative(x):
     x = _f(x)
     return (_ZERO if x <= _ZERO else x), _nan_or(x, _ONE if x > _ZERO else _ZERO)
 
 
 @njit(inline="always")
-def relu_dfy(y):
+def relu_derivative_from_y(y):
     y = _f(y)
     return _nan_or(y, _ONE if y > _ZERO else _ZERO)
 
 
 @njit(inline="always")
-def relu6_vad(x):
+def relu6_value_and_derivative(x):
     x = _f(x)
     y = _ZERO if x <= _ZERO else (_SIX if x >= _SIX else x)
     return y, _nan_or(x, _ONE if (x > _ZERO) & (x < _SIX) else _ZERO)
 
 
 @njit(inline="always")
-def relu6_dfy(y):
+def relu6_derivative_from_y(y):
     y = _f(y)
     return _nan_or(y, _ONE if (y > _ZERO) & (y < _SIX) else _ZERO)
 
 
 @njit(inline="always")
-def sigmoid_dfy(y):
+def sigmoid_derivative_from_y(y):
     y = _f(y)
     return y * (_ONE - y)
 
 
 @njit(inline="always")
-def tanh_dfy(y):
+def tanh_derivative_from_y(y):
     # for |y| >= 1/2 one factor is exact (Sterbenz) and the other rounded once;
     # below, both are near 1 and each rounded once
     y = _f(y)
     return (_ONE - y) * (_ONE + y)
 
 
-ROWS = {"sigmoid": sigmoid_vad, "tanh": tanh_vad, "silu": silu_vad, "mish": mish_vad,
-        "elu": elu_vad, "selu": selu_vad, "logsigmoid": logsigmoid_vad,
-        "relu": relu_vad, "relu6": relu6_vad}
-DFY_ROWS = {"relu": relu_dfy, "relu6": relu6_dfy, "sigmoid": sigmoid_dfy, "tanh": tanh_dfy}
+ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
+        "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
+        "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative}
+FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
+               "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}

@@ -93,7 +93,7 @@ FA_INLINE double fa_one_plus_squared_f64(double w)
     return fma(w, w + 2.0, 1.0);
 }
 
-/* fastact/math/elementwise.py: sigmoid_vad */
+/* fastact/math/elementwise.py: sigmoid_value_and_derivative */
 FA_INLINE void fa_sigmoid_vad_f64(double x, double *out0, double *out1)
 {
     double s, unused0, w, unused1;
@@ -104,7 +104,7 @@ FA_INLINE void fa_sigmoid_vad_f64(double x, double *out0, double *out1)
     *out1 = w / (fa_one_plus_squared_f64(w));
 }
 
-/* fastact/math/elementwise.py: sigmoid_dfy */
+/* fastact/math/elementwise.py: sigmoid_derivative_from_y */
 FA_INLINE double fa_sigmoid_dfy_f64(double y)
 {
     return y * (1.0 - y);
@@ -138,14 +138,14 @@ FA_INLINE double fa_sech2_f64(double x)
     return (4.0 * w) / (fa_one_plus_squared_f64(w));
 }
 
-/* fastact/math/elementwise.py: tanh_vad */
+/* fastact/math/elementwise.py: tanh_value_and_derivative */
 FA_INLINE void fa_tanh_vad_f64(double x, double *out0, double *out1)
 {
     *out0 = fa_tanh_f64(x);
     *out1 = fa_sech2_f64(x);
 }
 
-/* fastact/math/elementwise.py: tanh_dfy */
+/* fastact/math/elementwise.py: tanh_derivative_from_y */
 FA_INLINE double fa_tanh_dfy_f64(double y)
 {
     return (1.0 - y) * (1.0 + y);
@@ -157,20 +157,20 @@ FA_INLINE double fa_nan_or_f64(double x, double v)
     return ((x == x) ? v : x);
 }
 
-/* fastact/math/elementwise.py: relu_vad */
+/* fastact/math/elementwise.py: relu_value_and_derivative */
 FA_INLINE void fa_relu_vad_f64(double x, double *out0, double *out1)
 {
     *out0 = ((x <= 0.0) ? 0.0 : x);
     *out1 = fa_nan_or_f64(x, ((x > 0.0) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: relu_dfy */
+/* fastact/math/elementwise.py: relu_derivative_from_y */
 FA_INLINE double fa_relu_dfy_f64(double y)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: relu6_vad */
+/* fastact/math/elementwise.py: relu6_value_and_derivative */
 FA_INLINE void fa_relu6_vad_f64(double x, double *out0, double *out1)
 {
     double y;
@@ -179,13 +179,13 @@ FA_INLINE void fa_relu6_vad_f64(double x, double *out0, double *out1)
     *out1 = fa_nan_or_f64(x, (((x > 0.0) & (x < 6.0)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: relu6_dfy */
+/* fastact/math/elementwise.py: relu6_derivative_from_y */
 FA_INLINE double fa_relu6_dfy_f64(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 6.0)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: leaky_relu_vad */
+/* fastact/math/elementwise.py: leaky_relu_value_and_derivative */
 FA_INLINE void fa_leaky_relu_vad_f64(double x, double negative_slope, double *out0, double *out1)
 {
     double y;
@@ -194,13 +194,13 @@ FA_INLINE void fa_leaky_relu_vad_f64(double x, double negative_slope, double *ou
     *out1 = fa_nan_or_f64(x, ((x > 0.0) ? 1.0 : negative_slope));
 }
 
-/* fastact/math/elementwise.py: leaky_relu_dfy */
+/* fastact/math/elementwise.py: leaky_relu_derivative_from_y */
 FA_INLINE double fa_leaky_relu_dfy_f64(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
 }
 
-/* fastact/math/elementwise.py: elu_vad */
+/* fastact/math/elementwise.py: elu_value_and_derivative */
 FA_INLINE void fa_elu_vad_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
@@ -212,13 +212,13 @@ FA_INLINE void fa_elu_vad_f64(double x, double alpha, double *out0, double *out1
     *out1 = (pos ? 1.0 : neg_d);
 }
 
-/* fastact/math/elementwise.py: elu_dfy */
+/* fastact/math/elementwise.py: elu_derivative_from_y */
 FA_INLINE double fa_elu_dfy_f64(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : y + alpha);
 }
 
-/* fastact/math/elementwise.py: celu_vad */
+/* fastact/math/elementwise.py: celu_value_and_derivative */
 FA_INLINE void fa_celu_vad_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
@@ -231,13 +231,13 @@ FA_INLINE void fa_celu_vad_f64(double x, double alpha, double *out0, double *out
     *out1 = (pos ? 1.0 : neg_d);
 }
 
-/* fastact/math/elementwise.py: celu_dfy */
+/* fastact/math/elementwise.py: celu_derivative_from_y */
 FA_INLINE double fa_celu_dfy_f64(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
 }
 
-/* fastact/math/elementwise.py: selu_vad */
+/* fastact/math/elementwise.py: selu_value_and_derivative */
 FA_INLINE void fa_selu_vad_f64(double x, double *out0, double *out1)
 {
     int pos;
@@ -249,7 +249,7 @@ FA_INLINE void fa_selu_vad_f64(double x, double *out0, double *out1)
     *out1 = (pos ? 1.0507009873554805 : neg_d);
 }
 
-/* fastact/math/elementwise.py: selu_dfy */
+/* fastact/math/elementwise.py: selu_derivative_from_y */
 FA_INLINE double fa_selu_dfy_f64(double y)
 {
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
@@ -375,7 +375,7 @@ FA_INLINE double fa_mul_exp_f64(double v, double hi, double lo)
     return fa_mul_exp_in_range_f64(v, fa_clamp_f64(hi, -1400.0, 709.0), lo);
 }
 
-/* fastact/math/elementwise.py: gelu_vad */
+/* fastact/math/elementwise.py: gelu_value_and_derivative */
 FA_INLINE void fa_gelu_vad_f64(double x, double *out0, double *out1)
 {
     double a, xs, z, den, t, hi, lo, series, tr, z_lo, z_part, den_lo, gap, tr_lo, scaled, q, neg_y, y, cdf;
@@ -403,7 +403,7 @@ FA_INLINE void fa_gelu_vad_f64(double x, double *out0, double *out1)
     *out1 = cdf + (fa_mul_exp_f64(xs * 0.3989422804014327, -hi, -lo));
 }
 
-/* fastact/math/elementwise.py: gelu_tanh_vad */
+/* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
 FA_INLINE void fa_gelu_tanh_vad_f64(double x, double *out0, double *out1)
 {
     double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
@@ -440,7 +440,7 @@ FA_INLINE void fa_gelu_tanh_vad_f64(double x, double *out0, double *out1)
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: silu_vad */
+/* fastact/math/elementwise.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_vad_f64(double x, double *out0, double *out1)
 {
     double s, sm, w, den, xn, neg_y, neg_d, y, xp, d;
@@ -457,7 +457,7 @@ FA_INLINE void fa_silu_vad_f64(double x, double *out0, double *out1)
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: mish_vad */
+/* fastact/math/elementwise.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_vad_f64(double x, double *out0, double *out1)
 {
     double w, num, den, t, cross, xn, neg_y, y, c, d_neg, xp;
@@ -523,7 +523,7 @@ FA_INLINE double fa_softplus1_f64(double z)
     return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(fa_exp_f64(-(fabs(z)))));
 }
 
-/* fastact/math/elementwise.py: softplus_vad */
+/* fastact/math/elementwise.py: softplus_value_and_derivative */
 FA_INLINE void fa_softplus_vad_f64(double x, double beta, double threshold, double *out0, double *out1)
 {
     double z, s, unused0, unused1, unused2, curve;
@@ -539,7 +539,7 @@ FA_INLINE void fa_softplus_vad_f64(double x, double beta, double threshold, doub
     *out1 = (linear ? 1.0 : s);
 }
 
-/* fastact/math/elementwise.py: hardswish_vad */
+/* fastact/math/elementwise.py: hardswish_value_and_derivative */
 FA_INLINE void fa_hardswish_vad_f64(double x, double *out0, double *out1)
 {
     double y, d;
@@ -549,7 +549,7 @@ FA_INLINE void fa_hardswish_vad_f64(double x, double *out0, double *out1)
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_vad */
+/* fastact/math/elementwise.py: hardsigmoid_value_and_derivative */
 FA_INLINE void fa_hardsigmoid_vad_f64(double x, double *out0, double *out1)
 {
     double y;
@@ -558,13 +558,13 @@ FA_INLINE void fa_hardsigmoid_vad_f64(double x, double *out0, double *out1)
     *out1 = fa_nan_or_f64(x, (((x > (-3.0)) & (x < 3.0)) ? 1.0 / 6.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_dfy */
+/* fastact/math/elementwise.py: hardsigmoid_derivative_from_y */
 FA_INLINE double fa_hardsigmoid_dfy_f64(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 1.0)) ? 1.0 / 6.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardtanh_vad */
+/* fastact/math/elementwise.py: hardtanh_value_and_derivative */
 FA_INLINE void fa_hardtanh_vad_f64(double x, double min_val, double max_val, double *out0, double *out1)
 {
     double y;
@@ -573,13 +573,13 @@ FA_INLINE void fa_hardtanh_vad_f64(double x, double min_val, double max_val, dou
     *out1 = fa_nan_or_f64(x, (((x > min_val) & (x < max_val)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardtanh_dfy */
+/* fastact/math/elementwise.py: hardtanh_derivative_from_y */
 FA_INLINE double fa_hardtanh_dfy_f64(double y, double min_val, double max_val)
 {
     return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: softsign_vad */
+/* fastact/math/elementwise.py: softsign_value_and_derivative */
 FA_INLINE void fa_softsign_vad_f64(double x, double *out0, double *out1)
 {
     double xc, r;
@@ -589,7 +589,7 @@ FA_INLINE void fa_softsign_vad_f64(double x, double *out0, double *out1)
     *out1 = r * r;
 }
 
-/* fastact/math/elementwise.py: softsign_dfy */
+/* fastact/math/elementwise.py: softsign_derivative_from_y */
 FA_INLINE double fa_softsign_dfy_f64(double y)
 {
     double r;
@@ -597,7 +597,7 @@ FA_INLINE double fa_softsign_dfy_f64(double y)
     return r * r;
 }
 
-/* fastact/math/elementwise.py: logsigmoid_vad */
+/* fastact/math/elementwise.py: logsigmoid_value_and_derivative */
 FA_INLINE void fa_logsigmoid_vad_f64(double x, double *out0, double *out1)
 {
     double unused0, sm, unused1, unused2;
@@ -609,7 +609,7 @@ FA_INLINE void fa_logsigmoid_vad_f64(double x, double *out0, double *out1)
     *out1 = sm;
 }
 
-/* fastact/math/elementwise.py: logsigmoid_dfy */
+/* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
 FA_INLINE double fa_logsigmoid_dfy_f64(double y)
 {
     return -(fa_expm1_f64(y));
@@ -673,7 +673,7 @@ FA_INLINE double fa_tanhshrink_series_f64(double v)
     return (fma(v, b1, -b2)) + 0.2818488857749562;
 }
 
-/* fastact/math/elementwise.py: tanhshrink_vad */
+/* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
 FA_INLINE void fa_tanhshrink_vad_f64(double x, double *out0, double *out1)
 {
     double a, x2, series, w, tail, t;
@@ -689,7 +689,7 @@ FA_INLINE void fa_tanhshrink_vad_f64(double x, double *out0, double *out1)
     *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
 }
 
-/* fastact/math/elementwise.py: softshrink_vad */
+/* fastact/math/elementwise.py: softshrink_value_and_derivative */
 FA_INLINE void fa_softshrink_vad_f64(double x, double lambd, double *out0, double *out1)
 {
     double y;
@@ -698,13 +698,13 @@ FA_INLINE void fa_softshrink_vad_f64(double x, double lambd, double *out0, doubl
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: shrink_dfy */
+/* fastact/math/elementwise.py: shrink_derivative_from_y */
 FA_INLINE double fa_softshrink_dfy_f64(double y, double lambd)
 {
     return fa_nan_or_f64(y, ((y == 0.0) ? 0.0 : 1.0));
 }
 
-/* fastact/math/elementwise.py: hardshrink_vad */
+/* fastact/math/elementwise.py: hardshrink_value_and_derivative */
 FA_INLINE void fa_hardshrink_vad_f64(double x, double lambd, double *out0, double *out1)
 {
     double y;
@@ -713,7 +713,7 @@ FA_INLINE void fa_hardshrink_vad_f64(double x, double lambd, double *out0, doubl
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: threshold_vad */
+/* fastact/math/elementwise.py: threshold_value_and_derivative */
 FA_INLINE void fa_threshold_vad_f64(double x, double threshold, double value, double *out0, double *out1)
 {
     int above;
@@ -724,7 +724,7 @@ FA_INLINE void fa_threshold_vad_f64(double x, double threshold, double value, do
     *out1 = fa_nan_or_f64(x, (above ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: squareplus_vad */
+/* fastact/math/elementwise.py: squareplus_value_and_derivative */
 FA_INLINE void fa_squareplus_vad_f64(double x, double b, double *out0, double *out1)
 {
     double ax, exact_root, root, ratio, gap, y, d;
@@ -742,7 +742,7 @@ FA_INLINE void fa_squareplus_vad_f64(double x, double b, double *out0, double *o
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: squareplus_dfy */
+/* fastact/math/elementwise.py: squareplus_derivative_from_y */
 FA_INLINE double fa_squareplus_dfy_f64(double y, double b)
 {
     double q, y2, small, large;
@@ -842,7 +842,7 @@ FA_INLINE double fa_exp_wide_f32(float x)
     return (1.0 + ((double)(p))) * (fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52)));
 }
 
-/* fastact/math/elementwise_f32.py: sigmoid_vad */
+/* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
 FA_INLINE void fa_sigmoid_vad_f32(float x, float *out0, float *out1)
 {
     float s, unused0, w, r;
@@ -854,7 +854,7 @@ FA_INLINE void fa_sigmoid_vad_f32(float x, float *out0, float *out1)
     *out1 = (float)(wd / ((1.0 + wd) * (1.0 + wd)));
 }
 
-/* fastact/math/elementwise_f32.py: sigmoid_dfy */
+/* fastact/math/elementwise_f32.py: sigmoid_derivative_from_y */
 FA_INLINE float fa_sigmoid_dfy_f32(float y)
 {
     return y * (1.0f - y);
@@ -872,7 +872,7 @@ FA_INLINE float fa_expm1_f32(float x)
     return ((k >= 25) ? big : small);
 }
 
-/* fastact/math/elementwise_f32.py: tanh_vad */
+/* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
 FA_INLINE void fa_tanh_vad_f32(float x, float *out0, float *out1)
 {
     float a, e, t;
@@ -885,7 +885,7 @@ FA_INLINE void fa_tanh_vad_f32(float x, float *out0, float *out1)
     *out1 = (float)((4.0 * wd) / ((1.0 + wd) * (1.0 + wd)));
 }
 
-/* fastact/math/elementwise_f32.py: tanh_dfy */
+/* fastact/math/elementwise_f32.py: tanh_derivative_from_y */
 FA_INLINE float fa_tanh_dfy_f32(float y)
 {
     return (1.0f - y) * (1.0f + y);
@@ -897,20 +897,20 @@ FA_INLINE float fa_nan_or_f32(float x, float v)
     return ((x == x) ? v : x);
 }
 
-/* fastact/math/elementwise_f32.py: relu_vad */
+/* fastact/math/elementwise_f32.py: relu_value_and_derivative */
 FA_INLINE void fa_relu_vad_f32(float x, float *out0, float *out1)
 {
     *out0 = ((x <= 0.0f) ? 0.0f : x);
     *out1 = fa_nan_or_f32(x, ((x > 0.0f) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise_f32.py: relu_dfy */
+/* fastact/math/elementwise_f32.py: relu_derivative_from_y */
 FA_INLINE float fa_relu_dfy_f32(float y)
 {
     return fa_nan_or_f32(y, ((y > 0.0f) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise_f32.py: relu6_vad */
+/* fastact/math/elementwise_f32.py: relu6_value_and_derivative */
 FA_INLINE void fa_relu6_vad_f32(float x, float *out0, float *out1)
 {
     float y;
@@ -919,13 +919,13 @@ FA_INLINE void fa_relu6_vad_f32(float x, float *out0, float *out1)
     *out1 = fa_nan_or_f32(x, (((x > 0.0f) & (x < 6.0f)) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise_f32.py: relu6_dfy */
+/* fastact/math/elementwise_f32.py: relu6_derivative_from_y */
 FA_INLINE float fa_relu6_dfy_f32(float y)
 {
     return fa_nan_or_f32(y, (((y > 0.0f) & (y < 6.0f)) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: leaky_relu_vad */
+/* fastact/math/elementwise.py: leaky_relu_value_and_derivative */
 FA_INLINE void fa_leaky_relu_vad_f32d(double x, double negative_slope, double *out0, double *out1)
 {
     double y;
@@ -934,13 +934,13 @@ FA_INLINE void fa_leaky_relu_vad_f32d(double x, double negative_slope, double *o
     *out1 = fa_nan_or_f64(x, ((x > 0.0) ? 1.0 : negative_slope));
 }
 
-/* fastact/math/elementwise.py: leaky_relu_dfy */
+/* fastact/math/elementwise.py: leaky_relu_derivative_from_y */
 FA_INLINE double fa_leaky_relu_dfy_f32d(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
 }
 
-/* fastact/math/elementwise_f32.py: elu_vad */
+/* fastact/math/elementwise_f32.py: elu_value_and_derivative */
 FA_INLINE void fa_elu_vad_f32(float x, double alpha, float *out0, float *out1)
 {
     float a, neg_y, neg_d;
@@ -953,7 +953,7 @@ FA_INLINE void fa_elu_vad_f32(float x, double alpha, float *out0, float *out1)
     *out1 = (pos ? 1.0f : neg_d);
 }
 
-/* fastact/math/elementwise.py: elu_dfy */
+/* fastact/math/elementwise.py: elu_derivative_from_y */
 FA_INLINE double fa_elu_dfy_f32d(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : y + alpha);
@@ -1007,7 +1007,7 @@ FA_INLINE double fa_exp_f32d(double x)
     return fa_scale_f64(1.0 + p, k);
 }
 
-/* fastact/math/elementwise.py: celu_vad */
+/* fastact/math/elementwise.py: celu_value_and_derivative */
 FA_INLINE void fa_celu_vad_f32d(double x, double alpha, double *out0, double *out1)
 {
     int pos;
@@ -1020,13 +1020,13 @@ FA_INLINE void fa_celu_vad_f32d(double x, double alpha, double *out0, double *ou
     *out1 = (pos ? 1.0 : neg_d);
 }
 
-/* fastact/math/elementwise.py: celu_dfy */
+/* fastact/math/elementwise.py: celu_derivative_from_y */
 FA_INLINE double fa_celu_dfy_f32d(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
 }
 
-/* fastact/math/elementwise_f32.py: selu_vad */
+/* fastact/math/elementwise_f32.py: selu_value_and_derivative */
 FA_INLINE void fa_selu_vad_f32(float x, float *out0, float *out1)
 {
     int pos;
@@ -1038,7 +1038,7 @@ FA_INLINE void fa_selu_vad_f32(float x, float *out0, float *out1)
     *out1 = (pos ? 1.0507010221481323f : neg_d);
 }
 
-/* fastact/math/elementwise.py: selu_dfy */
+/* fastact/math/elementwise.py: selu_derivative_from_y */
 FA_INLINE double fa_selu_dfy_f32d(double y)
 {
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
@@ -1095,7 +1095,7 @@ FA_INLINE double fa_mul_exp_f32d(double v, double hi, double lo)
     return fa_mul_exp_in_range_f32d(v, fa_clamp_f64(hi, -1400.0, 709.0), lo);
 }
 
-/* fastact/math/elementwise.py: gelu_vad */
+/* fastact/math/elementwise.py: gelu_value_and_derivative */
 FA_INLINE void fa_gelu_vad_f32d(double x, double *out0, double *out1)
 {
     double a, xs, z, den, t, hi, lo, series, tr, scaled, q, neg_y, y, cdf;
@@ -1118,7 +1118,7 @@ FA_INLINE void fa_gelu_vad_f32d(double x, double *out0, double *out1)
     *out1 = cdf + (fa_mul_exp_f32d(xs * 0.3989422804014327, -hi, -lo));
 }
 
-/* fastact/math/elementwise.py: gelu_tanh_vad */
+/* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
 FA_INLINE void fa_gelu_tanh_vad_f32d(double x, double *out0, double *out1)
 {
     double xc, c_hi, c_lo, a_hi, a_lo, x2, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
@@ -1164,7 +1164,7 @@ FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
     return ((t > hi) ? hi : t);
 }
 
-/* fastact/math/elementwise_f32.py: silu_vad */
+/* fastact/math/elementwise_f32.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_vad_f32(float x, float *out0, float *out1)
 {
     float s, unused0, w, r, xn, neg_y, y, neg_d, d;
@@ -1187,7 +1187,7 @@ FA_INLINE void fa_silu_vad_f32(float x, float *out0, float *out1)
     *out1 = d;
 }
 
-/* fastact/math/elementwise_f32.py: mish_vad */
+/* fastact/math/elementwise_f32.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_vad_f32(float x, float *out0, float *out1)
 {
     double w, xd, num, den, inv, t, cross, xp;
@@ -1263,7 +1263,7 @@ FA_INLINE double fa_softplus1_f32d(double z)
     return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f32d(fa_exp_f32d(-(fabs(z)))));
 }
 
-/* fastact/math/elementwise.py: softplus_vad */
+/* fastact/math/elementwise.py: softplus_value_and_derivative */
 FA_INLINE void fa_softplus_vad_f32d(double x, double beta, double threshold, double *out0, double *out1)
 {
     double z, s, unused0, unused1, unused2, curve;
@@ -1279,7 +1279,7 @@ FA_INLINE void fa_softplus_vad_f32d(double x, double beta, double threshold, dou
     *out1 = (linear ? 1.0 : s);
 }
 
-/* fastact/math/elementwise.py: hardswish_vad */
+/* fastact/math/elementwise.py: hardswish_value_and_derivative */
 FA_INLINE void fa_hardswish_vad_f32d(double x, double *out0, double *out1)
 {
     double y, d;
@@ -1289,7 +1289,7 @@ FA_INLINE void fa_hardswish_vad_f32d(double x, double *out0, double *out1)
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_vad */
+/* fastact/math/elementwise.py: hardsigmoid_value_and_derivative */
 FA_INLINE void fa_hardsigmoid_vad_f32d(double x, double *out0, double *out1)
 {
     double y;
@@ -1298,13 +1298,13 @@ FA_INLINE void fa_hardsigmoid_vad_f32d(double x, double *out0, double *out1)
     *out1 = fa_nan_or_f64(x, (((x > (-3.0)) & (x < 3.0)) ? 1.0 / 6.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_dfy */
+/* fastact/math/elementwise.py: hardsigmoid_derivative_from_y */
 FA_INLINE double fa_hardsigmoid_dfy_f32d(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 1.0)) ? 1.0 / 6.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardtanh_vad */
+/* fastact/math/elementwise.py: hardtanh_value_and_derivative */
 FA_INLINE void fa_hardtanh_vad_f32d(double x, double min_val, double max_val, double *out0, double *out1)
 {
     double y;
@@ -1313,13 +1313,13 @@ FA_INLINE void fa_hardtanh_vad_f32d(double x, double min_val, double max_val, do
     *out1 = fa_nan_or_f64(x, (((x > min_val) & (x < max_val)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: hardtanh_dfy */
+/* fastact/math/elementwise.py: hardtanh_derivative_from_y */
 FA_INLINE double fa_hardtanh_dfy_f32d(double y, double min_val, double max_val)
 {
     return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: softsign_vad */
+/* fastact/math/elementwise.py: softsign_value_and_derivative */
 FA_INLINE void fa_softsign_vad_f32d(double x, double *out0, double *out1)
 {
     double xc, r;
@@ -1329,7 +1329,7 @@ FA_INLINE void fa_softsign_vad_f32d(double x, double *out0, double *out1)
     *out1 = r * r;
 }
 
-/* fastact/math/elementwise.py: softsign_dfy */
+/* fastact/math/elementwise.py: softsign_derivative_from_y */
 FA_INLINE double fa_softsign_dfy_f32d(double y)
 {
     double r;
@@ -1357,7 +1357,7 @@ FA_INLINE float fa_log1p_unit_f32(float u)
     return (upper ? 0.6931471824645996f + y : y);
 }
 
-/* fastact/math/elementwise_f32.py: logsigmoid_vad */
+/* fastact/math/elementwise_f32.py: logsigmoid_value_and_derivative */
 FA_INLINE void fa_logsigmoid_vad_f32(float x, float *out0, float *out1)
 {
     float unused0, sm, w, unused1;
@@ -1368,7 +1368,7 @@ FA_INLINE void fa_logsigmoid_vad_f32(float x, float *out0, float *out1)
     *out1 = sm;
 }
 
-/* fastact/math/elementwise.py: logsigmoid_dfy */
+/* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
 FA_INLINE double fa_logsigmoid_dfy_f32d(double y)
 {
     return -(fa_expm1_f32d(y));
@@ -1396,7 +1396,7 @@ FA_INLINE double fa_tanhshrink_series_f32d(double v)
     return e4_0;
 }
 
-/* fastact/math/elementwise.py: tanhshrink_vad */
+/* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
 FA_INLINE void fa_tanhshrink_vad_f32d(double x, double *out0, double *out1)
 {
     double a, x2, series, w, tail, t;
@@ -1412,7 +1412,7 @@ FA_INLINE void fa_tanhshrink_vad_f32d(double x, double *out0, double *out1)
     *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
 }
 
-/* fastact/math/elementwise.py: softshrink_vad */
+/* fastact/math/elementwise.py: softshrink_value_and_derivative */
 FA_INLINE void fa_softshrink_vad_f32d(double x, double lambd, double *out0, double *out1)
 {
     double y;
@@ -1421,13 +1421,13 @@ FA_INLINE void fa_softshrink_vad_f32d(double x, double lambd, double *out0, doub
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: shrink_dfy */
+/* fastact/math/elementwise.py: shrink_derivative_from_y */
 FA_INLINE double fa_softshrink_dfy_f32d(double y, double lambd)
 {
     return fa_nan_or_f64(y, ((y == 0.0) ? 0.0 : 1.0));
 }
 
-/* fastact/math/elementwise.py: hardshrink_vad */
+/* fastact/math/elementwise.py: hardshrink_value_and_derivative */
 FA_INLINE void fa_hardshrink_vad_f32d(double x, double lambd, double *out0, double *out1)
 {
     double y;
@@ -1436,7 +1436,7 @@ FA_INLINE void fa_hardshrink_vad_f32d(double x, double lambd, double *out0, doub
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: threshold_vad */
+/* fastact/math/elementwise.py: threshold_value_and_derivative */
 FA_INLINE void fa_threshold_vad_f32d(double x, double threshold, double value, double *out0, double *out1)
 {
     int above;
@@ -1447,7 +1447,7 @@ FA_INLINE void fa_threshold_vad_f32d(double x, double threshold, double value, d
     *out1 = fa_nan_or_f64(x, (above ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: squareplus_vad */
+/* fastact/math/elementwise.py: squareplus_value_and_derivative */
 FA_INLINE void fa_squareplus_vad_f32d(double x, double b, double *out0, double *out1)
 {
     double ax, exact_root, root, ratio, gap, y, d;
@@ -1465,7 +1465,7 @@ FA_INLINE void fa_squareplus_vad_f32d(double x, double b, double *out0, double *
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: squareplus_dfy */
+/* fastact/math/elementwise.py: squareplus_derivative_from_y */
 FA_INLINE double fa_squareplus_dfy_f32d(double y, double b)
 {
     double q, y2, small, large;
@@ -1576,8 +1576,8 @@ FA_INLINE double fa_prelu_dweight_share(double v, double g)
     return ((v > 0.0) ? 0.0 : g * v);
 }
 
-/* fastact/math/along_axis.py: glu_vad: glu's value a sigmoid(b) and its partial derivatives in a and in b. */
-FA_INLINE void fa_glu_vad(double a, double b, double *out0, double *out1, double *out2)
+/* fastact/math/along_axis.py: glu_value_and_derivative: glu's value a sigmoid(b) and its partial derivatives in a and in b. */
+FA_INLINE void fa_glu_value_and_derivative(double a, double b, double *out0, double *out1, double *out2)
 {
     double s, ds;
     fa_sigmoid_vad_f64(b, &s, &ds);

@@ -206,7 +206,7 @@ static void elementwise_errors(void)
               fastact_backward(OP(MISH), F32, 0, NULL, NULL, NULL, NULL), FASTACT_OK);
     check_err("n0_null_backward_from_y",
               fastact_backward_from_y(OP(TANH), F32, 0, NULL, NULL, NULL, NULL), FASTACT_OK);
-    check_err("n0_null_vad",
+    check_err("n0_null_value_and_derivative",
               fastact_value_and_derivative(OP(ELU), F64, 0, NULL, NULL, NULL, NULL), FASTACT_OK);
     check_err("n0_null_typed",
               fastact_leaky_relu_backward_f64(0, NULL, NULL, NULL, 0.01), FASTACT_OK);
@@ -301,7 +301,7 @@ static void elementwise_errors(void)
               fastact_backward(OP(HARDTANH), F64, N, xd, xd, outd, p), ERR(BAD_PARAM));
     check_err("hardtanh_min>max_from_y",
               fastact_backward_from_y(OP(HARDTANH), F64, N, xd, xd, outd, p), ERR(BAD_PARAM));
-    check_err("hardtanh_min>max_vad",
+    check_err("hardtanh_min>max_value_and_derivative",
               fastact_value_and_derivative(OP(HARDTANH), F64, N, xd, outd, out2d, p),
               ERR(BAD_PARAM));
     check_err("hardtanh_min>max_typed",
@@ -358,7 +358,7 @@ static void elementwise_errors(void)
               fastact_forward(OP(THRESHOLD), F64, N, xd, outd, NULL), ERR(BAD_PARAM));
     check_err("threshold_null_params_backward",
               fastact_backward(OP(THRESHOLD), F64, N, xd, xd, outd, NULL), ERR(BAD_PARAM));
-    check_err("threshold_null_params_vad",
+    check_err("threshold_null_params_value_and_derivative",
               fastact_value_and_derivative(OP(THRESHOLD), F32, N, xf, outf, out2d, NULL),
               ERR(BAD_PARAM));
     check_err("threshold_null_params_n0",

@@ -44,8 +44,8 @@ FA_INLINE double fa_branchless_t(double x)
     return (neg ? (-p_hi) * r : lo);
 }
 
-/* tests/translator_samples.py: sample_vad: The root: what a kernel would call. */
-FA_INLINE void fa_sample_vad(double x, double *out0, float *out1)
+/* tests/translator_samples.py: sample_value_and_derivative: The root: what a kernel would call. */
+FA_INLINE void fa_sample_value_and_derivative(double x, double *out0, float *out1)
 {
     float c, p;
     fa_mixed_t((float)(x), (float)(-x), &c, &p);

@@ -22,82 +22,82 @@ _f64 = np.float64
 # in the math, and the C build (-ffp-contract=off) rounds the same way.
 _PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy")
 _SERIAL = dict(parallel=False, cache=True, nogil=True, error_model="numpy")
-_sigmoid_f32_vad = _m['f32'].sigmoid_vad
-_sigmoid_f32_dfy = _m['f32'].sigmoid_dfy
-_sigmoid_f64_vad = _m['f64'].sigmoid_vad
-_sigmoid_f64_dfy = _m['f64'].sigmoid_dfy
-_tanh_f32_vad = _m['f32'].tanh_vad
-_tanh_f32_dfy = _m['f32'].tanh_dfy
-_tanh_f64_vad = _m['f64'].tanh_vad
-_tanh_f64_dfy = _m['f64'].tanh_dfy
-_relu_f32_vad = _m['f32'].relu_vad
-_relu_f32_dfy = _m['f32'].relu_dfy
-_relu_f64_vad = _m['f64'].relu_vad
-_relu_f64_dfy = _m['f64'].relu_dfy
-_relu6_f32_vad = _m['f32'].relu6_vad
-_relu6_f32_dfy = _m['f32'].relu6_dfy
-_relu6_f64_vad = _m['f64'].relu6_vad
-_relu6_f64_dfy = _m['f64'].relu6_dfy
-_leaky_relu_f32_vad = _m['f32'].leaky_relu_vad
-_leaky_relu_f32_dfy = _m['f32'].leaky_relu_dfy
-_leaky_relu_f64_vad = _m['f64'].leaky_relu_vad
-_leaky_relu_f64_dfy = _m['f64'].leaky_relu_dfy
-_elu_f32_vad = _m['f32'].elu_vad
-_elu_f32_dfy = _m['f32'].elu_dfy
-_elu_f64_vad = _m['f64'].elu_vad
-_elu_f64_dfy = _m['f64'].elu_dfy
-_celu_f32_vad = _m['f32'].celu_vad
-_celu_f32_dfy = _m['f32'].celu_dfy
-_celu_f64_vad = _m['f64'].celu_vad
-_celu_f64_dfy = _m['f64'].celu_dfy
-_selu_f32_vad = _m['f32'].selu_vad
-_selu_f32_dfy = _m['f32'].selu_dfy
-_selu_f64_vad = _m['f64'].selu_vad
-_selu_f64_dfy = _m['f64'].selu_dfy
-_gelu_f32_vad = _m['f32'].gelu_vad
-_gelu_f64_vad = _m['f64'].gelu_vad
-_gelu_tanh_f32_vad = _m['f32'].gelu_tanh_vad
-_gelu_tanh_f64_vad = _m['f64'].gelu_tanh_vad
-_silu_f32_vad = _m['f32'].silu_vad
-_silu_f64_vad = _m['f64'].silu_vad
-_mish_f32_vad = _m['f32'].mish_vad
-_mish_f64_vad = _m['f64'].mish_vad
-_softplus_f32_vad = _m['f32'].softplus_vad
-_softplus_f64_vad = _m['f64'].softplus_vad
-_hardswish_f32_vad = _m['f32'].hardswish_vad
-_hardswish_f64_vad = _m['f64'].hardswish_vad
-_hardsigmoid_f32_vad = _m['f32'].hardsigmoid_vad
-_hardsigmoid_f32_dfy = _m['f32'].hardsigmoid_dfy
-_hardsigmoid_f64_vad = _m['f64'].hardsigmoid_vad
-_hardsigmoid_f64_dfy = _m['f64'].hardsigmoid_dfy
-_hardtanh_f32_vad = _m['f32'].hardtanh_vad
-_hardtanh_f32_dfy = _m['f32'].hardtanh_dfy
-_hardtanh_f64_vad = _m['f64'].hardtanh_vad
-_hardtanh_f64_dfy = _m['f64'].hardtanh_dfy
-_softsign_f32_vad = _m['f32'].softsign_vad
-_softsign_f32_dfy = _m['f32'].softsign_dfy
-_softsign_f64_vad = _m['f64'].softsign_vad
-_softsign_f64_dfy = _m['f64'].softsign_dfy
-_logsigmoid_f32_vad = _m['f32'].logsigmoid_vad
-_logsigmoid_f32_dfy = _m['f32'].logsigmoid_dfy
-_logsigmoid_f64_vad = _m['f64'].logsigmoid_vad
-_logsigmoid_f64_dfy = _m['f64'].logsigmoid_dfy
-_tanhshrink_f32_vad = _m['f32'].tanhshrink_vad
-_tanhshrink_f64_vad = _m['f64'].tanhshrink_vad
-_softshrink_f32_vad = _m['f32'].softshrink_vad
-_softshrink_f32_dfy = _m['f32'].softshrink_dfy
-_softshrink_f64_vad = _m['f64'].softshrink_vad
-_softshrink_f64_dfy = _m['f64'].softshrink_dfy
-_hardshrink_f32_vad = _m['f32'].hardshrink_vad
-_hardshrink_f32_dfy = _m['f32'].hardshrink_dfy
-_hardshrink_f64_vad = _m['f64'].hardshrink_vad
-_hardshrink_f64_dfy = _m['f64'].hardshrink_dfy
-_threshold_f32_vad = _m['f32'].threshold_vad
-_threshold_f64_vad = _m['f64'].threshold_vad
-_squareplus_f32_vad = _m['f32'].squareplus_vad
-_squareplus_f32_dfy = _m['f32'].squareplus_dfy
-_squareplus_f64_vad = _m['f64'].squareplus_vad
-_squareplus_f64_dfy = _m['f64'].squareplus_dfy
+_sigmoid_f32_value_and_derivative = _m['f32'].sigmoid_value_and_derivative
+_sigmoid_f32_derivative_from_y = _m['f32'].sigmoid_derivative_from_y
+_sigmoid_f64_value_and_derivative = _m['f64'].sigmoid_value_and_derivative
+_sigmoid_f64_derivative_from_y = _m['f64'].sigmoid_derivative_from_y
+_tanh_f32_value_and_derivative = _m['f32'].tanh_value_and_derivative
+_tanh_f32_derivative_from_y = _m['f32'].tanh_derivative_from_y
+_tanh_f64_value_and_derivative = _m['f64'].tanh_value_and_derivative
+_tanh_f64_derivative_from_y = _m['f64'].tanh_derivative_from_y
+_relu_f32_value_and_derivative = _m['f32'].relu_value_and_derivative
+_relu_f32_derivative_from_y = _m['f32'].relu_derivative_from_y
+_relu_f64_value_and_derivative = _m['f64'].relu_value_and_derivative
+_relu_f64_derivative_from_y = _m['f64'].relu_derivative_from_y
+_relu6_f32_value_and_derivative = _m['f32'].relu6_value_and_derivative
+_relu6_f32_derivative_from_y = _m['f32'].relu6_derivative_from_y
+_relu6_f64_value_and_derivative = _m['f64'].relu6_value_and_derivative
+_relu6_f64_derivative_from_y = _m['f64'].relu6_derivative_from_y
+_leaky_relu_f32_value_and_derivative = _m['f32'].leaky_relu_value_and_derivative
+_leaky_relu_f32_derivative_from_y = _m['f32'].leaky_relu_derivative_from_y
+_leaky_relu_f64_value_and_derivative = _m['f64'].leaky_relu_value_and_derivative
+_leaky_relu_f64_derivative_from_y = _m['f64'].leaky_relu_derivative_from_y
+_elu_f32_value_and_derivative = _m['f32'].elu_value_and_derivative
+_elu_f32_derivative_from_y = _m['f32'].elu_derivative_from_y
+_elu_f64_value_and_derivative = _m['f64'].elu_value_and_derivative
+_elu_f64_derivative_from_y = _m['f64'].elu_derivative_from_y
+_celu_f32_value_and_derivative = _m['f32'].celu_value_and_derivative
+_celu_f32_derivative_from_y = _m['f32'].celu_derivative_from_y
+_celu_f64_value_and_derivative = _m['f64'].celu_value_and_derivative
+_celu_f64_derivative_from_y = _m['f64'].celu_derivative_from_y
+_selu_f32_value_and_derivative = _m['f32'].selu_value_and_derivative
+_selu_f32_derivative_from_y = _m['f32'].selu_derivative_from_y
+_selu_f64_value_and_derivative = _m['f64'].selu_value_and_derivative
+_selu_f64_derivative_from_y = _m['f64'].selu_derivative_from_y
+_gelu_f32_value_and_derivative = _m['f32'].gelu_value_and_derivative
+_gelu_f64_value_and_derivative = _m['f64'].gelu_value_and_derivative
+_gelu_tanh_f32_value_and_derivative = _m['f32'].gelu_tanh_value_and_derivative
+_gelu_tanh_f64_value_and_derivative = _m['f64'].gelu_tanh_value_and_derivative
+_silu_f32_value_and_derivative = _m['f32'].silu_value_and_derivative
+_silu_f64_value_and_derivative = _m['f64'].silu_value_and_derivative
+_mish_f32_value_and_derivative = _m['f32'].mish_value_and_derivative
+_mish_f64_value_and_derivative = _m['f64'].mish_value_and_derivative
+_softplus_f32_value_and_derivative = _m['f32'].softplus_value_and_derivative
+_softplus_f64_value_and_derivative = _m['f64'].softplus_value_and_derivative
+_hardswish_f32_value_and_derivative = _m['f32'].hardswish_value_and_derivative
+_hardswish_f64_value_and_derivative = _m['f64'].hardswish_value_and_derivative
+_hardsigmoid_f32_value_and_derivative = _m['f32'].hardsigmoid_value_and_derivative
+_hardsigmoid_f32_derivative_from_y = _m['f32'].hardsigmoid_derivative_from_y
+_hardsigmoid_f64_value_and_derivative = _m['f64'].hardsigmoid_value_and_derivative
+_hardsigmoid_f64_derivative_from_y = _m['f64'].hardsigmoid_derivative_from_y
+_hardtanh_f32_value_and_derivative = _m['f32'].hardtanh_value_and_derivative
+_hardtanh_f32_derivative_from_y = _m['f32'].hardtanh_derivative_from_y
+_hardtanh_f64_value_and_derivative = _m['f64'].hardtanh_value_and_derivative
+_hardtanh_f64_derivative_from_y = _m['f64'].hardtanh_derivative_from_y
+_softsign_f32_value_and_derivative = _m['f32'].softsign_value_and_derivative
+_softsign_f32_derivative_from_y = _m['f32'].softsign_derivative_from_y
+_softsign_f64_value_and_derivative = _m['f64'].softsign_value_and_derivative
+_softsign_f64_derivative_from_y = _m['f64'].softsign_derivative_from_y
+_logsigmoid_f32_value_and_derivative = _m['f32'].logsigmoid_value_and_derivative
+_logsigmoid_f32_derivative_from_y = _m['f32'].logsigmoid_derivative_from_y
+_logsigmoid_f64_value_and_derivative = _m['f64'].logsigmoid_value_and_derivative
+_logsigmoid_f64_derivative_from_y = _m['f64'].logsigmoid_derivative_from_y
+_tanhshrink_f32_value_and_derivative = _m['f32'].tanhshrink_value_and_derivative
+_tanhshrink_f64_value_and_derivative = _m['f64'].tanhshrink_value_and_derivative
+_softshrink_f32_value_and_derivative = _m['f32'].softshrink_value_and_derivative
+_softshrink_f32_derivative_from_y = _m['f32'].softshrink_derivative_from_y
+_softshrink_f64_value_and_derivative = _m['f64'].softshrink_value_and_derivative
+_softshrink_f64_derivative_from_y = _m['f64'].softshrink_derivative_from_y
+_hardshrink_f32_value_and_derivative = _m['f32'].hardshrink_value_and_derivative
+_hardshrink_f32_derivative_from_y = _m['f32'].hardshrink_derivative_from_y
+_hardshrink_f64_value_and_derivative = _m['f64'].hardshrink_value_and_derivative
+_hardshrink_f64_derivative_from_y = _m['f64'].hardshrink_derivative_from_y
+_threshold_f32_value_and_derivative = _m['f32'].threshold_value_and_derivative
+_threshold_f64_value_and_derivative = _m['f64'].threshold_value_and_derivative
+_squareplus_f32_value_and_derivative = _m['f32'].squareplus_value_and_derivative
+_squareplus_f32_derivative_from_y = _m['f32'].squareplus_derivative_from_y
+_squareplus_f64_value_and_derivative = _m['f64'].squareplus_value_and_derivative
+_squareplus_f64_derivative_from_y = _m['f64'].squareplus_derivative_from_y
 # The parallel drivers cut the work into at most this many pieces, which
 # prange hands out to the threads in contiguous runs.  (A count taken from
 # numba.get_num_threads() would keep the drivers out of Numba's cache.)
@@ -122,7 +122,7 @@ def sigmoid_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def sigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _sigmoid_f32_vad(_f64(x[i]))[0]
+        y[i] = _sigmoid_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f32_par(dy, x, dx):
@@ -134,7 +134,7 @@ def sigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _sigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _sigmoid_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -146,7 +146,7 @@ def sigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _sigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _sigmoid_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f32_par(x, y, d):
@@ -158,7 +158,7 @@ def sigmoid_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _sigmoid_f32_vad(_f64(x[i]))
+        v = _sigmoid_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -172,7 +172,7 @@ def sigmoid_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def sigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _sigmoid_f64_vad(_f64(x[i]))[0]
+        y[i] = _sigmoid_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_f64_par(dy, x, dx):
@@ -184,7 +184,7 @@ def sigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _sigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _sigmoid_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def sigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -196,7 +196,7 @@ def sigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def sigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _sigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _sigmoid_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def sigmoid_value_and_derivative_f64_par(x, y, d):
@@ -208,7 +208,7 @@ def sigmoid_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def sigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _sigmoid_f64_vad(_f64(x[i]))
+        v = _sigmoid_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -222,7 +222,7 @@ def tanh_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def tanh_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanh_f32_vad(_f64(x[i]))[0]
+        y[i] = _tanh_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanh_backward_f32_par(dy, x, dx):
@@ -234,7 +234,7 @@ def tanh_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanh_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanh_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f32_par(dy, y, dx):
@@ -246,7 +246,7 @@ def tanh_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def tanh_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanh_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _tanh_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f32_par(x, y, d):
@@ -258,7 +258,7 @@ def tanh_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _tanh_f32_vad(_f64(x[i]))
+        v = _tanh_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -272,7 +272,7 @@ def tanh_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def tanh_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanh_f64_vad(_f64(x[i]))[0]
+        y[i] = _tanh_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanh_backward_f64_par(dy, x, dx):
@@ -284,7 +284,7 @@ def tanh_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanh_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanh_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanh_backward_from_y_f64_par(dy, y, dx):
@@ -296,7 +296,7 @@ def tanh_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def tanh_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanh_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _tanh_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def tanh_value_and_derivative_f64_par(x, y, d):
@@ -308,7 +308,7 @@ def tanh_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def tanh_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _tanh_f64_vad(_f64(x[i]))
+        v = _tanh_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -322,7 +322,7 @@ def relu_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def relu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu_f32_vad(_f64(x[i]))[0]
+        y[i] = _relu_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu_backward_f32_par(dy, x, dx):
@@ -334,7 +334,7 @@ def relu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f32_par(dy, y, dx):
@@ -346,7 +346,7 @@ def relu_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f32_par(x, y, d):
@@ -358,7 +358,7 @@ def relu_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def relu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _relu_f32_vad(_f64(x[i]))
+        v = _relu_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -372,7 +372,7 @@ def relu_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def relu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu_f64_vad(_f64(x[i]))[0]
+        y[i] = _relu_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu_backward_f64_par(dy, x, dx):
@@ -384,7 +384,7 @@ def relu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu_backward_from_y_f64_par(dy, y, dx):
@@ -396,7 +396,7 @@ def relu_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu_value_and_derivative_f64_par(x, y, d):
@@ -408,7 +408,7 @@ def relu_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def relu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _relu_f64_vad(_f64(x[i]))
+        v = _relu_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -422,7 +422,7 @@ def relu6_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def relu6_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu6_f32_vad(_f64(x[i]))[0]
+        y[i] = _relu6_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu6_backward_f32_par(dy, x, dx):
@@ -434,7 +434,7 @@ def relu6_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu6_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu6_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu6_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f32_par(dy, y, dx):
@@ -446,7 +446,7 @@ def relu6_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu6_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu6_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu6_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f32_par(x, y, d):
@@ -458,7 +458,7 @@ def relu6_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _relu6_f32_vad(_f64(x[i]))
+        v = _relu6_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -472,7 +472,7 @@ def relu6_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def relu6_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _relu6_f64_vad(_f64(x[i]))[0]
+        y[i] = _relu6_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def relu6_backward_f64_par(dy, x, dx):
@@ -484,7 +484,7 @@ def relu6_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def relu6_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu6_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _relu6_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def relu6_backward_from_y_f64_par(dy, y, dx):
@@ -496,7 +496,7 @@ def relu6_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def relu6_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _relu6_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _relu6_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def relu6_value_and_derivative_f64_par(x, y, d):
@@ -508,7 +508,7 @@ def relu6_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def relu6_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _relu6_f64_vad(_f64(x[i]))
+        v = _relu6_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -522,7 +522,7 @@ def leaky_relu_forward_f32_par(x, y, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_forward_f32_ser(x, y, negative_slope):
     for i in range(x.size):
-        y[i] = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f32_value_and_derivative(_f64(x[i]), negative_slope)[0]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f32_par(dy, x, dx, negative_slope):
@@ -534,7 +534,7 @@ def leaky_relu_backward_f32_par(dy, x, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_f32_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = dy[i] * _leaky_relu_f32_vad(_f64(x[i]), negative_slope)[1]
+        dx[i] = dy[i] * _leaky_relu_f32_value_and_derivative(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
@@ -546,7 +546,7 @@ def leaky_relu_backward_from_y_f32_par(dy, y, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f32_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = dy[i] * _leaky_relu_f32_dfy(_f64(y[i]), negative_slope)
+        dx[i] = dy[i] * _leaky_relu_f32_derivative_from_y(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f32_par(x, y, d, negative_slope):
@@ -558,7 +558,7 @@ def leaky_relu_value_and_derivative_f32_par(x, y, d, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f32_ser(x, y, d, negative_slope):
     for i in range(x.size):
-        v = _leaky_relu_f32_vad(_f64(x[i]), negative_slope)
+        v = _leaky_relu_f32_value_and_derivative(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -572,7 +572,7 @@ def leaky_relu_forward_f64_par(x, y, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_forward_f64_ser(x, y, negative_slope):
     for i in range(x.size):
-        y[i] = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[0]
+        y[i] = _leaky_relu_f64_value_and_derivative(_f64(x[i]), negative_slope)[0]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_f64_par(dy, x, dx, negative_slope):
@@ -584,7 +584,7 @@ def leaky_relu_backward_f64_par(dy, x, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_f64_ser(dy, x, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = dy[i] * _leaky_relu_f64_vad(_f64(x[i]), negative_slope)[1]
+        dx[i] = dy[i] * _leaky_relu_f64_value_and_derivative(_f64(x[i]), negative_slope)[1]
 
 @njit(**_PARALLEL)
 def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
@@ -596,7 +596,7 @@ def leaky_relu_backward_from_y_f64_par(dy, y, dx, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_backward_from_y_f64_ser(dy, y, dx, negative_slope):
     for i in range(dy.size):
-        dx[i] = dy[i] * _leaky_relu_f64_dfy(_f64(y[i]), negative_slope)
+        dx[i] = dy[i] * _leaky_relu_f64_derivative_from_y(_f64(y[i]), negative_slope)
 
 @njit(**_PARALLEL)
 def leaky_relu_value_and_derivative_f64_par(x, y, d, negative_slope):
@@ -608,7 +608,7 @@ def leaky_relu_value_and_derivative_f64_par(x, y, d, negative_slope):
 @njit(**_SERIAL)
 def leaky_relu_value_and_derivative_f64_ser(x, y, d, negative_slope):
     for i in range(x.size):
-        v = _leaky_relu_f64_vad(_f64(x[i]), negative_slope)
+        v = _leaky_relu_f64_value_and_derivative(_f64(x[i]), negative_slope)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -622,7 +622,7 @@ def elu_forward_f32_par(x, y, alpha):
 @njit(**_SERIAL)
 def elu_forward_f32_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _elu_f32_vad(_f64(x[i]), alpha)[0]
+        y[i] = _elu_f32_value_and_derivative(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def elu_backward_f32_par(dy, x, dx, alpha):
@@ -634,7 +634,7 @@ def elu_backward_f32_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _elu_f32_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _elu_f32_value_and_derivative(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f32_par(dy, y, dx, alpha):
@@ -646,7 +646,7 @@ def elu_backward_from_y_f32_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _elu_f32_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _elu_f32_derivative_from_y(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f32_par(x, y, d, alpha):
@@ -658,7 +658,7 @@ def elu_value_and_derivative_f32_par(x, y, d, alpha):
 @njit(**_SERIAL)
 def elu_value_and_derivative_f32_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _elu_f32_vad(_f64(x[i]), alpha)
+        v = _elu_f32_value_and_derivative(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -672,7 +672,7 @@ def elu_forward_f64_par(x, y, alpha):
 @njit(**_SERIAL)
 def elu_forward_f64_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _elu_f64_vad(_f64(x[i]), alpha)[0]
+        y[i] = _elu_f64_value_and_derivative(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def elu_backward_f64_par(dy, x, dx, alpha):
@@ -684,7 +684,7 @@ def elu_backward_f64_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _elu_f64_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _elu_f64_value_and_derivative(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def elu_backward_from_y_f64_par(dy, y, dx, alpha):
@@ -696,7 +696,7 @@ def elu_backward_from_y_f64_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def elu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _elu_f64_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _elu_f64_derivative_from_y(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def elu_value_and_derivative_f64_par(x, y, d, alpha):
@@ -708,7 +708,7 @@ def elu_value_and_derivative_f64_par(x, y, d, alpha):
 @njit(**_SERIAL)
 def elu_value_and_derivative_f64_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _elu_f64_vad(_f64(x[i]), alpha)
+        v = _elu_f64_value_and_derivative(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -722,7 +722,7 @@ def celu_forward_f32_par(x, y, alpha):
 @njit(**_SERIAL)
 def celu_forward_f32_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _celu_f32_vad(_f64(x[i]), alpha)[0]
+        y[i] = _celu_f32_value_and_derivative(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def celu_backward_f32_par(dy, x, dx, alpha):
@@ -734,7 +734,7 @@ def celu_backward_f32_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_f32_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _celu_f32_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _celu_f32_value_and_derivative(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f32_par(dy, y, dx, alpha):
@@ -746,7 +746,7 @@ def celu_backward_from_y_f32_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_from_y_f32_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _celu_f32_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _celu_f32_derivative_from_y(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f32_par(x, y, d, alpha):
@@ -758,7 +758,7 @@ def celu_value_and_derivative_f32_par(x, y, d, alpha):
 @njit(**_SERIAL)
 def celu_value_and_derivative_f32_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _celu_f32_vad(_f64(x[i]), alpha)
+        v = _celu_f32_value_and_derivative(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -772,7 +772,7 @@ def celu_forward_f64_par(x, y, alpha):
 @njit(**_SERIAL)
 def celu_forward_f64_ser(x, y, alpha):
     for i in range(x.size):
-        y[i] = _celu_f64_vad(_f64(x[i]), alpha)[0]
+        y[i] = _celu_f64_value_and_derivative(_f64(x[i]), alpha)[0]
 
 @njit(**_PARALLEL)
 def celu_backward_f64_par(dy, x, dx, alpha):
@@ -784,7 +784,7 @@ def celu_backward_f64_par(dy, x, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_f64_ser(dy, x, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _celu_f64_vad(_f64(x[i]), alpha)[1]
+        dx[i] = dy[i] * _celu_f64_value_and_derivative(_f64(x[i]), alpha)[1]
 
 @njit(**_PARALLEL)
 def celu_backward_from_y_f64_par(dy, y, dx, alpha):
@@ -796,7 +796,7 @@ def celu_backward_from_y_f64_par(dy, y, dx, alpha):
 @njit(**_SERIAL)
 def celu_backward_from_y_f64_ser(dy, y, dx, alpha):
     for i in range(dy.size):
-        dx[i] = dy[i] * _celu_f64_dfy(_f64(y[i]), alpha)
+        dx[i] = dy[i] * _celu_f64_derivative_from_y(_f64(y[i]), alpha)
 
 @njit(**_PARALLEL)
 def celu_value_and_derivative_f64_par(x, y, d, alpha):
@@ -808,7 +808,7 @@ def celu_value_and_derivative_f64_par(x, y, d, alpha):
 @njit(**_SERIAL)
 def celu_value_and_derivative_f64_ser(x, y, d, alpha):
     for i in range(x.size):
-        v = _celu_f64_vad(_f64(x[i]), alpha)
+        v = _celu_f64_value_and_derivative(_f64(x[i]), alpha)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -822,7 +822,7 @@ def selu_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def selu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _selu_f32_vad(_f64(x[i]))[0]
+        y[i] = _selu_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def selu_backward_f32_par(dy, x, dx):
@@ -834,7 +834,7 @@ def selu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def selu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _selu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _selu_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f32_par(dy, y, dx):
@@ -846,7 +846,7 @@ def selu_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def selu_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _selu_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _selu_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f32_par(x, y, d):
@@ -858,7 +858,7 @@ def selu_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def selu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _selu_f32_vad(_f64(x[i]))
+        v = _selu_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -872,7 +872,7 @@ def selu_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def selu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _selu_f64_vad(_f64(x[i]))[0]
+        y[i] = _selu_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def selu_backward_f64_par(dy, x, dx):
@@ -884,7 +884,7 @@ def selu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def selu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _selu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _selu_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def selu_backward_from_y_f64_par(dy, y, dx):
@@ -896,7 +896,7 @@ def selu_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def selu_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _selu_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _selu_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def selu_value_and_derivative_f64_par(x, y, d):
@@ -908,7 +908,7 @@ def selu_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def selu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _selu_f64_vad(_f64(x[i]))
+        v = _selu_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -922,7 +922,7 @@ def gelu_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def gelu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_f32_vad(_f64(x[i]))[0]
+        y[i] = _gelu_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_backward_f32_par(dy, x, dx):
@@ -934,7 +934,7 @@ def gelu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _gelu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f32_par(x, y, d):
@@ -946,7 +946,7 @@ def gelu_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_f32_vad(_f64(x[i]))
+        v = _gelu_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -960,7 +960,7 @@ def gelu_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def gelu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_f64_vad(_f64(x[i]))[0]
+        y[i] = _gelu_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_backward_f64_par(dy, x, dx):
@@ -972,7 +972,7 @@ def gelu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _gelu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_value_and_derivative_f64_par(x, y, d):
@@ -984,7 +984,7 @@ def gelu_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def gelu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_f64_vad(_f64(x[i]))
+        v = _gelu_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -998,7 +998,7 @@ def gelu_tanh_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def gelu_tanh_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_tanh_f32_vad(_f64(x[i]))[0]
+        y[i] = _gelu_tanh_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f32_par(dy, x, dx):
@@ -1010,7 +1010,7 @@ def gelu_tanh_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_tanh_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _gelu_tanh_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_tanh_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f32_par(x, y, d):
@@ -1022,7 +1022,7 @@ def gelu_tanh_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_tanh_f32_vad(_f64(x[i]))
+        v = _gelu_tanh_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1036,7 +1036,7 @@ def gelu_tanh_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def gelu_tanh_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _gelu_tanh_f64_vad(_f64(x[i]))[0]
+        y[i] = _gelu_tanh_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def gelu_tanh_backward_f64_par(dy, x, dx):
@@ -1048,7 +1048,7 @@ def gelu_tanh_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def gelu_tanh_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _gelu_tanh_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _gelu_tanh_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def gelu_tanh_value_and_derivative_f64_par(x, y, d):
@@ -1060,7 +1060,7 @@ def gelu_tanh_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def gelu_tanh_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _gelu_tanh_f64_vad(_f64(x[i]))
+        v = _gelu_tanh_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1074,7 +1074,7 @@ def silu_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def silu_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _silu_f32_vad(_f64(x[i]))[0]
+        y[i] = _silu_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def silu_backward_f32_par(dy, x, dx):
@@ -1086,7 +1086,7 @@ def silu_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def silu_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _silu_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _silu_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f32_par(x, y, d):
@@ -1098,7 +1098,7 @@ def silu_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def silu_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _silu_f32_vad(_f64(x[i]))
+        v = _silu_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1112,7 +1112,7 @@ def silu_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def silu_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _silu_f64_vad(_f64(x[i]))[0]
+        y[i] = _silu_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def silu_backward_f64_par(dy, x, dx):
@@ -1124,7 +1124,7 @@ def silu_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def silu_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _silu_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _silu_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def silu_value_and_derivative_f64_par(x, y, d):
@@ -1136,7 +1136,7 @@ def silu_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def silu_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _silu_f64_vad(_f64(x[i]))
+        v = _silu_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1150,7 +1150,7 @@ def mish_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def mish_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _mish_f32_vad(_f64(x[i]))[0]
+        y[i] = _mish_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def mish_backward_f32_par(dy, x, dx):
@@ -1162,7 +1162,7 @@ def mish_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def mish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _mish_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _mish_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f32_par(x, y, d):
@@ -1174,7 +1174,7 @@ def mish_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def mish_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _mish_f32_vad(_f64(x[i]))
+        v = _mish_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1188,7 +1188,7 @@ def mish_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def mish_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _mish_f64_vad(_f64(x[i]))[0]
+        y[i] = _mish_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def mish_backward_f64_par(dy, x, dx):
@@ -1200,7 +1200,7 @@ def mish_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def mish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _mish_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _mish_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def mish_value_and_derivative_f64_par(x, y, d):
@@ -1212,7 +1212,7 @@ def mish_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def mish_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _mish_f64_vad(_f64(x[i]))
+        v = _mish_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1226,7 +1226,7 @@ def softplus_forward_f32_par(x, y, beta, threshold):
 @njit(**_SERIAL)
 def softplus_forward_f32_ser(x, y, beta, threshold):
     for i in range(x.size):
-        y[i] = _softplus_f32_vad(_f64(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f32_value_and_derivative(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_PARALLEL)
 def softplus_backward_f32_par(dy, x, dx, beta, threshold):
@@ -1238,7 +1238,7 @@ def softplus_backward_f32_par(dy, x, dx, beta, threshold):
 @njit(**_SERIAL)
 def softplus_backward_f32_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softplus_f32_vad(_f64(x[i]), beta, threshold)[1]
+        dx[i] = dy[i] * _softplus_f32_value_and_derivative(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
@@ -1250,7 +1250,7 @@ def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f32_ser(x, y, d, beta, threshold):
     for i in range(x.size):
-        v = _softplus_f32_vad(_f64(x[i]), beta, threshold)
+        v = _softplus_f32_value_and_derivative(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1264,7 +1264,7 @@ def softplus_forward_f64_par(x, y, beta, threshold):
 @njit(**_SERIAL)
 def softplus_forward_f64_ser(x, y, beta, threshold):
     for i in range(x.size):
-        y[i] = _softplus_f64_vad(_f64(x[i]), beta, threshold)[0]
+        y[i] = _softplus_f64_value_and_derivative(_f64(x[i]), beta, threshold)[0]
 
 @njit(**_PARALLEL)
 def softplus_backward_f64_par(dy, x, dx, beta, threshold):
@@ -1276,7 +1276,7 @@ def softplus_backward_f64_par(dy, x, dx, beta, threshold):
 @njit(**_SERIAL)
 def softplus_backward_f64_ser(dy, x, dx, beta, threshold):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softplus_f64_vad(_f64(x[i]), beta, threshold)[1]
+        dx[i] = dy[i] * _softplus_f64_value_and_derivative(_f64(x[i]), beta, threshold)[1]
 
 @njit(**_PARALLEL)
 def softplus_value_and_derivative_f64_par(x, y, d, beta, threshold):
@@ -1288,7 +1288,7 @@ def softplus_value_and_derivative_f64_par(x, y, d, beta, threshold):
 @njit(**_SERIAL)
 def softplus_value_and_derivative_f64_ser(x, y, d, beta, threshold):
     for i in range(x.size):
-        v = _softplus_f64_vad(_f64(x[i]), beta, threshold)
+        v = _softplus_f64_value_and_derivative(_f64(x[i]), beta, threshold)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1302,7 +1302,7 @@ def hardswish_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def hardswish_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardswish_f32_vad(_f64(x[i]))[0]
+        y[i] = _hardswish_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardswish_backward_f32_par(dy, x, dx):
@@ -1314,7 +1314,7 @@ def hardswish_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardswish_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardswish_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardswish_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f32_par(x, y, d):
@@ -1326,7 +1326,7 @@ def hardswish_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _hardswish_f32_vad(_f64(x[i]))
+        v = _hardswish_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1340,7 +1340,7 @@ def hardswish_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def hardswish_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardswish_f64_vad(_f64(x[i]))[0]
+        y[i] = _hardswish_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardswish_backward_f64_par(dy, x, dx):
@@ -1352,7 +1352,7 @@ def hardswish_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardswish_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardswish_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardswish_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardswish_value_and_derivative_f64_par(x, y, d):
@@ -1364,7 +1364,7 @@ def hardswish_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def hardswish_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _hardswish_f64_vad(_f64(x[i]))
+        v = _hardswish_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1378,7 +1378,7 @@ def hardsigmoid_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def hardsigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardsigmoid_f32_vad(_f64(x[i]))[0]
+        y[i] = _hardsigmoid_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f32_par(dy, x, dx):
@@ -1390,7 +1390,7 @@ def hardsigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardsigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardsigmoid_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -1402,7 +1402,7 @@ def hardsigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardsigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _hardsigmoid_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f32_par(x, y, d):
@@ -1414,7 +1414,7 @@ def hardsigmoid_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _hardsigmoid_f32_vad(_f64(x[i]))
+        v = _hardsigmoid_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1428,7 +1428,7 @@ def hardsigmoid_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def hardsigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _hardsigmoid_f64_vad(_f64(x[i]))[0]
+        y[i] = _hardsigmoid_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_f64_par(dy, x, dx):
@@ -1440,7 +1440,7 @@ def hardsigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardsigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _hardsigmoid_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -1452,7 +1452,7 @@ def hardsigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def hardsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardsigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _hardsigmoid_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def hardsigmoid_value_and_derivative_f64_par(x, y, d):
@@ -1464,7 +1464,7 @@ def hardsigmoid_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def hardsigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _hardsigmoid_f64_vad(_f64(x[i]))
+        v = _hardsigmoid_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1478,7 +1478,7 @@ def hardtanh_forward_f32_par(x, y, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_forward_f32_ser(x, y, min_val, max_val):
     for i in range(x.size):
-        y[i] = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f32_value_and_derivative(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f32_par(dy, x, dx, min_val, max_val):
@@ -1490,7 +1490,7 @@ def hardtanh_backward_f32_par(dy, x, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_f32_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)[1]
+        dx[i] = dy[i] * _hardtanh_f32_value_and_derivative(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
@@ -1502,7 +1502,7 @@ def hardtanh_backward_from_y_f32_par(dy, y, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f32_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardtanh_f32_dfy(_f64(y[i]), min_val, max_val)
+        dx[i] = dy[i] * _hardtanh_f32_derivative_from_y(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f32_par(x, y, d, min_val, max_val):
@@ -1514,7 +1514,7 @@ def hardtanh_value_and_derivative_f32_par(x, y, d, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f32_ser(x, y, d, min_val, max_val):
     for i in range(x.size):
-        v = _hardtanh_f32_vad(_f64(x[i]), min_val, max_val)
+        v = _hardtanh_f32_value_and_derivative(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1528,7 +1528,7 @@ def hardtanh_forward_f64_par(x, y, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_forward_f64_ser(x, y, min_val, max_val):
     for i in range(x.size):
-        y[i] = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[0]
+        y[i] = _hardtanh_f64_value_and_derivative(_f64(x[i]), min_val, max_val)[0]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_f64_par(dy, x, dx, min_val, max_val):
@@ -1540,7 +1540,7 @@ def hardtanh_backward_f64_par(dy, x, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_f64_ser(dy, x, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)[1]
+        dx[i] = dy[i] * _hardtanh_f64_value_and_derivative(_f64(x[i]), min_val, max_val)[1]
 
 @njit(**_PARALLEL)
 def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
@@ -1552,7 +1552,7 @@ def hardtanh_backward_from_y_f64_par(dy, y, dx, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_backward_from_y_f64_ser(dy, y, dx, min_val, max_val):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardtanh_f64_dfy(_f64(y[i]), min_val, max_val)
+        dx[i] = dy[i] * _hardtanh_f64_derivative_from_y(_f64(y[i]), min_val, max_val)
 
 @njit(**_PARALLEL)
 def hardtanh_value_and_derivative_f64_par(x, y, d, min_val, max_val):
@@ -1564,7 +1564,7 @@ def hardtanh_value_and_derivative_f64_par(x, y, d, min_val, max_val):
 @njit(**_SERIAL)
 def hardtanh_value_and_derivative_f64_ser(x, y, d, min_val, max_val):
     for i in range(x.size):
-        v = _hardtanh_f64_vad(_f64(x[i]), min_val, max_val)
+        v = _hardtanh_f64_value_and_derivative(_f64(x[i]), min_val, max_val)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1578,7 +1578,7 @@ def softsign_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def softsign_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _softsign_f32_vad(_f64(x[i]))[0]
+        y[i] = _softsign_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def softsign_backward_f32_par(dy, x, dx):
@@ -1590,7 +1590,7 @@ def softsign_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def softsign_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softsign_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _softsign_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f32_par(dy, y, dx):
@@ -1602,7 +1602,7 @@ def softsign_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def softsign_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softsign_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _softsign_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f32_par(x, y, d):
@@ -1614,7 +1614,7 @@ def softsign_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _softsign_f32_vad(_f64(x[i]))
+        v = _softsign_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1628,7 +1628,7 @@ def softsign_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def softsign_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _softsign_f64_vad(_f64(x[i]))[0]
+        y[i] = _softsign_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def softsign_backward_f64_par(dy, x, dx):
@@ -1640,7 +1640,7 @@ def softsign_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def softsign_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softsign_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _softsign_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def softsign_backward_from_y_f64_par(dy, y, dx):
@@ -1652,7 +1652,7 @@ def softsign_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def softsign_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softsign_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _softsign_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def softsign_value_and_derivative_f64_par(x, y, d):
@@ -1664,7 +1664,7 @@ def softsign_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def softsign_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _softsign_f64_vad(_f64(x[i]))
+        v = _softsign_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1678,7 +1678,7 @@ def logsigmoid_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def logsigmoid_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _logsigmoid_f32_vad(_f64(x[i]))[0]
+        y[i] = _logsigmoid_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f32_par(dy, x, dx):
@@ -1690,7 +1690,7 @@ def logsigmoid_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _logsigmoid_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _logsigmoid_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f32_par(dy, y, dx):
@@ -1702,7 +1702,7 @@ def logsigmoid_backward_from_y_f32_par(dy, y, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f32_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _logsigmoid_f32_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _logsigmoid_f32_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f32_par(x, y, d):
@@ -1714,7 +1714,7 @@ def logsigmoid_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _logsigmoid_f32_vad(_f64(x[i]))
+        v = _logsigmoid_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1728,7 +1728,7 @@ def logsigmoid_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def logsigmoid_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _logsigmoid_f64_vad(_f64(x[i]))[0]
+        y[i] = _logsigmoid_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_f64_par(dy, x, dx):
@@ -1740,7 +1740,7 @@ def logsigmoid_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _logsigmoid_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _logsigmoid_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def logsigmoid_backward_from_y_f64_par(dy, y, dx):
@@ -1752,7 +1752,7 @@ def logsigmoid_backward_from_y_f64_par(dy, y, dx):
 @njit(**_SERIAL)
 def logsigmoid_backward_from_y_f64_ser(dy, y, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _logsigmoid_f64_dfy(_f64(y[i]))
+        dx[i] = dy[i] * _logsigmoid_f64_derivative_from_y(_f64(y[i]))
 
 @njit(**_PARALLEL)
 def logsigmoid_value_and_derivative_f64_par(x, y, d):
@@ -1764,7 +1764,7 @@ def logsigmoid_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def logsigmoid_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _logsigmoid_f64_vad(_f64(x[i]))
+        v = _logsigmoid_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1778,7 +1778,7 @@ def tanhshrink_forward_f32_par(x, y):
 @njit(**_SERIAL)
 def tanhshrink_forward_f32_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanhshrink_f32_vad(_f64(x[i]))[0]
+        y[i] = _tanhshrink_f32_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f32_par(dy, x, dx):
@@ -1790,7 +1790,7 @@ def tanhshrink_backward_f32_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanhshrink_backward_f32_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanhshrink_f32_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanhshrink_f32_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f32_par(x, y, d):
@@ -1802,7 +1802,7 @@ def tanhshrink_value_and_derivative_f32_par(x, y, d):
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f32_ser(x, y, d):
     for i in range(x.size):
-        v = _tanhshrink_f32_vad(_f64(x[i]))
+        v = _tanhshrink_f32_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1816,7 +1816,7 @@ def tanhshrink_forward_f64_par(x, y):
 @njit(**_SERIAL)
 def tanhshrink_forward_f64_ser(x, y):
     for i in range(x.size):
-        y[i] = _tanhshrink_f64_vad(_f64(x[i]))[0]
+        y[i] = _tanhshrink_f64_value_and_derivative(_f64(x[i]))[0]
 
 @njit(**_PARALLEL)
 def tanhshrink_backward_f64_par(dy, x, dx):
@@ -1828,7 +1828,7 @@ def tanhshrink_backward_f64_par(dy, x, dx):
 @njit(**_SERIAL)
 def tanhshrink_backward_f64_ser(dy, x, dx):
     for i in range(dy.size):
-        dx[i] = dy[i] * _tanhshrink_f64_vad(_f64(x[i]))[1]
+        dx[i] = dy[i] * _tanhshrink_f64_value_and_derivative(_f64(x[i]))[1]
 
 @njit(**_PARALLEL)
 def tanhshrink_value_and_derivative_f64_par(x, y, d):
@@ -1840,7 +1840,7 @@ def tanhshrink_value_and_derivative_f64_par(x, y, d):
 @njit(**_SERIAL)
 def tanhshrink_value_and_derivative_f64_ser(x, y, d):
     for i in range(x.size):
-        v = _tanhshrink_f64_vad(_f64(x[i]))
+        v = _tanhshrink_f64_value_and_derivative(_f64(x[i]))
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1854,7 +1854,7 @@ def softshrink_forward_f32_par(x, y, lambd):
 @njit(**_SERIAL)
 def softshrink_forward_f32_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _softshrink_f32_vad(_f64(x[i]), lambd)[0]
+        y[i] = _softshrink_f32_value_and_derivative(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def softshrink_backward_f32_par(dy, x, dx, lambd):
@@ -1866,7 +1866,7 @@ def softshrink_backward_f32_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softshrink_f32_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _softshrink_f32_value_and_derivative(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
@@ -1878,7 +1878,7 @@ def softshrink_backward_from_y_f32_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softshrink_f32_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _softshrink_f32_derivative_from_y(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f32_par(x, y, d, lambd):
@@ -1890,7 +1890,7 @@ def softshrink_value_and_derivative_f32_par(x, y, d, lambd):
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f32_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _softshrink_f32_vad(_f64(x[i]), lambd)
+        v = _softshrink_f32_value_and_derivative(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1904,7 +1904,7 @@ def softshrink_forward_f64_par(x, y, lambd):
 @njit(**_SERIAL)
 def softshrink_forward_f64_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _softshrink_f64_vad(_f64(x[i]), lambd)[0]
+        y[i] = _softshrink_f64_value_and_derivative(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def softshrink_backward_f64_par(dy, x, dx, lambd):
@@ -1916,7 +1916,7 @@ def softshrink_backward_f64_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softshrink_f64_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _softshrink_f64_value_and_derivative(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
@@ -1928,7 +1928,7 @@ def softshrink_backward_from_y_f64_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def softshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _softshrink_f64_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _softshrink_f64_derivative_from_y(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def softshrink_value_and_derivative_f64_par(x, y, d, lambd):
@@ -1940,7 +1940,7 @@ def softshrink_value_and_derivative_f64_par(x, y, d, lambd):
 @njit(**_SERIAL)
 def softshrink_value_and_derivative_f64_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _softshrink_f64_vad(_f64(x[i]), lambd)
+        v = _softshrink_f64_value_and_derivative(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -1954,7 +1954,7 @@ def hardshrink_forward_f32_par(x, y, lambd):
 @njit(**_SERIAL)
 def hardshrink_forward_f32_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _hardshrink_f32_vad(_f64(x[i]), lambd)[0]
+        y[i] = _hardshrink_f32_value_and_derivative(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f32_par(dy, x, dx, lambd):
@@ -1966,7 +1966,7 @@ def hardshrink_backward_f32_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_f32_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardshrink_f32_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _hardshrink_f32_value_and_derivative(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
@@ -1978,7 +1978,7 @@ def hardshrink_backward_from_y_f32_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f32_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardshrink_f32_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _hardshrink_f32_derivative_from_y(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f32_par(x, y, d, lambd):
@@ -1990,7 +1990,7 @@ def hardshrink_value_and_derivative_f32_par(x, y, d, lambd):
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f32_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _hardshrink_f32_vad(_f64(x[i]), lambd)
+        v = _hardshrink_f32_value_and_derivative(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -2004,7 +2004,7 @@ def hardshrink_forward_f64_par(x, y, lambd):
 @njit(**_SERIAL)
 def hardshrink_forward_f64_ser(x, y, lambd):
     for i in range(x.size):
-        y[i] = _hardshrink_f64_vad(_f64(x[i]), lambd)[0]
+        y[i] = _hardshrink_f64_value_and_derivative(_f64(x[i]), lambd)[0]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_f64_par(dy, x, dx, lambd):
@@ -2016,7 +2016,7 @@ def hardshrink_backward_f64_par(dy, x, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_f64_ser(dy, x, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardshrink_f64_vad(_f64(x[i]), lambd)[1]
+        dx[i] = dy[i] * _hardshrink_f64_value_and_derivative(_f64(x[i]), lambd)[1]
 
 @njit(**_PARALLEL)
 def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
@@ -2028,7 +2028,7 @@ def hardshrink_backward_from_y_f64_par(dy, y, dx, lambd):
 @njit(**_SERIAL)
 def hardshrink_backward_from_y_f64_ser(dy, y, dx, lambd):
     for i in range(dy.size):
-        dx[i] = dy[i] * _hardshrink_f64_dfy(_f64(y[i]), lambd)
+        dx[i] = dy[i] * _hardshrink_f64_derivative_from_y(_f64(y[i]), lambd)
 
 @njit(**_PARALLEL)
 def hardshrink_value_and_derivative_f64_par(x, y, d, lambd):
@@ -2040,7 +2040,7 @@ def hardshrink_value_and_derivative_f64_par(x, y, d, lambd):
 @njit(**_SERIAL)
 def hardshrink_value_and_derivative_f64_ser(x, y, d, lambd):
     for i in range(x.size):
-        v = _hardshrink_f64_vad(_f64(x[i]), lambd)
+        v = _hardshrink_f64_value_and_derivative(_f64(x[i]), lambd)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -2054,7 +2054,7 @@ def threshold_forward_f32_par(x, y, threshold, value):
 @njit(**_SERIAL)
 def threshold_forward_f32_ser(x, y, threshold, value):
     for i in range(x.size):
-        y[i] = _threshold_f32_vad(_f64(x[i]), threshold, value)[0]
+        y[i] = _threshold_f32_value_and_derivative(_f64(x[i]), threshold, value)[0]
 
 @njit(**_PARALLEL)
 def threshold_backward_f32_par(dy, x, dx, threshold, value):
@@ -2066,7 +2066,7 @@ def threshold_backward_f32_par(dy, x, dx, threshold, value):
 @njit(**_SERIAL)
 def threshold_backward_f32_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = dy[i] * _threshold_f32_vad(_f64(x[i]), threshold, value)[1]
+        dx[i] = dy[i] * _threshold_f32_value_and_derivative(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f32_par(x, y, d, threshold, value):
@@ -2078,7 +2078,7 @@ def threshold_value_and_derivative_f32_par(x, y, d, threshold, value):
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f32_ser(x, y, d, threshold, value):
     for i in range(x.size):
-        v = _threshold_f32_vad(_f64(x[i]), threshold, value)
+        v = _threshold_f32_value_and_derivative(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -2092,7 +2092,7 @@ def threshold_forward_f64_par(x, y, threshold, value):
 @njit(**_SERIAL)
 def threshold_forward_f64_ser(x, y, threshold, value):
     for i in range(x.size):
-        y[i] = _threshold_f64_vad(_f64(x[i]), threshold, value)[0]
+        y[i] = _threshold_f64_value_and_derivative(_f64(x[i]), threshold, value)[0]
 
 @njit(**_PARALLEL)
 def threshold_backward_f64_par(dy, x, dx, threshold, value):
@@ -2104,7 +2104,7 @@ def threshold_backward_f64_par(dy, x, dx, threshold, value):
 @njit(**_SERIAL)
 def threshold_backward_f64_ser(dy, x, dx, threshold, value):
     for i in range(dy.size):
-        dx[i] = dy[i] * _threshold_f64_vad(_f64(x[i]), threshold, value)[1]
+        dx[i] = dy[i] * _threshold_f64_value_and_derivative(_f64(x[i]), threshold, value)[1]
 
 @njit(**_PARALLEL)
 def threshold_value_and_derivative_f64_par(x, y, d, threshold, value):
@@ -2116,7 +2116,7 @@ def threshold_value_and_derivative_f64_par(x, y, d, threshold, value):
 @njit(**_SERIAL)
 def threshold_value_and_derivative_f64_ser(x, y, d, threshold, value):
     for i in range(x.size):
-        v = _threshold_f64_vad(_f64(x[i]), threshold, value)
+        v = _threshold_f64_value_and_derivative(_f64(x[i]), threshold, value)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -2130,7 +2130,7 @@ def squareplus_forward_f32_par(x, y, b):
 @njit(**_SERIAL)
 def squareplus_forward_f32_ser(x, y, b):
     for i in range(x.size):
-        y[i] = _squareplus_f32_vad(_f64(x[i]), b)[0]
+        y[i] = _squareplus_f32_value_and_derivative(_f64(x[i]), b)[0]
 
 @njit(**_PARALLEL)
 def squareplus_backward_f32_par(dy, x, dx, b):
@@ -2142,7 +2142,7 @@ def squareplus_backward_f32_par(dy, x, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_f32_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = dy[i] * _squareplus_f32_vad(_f64(x[i]), b)[1]
+        dx[i] = dy[i] * _squareplus_f32_value_and_derivative(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f32_par(dy, y, dx, b):
@@ -2154,7 +2154,7 @@ def squareplus_backward_from_y_f32_par(dy, y, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f32_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = dy[i] * _squareplus_f32_dfy(_f64(y[i]), b)
+        dx[i] = dy[i] * _squareplus_f32_derivative_from_y(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f32_par(x, y, d, b):
@@ -2166,7 +2166,7 @@ def squareplus_value_and_derivative_f32_par(x, y, d, b):
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f32_ser(x, y, d, b):
     for i in range(x.size):
-        v = _squareplus_f32_vad(_f64(x[i]), b)
+        v = _squareplus_f32_value_and_derivative(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 
@@ -2180,7 +2180,7 @@ def squareplus_forward_f64_par(x, y, b):
 @njit(**_SERIAL)
 def squareplus_forward_f64_ser(x, y, b):
     for i in range(x.size):
-        y[i] = _squareplus_f64_vad(_f64(x[i]), b)[0]
+        y[i] = _squareplus_f64_value_and_derivative(_f64(x[i]), b)[0]
 
 @njit(**_PARALLEL)
 def squareplus_backward_f64_par(dy, x, dx, b):
@@ -2192,7 +2192,7 @@ def squareplus_backward_f64_par(dy, x, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_f64_ser(dy, x, dx, b):
     for i in range(dy.size):
-        dx[i] = dy[i] * _squareplus_f64_vad(_f64(x[i]), b)[1]
+        dx[i] = dy[i] * _squareplus_f64_value_and_derivative(_f64(x[i]), b)[1]
 
 @njit(**_PARALLEL)
 def squareplus_backward_from_y_f64_par(dy, y, dx, b):
@@ -2204,7 +2204,7 @@ def squareplus_backward_from_y_f64_par(dy, y, dx, b):
 @njit(**_SERIAL)
 def squareplus_backward_from_y_f64_ser(dy, y, dx, b):
     for i in range(dy.size):
-        dx[i] = dy[i] * _squareplus_f64_dfy(_f64(y[i]), b)
+        dx[i] = dy[i] * _squareplus_f64_derivative_from_y(_f64(y[i]), b)
 
 @njit(**_PARALLEL)
 def squareplus_value_and_derivative_f64_par(x, y, d, b):
@@ -2216,7 +2216,7 @@ def squareplus_value_and_derivative_f64_par(x, y, d, b):
 @njit(**_SERIAL)
 def squareplus_value_and_derivative_f64_ser(x, y, d, b):
     for i in range(x.size):
-        v = _squareplus_f64_vad(_f64(x[i]), b)
+        v = _squareplus_f64_value_and_derivative(_f64(x[i]), b)
         y[i] = v[0]
         d[i] = v[1]
 
