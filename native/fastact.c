@@ -18,7 +18,7 @@
 #include "fastact.h"
 #include "fastact_internal.h"
 
-#include "generated/ops.inc"
+#include "gen/op_table.inc"
 
 /* ------------------------------------------------------------------ */
 /* Version, status strings                                             */

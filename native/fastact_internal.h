@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 #include "fastact.h"
-#include "generated/limits.h"    /* FA_MAX_PARAMS, FA_PARALLEL_MIN */
+#include "gen/limits.h"    /* FA_MAX_PARAMS, FA_PARALLEL_MIN */
 
 #define FA_API __attribute__((visibility("default")))
 
@@ -69,7 +69,7 @@ extern const fa_isa_table fa_isa_base;
  * FASTACT_SIMD names ("baseline" or "v3"); decided once. */
 FA_API const fa_isa_table *fastact__isa(void);
 
-/* What the generated op table says about each op (native/generated/ops.inc). */
+/* What the generated op table says about each op (native/gen/op_table.inc). */
 typedef struct {
     const char *name;
     int kind;                       /* FA_KIND_* */

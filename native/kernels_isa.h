@@ -3,6 +3,6 @@
  * The includer defines FA_ISA_TABLE (the table's name) and FA_ISA_NAME. */
 #include "fastact_internal.h"
 #include "math_common.h"
-#include "generated/math.h"
-#include "rows.h"
-#include "generated/kernels.inc"
+#include "gen/scalar_math.h"
+#include "axis_kernels.h"
+#include "gen/elementwise_loops.inc"

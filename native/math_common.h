@@ -1,4 +1,4 @@
-/* What the generated scalar math (generated/math.h) needs besides C itself:
+/* What the generated scalar math (gen/scalar_math.h) needs besides C itself:
  * the inline marker and bit casts between floats and integers.
  *
  * Everything is static and always inlined: the kernels are compiled once per

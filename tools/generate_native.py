@@ -5,11 +5,11 @@
 
 Writes
   include/fastact.h             the public C header (op enum, typed prototypes)
-  native/generated/math.h       the scalar math, translated from fastact/math/elementwise.py
+  native/gen/scalar_math.h       the scalar math, translated from fastact/math/elementwise.py
                                 and elementwise_f32.py by tools/translate_math.py
-  native/generated/kernels.inc  one loop per (op, pass, dtype) and the ISA table
-  native/generated/ops.inc      the op table, parameter checks, typed entry points
-  native/generated/limits.h     FA_MAX_PARAMS (over the registry) and FA_PARALLEL_MIN
+  native/gen/elementwise_loops.inc  one loop per (op, pass, dtype) and the ISA table
+  native/gen/op_table.inc      the op table, parameter checks, typed entry points
+  native/gen/limits.h     FA_MAX_PARAMS (over the registry) and FA_PARALLEL_MIN
   fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the translated scalar math exactly as
@@ -30,10 +30,10 @@ from fastact.math.coefficients import table  # noqa: E402  (plain data)
 from fastact.backends.parallel import PARALLEL_MIN  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"
-MATH_PATH = ROOT / "native" / "generated" / "math.h"
-KERNELS_PATH = ROOT / "native" / "generated" / "kernels.inc"
-OPS_PATH = ROOT / "native" / "generated" / "ops.inc"
-LIMITS_PATH = ROOT / "native" / "generated" / "limits.h"
+MATH_PATH = ROOT / "native" / "gen" / "scalar_math.h"
+KERNELS_PATH = ROOT / "native" / "gen" / "elementwise_loops.inc"
+OPS_PATH = ROOT / "native" / "gen" / "op_table.inc"
+LIMITS_PATH = ROOT / "native" / "gen" / "limits.h"
 # files that carry the version, written from their .in templates
 VERSIONED = (ROOT / "fastact" / "lib" / "pkgconfig" / "fastact.pc",
              ROOT / "fastact" / "lib" / "cmake" / "fastact" / "fastactConfigVersion.cmake")
@@ -79,7 +79,7 @@ def render_math():
     return render_math_header(MATH_STAMP)
 
 
-# ---- kernels.inc ----------------------------------------------------------
+# ---- elementwise_loops.inc ----------------------------------------------------------
 
 def _passes(act):
     return [p for p in PASSES if p != "backward_from_y" or act.backward_from_y]
@@ -150,7 +150,7 @@ def render_kernels():
     parts = [f"/* {STAMP} */\n",
              "/* One loop per (op, pass, dtype) and this instruction set's table.  Included\n"
              " * by kernels_isa.h (once per instruction set) after the math headers and\n"
-             " * rows.h, with FA_ISA_TABLE and FA_ISA_NAME defined. */\n"]
+             " * axis_kernels.h, with FA_ISA_TABLE and FA_ISA_NAME defined. */\n"]
     table_rows = []
     for op, act, params in ops():
         if act.kind != registry.ELEMENTWISE:
@@ -174,7 +174,7 @@ def render_kernels():
     return "\n".join(parts)
 
 
-# ---- ops.inc --------------------------------------------------------------
+# ---- op_table.inc --------------------------------------------------------------
 
 _KIND = {registry.ELEMENTWISE: "FA_KIND_ELEMENTWISE", registry.PER_CHANNEL: "FA_KIND_PER_CHANNEL",
          registry.ALONG_AXIS: "FA_KIND_ALONG_AXIS", registry.GATED: "FA_KIND_GATED"}
@@ -270,7 +270,7 @@ def render_limits():
 
 
 def _fits_assertion(op, params):
-    # the arrays of fa_op_info take the op's parameters (ops.inc and limits.h
+    # the arrays of fa_op_info take the op's parameters (op_table.inc and limits.h
     # come from one run of this generator: this catches a hand edit or a stale file)
     return (f"_Static_assert({len(params)} <= FA_MAX_PARAMS, "
             f"\"{op}'s parameters do not fit fa_op_info (FA_MAX_PARAMS)\");")

@@ -578,7 +578,7 @@ def _is_intrinsic(func):
 
 # ---- the math header of the native kernels ------------------------------------
 
-# What the native row kernels (native/rows.h) call besides the activations.
+# What the native row kernels (native/axis_kernels.h) call besides the activations.
 ROW_HELPERS = {"f64": ("exp", "exp_of_sum", "log", "log1p_unit"), "f32d": ("exp",)}
 
 
@@ -614,7 +614,7 @@ def math_roots():
 
 
 # The scalar math of the kernels that are not elementwise (along_axis.py),
-# for native/rows.h; every argument is a float64.
+# for native/axis_kernels.h; every argument is a float64.
 ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
                  "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
                  "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
@@ -637,7 +637,7 @@ def translate_all():
     translator = Translator(describe_module=_module_label)
     signatures, aliases = {}, []
     for name, func, arg_types in math_roots() + row_roots():
-        tag = name.rsplit("_", 1)[1] if name.endswith(("_f64", "_f32", "_f32d")) else "rows"
+        tag = name.rsplit("_", 1)[1] if name.endswith(("_f64", "_f32", "_f32d")) else "axis"
         c_name, results = translator.function(func, arg_types, c_name=name, tag=tag)
         if c_name != name:            # one Python function serving two rows
             aliases.append(f"#define {name} {c_name}\n")

@@ -1,7 +1,7 @@
 """The size from which a call runs on several threads, for both backends.
 
 The one hand-written copy: tools/generate_native.py writes it into
-native/generated/limits.h (FA_PARALLEL_MIN) for the C drivers, and the
+native/gen/limits.h (FA_PARALLEL_MIN) for the C drivers, and the
 Python layer reads it from here (fastact.api.activations).
 """
 

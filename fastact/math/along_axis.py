@@ -68,7 +68,7 @@ _BLOCK = 256   # exponentials computed (vectorised) per block, then summed
 
 # ---- the scalar math of the rows ---------------------------------------------
 # Small straight-line functions, one per formula: the loops below call them,
-# and tools/translate_math.py turns them into the C that native/rows.h calls.
+# and tools/translate_math.py turns them into the C that native/axis_kernels.h calls.
 
 @njit(inline="always")
 def shifted_exp(v, m):

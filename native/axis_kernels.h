@@ -1,11 +1,11 @@
 /* Row kernels of the activations that are not elementwise: softmax,
  * log_softmax, softmin (forward and backward), prelu and glu: the loops of
  * fastact/math/along_axis.py around its scalar math, which is translated into
- * generated/math.h (no formula is written here); the contracts are the
+ * gen/scalar_math.h (no formula is written here); the contracts are the
  * fa_*_rows typedefs of fastact_internal.h.
  *
  * Included once per instruction set (kernels_isa.h), after math_common.h and
- * generated/math.h.  The second
+ * gen/scalar_math.h.  The second
  * half of this file is a dtype template: it includes itself twice, with
  * FA_ROWS_T = float (suffix _f32) and double (_f64).  Every function is
  * static: each instruction set's copy exports only its fa_isa_table.
@@ -67,7 +67,7 @@ FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double
 #define FA_ROWS_T float
 #define FA_ROWS_NARROW 1
 #define FA_R(name) name##_f32
-#include "rows.h"
+#include "axis_kernels.h"
 #undef FA_ROWS_T
 #undef FA_ROWS_NARROW
 #undef FA_R
@@ -75,7 +75,7 @@ FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double
 #define FA_ROWS_T double
 #define FA_ROWS_NARROW 0
 #define FA_R(name) name##_f64
-#include "rows.h"
+#include "axis_kernels.h"
 #undef FA_ROWS_T
 #undef FA_ROWS_NARROW
 #undef FA_R

@@ -94,7 +94,7 @@ FA_INLINE double fa_one_plus_squared_f64(double w)
 }
 
 /* fastact/math/elementwise.py: sigmoid_value_and_derivative */
-FA_INLINE void fa_sigmoid_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_sigmoid_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double s, unused0, w, unused1;
     (void)unused0;
@@ -105,7 +105,7 @@ FA_INLINE void fa_sigmoid_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: sigmoid_derivative_from_y */
-FA_INLINE double fa_sigmoid_dfy_f64(double y)
+FA_INLINE double fa_sigmoid_derivative_from_y_f64(double y)
 {
     return y * (1.0 - y);
 }
@@ -139,14 +139,14 @@ FA_INLINE double fa_sech2_f64(double x)
 }
 
 /* fastact/math/elementwise.py: tanh_value_and_derivative */
-FA_INLINE void fa_tanh_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_tanh_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     *out0 = fa_tanh_f64(x);
     *out1 = fa_sech2_f64(x);
 }
 
 /* fastact/math/elementwise.py: tanh_derivative_from_y */
-FA_INLINE double fa_tanh_dfy_f64(double y)
+FA_INLINE double fa_tanh_derivative_from_y_f64(double y)
 {
     return (1.0 - y) * (1.0 + y);
 }
@@ -158,20 +158,20 @@ FA_INLINE double fa_nan_or_f64(double x, double v)
 }
 
 /* fastact/math/elementwise.py: relu_value_and_derivative */
-FA_INLINE void fa_relu_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_relu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     *out0 = ((x <= 0.0) ? 0.0 : x);
     *out1 = fa_nan_or_f64(x, ((x > 0.0) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: relu_derivative_from_y */
-FA_INLINE double fa_relu_dfy_f64(double y)
+FA_INLINE double fa_relu_derivative_from_y_f64(double y)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: relu6_value_and_derivative */
-FA_INLINE void fa_relu6_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_relu6_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double y;
     y = ((x <= 0.0) ? 0.0 : ((x >= 6.0) ? 6.0 : x));
@@ -180,13 +180,13 @@ FA_INLINE void fa_relu6_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: relu6_derivative_from_y */
-FA_INLINE double fa_relu6_dfy_f64(double y)
+FA_INLINE double fa_relu6_derivative_from_y_f64(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 6.0)) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: leaky_relu_value_and_derivative */
-FA_INLINE void fa_leaky_relu_vad_f64(double x, double negative_slope, double *out0, double *out1)
+FA_INLINE void fa_leaky_relu_value_and_derivative_f64(double x, double negative_slope, double *out0, double *out1)
 {
     double y;
     y = ((x > 0.0) ? x : negative_slope * x);
@@ -195,13 +195,13 @@ FA_INLINE void fa_leaky_relu_vad_f64(double x, double negative_slope, double *ou
 }
 
 /* fastact/math/elementwise.py: leaky_relu_derivative_from_y */
-FA_INLINE double fa_leaky_relu_dfy_f64(double y, double negative_slope)
+FA_INLINE double fa_leaky_relu_derivative_from_y_f64(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
 }
 
 /* fastact/math/elementwise.py: elu_value_and_derivative */
-FA_INLINE void fa_elu_vad_f64(double x, double alpha, double *out0, double *out1)
+FA_INLINE void fa_elu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
     double neg_y, neg_d;
@@ -213,13 +213,13 @@ FA_INLINE void fa_elu_vad_f64(double x, double alpha, double *out0, double *out1
 }
 
 /* fastact/math/elementwise.py: elu_derivative_from_y */
-FA_INLINE double fa_elu_dfy_f64(double y, double alpha)
+FA_INLINE double fa_elu_derivative_from_y_f64(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : y + alpha);
 }
 
 /* fastact/math/elementwise.py: celu_value_and_derivative */
-FA_INLINE void fa_celu_vad_f64(double x, double alpha, double *out0, double *out1)
+FA_INLINE void fa_celu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
     double z, neg_y, neg_d;
@@ -232,13 +232,13 @@ FA_INLINE void fa_celu_vad_f64(double x, double alpha, double *out0, double *out
 }
 
 /* fastact/math/elementwise.py: celu_derivative_from_y */
-FA_INLINE double fa_celu_dfy_f64(double y, double alpha)
+FA_INLINE double fa_celu_derivative_from_y_f64(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
 }
 
 /* fastact/math/elementwise.py: selu_value_and_derivative */
-FA_INLINE void fa_selu_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_selu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     int pos;
     double neg_y, neg_d;
@@ -250,7 +250,7 @@ FA_INLINE void fa_selu_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: selu_derivative_from_y */
-FA_INLINE double fa_selu_dfy_f64(double y)
+FA_INLINE double fa_selu_derivative_from_y_f64(double y)
 {
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
 }
@@ -376,7 +376,7 @@ FA_INLINE double fa_mul_exp_f64(double v, double hi, double lo)
 }
 
 /* fastact/math/elementwise.py: gelu_value_and_derivative */
-FA_INLINE void fa_gelu_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_gelu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double a, xs, z, den, t, hi, lo, series, tr, z_lo, z_part, den_lo, gap, tr_lo, scaled, q, neg_y, y, cdf;
     int neg;
@@ -404,7 +404,7 @@ FA_INLINE void fa_gelu_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
-FA_INLINE void fa_gelu_tanh_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
     int pos;
@@ -441,7 +441,7 @@ FA_INLINE void fa_gelu_tanh_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: silu_value_and_derivative */
-FA_INLINE void fa_silu_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_silu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double s, sm, w, den, xn, neg_y, neg_d, y, xp, d;
     int pos;
@@ -458,7 +458,7 @@ FA_INLINE void fa_silu_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: mish_value_and_derivative */
-FA_INLINE void fa_mish_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_mish_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double w, num, den, t, cross, xn, neg_y, y, c, d_neg, xp;
     int pos;
@@ -524,7 +524,7 @@ FA_INLINE double fa_softplus1_f64(double z)
 }
 
 /* fastact/math/elementwise.py: softplus_value_and_derivative */
-FA_INLINE void fa_softplus_vad_f64(double x, double beta, double threshold, double *out0, double *out1)
+FA_INLINE void fa_softplus_value_and_derivative_f64(double x, double beta, double threshold, double *out0, double *out1)
 {
     double z, s, unused0, unused1, unused2, curve;
     int linear;
@@ -540,7 +540,7 @@ FA_INLINE void fa_softplus_vad_f64(double x, double beta, double threshold, doub
 }
 
 /* fastact/math/elementwise.py: hardswish_value_and_derivative */
-FA_INLINE void fa_hardswish_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_hardswish_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double y, d;
     y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
@@ -550,7 +550,7 @@ FA_INLINE void fa_hardswish_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: hardsigmoid_value_and_derivative */
-FA_INLINE void fa_hardsigmoid_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_hardsigmoid_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double y;
     y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : (x + 3.0) / 6.0));
@@ -559,13 +559,13 @@ FA_INLINE void fa_hardsigmoid_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: hardsigmoid_derivative_from_y */
-FA_INLINE double fa_hardsigmoid_dfy_f64(double y)
+FA_INLINE double fa_hardsigmoid_derivative_from_y_f64(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 1.0)) ? 1.0 / 6.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: hardtanh_value_and_derivative */
-FA_INLINE void fa_hardtanh_vad_f64(double x, double min_val, double max_val, double *out0, double *out1)
+FA_INLINE void fa_hardtanh_value_and_derivative_f64(double x, double min_val, double max_val, double *out0, double *out1)
 {
     double y;
     y = ((x < min_val) ? min_val : ((x > max_val) ? max_val : x));
@@ -574,13 +574,13 @@ FA_INLINE void fa_hardtanh_vad_f64(double x, double min_val, double max_val, dou
 }
 
 /* fastact/math/elementwise.py: hardtanh_derivative_from_y */
-FA_INLINE double fa_hardtanh_dfy_f64(double y, double min_val, double max_val)
+FA_INLINE double fa_hardtanh_derivative_from_y_f64(double y, double min_val, double max_val)
 {
     return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: softsign_value_and_derivative */
-FA_INLINE void fa_softsign_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_softsign_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double xc, r;
     xc = fa_clamp_f64(x, -(1e+300), 1e+300);
@@ -590,7 +590,7 @@ FA_INLINE void fa_softsign_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: softsign_derivative_from_y */
-FA_INLINE double fa_softsign_dfy_f64(double y)
+FA_INLINE double fa_softsign_derivative_from_y_f64(double y)
 {
     double r;
     r = 1.0 - (fabs(y));
@@ -598,7 +598,7 @@ FA_INLINE double fa_softsign_dfy_f64(double y)
 }
 
 /* fastact/math/elementwise.py: logsigmoid_value_and_derivative */
-FA_INLINE void fa_logsigmoid_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_logsigmoid_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double unused0, sm, unused1, unused2;
     (void)unused0;
@@ -610,7 +610,7 @@ FA_INLINE void fa_logsigmoid_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
-FA_INLINE double fa_logsigmoid_dfy_f64(double y)
+FA_INLINE double fa_logsigmoid_derivative_from_y_f64(double y)
 {
     return -(fa_expm1_f64(y));
 }
@@ -674,7 +674,7 @@ FA_INLINE double fa_tanhshrink_series_f64(double v)
 }
 
 /* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
-FA_INLINE void fa_tanhshrink_vad_f64(double x, double *out0, double *out1)
+FA_INLINE void fa_tanhshrink_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double a, x2, series, w, tail, t;
     int small;
@@ -690,7 +690,7 @@ FA_INLINE void fa_tanhshrink_vad_f64(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: softshrink_value_and_derivative */
-FA_INLINE void fa_softshrink_vad_f64(double x, double lambd, double *out0, double *out1)
+FA_INLINE void fa_softshrink_value_and_derivative_f64(double x, double lambd, double *out0, double *out1)
 {
     double y;
     y = ((x > lambd) ? x - lambd : ((x < (-lambd)) ? x + lambd : 0.0 * x));
@@ -699,13 +699,13 @@ FA_INLINE void fa_softshrink_vad_f64(double x, double lambd, double *out0, doubl
 }
 
 /* fastact/math/elementwise.py: shrink_derivative_from_y */
-FA_INLINE double fa_softshrink_dfy_f64(double y, double lambd)
+FA_INLINE double fa_softshrink_derivative_from_y_f64(double y, double lambd)
 {
     return fa_nan_or_f64(y, ((y == 0.0) ? 0.0 : 1.0));
 }
 
 /* fastact/math/elementwise.py: hardshrink_value_and_derivative */
-FA_INLINE void fa_hardshrink_vad_f64(double x, double lambd, double *out0, double *out1)
+FA_INLINE void fa_hardshrink_value_and_derivative_f64(double x, double lambd, double *out0, double *out1)
 {
     double y;
     y = (((x > lambd) | (x < (-lambd))) ? x : 0.0 * x);
@@ -714,7 +714,7 @@ FA_INLINE void fa_hardshrink_vad_f64(double x, double lambd, double *out0, doubl
 }
 
 /* fastact/math/elementwise.py: threshold_value_and_derivative */
-FA_INLINE void fa_threshold_vad_f64(double x, double threshold, double value, double *out0, double *out1)
+FA_INLINE void fa_threshold_value_and_derivative_f64(double x, double threshold, double value, double *out0, double *out1)
 {
     int above;
     double below;
@@ -725,7 +725,7 @@ FA_INLINE void fa_threshold_vad_f64(double x, double threshold, double value, do
 }
 
 /* fastact/math/elementwise.py: squareplus_value_and_derivative */
-FA_INLINE void fa_squareplus_vad_f64(double x, double b, double *out0, double *out1)
+FA_INLINE void fa_squareplus_value_and_derivative_f64(double x, double b, double *out0, double *out1)
 {
     double ax, exact_root, root, ratio, gap, y, d;
     int big, neg;
@@ -743,7 +743,7 @@ FA_INLINE void fa_squareplus_vad_f64(double x, double b, double *out0, double *o
 }
 
 /* fastact/math/elementwise.py: squareplus_derivative_from_y */
-FA_INLINE double fa_squareplus_dfy_f64(double y, double b)
+FA_INLINE double fa_squareplus_derivative_from_y_f64(double y, double b)
 {
     double q, y2, small, large;
     q = 0.25 * b;
@@ -843,7 +843,7 @@ FA_INLINE double fa_exp_wide_f32(float x)
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
-FA_INLINE void fa_sigmoid_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     float s, unused0, w, r;
     double wd;
@@ -855,7 +855,7 @@ FA_INLINE void fa_sigmoid_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_derivative_from_y */
-FA_INLINE float fa_sigmoid_dfy_f32(float y)
+FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
 {
     return y * (1.0f - y);
 }
@@ -873,7 +873,7 @@ FA_INLINE float fa_expm1_f32(float x)
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
-FA_INLINE void fa_tanh_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     float a, e, t;
     double wd;
@@ -886,7 +886,7 @@ FA_INLINE void fa_tanh_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise_f32.py: tanh_derivative_from_y */
-FA_INLINE float fa_tanh_dfy_f32(float y)
+FA_INLINE float fa_tanh_derivative_from_y_f32(float y)
 {
     return (1.0f - y) * (1.0f + y);
 }
@@ -898,20 +898,20 @@ FA_INLINE float fa_nan_or_f32(float x, float v)
 }
 
 /* fastact/math/elementwise_f32.py: relu_value_and_derivative */
-FA_INLINE void fa_relu_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_relu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     *out0 = ((x <= 0.0f) ? 0.0f : x);
     *out1 = fa_nan_or_f32(x, ((x > 0.0f) ? 1.0f : 0.0f));
 }
 
 /* fastact/math/elementwise_f32.py: relu_derivative_from_y */
-FA_INLINE float fa_relu_dfy_f32(float y)
+FA_INLINE float fa_relu_derivative_from_y_f32(float y)
 {
     return fa_nan_or_f32(y, ((y > 0.0f) ? 1.0f : 0.0f));
 }
 
 /* fastact/math/elementwise_f32.py: relu6_value_and_derivative */
-FA_INLINE void fa_relu6_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_relu6_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     float y;
     y = ((x <= 0.0f) ? 0.0f : ((x >= 6.0f) ? 6.0f : x));
@@ -920,13 +920,13 @@ FA_INLINE void fa_relu6_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise_f32.py: relu6_derivative_from_y */
-FA_INLINE float fa_relu6_dfy_f32(float y)
+FA_INLINE float fa_relu6_derivative_from_y_f32(float y)
 {
     return fa_nan_or_f32(y, (((y > 0.0f) & (y < 6.0f)) ? 1.0f : 0.0f));
 }
 
 /* fastact/math/elementwise.py: leaky_relu_value_and_derivative */
-FA_INLINE void fa_leaky_relu_vad_f32d(double x, double negative_slope, double *out0, double *out1)
+FA_INLINE void fa_leaky_relu_value_and_derivative_f32d(double x, double negative_slope, double *out0, double *out1)
 {
     double y;
     y = ((x > 0.0) ? x : negative_slope * x);
@@ -935,13 +935,13 @@ FA_INLINE void fa_leaky_relu_vad_f32d(double x, double negative_slope, double *o
 }
 
 /* fastact/math/elementwise.py: leaky_relu_derivative_from_y */
-FA_INLINE double fa_leaky_relu_dfy_f32d(double y, double negative_slope)
+FA_INLINE double fa_leaky_relu_derivative_from_y_f32d(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
-FA_INLINE void fa_elu_vad_f32(float x, double alpha, float *out0, float *out1)
+FA_INLINE void fa_elu_value_and_derivative_f32(float x, double alpha, float *out0, float *out1)
 {
     float a, neg_y, neg_d;
     int pos;
@@ -954,7 +954,7 @@ FA_INLINE void fa_elu_vad_f32(float x, double alpha, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise.py: elu_derivative_from_y */
-FA_INLINE double fa_elu_dfy_f32d(double y, double alpha)
+FA_INLINE double fa_elu_derivative_from_y_f32d(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : y + alpha);
 }
@@ -1008,7 +1008,7 @@ FA_INLINE double fa_exp_f32d(double x)
 }
 
 /* fastact/math/elementwise.py: celu_value_and_derivative */
-FA_INLINE void fa_celu_vad_f32d(double x, double alpha, double *out0, double *out1)
+FA_INLINE void fa_celu_value_and_derivative_f32d(double x, double alpha, double *out0, double *out1)
 {
     int pos;
     double z, neg_y, neg_d;
@@ -1021,13 +1021,13 @@ FA_INLINE void fa_celu_vad_f32d(double x, double alpha, double *out0, double *ou
 }
 
 /* fastact/math/elementwise.py: celu_derivative_from_y */
-FA_INLINE double fa_celu_dfy_f32d(double y, double alpha)
+FA_INLINE double fa_celu_derivative_from_y_f32d(double y, double alpha)
 {
     return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
 }
 
 /* fastact/math/elementwise_f32.py: selu_value_and_derivative */
-FA_INLINE void fa_selu_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_selu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     int pos;
     float neg_y, neg_d;
@@ -1039,7 +1039,7 @@ FA_INLINE void fa_selu_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise.py: selu_derivative_from_y */
-FA_INLINE double fa_selu_dfy_f32d(double y)
+FA_INLINE double fa_selu_derivative_from_y_f32d(double y)
 {
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
 }
@@ -1096,7 +1096,7 @@ FA_INLINE double fa_mul_exp_f32d(double v, double hi, double lo)
 }
 
 /* fastact/math/elementwise.py: gelu_value_and_derivative */
-FA_INLINE void fa_gelu_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_gelu_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double a, xs, z, den, t, hi, lo, series, tr, scaled, q, neg_y, y, cdf;
     int neg;
@@ -1119,7 +1119,7 @@ FA_INLINE void fa_gelu_vad_f32d(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
-FA_INLINE void fa_gelu_tanh_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_gelu_tanh_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double xc, c_hi, c_lo, a_hi, a_lo, x2, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
     int pos;
@@ -1165,7 +1165,7 @@ FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
 }
 
 /* fastact/math/elementwise_f32.py: silu_value_and_derivative */
-FA_INLINE void fa_silu_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     float s, unused0, w, r, xn, neg_y, y, neg_d, d;
     int pos;
@@ -1188,7 +1188,7 @@ FA_INLINE void fa_silu_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise_f32.py: mish_value_and_derivative */
-FA_INLINE void fa_mish_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     double w, xd, num, den, inv, t, cross, xp;
     int pos;
@@ -1264,7 +1264,7 @@ FA_INLINE double fa_softplus1_f32d(double z)
 }
 
 /* fastact/math/elementwise.py: softplus_value_and_derivative */
-FA_INLINE void fa_softplus_vad_f32d(double x, double beta, double threshold, double *out0, double *out1)
+FA_INLINE void fa_softplus_value_and_derivative_f32d(double x, double beta, double threshold, double *out0, double *out1)
 {
     double z, s, unused0, unused1, unused2, curve;
     int linear;
@@ -1280,7 +1280,7 @@ FA_INLINE void fa_softplus_vad_f32d(double x, double beta, double threshold, dou
 }
 
 /* fastact/math/elementwise.py: hardswish_value_and_derivative */
-FA_INLINE void fa_hardswish_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_hardswish_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double y, d;
     y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
@@ -1290,7 +1290,7 @@ FA_INLINE void fa_hardswish_vad_f32d(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: hardsigmoid_value_and_derivative */
-FA_INLINE void fa_hardsigmoid_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_hardsigmoid_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double y;
     y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : (x + 3.0) / 6.0));
@@ -1299,13 +1299,13 @@ FA_INLINE void fa_hardsigmoid_vad_f32d(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: hardsigmoid_derivative_from_y */
-FA_INLINE double fa_hardsigmoid_dfy_f32d(double y)
+FA_INLINE double fa_hardsigmoid_derivative_from_y_f32d(double y)
 {
     return fa_nan_or_f64(y, (((y > 0.0) & (y < 1.0)) ? 1.0 / 6.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: hardtanh_value_and_derivative */
-FA_INLINE void fa_hardtanh_vad_f32d(double x, double min_val, double max_val, double *out0, double *out1)
+FA_INLINE void fa_hardtanh_value_and_derivative_f32d(double x, double min_val, double max_val, double *out0, double *out1)
 {
     double y;
     y = ((x < min_val) ? min_val : ((x > max_val) ? max_val : x));
@@ -1314,13 +1314,13 @@ FA_INLINE void fa_hardtanh_vad_f32d(double x, double min_val, double max_val, do
 }
 
 /* fastact/math/elementwise.py: hardtanh_derivative_from_y */
-FA_INLINE double fa_hardtanh_dfy_f32d(double y, double min_val, double max_val)
+FA_INLINE double fa_hardtanh_derivative_from_y_f32d(double y, double min_val, double max_val)
 {
     return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: softsign_value_and_derivative */
-FA_INLINE void fa_softsign_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_softsign_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double xc, r;
     xc = fa_clamp_f64(x, -(1e+300), 1e+300);
@@ -1330,7 +1330,7 @@ FA_INLINE void fa_softsign_vad_f32d(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: softsign_derivative_from_y */
-FA_INLINE double fa_softsign_dfy_f32d(double y)
+FA_INLINE double fa_softsign_derivative_from_y_f32d(double y)
 {
     double r;
     r = 1.0 - (fabs(y));
@@ -1358,7 +1358,7 @@ FA_INLINE float fa_log1p_unit_f32(float u)
 }
 
 /* fastact/math/elementwise_f32.py: logsigmoid_value_and_derivative */
-FA_INLINE void fa_logsigmoid_vad_f32(float x, float *out0, float *out1)
+FA_INLINE void fa_logsigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     float unused0, sm, w, unused1;
     (void)unused0;
@@ -1369,7 +1369,7 @@ FA_INLINE void fa_logsigmoid_vad_f32(float x, float *out0, float *out1)
 }
 
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
-FA_INLINE double fa_logsigmoid_dfy_f32d(double y)
+FA_INLINE double fa_logsigmoid_derivative_from_y_f32d(double y)
 {
     return -(fa_expm1_f32d(y));
 }
@@ -1397,7 +1397,7 @@ FA_INLINE double fa_tanhshrink_series_f32d(double v)
 }
 
 /* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
-FA_INLINE void fa_tanhshrink_vad_f32d(double x, double *out0, double *out1)
+FA_INLINE void fa_tanhshrink_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double a, x2, series, w, tail, t;
     int small;
@@ -1413,7 +1413,7 @@ FA_INLINE void fa_tanhshrink_vad_f32d(double x, double *out0, double *out1)
 }
 
 /* fastact/math/elementwise.py: softshrink_value_and_derivative */
-FA_INLINE void fa_softshrink_vad_f32d(double x, double lambd, double *out0, double *out1)
+FA_INLINE void fa_softshrink_value_and_derivative_f32d(double x, double lambd, double *out0, double *out1)
 {
     double y;
     y = ((x > lambd) ? x - lambd : ((x < (-lambd)) ? x + lambd : 0.0 * x));
@@ -1422,13 +1422,13 @@ FA_INLINE void fa_softshrink_vad_f32d(double x, double lambd, double *out0, doub
 }
 
 /* fastact/math/elementwise.py: shrink_derivative_from_y */
-FA_INLINE double fa_softshrink_dfy_f32d(double y, double lambd)
+FA_INLINE double fa_softshrink_derivative_from_y_f32d(double y, double lambd)
 {
     return fa_nan_or_f64(y, ((y == 0.0) ? 0.0 : 1.0));
 }
 
 /* fastact/math/elementwise.py: hardshrink_value_and_derivative */
-FA_INLINE void fa_hardshrink_vad_f32d(double x, double lambd, double *out0, double *out1)
+FA_INLINE void fa_hardshrink_value_and_derivative_f32d(double x, double lambd, double *out0, double *out1)
 {
     double y;
     y = (((x > lambd) | (x < (-lambd))) ? x : 0.0 * x);
@@ -1437,7 +1437,7 @@ FA_INLINE void fa_hardshrink_vad_f32d(double x, double lambd, double *out0, doub
 }
 
 /* fastact/math/elementwise.py: threshold_value_and_derivative */
-FA_INLINE void fa_threshold_vad_f32d(double x, double threshold, double value, double *out0, double *out1)
+FA_INLINE void fa_threshold_value_and_derivative_f32d(double x, double threshold, double value, double *out0, double *out1)
 {
     int above;
     double below;
@@ -1448,7 +1448,7 @@ FA_INLINE void fa_threshold_vad_f32d(double x, double threshold, double value, d
 }
 
 /* fastact/math/elementwise.py: squareplus_value_and_derivative */
-FA_INLINE void fa_squareplus_vad_f32d(double x, double b, double *out0, double *out1)
+FA_INLINE void fa_squareplus_value_and_derivative_f32d(double x, double b, double *out0, double *out1)
 {
     double ax, exact_root, root, ratio, gap, y, d;
     int big, neg;
@@ -1466,7 +1466,7 @@ FA_INLINE void fa_squareplus_vad_f32d(double x, double b, double *out0, double *
 }
 
 /* fastact/math/elementwise.py: squareplus_derivative_from_y */
-FA_INLINE double fa_squareplus_dfy_f32d(double y, double b)
+FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
 {
     double q, y2, small, large;
     q = 0.25 * b;
@@ -1490,7 +1490,7 @@ FA_INLINE void fa_grid_digits(double e, int64_t *out0, int64_t *out1, int64_t *o
 }
 
 /* fastact/math/along_axis.py: _difference: a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should. */
-FA_INLINE void fa_difference_rows(double a, double b, double *out0, double *out1)
+FA_INLINE void fa_difference_axis(double a, double b, double *out0, double *out1)
 {
     double hi, a_part, lo;
     hi = a - b;
@@ -1504,7 +1504,7 @@ FA_INLINE void fa_difference_rows(double a, double b, double *out0, double *out1
 FA_INLINE double fa_shifted_exp(double v, double m)
 {
     double hi, lo;
-    fa_difference_rows(v, m, &hi, &lo);
+    fa_difference_axis(v, m, &hi, &lo);
     return fa_exp_of_sum_f64(hi, lo);
 }
 
@@ -1536,7 +1536,7 @@ FA_INLINE double fa_log_sum(double s, double rest)
 FA_INLINE double fa_log_softmax_value(double v, double m, double log_s)
 {
     double hi, lo;
-    fa_difference_rows(v, m, &hi, &lo);
+    fa_difference_axis(v, m, &hi, &lo);
     return (hi - log_s) + lo;
 }
 
@@ -1580,7 +1580,7 @@ FA_INLINE double fa_prelu_dweight_share(double v, double g)
 FA_INLINE void fa_glu_value_and_derivative(double a, double b, double *out0, double *out1, double *out2)
 {
     double s, ds;
-    fa_sigmoid_vad_f64(b, &s, &ds);
+    fa_sigmoid_value_and_derivative_f64(b, &s, &ds);
     *out0 = a * s;
     *out1 = s;
     *out2 = a * ds;
@@ -1591,7 +1591,7 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
 {
     float s, unused0;
     (void)unused0;
-    fa_sigmoid_vad_f32((float)(b), &s, &unused0);
+    fa_sigmoid_value_and_derivative_f32((float)(b), &s, &unused0);
     return a * ((double)(s));
 }
 
@@ -1604,7 +1604,7 @@ FA_INLINE void fa_add_compensated(double s, double c, double e, double *out0, do
     *out0 = t;
     *out1 = c;
 }
-#define fa_hardshrink_dfy_f64 fa_softshrink_dfy_f64
-#define fa_hardshrink_dfy_f32d fa_softshrink_dfy_f32d
+#define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
+#define fa_hardshrink_derivative_from_y_f32d fa_softshrink_derivative_from_y_f32d
 
 #endif
