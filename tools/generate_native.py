@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from fastact import registry  # noqa: E402  (plain data)
-from fastact.math.coefficients import table  # noqa: E402  (plain data)
 from fastact.backends.parallel import PARALLEL_MIN  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"

@@ -68,13 +68,6 @@ def _float_literal(value, typ):
     return f"({text})" if text.startswith("-") else text
 
 
-class Constant:
-    """A translation-time value: a number, a boolean or a tuple of numbers."""
-
-    def __init__(self, value):
-        self.value = value
-
-
 class Translator:
     """Collects C functions, callees before callers."""
 
@@ -122,7 +115,6 @@ class _Body:
         if len(self.params) != len(arg_types):
             raise self.error(self.node, f"called with {len(arg_types)} arguments")
         self.types = dict(zip(self.params, arg_types))
-        self.declared = set(self.params)
         self.lines = []
         self.results = None
         self.unused = 0
@@ -404,10 +396,9 @@ class _Body:
         args = [self.expr(a) for a in node.args]
         if node.keywords:
             raise self.error(node, "keyword arguments")
+        # an integer literal argument is an int64, as Numba types it
         arg_types = [I64 if t == ILIT else t for _, t in args]
-        # a float literal passed where the callee works in float32 stays a literal
-        tag = self.tag
-        c_name, results = self.t.function(func, arg_types, tag=tag)
+        c_name, results = self.t.function(func, arg_types, tag=self.tag)
         return (c_name, results), [self.cast(c, t, at) for (c, t), at in zip(args, arg_types)]
 
     def callee(self, node):

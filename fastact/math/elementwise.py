@@ -514,7 +514,6 @@ def _add_fitted(m, coeffs, helpers, tier):
     """tanhshrink, gelu and gelu_tanh, which use the fitted Chebyshev series."""
     exp = helpers["exp"]
     mul_exp = helpers["mul_exp"]
-    sigmoid_pair = helpers["sigmoid_pair"]
     # Clenshaw's recurrence is one long chain of dependent FMAs (latency
     # bound: 3 ns per element for 16 terms); the float32 tier's shorter series
     # are well conditioned as polynomials in v and go through Estrin's scheme
