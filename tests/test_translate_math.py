@@ -25,7 +25,8 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "translator_samples.h
 def translate_samples():
     import translator_samples as samples
     t = tm.Translator(describe_module=lambda m: "tests/translator_samples.py")
-    t.function(samples.sample_value_and_derivative, [tm.F64], c_name="fa_sample_value_and_derivative", tag="t")
+    t.function(samples.sample_value_and_derivative, [tm.F64],
+               c_name="fa_sample_value_and_derivative", tag="t")
     return t.source()
 
 
@@ -42,8 +43,8 @@ def test_translated_samples_compile(tmp_path):
         pytest.skip("no C compiler")
     source = tmp_path / "samples.c"
     source.write_text('#include "math_common.h"\n' + translate_samples()
-                      + "double probe(double x) { double a, b; fa_sample_value_and_derivative(x, &a, &b); "
-                        "return a + b; }\n")
+                      + "double probe(double x) { double a; float b; "
+                        "fa_sample_value_and_derivative(x, &a, &b); return a + b; }\n")
     r = subprocess.run([cc, "-std=c99", "-Wall", "-Werror", "-Wno-unused-function", "-c",
                         "-I", os.path.join(ROOT, "native"), str(source), "-o",
                         str(tmp_path / "samples.o")], capture_output=True, text=True)
