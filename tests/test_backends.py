@@ -383,4 +383,4 @@ def test_generator_knows_the_float32_rows():
     from fastact.math import elementwise_f32
     # the rows' f32_arithmetic / f32_arithmetic_from_y flags name exactly the rows elementwise_f32.py implements
     assert set(registry.f32_arithmetic_rows()) == set(elementwise_f32.ROWS)
-    assert set(registry.f32_arithmetic_from_y_rows()) == set(elementwise_f32.DFY_ROWS)
+    assert set(registry.f32_arithmetic_from_y_rows()) == set(elementwise_f32.FROM_Y_ROWS)
