@@ -393,6 +393,40 @@ ACTIVATIONS = (
         ''',
     ),
     Activation(
+        "leaky_relu6", ELEMENTWISE,
+        formula="negative_slope * x if x < 0 else min(x, 6)",
+        derivative="negative_slope if x <= 0, 1 if 0 < x < 6, 0 if x >= 6",
+        params=(Param("negative_slope", 0.01, "slope for x <= 0"),),
+        backward_from_y=True,
+        derivative_from_y="negative_slope if y <= 0, 1 if 0 < y < 6, 0 if y >= 6",
+        from_y_refused_when=(("negative_slope < 0", "negative_slope must be >= 0 to recover "
+                              "the sign of x from y"),),
+        kinks="leaky_relu6'(0) = negative_slope (leaky_relu's value) and "
+              "leaky_relu6'(6) = 0 (relu6's).",
+        special_values="leaky_relu6(-inf) = -inf for negative_slope > 0; "
+                       "leaky_relu6(inf) = 6.",
+        torch="", torch_relation=TORCH_NONE,
+        numpy=(
+            ("np.where(x < 0, negative_slope * x, np.minimum(x, 6))",
+             "np.where(x <= 0, negative_slope, np.where(x < 6, 1, 0)).astype(x.dtype)"),
+        ),
+        sample_params=({"negative_slope": 0.2},),
+        lab_init="he",
+        lab_advice="relu6's bounded range for low-precision inference, without dead units",
+        example='''\
+        >>> import numpy as np, fastact as fa
+        >>> x = np.array([-2.0, 0.0, 3.0, 6.0, 8.0])
+        >>> fa.leaky_relu6(x)
+        array([-0.02,  0.  ,  3.  ,  6.  ,  6.  ])
+        >>> fa.leaky_relu6.backward(np.ones(5), x)
+        array([0.01, 0.01, 1.  , 0.  , 0.  ])
+        >>> fa.leaky_relu6(np.array([-np.inf, np.inf, np.nan]))
+        array([-inf,   6.,  nan])
+        >>> fa.leaky_relu6.backward(np.ones(5), y=fa.leaky_relu6(x))  # from the output
+        array([0.01, 0.01, 1.  , 0.  , 0.  ])
+        ''',
+    ),
+    Activation(
         "elu", ELEMENTWISE,
         formula="x if x > 0 else alpha * (exp(x) - 1)",
         derivative="1 if x > 0 else alpha * exp(x)",

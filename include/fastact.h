@@ -43,30 +43,31 @@ enum {
     FASTACT_OP_RELU = 2,
     FASTACT_OP_RELU6 = 3,
     FASTACT_OP_LEAKY_RELU = 4,
-    FASTACT_OP_ELU = 5,
-    FASTACT_OP_CELU = 6,
-    FASTACT_OP_SELU = 7,
-    FASTACT_OP_GELU = 8,
-    FASTACT_OP_GELU_TANH = 9,
-    FASTACT_OP_SILU = 10,
-    FASTACT_OP_MISH = 11,
-    FASTACT_OP_SOFTPLUS = 12,
-    FASTACT_OP_HARDSWISH = 13,
-    FASTACT_OP_HARDSIGMOID = 14,
-    FASTACT_OP_HARDTANH = 15,
-    FASTACT_OP_SOFTSIGN = 16,
-    FASTACT_OP_LOGSIGMOID = 17,
-    FASTACT_OP_TANHSHRINK = 18,
-    FASTACT_OP_SOFTSHRINK = 19,
-    FASTACT_OP_HARDSHRINK = 20,
-    FASTACT_OP_THRESHOLD = 21,
-    FASTACT_OP_SQUAREPLUS = 22,
-    FASTACT_OP_PRELU = 23,
-    FASTACT_OP_SOFTMAX = 24,
-    FASTACT_OP_LOG_SOFTMAX = 25,
-    FASTACT_OP_SOFTMIN = 26,
-    FASTACT_OP_GLU = 27,
-    FASTACT_NUM_OPS = 28
+    FASTACT_OP_LEAKY_RELU6 = 5,
+    FASTACT_OP_ELU = 6,
+    FASTACT_OP_CELU = 7,
+    FASTACT_OP_SELU = 8,
+    FASTACT_OP_GELU = 9,
+    FASTACT_OP_GELU_TANH = 10,
+    FASTACT_OP_SILU = 11,
+    FASTACT_OP_MISH = 12,
+    FASTACT_OP_SOFTPLUS = 13,
+    FASTACT_OP_HARDSWISH = 14,
+    FASTACT_OP_HARDSIGMOID = 15,
+    FASTACT_OP_HARDTANH = 16,
+    FASTACT_OP_SOFTSIGN = 17,
+    FASTACT_OP_LOGSIGMOID = 18,
+    FASTACT_OP_TANHSHRINK = 19,
+    FASTACT_OP_SOFTSHRINK = 20,
+    FASTACT_OP_HARDSHRINK = 21,
+    FASTACT_OP_THRESHOLD = 22,
+    FASTACT_OP_SQUAREPLUS = 23,
+    FASTACT_OP_PRELU = 24,
+    FASTACT_OP_SOFTMAX = 25,
+    FASTACT_OP_LOG_SOFTMAX = 26,
+    FASTACT_OP_SOFTMIN = 27,
+    FASTACT_OP_GLU = 28,
+    FASTACT_NUM_OPS = 29
 };
 
 /* Status codes. */
@@ -181,6 +182,14 @@ FASTACT_API int fastact_leaky_relu_f64(size_t n, const double *x, double *y, dou
 FASTACT_API int fastact_leaky_relu_backward_f64(size_t n, const double *dy, const double *x, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_f32(size_t n, const float *x, float *y, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_f32(size_t n, const float *dy, const float *x, float *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_value_and_derivative_f32(size_t n, const float *x, float *y, float *d, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_f64(size_t n, const double *x, double *y, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_f64(size_t n, const double *dy, const double *x, double *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double negative_slope);
 FASTACT_API int fastact_elu_f32(size_t n, const float *x, float *y, double alpha);
 FASTACT_API int fastact_elu_backward_f32(size_t n, const float *dy, const float *x, float *dx, double alpha);
 FASTACT_API int fastact_elu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double alpha);

@@ -268,6 +268,28 @@ class LeakyRelu(Reference):
         return np.where(y > 0, _ONE, W(negative_slope))
 
 
+@reference("leaky_relu6")
+class LeakyRelu6(Reference):
+    def wide(self, x, negative_slope):
+        s = W(negative_slope)
+        value = np.where(x < 0, s * x, np.minimum(x, 6))
+        return Ref(value, np.where(x <= 0, s, np.where(x < 6, _ONE, _ZERO)))
+
+    def limits(self, p):
+        slope = W(p.get("negative_slope", 0.01))
+        neg = -_INF if slope > 0 else (_INF if slope < 0 else _ZERO)
+        return (W(6), _ZERO), (neg, slope)
+
+    def mp(self, X, negative_slope):
+        s = mpmath.mpf(negative_slope)
+        one = mpmath.mpf(1)
+        value = s * X if X < 0 else min(X, 6 * one)
+        return value, (s if X <= 0 else (one if X < 6 else 0 * one))
+
+    def from_y(self, y, negative_slope):
+        return np.where(y <= 0, W(negative_slope), np.where(y < 6, _ONE, _ZERO))
+
+
 @reference("elu")
 class Elu(Reference):
     def wide(self, x, alpha):

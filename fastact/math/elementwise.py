@@ -262,6 +262,16 @@ def build(tier):
         return _nan_or(y, 1.0 if y > 0.0 else negative_slope)
 
     @njit(inline="always")
+    def leaky_relu6_value_and_derivative(x, negative_slope):
+        y = negative_slope * x if x < 0.0 else (6.0 if x >= 6.0 else x)
+        d = negative_slope if x <= 0.0 else (0.0 if x >= 6.0 else 1.0)
+        return y, _nan_or(x, d)
+
+    @njit(inline="always")
+    def leaky_relu6_derivative_from_y(y, negative_slope):
+        return _nan_or(y, negative_slope if y <= 0.0 else (0.0 if y >= 6.0 else 1.0))
+
+    @njit(inline="always")
     def elu_value_and_derivative(x, alpha):
         pos = x > 0.0
         # both sides computed, then selected: a call inside a conditional

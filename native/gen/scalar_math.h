@@ -200,6 +200,22 @@ FA_INLINE double fa_leaky_relu_derivative_from_y_f64(double y, double negative_s
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
 }
 
+/* fastact/math/elementwise.py: leaky_relu6_value_and_derivative */
+FA_INLINE void fa_leaky_relu6_value_and_derivative_f64(double x, double negative_slope, double *out0, double *out1)
+{
+    double y, d;
+    y = ((x < 0.0) ? negative_slope * x : ((x >= 6.0) ? 6.0 : x));
+    d = ((x <= 0.0) ? negative_slope : ((x >= 6.0) ? 0.0 : 1.0));
+    *out0 = y;
+    *out1 = fa_nan_or_f64(x, d);
+}
+
+/* fastact/math/elementwise.py: leaky_relu6_derivative_from_y */
+FA_INLINE double fa_leaky_relu6_derivative_from_y_f64(double y, double negative_slope)
+{
+    return fa_nan_or_f64(y, ((y <= 0.0) ? negative_slope : ((y >= 6.0) ? 0.0 : 1.0)));
+}
+
 /* fastact/math/elementwise.py: elu_value_and_derivative */
 FA_INLINE void fa_elu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
@@ -938,6 +954,22 @@ FA_INLINE void fa_leaky_relu_value_and_derivative_f32d(double x, double negative
 FA_INLINE double fa_leaky_relu_derivative_from_y_f32d(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
+}
+
+/* fastact/math/elementwise.py: leaky_relu6_value_and_derivative */
+FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negative_slope, double *out0, double *out1)
+{
+    double y, d;
+    y = ((x < 0.0) ? negative_slope * x : ((x >= 6.0) ? 6.0 : x));
+    d = ((x <= 0.0) ? negative_slope : ((x >= 6.0) ? 0.0 : 1.0));
+    *out0 = y;
+    *out1 = fa_nan_or_f64(x, d);
+}
+
+/* fastact/math/elementwise.py: leaky_relu6_derivative_from_y */
+FA_INLINE double fa_leaky_relu6_derivative_from_y_f32d(double y, double negative_slope)
+{
+    return fa_nan_or_f64(y, ((y <= 0.0) ? negative_slope : ((y >= 6.0) ? 0.0 : 1.0)));
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
