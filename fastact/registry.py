@@ -697,7 +697,9 @@ ACTIVATIONS = (
                 Param("max_val", 1.0, "upper bound", allow_inf=True)),
         relations=(("min_val <= max_val", "min_val must not exceed max_val"),),
         backward_from_y=True, derivative_from_y="1 if min_val < y < max_val else 0",
-        kinks="The derivative is 0 at both bounds.",
+        kinks="The derivative is 0 at both bounds; float32 data are compared with the "
+              "bounds rounded to float32 (as PyTorch does), so that a clamped y is "
+              "recognised.",
         torch="hardtanh", torch_relation=TORCH_SAME,
         numpy=(
             ("np.clip(x, min_val, max_val)",

@@ -25,6 +25,7 @@ Rules that keep the loops vectorised and the special values right:
 import math
 import types as _types
 
+import numpy as np
 from numba import njit
 
 from .llvm_intrinsics import bits_from_float, float_from_bits, fma
@@ -372,14 +373,24 @@ def build(tier):
     def hardsigmoid_derivative_from_y(y):
         return _nan_or(y, 1.0 / 6.0 if (y > 0.0) & (y < 1.0) else 0.0)
 
+    # float32 data: a clamped y holds the bound rounded to float32, so both the
+    # derivative from x and the one from y compare with that rounded bound (as
+    # PyTorch does); against the exact double bound a clamped y at -0.7f would
+    # look inside (-0.7, 0.7) and get derivative 1.
+    f32_bounds = tier == "f32"
+
     @njit(inline="always")
     def hardtanh_value_and_derivative(x, min_val, max_val):
-        y = min_val if x < min_val else (max_val if x > max_val else x)
-        return y, _nan_or(x, 1.0 if (x > min_val) & (x < max_val) else 0.0)
+        lo = np.float32(min_val) if f32_bounds else min_val
+        hi = np.float32(max_val) if f32_bounds else max_val
+        y = min_val if x < lo else (max_val if x > hi else x)
+        return y, _nan_or(x, 1.0 if (x > lo) & (x < hi) else 0.0)
 
     @njit(inline="always")
     def hardtanh_derivative_from_y(y, min_val, max_val):
-        return _nan_or(y, 1.0 if (y > min_val) & (y < max_val) else 0.0)
+        lo = np.float32(min_val) if f32_bounds else min_val
+        hi = np.float32(max_val) if f32_bounds else max_val
+        return _nan_or(y, 1.0 if (y > lo) & (y < hi) else 0.0)
 
     @njit(inline="always")
     def softsign_value_and_derivative(x):

@@ -583,16 +583,21 @@ FA_INLINE double fa_hardsigmoid_derivative_from_y_f64(double y)
 /* fastact/math/elementwise.py: hardtanh_value_and_derivative */
 FA_INLINE void fa_hardtanh_value_and_derivative_f64(double x, double min_val, double max_val, double *out0, double *out1)
 {
-    double y;
-    y = ((x < min_val) ? min_val : ((x > max_val) ? max_val : x));
+    double lo, hi, y;
+    lo = min_val;
+    hi = max_val;
+    y = ((x < lo) ? min_val : ((x > hi) ? max_val : x));
     *out0 = y;
-    *out1 = fa_nan_or_f64(x, (((x > min_val) & (x < max_val)) ? 1.0 : 0.0));
+    *out1 = fa_nan_or_f64(x, (((x > lo) & (x < hi)) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: hardtanh_derivative_from_y */
 FA_INLINE double fa_hardtanh_derivative_from_y_f64(double y, double min_val, double max_val)
 {
-    return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
+    double lo, hi;
+    lo = min_val;
+    hi = max_val;
+    return fa_nan_or_f64(y, (((y > lo) & (y < hi)) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: softsign_value_and_derivative */
@@ -1339,16 +1344,22 @@ FA_INLINE double fa_hardsigmoid_derivative_from_y_f32d(double y)
 /* fastact/math/elementwise.py: hardtanh_value_and_derivative */
 FA_INLINE void fa_hardtanh_value_and_derivative_f32d(double x, double min_val, double max_val, double *out0, double *out1)
 {
+    float lo, hi;
     double y;
-    y = ((x < min_val) ? min_val : ((x > max_val) ? max_val : x));
+    lo = (float)(min_val);
+    hi = (float)(max_val);
+    y = ((x < ((double)(lo))) ? min_val : ((x > ((double)(hi))) ? max_val : x));
     *out0 = y;
-    *out1 = fa_nan_or_f64(x, (((x > min_val) & (x < max_val)) ? 1.0 : 0.0));
+    *out1 = fa_nan_or_f64(x, (((x > ((double)(lo))) & (x < ((double)(hi)))) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: hardtanh_derivative_from_y */
 FA_INLINE double fa_hardtanh_derivative_from_y_f32d(double y, double min_val, double max_val)
 {
-    return fa_nan_or_f64(y, (((y > min_val) & (y < max_val)) ? 1.0 : 0.0));
+    float lo, hi;
+    lo = (float)(min_val);
+    hi = (float)(max_val);
+    return fa_nan_or_f64(y, (((y > ((double)(lo))) & (y < ((double)(hi)))) ? 1.0 : 0.0));
 }
 
 /* fastact/math/elementwise.py: softsign_value_and_derivative */
