@@ -201,7 +201,10 @@ def test_get_and_attributes(act):
     assert obj.name == act.name
     assert obj.kind == act.kind
     assert obj.backward_from_y is act.backward_from_y
-    assert dict(obj.params) == {p.name: p.default for p in act.params}
+    expected = {p.name: p.default for p in act.params}
+    if act.kind != registry.ELEMENTWISE:      # the axis (prelu's None: 1, or 0 below 2-D)
+        expected["axis"] = None if act.kind == registry.PER_CHANNEL else -1
+    assert dict(obj.params) == expected
     with pytest.raises(TypeError):
         obj.params["x"] = 1
     assert act.name in repr(obj)

@@ -1,6 +1,8 @@
 """Edge cases of the Python API: parameters not exact in float32, error
 messages, signatures, unusual argument types and signed zeros."""
 import ctypes
+import inspect
+import pydoc
 import os
 
 import numpy as np
@@ -89,3 +91,107 @@ def test_hardtanh_float32_bounds_from_the_issue():
     dx = fa.hardtanh.backward(np.ones_like(x), y=y, min_val=-.7, max_val=.7)
     expected = ((x > np.float32(-.7)) & (x < np.float32(.7))).astype(np.float32)
     np.testing.assert_array_equal(dx, expected)
+
+
+# ---- 13: bad calls name the activation, the argument and the expected ones -------------
+
+ROWS = registry.ACTIVATIONS
+AXIS_ROWS = [r for r in ROWS if r.kind in (registry.ALONG_AXIS, registry.GATED)]
+
+
+def _forbid_class_names(message):
+    for cls in ("Elementwise", "AlongAxis", "PerChannel", "Gated", "__call__"):
+        assert cls not in message, message
+
+
+@pytest.mark.parametrize("row", AXIS_ROWS + [r for r in ROWS if r.kind == registry.PER_CHANNEL], ids=lambda r: r.name)
+def test_dim_is_refused_with_a_hint_to_axis(row):
+    x = np.ones((2, 4))
+    operands = (x, np.ones(4)) if row.kind == registry.PER_CHANNEL else (x,)
+    with pytest.raises(TypeError) as err:
+        fa.get(row.name)(*operands, dim=0)
+    msg = str(err.value)
+    _forbid_class_names(msg)
+    assert msg.startswith(f"{row.name}:") and "'dim'" in msg and "'axis'" in msg, msg
+
+
+@pytest.mark.parametrize("method", ["__call__", "backward", "value_and_derivative"])
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_missing_operand_names_it(row, method):
+    obj = fa.get(row.name)
+    if row.kind == registry.ALONG_AXIS and method == "value_and_derivative":
+        return                     # refused whatever the arguments (no per-element derivative)
+    call = obj if method == "__call__" else getattr(obj, method)
+    func = row.name if method == "__call__" else f"{row.name}.{method}"
+    sig = inspect.signature(call)
+    required = [n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty]
+    # give every required argument but the last
+    args = [np.ones((2, 4)) if n in ("x", "y", "dy", "weight") else 0.5 for n in required[:-1]]
+    with pytest.raises(TypeError) as err:
+        call(*args)
+    msg = str(err.value)
+    _forbid_class_names(msg)
+    assert msg.startswith(f"{func}:") and repr(required[-1]) in msg, msg
+
+
+def test_prelu_without_weight():
+    with pytest.raises(TypeError, match=r"^prelu: missing required argument 'weight'; "
+                                        r"expected prelu\(x, weight"):
+        fa.prelu(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("row", AXIS_ROWS, ids=lambda r: r.name)
+def test_too_many_positional_arguments(row):
+    with pytest.raises(TypeError) as err:
+        fa.get(row.name)(np.ones((2, 4)), 0, 1)
+    msg = str(err.value)
+    _forbid_class_names(msg)
+    assert msg.startswith(f"{row.name}:") and "positional" in msg, msg
+
+
+# ---- 14: real signatures ----------------------------------------------------------------
+
+def _call_with_signature_defaults(obj, sig, operands):
+    """Call obj with the operands and every parameter passed by keyword at its
+    signature default: works only if the signature is the real one."""
+    kwargs = {n: p.default for n, p in sig.parameters.items()
+              if n not in operands and p.default is not inspect.Parameter.empty}
+    return obj(*operands.values(), **kwargs)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_signatures_are_the_real_ones(row):
+    obj = fa.get(row.name)
+    sig = inspect.signature(obj)
+    names = list(sig.parameters)
+    for p in row.params:
+        expected = inspect.Parameter.empty if p.required else p.default
+        assert sig.parameters[p.name].default == expected, (row.name, p.name)
+    assert sig.parameters["out"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert not any(p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+                   for p in sig.parameters.values()), sig
+    for method in ("backward", "value_and_derivative"):
+        msig = inspect.signature(getattr(obj, method))
+        assert "out" in msig.parameters and "self" not in msig.parameters, (method, msig)
+        for p in row.params:
+            assert p.name in msig.parameters, (method, msig)
+    # the parameters the signature lists besides operands and out are .params
+    operands = {"x", "weight"}
+    assert dict(obj.params) == {n: (None if p.default is inspect.Parameter.empty
+                                    else p.default)
+                                for n, p in sig.parameters.items()
+                                if n not in operands and n != "out"}
+    if row.params and all(p.required for p in row.params):
+        return                             # threshold: nothing to call at defaults
+    x = np.linspace(-2, 2, 8).reshape(2, 4)
+    ops = {"x": x, "weight": np.full(4, 0.25)} if row.kind == registry.PER_CHANNEL else {"x": x}
+    assert names[:len(ops)] == list(ops)
+    np.testing.assert_array_equal(_call_with_signature_defaults(obj, sig, ops),
+                                  obj(*ops.values()))
+
+
+def test_leaky_relu_signature_and_help_show_the_default():
+    assert str(inspect.signature(fa.leaky_relu)) == "(x, negative_slope=0.01, *, out=None)"
+    assert "negative_slope=0.01" in str(inspect.signature(fa.leaky_relu.backward))
+    assert "negative_slope=0.01" in pydoc.render_doc(fa.leaky_relu, renderer=pydoc.plaintext)
+    assert fa.prelu.params == {"axis": None}

@@ -7,6 +7,7 @@ the result back like a ufunc would.  The common case (a contiguous float32
 or float64 array, no ``out``) takes a short path: the n = 1000 budget is a
 few microseconds per call.
 """
+import inspect
 import math
 import types
 
@@ -27,17 +28,74 @@ def _parallel(size):
     return size >= PARALLEL_MIN and threads.get_num_threads() > 1
 
 
+_P = inspect.Parameter
+_OUT = _P("out", _P.KEYWORD_ONLY, default=None)
+_DERIVATIVE_OUT = _P("derivative_out", _P.KEYWORD_ONLY, default=None)
+
+
+_OPERAND_NAMES = frozenset(("x", "y", "dy", "weight"))
+
+
+def _operands(*names):
+    return [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in names]
+
+
 class Activation:
     """Base of every activation object; see the subclasses for the calls."""
 
     def __init__(self, row):
         self._row = row
         self.name = row.name
-        self.params = types.MappingProxyType({p.name: p.default for p in row.params})
         self.backward_from_y = row.backward_from_y
         self.kind = row.kind
         self._binder = ParamBinder(row)
         self.__doc__ = docstrings.docstring(row)
+        self._install_signatures()
+
+    def _signatures(self):
+        """{method: [its parameters after self]}, as users call it."""
+        raise NotImplementedError
+
+    def _install_signatures(self):
+        """Give the object and its methods their real signatures (inspect, help, editors):
+        the methods take ``*args, **kwargs`` or sentinels so that a bad call gets a
+        message naming the activation instead of the class."""
+        sigs = {m: inspect.Signature(ps) for m, ps in self._signatures().items()}
+        self._public_signatures = sigs
+        self.__signature__ = sigs["__call__"]
+        # names and defaults of the parameters (None where required), not of the operands
+        self.params = types.MappingProxyType(
+            {n: None if p.default is _P.empty else p.default
+             for n, p in sigs["__call__"].parameters.items()
+             if p.kind == _P.POSITIONAL_OR_KEYWORD and n not in _OPERAND_NAMES})
+        for method in ("backward", "value_and_derivative"):
+            f = getattr(type(self), method)
+            g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                                   f.__closure__)
+            g.__kwdefaults__, g.__doc__ = f.__kwdefaults__, f.__doc__
+            g.__qualname__ = f"{self.name}.{method}"
+            self_param = _P("self", _P.POSITIONAL_OR_KEYWORD)
+            g.__signature__ = sigs[method].replace(
+                parameters=[self_param, *sigs[method].parameters.values()])
+            setattr(self, method, types.MethodType(g, self))
+
+    def _bad_call(self, method, given, extra=(), unexpected=None):
+        """The TypeError for a call that does not fit ``method``'s signature: it names
+        the activation, the argument and the expected arguments."""
+        func = self.name if method == "__call__" else f"{self.name}.{method}"
+        sig = self._public_signatures[method]
+        expected = f"expected {func}{sig}"
+        if unexpected:
+            name = next(iter(unexpected))
+            hint = (" (fastact follows NumPy: use 'axis' for PyTorch's 'dim')"
+                    if name == "dim" and "axis" in sig.parameters else "")
+            return TypeError(f"{func}: unexpected keyword argument {name!r}{hint}; {expected}")
+        if extra:
+            n = sum(p.kind == _P.POSITIONAL_OR_KEYWORD for p in sig.parameters.values())
+            return TypeError(f"{func}: takes at most {n} positional arguments, got "
+                             f"{n + len(extra)}; {expected}")
+        missing = next(name for name, value in given if value is _MISSING)
+        return TypeError(f"{func}: missing required argument {missing!r}; {expected}")
 
     def __repr__(self):
         return f"<fastact activation {self.name!r}>"
@@ -55,6 +113,17 @@ def _get_by_name(name):
 class Elementwise(Activation):
     """y = f(x) element by element; see the instance's docstring."""
 
+    def _signatures(self):
+        params = [_P(p.name, _P.POSITIONAL_OR_KEYWORD,
+                     default=_P.empty if p.required else p.default) for p in self._row.params]
+        if self.backward_from_y:       # x or y=...; no row with backward from y needs a parameter
+            backward = [*_operands("dy"), _P("x", _P.POSITIONAL_OR_KEYWORD, default=None),
+                        *params, _P("y", _P.KEYWORD_ONLY, default=None), _OUT]
+        else:
+            backward = [*_operands("dy", "x"), *params, _OUT]
+        return {"__call__": [*_operands("x"), *params, _OUT], "backward": backward,
+                "value_and_derivative": [*_operands("x"), *params, _OUT, _DERIVATIVE_OUT]}
+
     def __init__(self, row):
         super().__init__(row)
         self._numeric = tuple(p.name for p in row.params if not p.choices)
@@ -63,11 +132,12 @@ class Elementwise(Activation):
         self._default = None if self._binder.default_values is None else \
             self._resolve((), {})
 
-    def _resolve(self, args, kwargs):
-        """(kernel name, numeric parameter tuple, all values) for a call."""
+    def _resolve(self, args, kwargs, func=None):
+        """(kernel name, numeric parameter tuple, all values) for a call (``func``, the
+        method called, for messages)."""
         if not args and not kwargs and self._default is not None:
             return self._default
-        values = self._binder.bind(args, kwargs)
+        values = self._binder.bind(args, kwargs, func)
         kernel = self.name
         if self._choice is not None:
             # gelu: approximate='tanh' selects the second math row
@@ -103,7 +173,7 @@ class Elementwise(Activation):
         choice.cache[("short", self.name, pass_)] = short
         return short
 
-    def __call__(self, x, *args, out=None, **kwargs):
+    def __call__(self, x=_MISSING, *args, out=None, **kwargs):
         if not args and not kwargs:
             # the whole call in compiled code, when the backend has that
             short = self._short("forward")
@@ -122,6 +192,8 @@ class Elementwise(Activation):
                 self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), *numeric)
             return y
+        if x is _MISSING:
+            raise self._bad_call("__call__", (("x", x),))
         func = self.name
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
@@ -134,7 +206,7 @@ class Elementwise(Activation):
             self._run(kernel, "forward", cdt, xc.size, xc.reshape(-1), y.reshape(-1), *numeric)
         return ops.finish(y, out, result, xa.ndim == 0)
 
-    def backward(self, dy, x=None, *args, y=None, out=None, **kwargs):
+    def backward(self, dy=_MISSING, x=None, *args, y=None, out=None, **kwargs):
         """dx = dy * f'(x); give ``x``, or ``y=f(x)`` where ``backward_from_y``."""
         if not args and not kwargs and (x is None) != (y is None):
             pass_ = "backward" if y is None else "backward_from_y"
@@ -144,7 +216,9 @@ class Elementwise(Activation):
                     dx = short(dy, x if y is None else y, out)
                     if dx is not None:
                         return dx
-        kernel, numeric, values = self._resolve(args, kwargs)
+        kernel, numeric, values = self._resolve(args, kwargs, f"{self.name}.backward")
+        if dy is _MISSING:
+            raise self._bad_call("backward", (("dy", dy),))
         if (x is None) == (y is None):
             raise TypeError(f"{self.name}.backward: give exactly one of 'x' (the input) "
                             f"or 'y' (the output)")
@@ -175,7 +249,8 @@ class Elementwise(Activation):
                       dx.reshape(-1), *numeric)
         return ops.finish(dx, out, result, len(shape) == 0)
 
-    def value_and_derivative(self, x, *args, out=None, derivative_out=None, **kwargs):
+    def value_and_derivative(self, x=_MISSING, *args, out=None, derivative_out=None,
+                             **kwargs):
         """(f(x), f'(x)) computed in one pass over x."""
         if not args and not kwargs:
             short = self._short("value_and_derivative")
@@ -184,7 +259,7 @@ class Elementwise(Activation):
                 if both is not None:
                     return both
         func = f"{self.name}.value_and_derivative"
-        kernel, numeric, _ = self._resolve(args, kwargs)
+        kernel, numeric, _ = self._resolve(args, kwargs, func)
         if (type(x) is np.ndarray and out is None and derivative_out is None
                 and x.dtype in _TIER and x.ndim and x.flags.c_contiguous):
             y = np.empty(x.shape, x.dtype)
@@ -193,6 +268,8 @@ class Elementwise(Activation):
                 self._run(kernel, "value_and_derivative", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), d.reshape(-1), *numeric)
             return y, d
+        if x is _MISSING:
+            raise self._bad_call("value_and_derivative", (("x", x),))
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
         cdt = ops.compute_dtype(result)
@@ -293,7 +370,15 @@ class AlongAxis(Activation):
         super().__init__(row)
         self._mode = _SOFTMAX_MODES[row.name]
 
-    def __call__(self, x, axis=-1, *, out=None):
+    def _signatures(self):
+        axis = _P("axis", _P.POSITIONAL_OR_KEYWORD, default=-1)
+        return {"__call__": [*_operands("x"), axis, _OUT],
+                "backward": [*_operands("dy", "y"), axis, _OUT],
+                "value_and_derivative": [*_operands("x"), axis, _OUT, _DERIVATIVE_OUT]}
+
+    def __call__(self, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
+        if extra or unexpected or x is _MISSING:
+            raise self._bad_call("__call__", (("x", x),), extra, unexpected)
         # the short path: a contiguous float32/float64 array and a plain axis
         if _short_path(x, out) and type(axis) is int and -x.ndim <= axis < x.ndim:
             y = np.empty(x.shape, x.dtype) if out is None else out
@@ -319,8 +404,10 @@ class AlongAxis(Activation):
                       (xc.reshape(-1), y.reshape(-1), n, inner, self._mode))
         return ops.finish(y, out, result, xa.ndim == 0)
 
-    def backward(self, dy, y, axis=-1, *, out=None):
+    def backward(self, dy=_MISSING, y=_MISSING, axis=-1, *extra, out=None, **unexpected):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
+        if extra or unexpected or dy is _MISSING or y is _MISSING:
+            raise self._bad_call("backward", (("dy", dy), ("y", y)), extra, unexpected)
         func = f"{self.name}.backward"
         shape, result, cdt, dyc, yc, dx = _gradient_operands(func, dy, y, "y", out)
         outer, n, inner = _around(shape, _axis_index(axis, len(shape), func))
@@ -329,7 +416,8 @@ class AlongAxis(Activation):
                       (dyc.reshape(-1), yc.reshape(-1), dx.reshape(-1), n, inner, self._mode))
         return ops.finish(dx, out, result, len(shape) == 0)
 
-    def value_and_derivative(self, x, axis=-1, *, out=None, derivative_out=None):
+    def value_and_derivative(self, x=None, axis=-1, *extra, out=None, derivative_out=None,
+                             **unexpected):
         """Not elementwise: raises TypeError (use ``backward(dy, y)``)."""
         raise TypeError(f"{self.name}.value_and_derivative: the derivative of {self.name} "
                         f"is a Jacobian along the axis, not one number per element; "
@@ -342,6 +430,14 @@ _BLOCK = 4096    # rows of a shared-slope prelu, so that it can run in parallel
 
 class PerChannel(Activation):
     """prelu: y = x if x > 0 else weight[c] * x, c the index along ``axis``."""
+
+    def _signatures(self):
+        # axis=None: the channel axis is 1, or 0 for an x of fewer than 2 dimensions
+        axis = _P("axis", _P.POSITIONAL_OR_KEYWORD, default=None)
+        return {"__call__": [*_operands("x", "weight"), axis, _OUT],
+                "backward": [*_operands("dy", "x", "weight"), axis, _OUT],
+                "value_and_derivative": [*_operands("x", "weight"), axis, _OUT,
+                                         _DERIVATIVE_OUT]}
 
     def _prepare(self, func, x, weight, axis, extra=()):
         xa = ops.as_array(x, "x", func)
@@ -374,7 +470,9 @@ class PerChannel(Activation):
         wc = np.ascontiguousarray(wa.reshape(-1), dtype=cdt)
         return xa, shape, result, cdt, wc, n, inner, nrows, size
 
-    def __call__(self, x, weight, axis=None, *, out=None):
+    def __call__(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None, **unexpected):
+        if extra or unexpected or x is _MISSING or weight is _MISSING:
+            raise self._bad_call("__call__", (("x", x), ("weight", weight)), extra, unexpected)
         func = self.name
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         if out is not None:
@@ -387,8 +485,12 @@ class PerChannel(Activation):
                                              dummy, _NO_PARTS, n, inner, 0))
         return ops.finish(y, out, result, len(shape) == 0)
 
-    def value_and_derivative(self, x, weight, axis=None, *, out=None, derivative_out=None):
+    def value_and_derivative(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None,
+                             derivative_out=None, **unexpected):
         """(prelu(x), d prelu / dx) in one pass."""
+        if extra or unexpected or x is _MISSING or weight is _MISSING:
+            raise self._bad_call("value_and_derivative", (("x", x), ("weight", weight)),
+                                 extra, unexpected)
         func = f"{self.name}.value_and_derivative"
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         for name, o in (("out", out), ("derivative_out", derivative_out)):
@@ -405,8 +507,12 @@ class PerChannel(Activation):
         scalar = len(shape) == 0
         return ops.finish(y, out, result, scalar), ops.finish(d, derivative_out, result, scalar)
 
-    def backward(self, dy, x, weight, axis=None, *, out=None):
+    def backward(self, dy=_MISSING, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None,
+                 **unexpected):
         """(dx, dweight): dweight is summed over every axis but the channel axis."""
+        if extra or unexpected or dy is _MISSING or x is _MISSING or weight is _MISSING:
+            raise self._bad_call("backward", (("dy", dy), ("x", x), ("weight", weight)),
+                                 extra, unexpected)
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(
@@ -439,6 +545,12 @@ _PRELU_BLOCK = 64      # = fastact.math.along_axis.PRELU_BLOCK (not imported: th
 class Gated(Activation):
     """glu: the axis is split into halves a, b; y = a * sigmoid(b)."""
 
+    def _signatures(self):
+        axis = _P("axis", _P.POSITIONAL_OR_KEYWORD, default=-1)
+        return {"__call__": [*_operands("x"), axis, _OUT],
+                "backward": [*_operands("dy", "x"), axis, _OUT],
+                "value_and_derivative": [*_operands("x"), axis, _OUT, _DERIVATIVE_OUT]}
+
     def _geometry(self, func, shape, axis):
         if not shape:
             raise ValueError(f"{func}: 'x' must have at least one dimension")
@@ -450,7 +562,9 @@ class Gated(Activation):
         half_shape = shape[:ax] + (n // 2,) + shape[ax + 1:]
         return outer, n // 2, inner, half_shape
 
-    def __call__(self, x, axis=-1, *, out=None):
+    def __call__(self, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
+        if extra or unexpected or x is _MISSING:
+            raise self._bad_call("__call__", (("x", x),), extra, unexpected)
         func = self.name
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -466,8 +580,11 @@ class Gated(Activation):
                       (xc.reshape(-1), flat[:0], flat, flat[:0], half, inner, 0))
         return ops.finish(y, out, result, False)
 
-    def value_and_derivative(self, x, axis=-1, *, out=None, derivative_out=None):
+    def value_and_derivative(self, x=_MISSING, axis=-1, *extra, out=None, derivative_out=None,
+                             **unexpected):
         """(y, d): d has x's shape, d/da = sigmoid(b) and d/db = a sigmoid'(b)."""
+        if extra or unexpected or x is _MISSING:
+            raise self._bad_call("value_and_derivative", (("x", x),), extra, unexpected)
         func = f"{self.name}.value_and_derivative"
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -487,8 +604,10 @@ class Gated(Activation):
                       (xc.reshape(-1), flat[:0], flat, d.reshape(-1), half, inner, 1))
         return ops.finish(y, out, result, False), ops.finish(d, derivative_out, result, False)
 
-    def backward(self, dy, x, axis=-1, *, out=None):
+    def backward(self, dy=_MISSING, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
         """dx (x's shape) from dy (the output's shape)."""
+        if extra or unexpected or dy is _MISSING or x is _MISSING:
+            raise self._bad_call("backward", (("dy", dy), ("x", x)), extra, unexpected)
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa = ops.as_array(x, "x", func)

@@ -34,7 +34,9 @@ def _param_lines(act):
 def _elementwise(act):
     params = "\n".join(["x : array_like\n    Input (a scalar, a list or an array of any shape)."]
                        + _param_lines(act) + [_OUT])
-    calls = [f"{act.name}(x{''.join(', ' + p.name + '=...' for p in act.params)}, out=None)",
+    params_text = "".join(f", {p.name}" if p.required else f", {p.name}={p.default!r}"
+                          for p in act.params)
+    calls = [f"{act.name}(x{params_text}, out=None)",
              f"{act.name}.backward(dy, x, out=None)"
              + (f"  or  {act.name}.backward(dy, y=y, out=None)" if act.backward_from_y else ""),
              f"{act.name}.value_and_derivative(x, out=None, derivative_out=None)"]

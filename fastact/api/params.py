@@ -23,11 +23,13 @@ class ParamBinder:
         self.default_values = None if any(p.required for p in act.params) else \
             self._check(dict(self.defaults))
 
-    def bind(self, args, kwargs):
+    def bind(self, args, kwargs, func=None):
+        """The checked values; ``func`` names the call in errors (default: the activation)."""
         if not args and not kwargs and self.default_values is not None:
             return self.default_values
+        func = func or self.func
         if len(args) > len(self.names):
-            raise TypeError(f"{self.func}: takes at most {len(self.names)} parameter(s) "
+            raise TypeError(f"{func}: takes at most {len(self.names)} parameter(s) "
                             f"after the input ({', '.join(self.names) or 'none'}), "
                             f"got {len(args)}")
         values = dict(self.defaults)
@@ -36,27 +38,28 @@ class ParamBinder:
         for name, value in kwargs.items():
             if name not in values:
                 known = ", ".join(self.names) or "none"
-                raise TypeError(f"{self.func}: unexpected keyword argument {name!r} "
+                raise TypeError(f"{func}: unexpected keyword argument {name!r} "
                                 f"(parameters: {known})")
             if name in self.names[:len(args)]:
-                raise TypeError(f"{self.func}: parameter {name!r} given twice")
+                raise TypeError(f"{func}: parameter {name!r} given twice")
             values[name] = value
-        return self._check(values)
+        return self._check(values, func)
 
-    def _check(self, values):
+    def _check(self, values, func=None):
+        func = func or self.func
         for p in self.params:
             value = values[p.name]
             if value is None:
-                raise TypeError(f"{self.func}: missing required parameter {p.name!r}")
+                raise TypeError(f"{func}: missing required parameter {p.name!r}")
             if p.choices:
                 if not isinstance(value, str) or value not in p.choices:
-                    raise ValueError(f"{self.func}: parameter {p.name!r} must be one of "
+                    raise ValueError(f"{func}: parameter {p.name!r} must be one of "
                                      f"{', '.join(map(repr, p.choices))}; got {value!r}")
                 continue
-            values[p.name] = _real(value, p, self.func)
+            values[p.name] = _real(value, p, func)
         for code, msg in self.relations:
             if not eval(code, {}, dict(values)):
-                raise ValueError(f"{self.func}: {msg} (got "
+                raise ValueError(f"{func}: {msg} (got "
                                  f"{', '.join(f'{k}={v!r}' for k, v in values.items())})")
         return values
 
