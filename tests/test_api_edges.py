@@ -3,6 +3,8 @@ messages, signatures, unusual argument types and signed zeros."""
 import ctypes
 import inspect
 import pydoc
+import re
+import warnings
 import os
 
 import numpy as np
@@ -195,3 +197,129 @@ def test_leaky_relu_signature_and_help_show_the_default():
     assert "negative_slope=0.01" in str(inspect.signature(fa.leaky_relu.backward))
     assert "negative_slope=0.01" in pydoc.render_doc(fa.leaky_relu, renderer=pydoc.plaintext)
     assert fa.prelu.params == {"axis": None}
+
+
+# ---- 12b: Python edge cases ---------------------------------------------------------
+
+NUMERIC = [(r, p) for r in ROWS if r.kind == registry.ELEMENTWISE for p in r.params
+           if not p.choices]
+
+
+def _defaults(row):
+    return {p.name: (1.0 if p.required else p.default) for p in row.params}
+
+
+@pytest.mark.parametrize("row,param", NUMERIC, ids=lambda v: getattr(v, "name", ""))
+def test_complex_and_huge_parameters_are_refused(row, param):
+    obj = fa.get(row.name)
+    x = np.linspace(-1, 1, 5)
+    for bad in (np.complex128(0.5), 0.5 + 0j, np.array(0.5 + 0j)):
+        with pytest.raises(TypeError, match=rf"^{row.name}: parameter '{param.name}' must be "
+                                            r"a real number"):
+            obj(x, **{**_defaults(row), param.name: bad})
+    for bad in (10 ** 400, -10 ** 400):
+        with pytest.raises(ValueError, match=rf"^{row.name}: parameter '{param.name}'"):
+            obj(x, **{**_defaults(row), param.name: bad})
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_float16_results_ignore_the_callers_errstate(row):
+    obj = fa.get(row.name)
+    # values whose results underflow (or overflow) float16
+    x = np.float16([-20.0, -12.0, -1e-4, 6e-8, 1e-4, 12.0, 60000.0, 20.0])
+    if row.kind == registry.PER_CHANNEL:
+        operands = (x, np.float16(1e-3))
+    else:
+        operands = (x,)
+    kwargs = {p.name: 0.5 for p in row.params if p.required}
+    with np.errstate(all="ignore"):
+        expected = obj(*operands, **kwargs)
+    with np.errstate(all="raise"):
+        got = obj(*operands, **kwargs)
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == np.float16
+
+
+def _deep(n, fill=1.0):
+    return np.full((1,) * n, fill)
+
+
+@pytest.mark.parametrize("ndim", [33, 40])
+def test_more_than_32_dimensions(ndim):
+    x = _deep(ndim, -0.5)
+    # broadcasting backward: dy with one dimension less
+    dx = fa.leaky_relu.backward(_deep(ndim - 1, 2.0), x)
+    np.testing.assert_array_equal(dx, _deep(ndim, 2.0 * 0.01))
+    # softmax over a length-1 axis is 1, and its backward 0
+    y = fa.softmax(x)
+    np.testing.assert_array_equal(y, _deep(ndim))
+    np.testing.assert_array_equal(fa.softmax.backward(_deep(ndim, 3.0), y), _deep(ndim, 0.0))
+    dx, dw = fa.prelu.backward(_deep(ndim, 2.0), x, np.array([0.25]))
+    np.testing.assert_array_equal(dx, _deep(ndim, 0.5))
+    np.testing.assert_array_equal(dw, np.array([-1.0]))
+    xg = np.full((1,) * (ndim - 1) + (2,), 0.0)
+    dxg = fa.glu.backward(_deep(ndim - 1, 1.0), xg)
+    assert dxg.shape == xg.shape
+
+
+def test_matrix_input_comes_back_as_ndarray():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = np.matrix([[-1.0, 2.0]])
+    for result in (fa.relu(m), fa.relu.backward(m, m), fa.softmax(m),
+                   *fa.relu.value_and_derivative(m)):
+        assert type(result) is np.ndarray and result.shape == (1, 2)
+    np.testing.assert_array_equal(fa.relu(m), [[0.0, 2.0]])
+
+
+# ---- 15: arrays whose conversion would lose information are refused ---------------------
+
+class _FakeTensor:
+    """Stands in for a torch.Tensor (torch is not needed: the module name is what counts)."""
+    __module__ = "torch"
+
+    def __init__(self, data):
+        self.data = np.asarray(data, np.float32)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+
+_FakeTensor.__name__ = _FakeTensor.__qualname__ = "Tensor"
+
+
+def _calls(row, a):
+    """(function name, call) for each way of giving ``a`` as an operand or out."""
+    obj = fa.get(row.name)
+    plain = np.linspace(-1, 1, 4).reshape(2, 2)
+    kw = {p.name: 0.5 for p in row.params if p.required}
+    if row.kind == registry.PER_CHANNEL:
+        w = np.full(2, 0.25)
+        return [(row.name, lambda: obj(a, w)), (row.name, lambda: obj(plain, a)),
+                (f"{row.name}.backward", lambda: obj.backward(a, plain, w))]
+    if row.kind == registry.ALONG_AXIS:
+        return [(row.name, lambda: obj(a)), (f"{row.name}.backward", lambda: obj.backward(a, plain))]
+    calls = [(row.name, lambda: obj(a, **kw)),
+             (f"{row.name}.backward", lambda: obj.backward(plain, a, **kw)),
+             (f"{row.name}.value_and_derivative", lambda: obj.value_and_derivative(a, **kw))]
+    if row.kind == registry.ELEMENTWISE:
+        calls.append((row.name, lambda: obj(plain, out=a, **kw)))
+    return calls
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_masked_arrays_are_refused(row):
+    masked = np.ma.masked_array(np.linspace(-1, 1, 4).reshape(2, 2), mask=[[0, 1], [0, 0]])
+    for func, call in _calls(row, masked):
+        with pytest.raises(TypeError, match=rf"^{re.escape(func)}: argument '\w+' is a masked "
+                                            r"array.*\.filled\("):
+            call()
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_torch_tensors_are_refused(row):
+    tensor = _FakeTensor(np.linspace(-1, 1, 4).reshape(2, 2))
+    for func, call in _calls(row, tensor):
+        with pytest.raises(TypeError, match=rf"^{re.escape(func)}: argument '\w+' is a "
+                                            r"torch\.Tensor.*\.detach\(\)"):
+            call()

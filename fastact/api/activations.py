@@ -326,7 +326,7 @@ def _gradient_operands(func, dy, second, second_name, out):
 
 def _broadcast(func, *named):
     try:
-        return np.broadcast_shapes(*(a.shape for _, a in named))
+        return ops.broadcast_shapes(*(a.shape for _, a in named))
     except ValueError:
         shapes = ", ".join(f"'{n}' {a.shape}" for n, a in named)
         raise ValueError(f"{func}: operands could not be broadcast together: {shapes}") \
@@ -613,8 +613,7 @@ class Gated(Activation):
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
         try:
-            np.broadcast_shapes(dya.shape, yshape)
-            if np.broadcast_shapes(dya.shape, yshape) != yshape:
+            if ops.broadcast_shapes(dya.shape, yshape) != yshape:
                 raise ValueError
         except ValueError:
             raise ValueError(f"{func}: 'dy' has shape {dya.shape}; expected the output's "

@@ -12,6 +12,8 @@ _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float
 
 def as_array(value, arg, func):
     """``value`` as an ndarray of a supported dtype (not yet converted)."""
+    if type(value) is not np.ndarray:
+        refuse_lossy(value, arg, func)
     arr = value if type(value) is np.ndarray else np.asarray(value)
     dt = arr.dtype
     if not dt.isnative:                  # byte-swapped: the kernels read native order
@@ -23,6 +25,22 @@ def as_array(value, arg, func):
         return arr
     raise TypeError(f"{func}: argument '{arg}' has dtype {dt}; expected a real "
                     f"floating-point (float16, float32, float64), integer or boolean array")
+
+
+def refuse_lossy(value, arg, func):
+    """TypeError for arrays whose conversion to a plain ndarray would lose what they
+    carry: a masked array's mask, a torch tensor's autograd graph and device.  Other
+    ndarray subclasses (np.matrix) are computed as plain arrays and come back as such."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{func}: argument '{arg}' is a masked array, and its mask would be "
+                        f"lost; pass {arg}.filled(fill_value) to compute at the masked "
+                        f"elements with a value, or np.asarray({arg}) to ignore the mask")
+    module = type(value).__module__ or ""
+    if module == "torch" or module.startswith("torch."):    # found without importing torch
+        raise TypeError(f"{func}: argument '{arg}' is a {module}.{type(value).__name__}; "
+                        f"fastact computes on NumPy arrays and would return one, without "
+                        f"the tensor's gradient graph or device: pass {arg}.detach().cpu()"
+                        f".numpy() and convert the result with torch.from_numpy")
 
 
 def result_dtype(arrays):
@@ -41,6 +59,20 @@ def compute_dtype(result):
     return _F64 if result == _F64 else _F32
 
 
+def broadcast_shapes(*shapes):
+    """NumPy's broadcasting of shapes, for any number of dimensions (np.broadcast_shapes
+    stops at 32); ValueError when they do not broadcast."""
+    ndim = max(map(len, shapes), default=0)
+    result = [1] * ndim
+    for shape in shapes:
+        for i, n in enumerate(shape, ndim - len(shape)):
+            if n != result[i]:
+                if result[i] != 1 and n != 1:
+                    raise ValueError(f"shapes {shapes} do not broadcast")
+                result[i] = n if result[i] == 1 else result[i]
+    return tuple(result)
+
+
 def contiguous(a, shape, dtype):
     """A C-contiguous array of ``dtype`` and ``shape`` holding ``a`` (broadcast)."""
     if a.shape != shape:
@@ -54,6 +86,7 @@ def _same_buffer(a, b):
 
 
 def check_out(out, arg, shape, dtype, func):
+    refuse_lossy(out, arg, func)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: '{arg}' must be a NumPy array, not {type(out).__name__}")
     if out.shape != shape:
@@ -90,8 +123,9 @@ def check_distinct_outs(outs, func):
 
 def finish(buffer, out, result, scalar):
     """Deliver ``buffer`` into ``out`` (or as the result dtype); a NumPy scalar for scalar input."""
-    # float16 results overflow to inf silently, as float32 and float64 ones do
-    with np.errstate(over="ignore"):
+    # float16 results overflow to inf and underflow to 0 silently, as float32 and
+    # float64 ones do, whatever the caller's np.errstate
+    with np.errstate(over="ignore", under="ignore"):
         if out is not None:
             if buffer is not out:
                 np.copyto(out, buffer, casting="unsafe")

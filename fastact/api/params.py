@@ -1,6 +1,8 @@
 """Binding and checking an activation's parameters against its registry row."""
 import math
 
+import numpy as np
+
 
 class ParamBinder:
     """Turns ``(*args, **kwargs)`` into the row's parameter values, checked.
@@ -71,10 +73,12 @@ class ParamBinder:
 
 
 def _real(value, p, func):
-    if isinstance(value, (bool, str, bytes)) or not _is_real(value):
+    v = _as_float(value)
+    if v is None:
         raise TypeError(f"{func}: parameter {p.name!r} must be a real number, "
                         f"got {type(value).__name__}")
-    v = float(value)
+    if v is _OVERFLOW:
+        raise ValueError(f"{func}: parameter {p.name!r} is beyond the float64 range")
     if math.isnan(v):
         raise ValueError(f"{func}: parameter {p.name!r} must not be NaN")
     if math.isinf(v) and not p.allow_inf:
@@ -87,13 +91,22 @@ def _real(value, p, func):
     return v
 
 
-def _is_real(value):
-    try:
-        complex_part = getattr(value, "imag", 0)
-        if complex_part:
-            return False
-        float(value)
-        return True
-    except (TypeError, ValueError):
-        return False
+_OVERFLOW = object()
 
+
+def _as_float(value):
+    """``value`` as a Python float, None when it is not a real number, _OVERFLOW for an
+    integer (or fraction) past the float64 range.  Complex values are refused, even
+    with a zero imaginary part: float() of a NumPy complex drops it with a warning."""
+    if isinstance(value, (bool, str, bytes, complex)):
+        return None
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and (not isinstance(dtype, np.dtype) or dtype.kind not in "iuf"
+                              or getattr(value, "ndim", 0) != 0):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return _OVERFLOW
+    except (TypeError, ValueError):
+        return None
