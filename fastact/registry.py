@@ -641,7 +641,8 @@ ACTIVATIONS = (
         "hardswish", ELEMENTWISE,
         formula="x * min(max(x + 3, 0), 6) / 6",
         derivative="0 if x < -3, 1 if x > 3, else (2 x + 3) / 6",
-        kinks="hardswish'(-3) = 0 and hardswish'(3) = 1 (PyTorch's values).",
+        kinks="hardswish'(-3) = 0 and hardswish'(3) = 1 (PyTorch's values); hardswish(x) = "
+              "-0.0 for x <= -3 (x * 0 / 6, PyTorch's sign).",
         special_values="hardswish(-inf) = -0.0 (PyTorch: NaN), hardswish(inf) = inf.",
         torch="hardswish", torch_relation=TORCH_SAME,
         numpy=(
@@ -658,7 +659,7 @@ ACTIVATIONS = (
         >>> fa.hardswish.backward(np.ones(5), x)
         array([-0.16666667,  0.33333333,  0.5       ,  0.66666667,  1.        ])
         >>> fa.hardswish(np.array([-np.inf, np.inf, np.nan]))
-        array([ 0., inf, nan])
+        array([-0., inf, nan])
         ''',
     ),
     Activation(
@@ -835,7 +836,8 @@ ACTIVATIONS = (
         derivative="1 if |x| > lambd else 0",
         params=(Param("lambd", 0.5, "half-width of the dead zone (>= 0)", **_nonnegative),),
         backward_from_y=True, derivative_from_y="1 if y != 0 else 0",
-        kinks="The derivative is 0 for |x| <= lambd.",
+        kinks="The derivative is 0 for |x| <= lambd, where hardshrink(x) = +0.0 whatever "
+              "the sign of x (PyTorch's sign).",
         torch="hardshrink", torch_relation=TORCH_SAME,
         numpy=(
             ("np.where(np.abs(x) > lambd, x, 0)",
@@ -848,7 +850,7 @@ ACTIVATIONS = (
         >>> import numpy as np, fastact as fa
         >>> x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
         >>> fa.hardshrink(x)
-        array([-2., -0.,  0.,  0.,  3.])
+        array([-2.,  0.,  0.,  0.,  3.])
         >>> fa.hardshrink.backward(np.ones(5), x)
         array([1., 0., 0., 0., 1.])
         >>> fa.hardshrink(np.array([-np.inf, np.inf, np.nan]))

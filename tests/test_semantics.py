@@ -251,6 +251,27 @@ def test_minus_infinity_gives_zero_not_nan(dtype):
         assert y[0] == 0 and y2[0] == 0 and d[0] == 0 and b1[0] == 0, (name, kw, y, d)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_signed_zeros_follow_pytorch(dtype):
+    """The zeros of hardswish (x <= -3) and hardshrink (its dead zone) carry PyTorch's
+    signs: its formulas evaluated in NumPy, and -0.0 for hardswish(-inf) (the limit)."""
+    x = np.array([-1e30, -7.0, -3.0, -2.0, 0.0, 2.5], dtype)
+    torch_like = x * np.clip(x + 3, 0, 6) / 6
+    x_inf = np.concatenate([x, np.array([-np.inf], dtype)])
+    expected = np.concatenate([torch_like, np.array([-0.0], dtype)])
+    y, y2, *_ = _all_passes("hardswish", x_inf, {}, dtype)
+    for got in (y, y2):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    for lambd in (0.5, 2.0):
+        x = np.array([-3.0, -lambd, -0.25, -0.0, 0.0, 0.25, lambd, 3.0], dtype)
+        expected = np.where((x >= -dtype(lambd)) & (x <= dtype(lambd)), dtype(0), x)
+        y, y2, *_ = _all_passes("hardshrink", x, {"lambd": lambd}, dtype)
+        for got in (y, y2):
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
 # --------------------------------------------------------------------------
 # no overflow for large |x|
 

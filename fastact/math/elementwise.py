@@ -360,7 +360,8 @@ def build(tier):
 
     @njit(inline="always")
     def hardswish_value_and_derivative(x):
-        y = 0.0 if x <= -3.0 else (x if x >= 3.0 else x * (x + 3.0) / 6.0)
+        # x * 0 / 6 for x <= -3 is -0.0, as in PyTorch (and the limit at -inf)
+        y = -0.0 if x <= -3.0 else (x if x >= 3.0 else x * (x + 3.0) / 6.0)
         d = 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else (2.0 * x + 3.0) / 6.0)
         return y, d
 
@@ -419,7 +420,8 @@ def build(tier):
 
     @njit(inline="always")
     def hardshrink_value_and_derivative(x, lambd):
-        y = x if (x > lambd) | (x < -lambd) else 0.0 * x
+        # +0.0 in the dead zone whatever the sign of x (PyTorch's), NaN kept
+        y = x if (x > lambd) | (x < -lambd) else _nan_or(x, 0.0)
         return y, _nan_or(x, 1.0 if (x > lambd) | (x < -lambd) else 0.0)
 
     @njit(inline="always")

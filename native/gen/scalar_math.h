@@ -559,7 +559,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f64(double x, double beta, doubl
 FA_INLINE void fa_hardswish_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     double y, d;
-    y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
+    y = ((x <= (-3.0)) ? -0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
     d = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : ((2.0 * x) + 3.0) / 6.0));
     *out0 = y;
     *out1 = d;
@@ -729,7 +729,7 @@ FA_INLINE double fa_softshrink_derivative_from_y_f64(double y, double lambd)
 FA_INLINE void fa_hardshrink_value_and_derivative_f64(double x, double lambd, double *out0, double *out1)
 {
     double y;
-    y = (((x > lambd) | (x < (-lambd))) ? x : 0.0 * x);
+    y = (((x > lambd) | (x < (-lambd))) ? x : fa_nan_or_f64(x, 0.0));
     *out0 = y;
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
@@ -1320,7 +1320,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f32d(double x, double beta, doub
 FA_INLINE void fa_hardswish_value_and_derivative_f32d(double x, double *out0, double *out1)
 {
     double y, d;
-    y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
+    y = ((x <= (-3.0)) ? -0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
     d = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : ((2.0 * x) + 3.0) / 6.0));
     *out0 = y;
     *out1 = d;
@@ -1474,7 +1474,7 @@ FA_INLINE double fa_softshrink_derivative_from_y_f32d(double y, double lambd)
 FA_INLINE void fa_hardshrink_value_and_derivative_f32d(double x, double lambd, double *out0, double *out1)
 {
     double y;
-    y = (((x > lambd) | (x < (-lambd))) ? x : 0.0 * x);
+    y = (((x > lambd) | (x < (-lambd))) ? x : fa_nan_or_f64(x, 0.0));
     *out0 = y;
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
