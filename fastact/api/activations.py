@@ -31,8 +31,6 @@ def _parallel(size):
 _P = inspect.Parameter
 _OUT = _P("out", _P.KEYWORD_ONLY, default=None)
 _DERIVATIVE_OUT = _P("derivative_out", _P.KEYWORD_ONLY, default=None)
-
-
 _OPERAND_NAMES = frozenset(("x", "y", "dy", "weight"))
 
 
@@ -57,9 +55,10 @@ class Activation:
         raise NotImplementedError
 
     def _install_signatures(self):
-        """Give the object and its methods their real signatures (inspect, help, editors):
-        the methods take ``*args, **kwargs`` or sentinels so that a bad call gets a
-        message naming the activation instead of the class."""
+        """Give the object and its methods their real signatures (inspect, help, editors).
+        The methods themselves take ``*args, **kwargs`` or sentinel defaults, so that a
+        bad call reaches _bad_call instead of a message naming the class; backward and
+        value_and_derivative become per-object copies that carry the signature."""
         sigs = {m: inspect.Signature(ps) for m, ps in self._signatures().items()}
         self._public_signatures = sigs
         self.__signature__ = sigs["__call__"]
@@ -116,7 +115,7 @@ class Elementwise(Activation):
     def _signatures(self):
         params = [_P(p.name, _P.POSITIONAL_OR_KEYWORD,
                      default=_P.empty if p.required else p.default) for p in self._row.params]
-        if self.backward_from_y:       # x or y=...; no row with backward from y needs a parameter
+        if self.backward_from_y:       # x or y=... (no such row has a required parameter)
             backward = [*_operands("dy"), _P("x", _P.POSITIONAL_OR_KEYWORD, default=None),
                         *params, _P("y", _P.KEYWORD_ONLY, default=None), _OUT]
         else:
