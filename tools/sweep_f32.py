@@ -289,6 +289,8 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
     tasks = plan(ops, stride, chunk, passes, user_bits, check_points)
     strided = -(-ALL_PATTERNS // stride)
     started = datetime.datetime.now(datetime.timezone.utc)
+    run = {"stride": stride, "backend": backend, "cpu": cpu_model(),
+           "fastact_version": fastact.__version__, "git_commit": git_commit()}
     t0 = time.perf_counter()
     pieces = {op: {} for op in ops}
     checks, worker_seconds, ref_seconds = {}, dict.fromkeys(ops, 0.0), dict.fromkeys(ops, 0.0)
@@ -305,8 +307,6 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
             if log is not None and (done % 50 == 0 or done == len(tasks)):
                 print(f"  {done}/{len(tasks)} tasks, {time.perf_counter() - t0:.0f} s",
                       file=log, flush=True)
-    run = {"stride": stride, "backend": backend, "cpu": cpu_model(),
-           "fastact_version": fastact.__version__, "git_commit": git_commit()}
     result = dict(run, tool="tools/sweep_f32.py", command=" ".join(["python", "tools/sweep_f32.py"]
                                                                     + sys.argv[1:]),
                   ulp_bound=registry.ULP_BOUND, workers=workers, chunk=chunk,
