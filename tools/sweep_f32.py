@@ -23,6 +23,11 @@ Passes: ``forward`` f(x); ``value`` and ``derivative`` from
 value_and_derivative; ``backward`` from x with dy = 1; ``backward_from_y`` with
 dy = 1 at y = the reference value rounded to float32 (rows that have it).
 
+Cost: the long-double reference and the measure dominate (the kernels are a
+few percent).  ``all --stride 257`` (16.7M inputs per op, five passes) took
+11 minutes on 2 cores shared with other work; the whole line is 257 times that,
+so stride 1 is for a single op on an idle, larger machine.
+
 Before sweeping an op, its reference is checked against mpmath at a few
 thousand points (random finite bit patterns, the kinks, the specials, the
 overflow threshold); the check's verdict goes into the JSON and a failure makes
