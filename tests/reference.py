@@ -829,7 +829,11 @@ def ulp_error(got, ref, dtype, scale=None):
     with np.errstate(all="ignore"):
         mag = np.abs(mag_w.astype(dtype))
         mag = np.where(np.isfinite(mag), mag, fi.max)
-        unit = np.maximum(np.spacing(mag), fi.smallest_subnormal).astype(WIDE)
+        # np.spacing of the largest finite number is inf (the next number up):
+        # there, the spacing below it, which is that of its whole binade
+        top = np.spacing(np.nextafter(fi.max, dtype.type(0)))
+        spacing = np.where(mag >= fi.max, top, np.spacing(mag))
+        unit = np.maximum(spacing, fi.smallest_subnormal).astype(WIDE)
         err = (np.abs(got_w - ref_w) / unit).astype(np.float64)
         rounded = ref_w.astype(dtype).astype(WIDE)
     both_nan = np.isnan(got_w) & np.isnan(ref_w)

@@ -39,6 +39,7 @@ _TAIL = _f(-1e4)                            # x below this behaves as -inf
 _MUL_EXP_LO = _f(-140.0)                    # keeps both halves of 2**k normal
 _TANH_SATURATION = _f(10.0)                 # tanh(10) rounds to 1 in float32
 _SELU_SCALE = _f(1.0507009873554805)
+_SELU_SCALE_WIDE = _d(1.0507009873554805)
 _SELU_SA = _f(1.0507009873554805 * 1.6732632423543772)
 _LN2 = _f(0.6931471805599453)
 
@@ -221,7 +222,10 @@ def selu_value_and_derivative(x):
     pos = x > _ZERO
     neg_y = _SELU_SA * expm1(x)
     neg_d = _SELU_SA * exp(x)
-    return (_SELU_SCALE * x if pos else neg_y), (_SELU_SCALE if pos else neg_d)
+    # scale * x from the float64 scale, rounded once: the float32 scale is
+    # larger than the true one, and 3.2386221e38 * it overflows where the
+    # exact product is the largest float32
+    return (_f(_SELU_SCALE_WIDE * _d(x)) if pos else neg_y), (_SELU_SCALE if pos else neg_d)
 
 
 @njit(inline="always")

@@ -1071,7 +1071,7 @@ FA_INLINE void fa_selu_value_and_derivative_f32(float x, float *out0, float *out
     pos = x > 0.0f;
     neg_y = 1.7580993175506592f * (fa_expm1_f32(x));
     neg_d = 1.7580993175506592f * (fa_exp_f32(x));
-    *out0 = (pos ? 1.0507010221481323f * x : neg_y);
+    *out0 = (pos ? (float)(1.0507009873554805 * ((double)(x))) : neg_y);
     *out1 = (pos ? 1.0507010221481323f : neg_d);
 }
 
