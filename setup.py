@@ -17,9 +17,13 @@ import subprocess
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE = os.path.join("native")
+# The C program behind 'python -m fastact bench --backend c'; the build copies it into
+# the package so that an installed fastact finds it (a clone uses it where it is).
+BENCH_C = os.path.join("bench", "c", "fastact_bench.c")
 INCLUDE = os.path.join("include")
 
 # No -ffast-math: it breaks NaN and inf.  Without -fno-trapping-math GCC
@@ -72,10 +76,11 @@ class BuildNative(build_ext):
                                         output_dir=os.path.join(self.build_temp, "libfastact"),
                                         include_dirs=[INCLUDE, NATIVE], extra_postargs=flags)
         target = os.path.join(package_dir, "libfastact.so")
-        # link with gcc, not the Python extension linker line: no libpython
+        # link with gcc, not the Python extension linker line: no libpython; -s strips the
+        # symbol table and debug sections (a quarter of the size; the exports stay)
         compiler.link_shared_object(objects, target, libraries=["m"],
                                     extra_postargs=["-fopenmp", "-Wl,-soname,libfastact.so",
-                                                    "-Wl,--as-needed"])
+                                                    "-Wl,--as-needed", "-s"])
         info = {"compiler": _compiler_version(compiler.compiler[0]), "flags": flags_by_source,
                 "native": _native_build()}
         return target, info
@@ -84,6 +89,16 @@ class BuildNative(build_ext):
         include_dir = os.path.join(package_dir, "include")
         os.makedirs(include_dir, exist_ok=True)
         shutil.copy2(os.path.join(INCLUDE, "fastact.h"), os.path.join(include_dir, "fastact.h"))
+
+
+class BuildPy(build_py):
+    """build_py that also puts the C benchmark's source into fastact/cli/."""
+
+    def run(self):
+        super().run()
+        if not getattr(self, "editable_mode", False):
+            target = os.path.join(self.build_lib, "fastact", "cli", "fastact_bench.c")
+            self.copy_file(BENCH_C, target)
 
 
 def _compiler_version(cc):
@@ -101,7 +116,7 @@ def _extensions():
         include_dirs=[INCLUDE, NATIVE, numpy.get_include()],
         libraries=["fastact"],
         extra_compile_args=["-O2", "-Wno-unused-function"],
-        extra_link_args=["-Wl,-rpath,$ORIGIN/.."],
+        extra_link_args=["-Wl,-rpath,$ORIGIN/..", "-s"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )]
 
@@ -111,4 +126,4 @@ def _cythonized():
     return cythonize(_extensions(), compiler_directives={"language_level": "3"}, quiet=True)
 
 
-setup(ext_modules=_cythonized(), cmdclass={"build_ext": BuildNative})
+setup(ext_modules=_cythonized(), cmdclass={"build_ext": BuildNative, "build_py": BuildPy})

@@ -46,8 +46,16 @@ def get(name):
                          f"(fastact.available() lists them)") from None
 
 
+def get_include():
+    """Directory holding ``fastact.h``, for compiling C or Cython code against libfastact
+    (NumPy's ``get_include`` convention; ``python -m fastact.config`` gives the linker
+    flags too).  Raises ``fastact.config.NotBuiltError`` when the header is missing."""
+    from . import config
+    return config.includedir()
+
+
 __all__ = (list(registry.names()) + list(registry.ALIASES)
-           + ["available", "get", "set_num_threads", "get_num_threads", "registry",
+           + ["available", "get", "get_include", "set_num_threads", "get_num_threads", "registry",
               "set_backend", "get_backend", "use_backend"])
 
 get_backend()      # FASTACT_BACKEND is checked at import

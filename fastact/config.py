@@ -18,7 +18,7 @@ be combined; their outputs are joined by spaces on one line:
 ``--version``       the library's version
 
 The same values are available as functions (``includedir()``, ``libdir()``,
-``cflags()``, ...).  They only look at files; running this module imports
+``cflags()``, ...); ``fastact.get_include()`` is ``includedir()`` under NumPy's name.  They only look at files; running this module imports
 the fastact package (and so NumPy), never Numba.
 """
 import os

@@ -7,6 +7,7 @@ first call costs nothing, and importing it does not import Numba.
 ``FASTACT_BACKEND`` (``cython`` or ``numba``) chooses at import.
 """
 import contextlib
+import importlib.util
 import os
 
 from . import threads
@@ -34,9 +35,15 @@ def native_module():
     return _namespaces["native"]
 
 
+def _numba_installed():
+    # without importing it: importing Numba costs a good part of a second
+    return importlib.util.find_spec("numba") is not None
+
+
 def available():
     """The backends this installation can run, in order of preference."""
-    return tuple(b for b in BACKENDS if b != "cython" or native_module() is not None)
+    return tuple(b for b in BACKENDS if (native_module() is not None if b == "cython"
+                                         else _numba_installed()))
 
 
 def _check(name, source):
@@ -46,6 +53,10 @@ def _check(name, source):
     if name == "cython" and native_module() is None:
         raise RuntimeError(f"{source}: the cython backend was not built with this "
                            f"installation (reinstall with a C compiler: pip install .)")
+    if name == "numba" and not _numba_installed():
+        # numba is an optional dependency (the extra 'numba')
+        raise ImportError(f"{source}: the numba backend needs the numba package, which is not "
+                          f"installed: pip install 'fastact[numba]'", name="numba")
     return name
 
 

@@ -1,4 +1,4 @@
-"""The C library timed from C: builds and drives bench/c/fastact_bench.c.
+"""The C library timed from C: builds and drives fastact_bench.c.
 
 ``python -m fastact bench --backend c`` times libfastact without Python in
 the loop: the program is compiled once (against the installed header and
@@ -15,12 +15,17 @@ import tempfile
 from .. import config, registry
 from .bench_harness import Unavailable    # raised when the C benchmark cannot run here
 
-SOURCE = pathlib.Path(__file__).resolve().parents[2] / "bench" / "c" / "fastact_bench.c"
+# An installed package carries the source beside this module (setup.py copies it there);
+# a source checkout (an editable install) uses bench/c/ itself.
+_PACKAGED = pathlib.Path(__file__).resolve().with_name("fastact_bench.c")
+_CHECKOUT = pathlib.Path(__file__).resolve().parents[2] / "bench" / "c" / "fastact_bench.c"
+SOURCE = _PACKAGED if _PACKAGED.exists() else _CHECKOUT
 
 
 def _build():
     if not SOURCE.exists():
-        raise Unavailable(f"needs a source checkout ({SOURCE} is missing)")
+        raise Unavailable(f"fastact_bench.c is in neither {_PACKAGED} (an installed package) "
+                          f"nor {_CHECKOUT} (a source checkout): reinstall fastact")
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise Unavailable("no C compiler (set CC)")
