@@ -429,3 +429,22 @@ def test_infinite_parameters(dtype):
     assert np.array_equal(y, np.where(x > 0, x, -np.inf)) and np.array_equal(d, (x > 0) * 1.0)
     y = fa.threshold(x, threshold=-np.inf, value=7.0)
     assert np.array_equal(y, x)
+
+
+def test_selu_rounds_like_the_exact_value_near_the_largest_float32():
+    """The exact selu(3.2386221e38) rounds to the largest float32, so the result
+    must too (it was inf: the float32 scale is larger than the true one)."""
+    import mpmath
+    x = np.array([0x7F73A598, 0x7F73A597, 0x7F73A599], np.uint32).view(np.float32)
+    with mpmath.workprec(200):
+        exact = [mpmath.mpf(float(v)) * mpmath.mpf(R.SELU_SCALE) for v in x]
+    fmax = np.finfo(np.float32).max
+    # the exact values rounded to float32, overflowing to inf past max + half a spacing
+    half_gap = (float(fmax) - float(np.nextafter(fmax, np.float32(0)))) / 2
+    want = np.array([np.inf if e >= mpmath.mpf(float(fmax)) + half_gap else float(e)
+                     for e in exact]).astype(np.float32)
+    assert want[0] == fmax
+    got = fa.selu(x)
+    assert np.array_equal(got, want), (got, want)
+    y, _ = fa.selu.value_and_derivative(x)
+    assert np.array_equal(y, want)
