@@ -5,7 +5,8 @@
  * the Cython backend shares.
  *
  * The only state is the thread count and the table choice (both decided
- * once, atomically); everything else is per call.
+ * once, atomically) and whether a forked process may use OpenMP threads;
+ * everything else is per call.
  */
 #include <errno.h>
 #include <math.h>

@@ -15,6 +15,7 @@ forked after fastact ran threads runs serially (OpenMP's and Numba's
 threads do not survive fork()).
 """
 import os
+import re
 import warnings
 
 try:
@@ -36,10 +37,10 @@ def _env_count(name, value):
     text = value.strip()
     if name == "OMP_NUM_THREADS":
         text = text.split(",")[0].strip()     # nested levels: "4,2"
-    try:
-        n = int(text, 10)
-    except ValueError:
+    # what C's strtol takes (no "1_000", no non-ASCII digits)
+    if not re.fullmatch(r"\+?[0-9]+", text, re.ASCII):
         return None
+    n = int(text)
     return n if n >= 1 else None
 
 
