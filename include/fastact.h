@@ -136,8 +136,13 @@ FASTACT_API int fastact_glu_forward(fastact_dtype dt, size_t outer, size_t len, 
 FASTACT_API int fastact_glu_backward(fastact_dtype dt, size_t outer, size_t len, size_t inner,
                                      const void *dy, const void *x, void *dx);
 
-/* Threads used for large calls (1 to the number of cores; FASTACT_NUM_THREADS
- * in the environment sets the starting value). */
+/* Threads used for large calls, for the whole process: 1 to the number of
+ * cores (values outside are clamped).  The starting value is
+ * FASTACT_NUM_THREADS, else the first number of OMP_NUM_THREADS, else the
+ * cores; an invalid FASTACT_NUM_THREADS or FASTACT_SIMD is reported on
+ * stderr and the default used.  A child forked after the library ran a call
+ * on threads runs serially (the count reads 1): OpenMP's threads do not
+ * survive fork(). */
 FASTACT_API void fastact_set_num_threads(int n);
 FASTACT_API int fastact_get_num_threads(void);
 

@@ -5,12 +5,16 @@
  * the Cython backend shares.
  *
  * The only state is the thread count and the table choice (both decided
- * once, atomically); everything else is per call.
+ * once, atomically) and whether a forked process may use OpenMP threads;
+ * everything else is per call.
  */
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,6 +51,35 @@ FASTACT_API const char *fastact_status_string(int status)
 }
 
 /* ------------------------------------------------------------------ */
+/* Environment variables                                               */
+/* ------------------------------------------------------------------ */
+
+/* An invalid value of one of our variables is reported once, when it is
+ * read, and the default is used.  A C program gets one line on stderr; the
+ * Python package collects the lines instead (fastact__env_warnings) and
+ * turns each into a RuntimeWarning, so the user sees it once either way. */
+static atomic_int fa_env_collect;
+static char fa_env_collected[1024];
+static atomic_flag fa_env_lock = ATOMIC_FLAG_INIT;
+
+static void fa_env_warning(const char *var, const char *value, const char *accepted,
+                           const char *instead)
+{
+    char line[384];
+    snprintf(line, sizeof line, "fastact: ignoring %s=%.64s: expected %s; using %s",
+             var, value, accepted, instead);
+    if (!atomic_load(&fa_env_collect)) {
+        fprintf(stderr, "%s\n", line);
+        return;
+    }
+    while (atomic_flag_test_and_set(&fa_env_lock))
+        ;
+    size_t used = strlen(fa_env_collected);
+    snprintf(fa_env_collected + used, sizeof fa_env_collected - used, "%s\n", line);
+    atomic_flag_clear(&fa_env_lock);
+}
+
+/* ------------------------------------------------------------------ */
 /* Kernel table                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -57,9 +90,12 @@ static const fa_isa_table *fa_isa_decide(void)
     const char *env = getenv("FASTACT_SIMD");
     if (env && strcasecmp(env, "baseline") == 0)
         return &fa_isa_base;
-    /* "v3" caps the choice there; "native", "auto", empty or anything else:
-     * the best the CPU has */
     int at_most_v3 = env && (strcasecmp(env, "v3") == 0 || strcasecmp(env, "x86-64-v3") == 0);
+    /* "native", "auto" or empty: the best the CPU has */
+    if (env && env[strspn(env, " \t\n")] != '\0' && !at_most_v3 && strcasecmp(env, "native") != 0
+            && strcasecmp(env, "auto") != 0)
+        fa_env_warning("FASTACT_SIMD", env, "baseline, v3 (or x86-64-v3), native or auto",
+                       "the best level the CPU runs");
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
@@ -102,6 +138,28 @@ FASTACT_API const char *fastact_simd_level(void)
 /* ------------------------------------------------------------------ */
 
 static atomic_int fa_threads;          /* 0: not decided yet */
+/* Set once a parallel region ran in this process.  libgomp's pool does not
+ * survive fork(): a child that starts a team waits for workers that exist
+ * only in the parent.  So a child forked after that runs serially, and so
+ * do its own children (fa_pool_lost is inherited). */
+static atomic_int fa_pool_started;
+static atomic_int fa_pool_lost;
+
+static void fa_after_fork_in_child(void)
+{
+    if (atomic_load(&fa_pool_started))
+        atomic_store(&fa_pool_lost, 1);
+}
+
+__attribute__((constructor)) static void fa_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, fa_after_fork_in_child);
+}
+
+FA_API void fastact__pool_lost(void)
+{
+    atomic_store(&fa_pool_lost, 1);
+}
 
 static int fa_procs(void)
 {
@@ -109,28 +167,42 @@ static int fa_procs(void)
     return procs < 1 ? 1 : procs;
 }
 
-/* FASTACT_NUM_THREADS when it is a whole number >= 1, else OpenMP's
- * default (OMP_NUM_THREADS or the cores); at most the cores. */
+/* A whole number >= 1 (surrounding blanks allowed), else 0. */
+static long fa_parse_count(const char *s)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (end == s || errno != 0)
+        return 0;
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+        end++;
+    return *end == '\0' && n >= 1 ? n : 0;
+}
+
+/* FASTACT_NUM_THREADS, else the first entry of OMP_NUM_THREADS, else the
+ * cores; at most the cores.  Invalid values are reported and skipped. */
 static int fa_initial_threads(void)
 {
-    const char *env = getenv("FASTACT_NUM_THREADS");
+    const char *vars[2] = {"FASTACT_NUM_THREADS", "OMP_NUM_THREADS"};
     long n = 0;
-    if (env && *env) {
-        char *end;
-        n = strtol(env, &end, 10);
-        while (*end == ' ' || *end == '\t' || *end == '\n')
-            end++;
-        if (*end != '\0')
-            n = 0;
+    for (int i = 0; i < 2 && n == 0; i++) {
+        const char *env = getenv(vars[i]);
+        if (env == NULL || env[strspn(env, " \t\n")] == '\0')
+            continue;   /* unset or blank */
+        char first[32];
+        /* OMP_NUM_THREADS may list nested levels: "4,2" */
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(env, ","), env);
+        n = fa_parse_count(i == 0 ? env : first);
+        if (n == 0 && i == 0)
+            fa_env_warning(vars[i], env, "a whole number >= 1", "the default");
     }
-    if (n < 1)
-        n = omp_get_max_threads();
-    if (n < 1)
-        n = 1;
+    if (n == 0)
+        n = fa_procs();
     return n > fa_procs() ? fa_procs() : (int)n;
 }
 
-FASTACT_API int fastact_get_num_threads(void)
+static int fa_threads_setting(void)
 {
     int n = atomic_load_explicit(&fa_threads, memory_order_relaxed);
     if (n > 0)
@@ -142,6 +214,19 @@ FASTACT_API int fastact_get_num_threads(void)
     return n;
 }
 
+FASTACT_API int fastact_get_num_threads(void)
+{
+    return atomic_load(&fa_pool_lost) ? 1 : fa_threads_setting();
+}
+
+FA_API int fastact__team_threads(void)
+{
+    int n = fastact_get_num_threads();
+    if (n > 1 && !atomic_load_explicit(&fa_pool_started, memory_order_relaxed))
+        atomic_store(&fa_pool_started, 1);
+    return n;
+}
+
 FASTACT_API void fastact_set_num_threads(int n)
 {
     if (n < 1)
@@ -149,6 +234,14 @@ FASTACT_API void fastact_set_num_threads(int n)
     if (n > fa_procs())
         n = fa_procs();
     atomic_store(&fa_threads, n);
+}
+
+FA_API const char *fastact__env_warnings(void)
+{
+    atomic_store(&fa_env_collect, 1);
+    fastact__isa();
+    fa_threads_setting();
+    return fa_env_collected;
 }
 
 /* ------------------------------------------------------------------ */

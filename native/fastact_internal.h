@@ -121,6 +121,16 @@ enum {
 };
 /* Results do not depend on the thread count. */
 
+/* The team size for a parallel call: fastact_get_num_threads(), noting that
+ * the OpenMP pool is in use (a child forked after that runs serially). */
+FA_API int fastact__team_threads(void);
+/* Run serially from now on in this process (Python calls it in a child
+ * forked after another library, Numba, started threads). */
+FA_API void fastact__pool_lost(void);
+/* The lines of invalid environment values, collected instead of printed
+ * from now on (the Python package warns with them). */
+FA_API const char *fastact__env_warnings(void);
+
 /* k over n elements of itemsize bytes (arguments as for fa_kernel). */
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                      const void *b, void *c, void *d, const double *params,

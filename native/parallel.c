@@ -38,7 +38,7 @@ static int fa_team(int threads, size_t total, size_t pieces)
     if (threads == FA_RUN_SERIAL || pieces < 2
             || (threads == FA_RUN_PARALLEL_FROM_MIN && total < FA_PARALLEL_MIN))
         return 1;
-    int nt = fastact_get_num_threads();
+    int nt = fastact__team_threads();
     if (nt < 2)
         return 1;
     if ((size_t)nt > pieces)

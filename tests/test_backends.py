@@ -81,10 +81,10 @@ def test_unknown_backend_is_a_value_error(bad):
 def test_environment_chooses_at_import():
     r = run_python("import fastact as fa; print(fa.get_backend())", {"FASTACT_BACKEND": "numba"})
     assert r.returncode == 0 and r.stdout.split() == ["numba"], r.stderr
-    r = run_python("import fastact", {"FASTACT_BACKEND": "gpu"})
-    assert r.returncode != 0
-    last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("ValueError") and "FASTACT_BACKEND" in last, r.stderr
+    # an invalid value warns and the default is used (tests/test_fork_and_env.py)
+    r = run_python("import fastact as fa; print(fa.get_backend())", {"FASTACT_BACKEND": "gpu"})
+    assert r.returncode == 0 and r.stdout.split() == [fa.backends.choice.available()[0]]
+    assert "RuntimeWarning" in r.stderr and "FASTACT_BACKEND=gpu" in r.stderr, r.stderr
 
 
 def test_switching_backends_switches_kernels():

@@ -46,12 +46,10 @@ def test_set_and_get(threads):
     assert threads.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad", [0, -1, 10 ** 6])
-def test_out_of_range_is_a_value_error(threads, bad):
+@pytest.mark.parametrize("bad", [0, -1])
+def test_below_one_is_a_value_error(threads, bad):
     with pytest.raises(ValueError, match="set_num_threads"):
         threads.set_num_threads(bad)
-    with pytest.raises(ValueError):
-        threads.set_num_threads(_max_threads() + 1)
 
 
 @pytest.mark.parametrize("bad", [1.5, 2.0, "2", None, True, [1]], ids=repr)
@@ -91,15 +89,6 @@ def test_set_before_the_backend_loads(backend):
     r = run_python(code, {"FASTACT_BACKEND": backend})
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1]) == [1, 1]
-
-
-@pytest.mark.parametrize("value", ["abc", "1.5", "0", "-2", "100000"])
-def test_bad_environment_variable_errors_clearly(value):
-    r = run_python("import fastact", {"FASTACT_NUM_THREADS": value})
-    assert r.returncode != 0
-    last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("ValueError") and "FASTACT_NUM_THREADS" in last, r.stderr
-    assert value in last
 
 
 def test_empty_environment_variable_means_unset():

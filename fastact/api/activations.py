@@ -25,7 +25,7 @@ _TIER = {_F32: "f32", _F64: "f64"}
 
 
 def _parallel(size):
-    return size >= PARALLEL_MIN and threads.get_num_threads() > 1
+    return size >= PARALLEL_MIN and threads.for_call() > 1
 
 
 _P = inspect.Parameter
@@ -146,7 +146,7 @@ class Elementwise(Activation):
         return kernel, tuple(values[n] for n in self._numeric), values
 
     def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
-        key = (kernel, pass_, dtype, size >= PARALLEL_MIN and threads.get_num_threads() > 1)
+        key = (kernel, pass_, dtype, size >= PARALLEL_MIN and threads.for_call() > 1)
         fn = choice.cache.get(key)
         if fn is None:
             par = "par" if key[3] else "ser"

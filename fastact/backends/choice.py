@@ -4,9 +4,14 @@ Both provide the same kernel namespace (names as in fastact/backends/_gen/numba_
 the activation objects need not know which one runs.  The native backend is
 the default when it was built: its kernels are compiled ahead of time, so a
 first call costs nothing, and importing it does not import Numba.
-``FASTACT_BACKEND`` (``cython`` or ``numba``) chooses at import.
+
+``set_backend`` (or ``FASTACT_BACKEND`` at import: ``cython`` or ``numba``,
+any case) sets the process default; ``use_backend`` overrides it for its
+``with`` block only in the current context (thread or asyncio task), so
+other threads keep running on the default.
 """
 import contextlib
+import contextvars
 import importlib.util
 import os
 
@@ -14,12 +19,20 @@ from . import threads
 
 BACKENDS = ("cython", "numba")
 
-# (kernel, pass, dtype, parallel) -> callable, for the active backend only:
-# replaced when the backend changes, so the activation objects can cache
-# without knowing about backends.
-cache = {}
-_active = None
+# Per backend: (kernel, pass, dtype, parallel) -> callable, so the activation
+# objects can cache kernels without knowing about backends.  ``cache`` (the
+# active backend's) is looked up per access by the module __getattr__ below.
+_caches = {name: {} for name in BACKENDS}
+_default = None
+# the backend of the innermost use_backend block in this context, or None
+_override = contextvars.ContextVar("fastact_backend", default=None)
 _namespaces = {}
+
+
+def __getattr__(name):
+    if name == "cache":
+        return _caches[get_backend()]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def native_module():
@@ -61,31 +74,33 @@ def _check(name, source):
 
 
 def set_backend(name):
-    """Run the following calls on ``name``: "cython" (native, compiled ahead of time)
-    or "numba" (JIT-compiled on first use)."""
-    global _active, cache
-    name = _check(name, "set_backend: name")
-    if name != _active:
-        _active = name
-        cache = {}
+    """Make ``name`` the process's default backend: "cython" (native, compiled ahead of
+    time) or "numba" (JIT-compiled on first use).  Code inside a ``use_backend`` block
+    keeps that block's backend."""
+    global _default
+    _default = _check(name, "set_backend: name")
 
 
 def get_backend():
-    """The backend the calls run on: "cython" or "numba"."""
-    if _active is None:
+    """The backend the calls run on here: the innermost ``use_backend`` block's in this
+    thread or task, else the process default."""
+    name = _override.get()
+    if name is not None:
+        return name
+    if _default is None:
         _choose_default()
-    return _active
+    return _default
 
 
 @contextlib.contextmanager
 def use_backend(name):
-    """Run the calls inside a ``with`` block on backend ``name``, then restore."""
-    before = get_backend()
-    set_backend(name)
+    """Run the calls inside a ``with`` block on backend ``name``, in this thread (or
+    asyncio task) only; other threads keep their own choice."""
+    token = _override.set(_check(name, "use_backend: name"))
     try:
         yield name
     finally:
-        set_backend(before)
+        _override.reset(token)
 
 
 def kernels():
@@ -113,8 +128,14 @@ def short_call(kernel, pass_, numeric):
 
 
 def _choose_default():
-    env = os.environ.get("FASTACT_BACKEND")
-    if env:
-        set_backend(_check(env, "FASTACT_BACKEND"))
-    else:
-        set_backend("cython" if native_module() is not None else "numba")
+    global _default
+    fallback = "cython" if native_module() is not None else "numba"
+    env = os.environ.get("FASTACT_BACKEND", "").strip().lower()
+    if env and env not in available():
+        wanted = "one of " + ", ".join(available())
+        if env == "numba":          # a known backend whose package is missing
+            wanted += " (the numba backend needs: pip install 'fastact[numba]')"
+        threads.warn_environment("FASTACT_BACKEND", os.environ["FASTACT_BACKEND"], wanted,
+                                 fallback)
+        env = ""
+    _default = env or fallback

@@ -75,6 +75,8 @@ cdef extern from "fastact_internal.h" nogil:
     int fastact_op_from_name(const char *name)
     void fastact_set_num_threads(int n)
     int fastact_get_num_threads()
+    void fastact__pool_lost()
+    const char *fastact__env_warnings()
 
 _PASSES = {"forward": 0, "backward": 1, "backward_from_y": 2, "value_and_derivative": 3}
 _DTYPES = {"f32": 0, "f64": 1}
@@ -104,6 +106,17 @@ def set_num_threads(int n):
 def get_num_threads():
     """Threads the parallel calls use."""
     return fastact_get_num_threads()
+
+
+def pool_lost():
+    """Run serially from now on (a forked child whose parent ran another thread pool)."""
+    fastact__pool_lost()
+
+
+def env_warnings():
+    """The library's complaints about invalid environment values, one per line; from
+    now on it collects them here instead of printing them."""
+    return fastact__env_warnings().decode()
 
 
 cdef inline char *_data(object a):

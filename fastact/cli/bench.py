@@ -114,6 +114,10 @@ def _jobs(args):
     for name, value in (("--threads", args.threads), ("--repeat", args.repeat)):
         if value is not None and value < 1:
             raise _UsageError(f"{name} must be at least 1")
+    cores = os.cpu_count() or 1
+    if args.threads is not None and args.threads > cores:
+        # fastact would clamp it: the table would show a count that did not run
+        raise _UsageError(f"--threads must be at most {cores} (the cores)")
     if args.min_time is not None and not args.min_time >= 0:
         raise _UsageError("--min-time must not be negative")
     jobs = []
