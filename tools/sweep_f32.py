@@ -407,8 +407,7 @@ def report(paths, command):
               "reference is NaN. \"ref. check\" is the reference's largest distance from "
               "mpmath at the check's points, in float32 ULPs; s: seconds spent on the pass (kernel "
               "and measure; the reference is shared by the passes). Where the reference "
-              "rounds to the largest float32 the measure's unit overflows and only an inf or "
-              "NaN result counts (as inf ULP).", "",
+              "rounds to the largest float32 the unit is the spacing below it.", "",
               "| op | backend | pass | max ULP | at x | got | reference | >1 | >2 | >4 | NaN "
               "| points | s | ref. check |",
               "|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
