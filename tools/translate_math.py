@@ -1,10 +1,9 @@
 """Translate fastact's scalar math from Python (the Numba source) into C.
 
 The Python functions in fastact/math/ (elementwise.py, elementwise_f32.py,
-along_axis.py) are the only
-hand-written scalar math; this module turns them into C functions with the
-same operations in the same order and the same types, so that the native
-kernels give the Numba kernels' results bit for bit.
+along_axis.py) are the only hand-written scalar math; this module turns them
+into C functions with the same operations in the same order and the same
+types, so that the native kernels give the Numba kernels' results bit for bit.
 
 It starts from jitted functions (Numba dispatchers), reads each one's source
 with ``inspect`` and resolves every name through the function's closure and
@@ -18,8 +17,8 @@ straight-line subset the math is written in:
 * arithmetic, comparisons, ``&``/``|`` on booleans, ``a if c else b``,
   shifts and masks on integers;
 * calls of ``abs``, ``float``, ``math.copysign``, ``math.sqrt``, the
-  intrinsics of llvm_intrinsics.py (``fma``, bit casts), ``np.float32``/``np.float64``
-  casts, and other jitted functions.
+  intrinsics of llvm_intrinsics.py (``fma``, bit casts), ``np.float32`` and
+  ``np.float64`` casts, and other jitted functions.
 
 Types follow Numba's rules: float32 with float32 stays float32, float32 with
 float64 or with an integer becomes float64, a float literal is float64,
