@@ -224,3 +224,14 @@ def awkward(dtype, seed=0, exotic=True):
         yield "unaligned", _unaligned(v(34))
         yield "byte-swapped", v(22).astype(dtype.newbyteorder())
         yield "byte-swapped strided", v(8, 9).astype(dtype.newbyteorder())[:, ::2]
+
+
+def all_passes(case, x, dy):
+    """Every output of every pass of ``case`` on ``x`` (backward with ``dy``), by name."""
+    f = case.func
+    y, d = f.value_and_derivative(x, **case.kwargs)
+    out = {"forward": f(x, **case.kwargs), "value": y, "derivative": d,
+           "backward": f.backward(dy, x, **case.kwargs)}
+    if case.act.backward_from_y:
+        out["backward_from_y"] = f.backward(dy, y=y, **case.kwargs)
+    return out

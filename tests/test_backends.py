@@ -111,14 +111,7 @@ def _edge_inputs(case, dtype):
 
 
 def _all_passes(case, x):
-    f = case.func
-    dy = np.linspace(-2, 2, x.size).astype(x.dtype)
-    y, d = f.value_and_derivative(x, **case.kwargs)
-    out = {"forward": f(x, **case.kwargs), "value": y, "derivative": d,
-           "backward": f.backward(dy, x, **case.kwargs)}
-    if case.act.backward_from_y:
-        out["backward_from_y"] = f.backward(dy, y=y, **case.kwargs)
-    return out
+    return cases.all_passes(case, x, np.linspace(-2, 2, x.size).astype(x.dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])

@@ -32,16 +32,10 @@ GRIDS = {"float32": cases.f32_grid, "float64": cases.f64_grid}
 
 def passes(case, x):
     """Every output of every pass of ``case`` on ``x``, by name."""
-    f = case.func
     # dy spans many magnitudes and both signs, so that products round differently
     rng = np.random.default_rng(1)
     dy = (rng.standard_normal(x.size) * 10.0 ** rng.integers(-3, 4, x.size)).astype(x.dtype)
-    y, d = f.value_and_derivative(x, **case.kwargs)
-    out = {"forward": f(x, **case.kwargs), "value": y, "derivative": d,
-           "backward": f.backward(dy, x, **case.kwargs)}
-    if case.act.backward_from_y:
-        out["backward_from_y"] = f.backward(dy, y=y, **case.kwargs)
-    return out
+    return cases.all_passes(case, x, dy)
 
 
 def differences(case, dtype_name, stride=1):
