@@ -18,7 +18,7 @@ from .api.activations import build_all as _build_all
 from .backends.choice import get_backend, set_backend, use_backend
 from .backends.threads import get_num_threads, set_num_threads
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _ACTIVATIONS = _build_all()
 globals().update(_ACTIVATIONS)

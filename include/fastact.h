@@ -25,9 +25,9 @@
 #endif
 
 #define FASTACT_VERSION_MAJOR 0
-#define FASTACT_VERSION_MINOR 2
+#define FASTACT_VERSION_MINOR 3
 #define FASTACT_VERSION_PATCH 0
-#define FASTACT_VERSION_STRING "0.2.0"
+#define FASTACT_VERSION_STRING "0.3.0"
 
 #ifdef __cplusplus
 extern "C" {

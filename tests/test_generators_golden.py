@@ -49,7 +49,9 @@ def render_small(patch):
              "numba_loops.py": kernels.render()}
     # what changes without the generators changing: the version and the math's digest
     version = native.version()
-    texts = {name: text.replace(version, "@VERSION@") for name, text in texts.items()}
+    texts = {name: re.sub(r"(FASTACT_VERSION_(MAJOR|MINOR|PATCH)) \d+", r"\1 @N@",
+                          text.replace(version, "@VERSION@"))
+             for name, text in texts.items()}
     texts["numba_loops.py"] = re.sub(r"digest [0-9a-f]{16}", "digest @DIGEST@",
                                      texts["numba_loops.py"])
     return texts

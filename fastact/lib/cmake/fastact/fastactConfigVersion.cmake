@@ -1,7 +1,7 @@
 # Written from fastactConfigVersion.cmake.in by tools/generate_native.py (it fills in the version): edit the .in file.
 # fastactConfigVersion.cmake: version check for find_package(fastact <version>).
 # Same major version and at least the requested version is compatible.
-set(PACKAGE_VERSION "0.2.0")
+set(PACKAGE_VERSION "0.3.0")
 
 if(PACKAGE_FIND_VERSION)
   string(REGEX MATCH "^[0-9]+" _fastact_major "${PACKAGE_VERSION}")
