@@ -15,8 +15,8 @@ import time
 from fastact import registry
 
 DATASETS = ("digits", "fashion-mnist")
-# digits: the eleven classic runs take ~30 s on 2 cores (including Numba's
-# first compilation); fashion-mnist: ~3.5 s an epoch per activation, so the
+# digits: the eleven classic runs take ~8 s on 2 cores with Numba's kernels
+# cached, ~13 s on the first run, which compiles them; fashion-mnist: ~3.5 s an epoch per activation, so the
 # eleven take ~10 minutes
 DEFAULT_EPOCHS = {"digits": 20, "fashion-mnist": 15}
 DEFAULT_HIDDEN = (256, 128)
