@@ -119,7 +119,8 @@ def _check_results(folder, names, epochs, n_layers):
 def test_compare_digits(tmp_path):
     out = tmp_path / "res"
     code, stdout, err = run_cli("compare", "--activations", "relu,tanh", "prelu",
-                                "--epochs", "2", "--hidden", "32,16", "--out", out)
+                                "--epochs", "2", "--hidden", "32,16", "--out", out,
+                                env={"COLUMNS": "120"})    # wide enough for the bars
     assert code == 0, err
     doc = _check_results(out, ["relu", "tanh", "prelu"], 2, 3)
     assert doc["dataset"] == "digits"
