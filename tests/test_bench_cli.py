@@ -80,6 +80,35 @@ def test_help():
     assert done.returncode == 0 and "--quick" in done.stdout
 
 
+def test_help_names_the_size_suffixes():
+    done = run("-m", "fastact", "bench", "--help")
+    assert done.returncode == 0
+    for unit, value in bench._UNITS.items():
+        assert f"{unit} (2**{value.bit_length() - 1})" in done.stdout
+
+
+def test_a_size_beyond_the_available_memory_is_refused():
+    available = bench._available_memory()
+    if available is None:
+        pytest.skip("this system does not report its available memory")
+    # n elements of at least 4 bytes each: more than the available bytes
+    done = run("-m", "fastact", "bench", "--n", str(available), "--functions", "relu",
+               "--dtype", "float32", "--no-torch", timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "--n" in done.stderr
+    assert "available" in done.stderr
+
+
+def test_memory_check_refuses_only_what_does_not_fit():
+    case = bc.find_cases(["relu"])[0]
+    jobs = [(case, "forward", "float64", 1000), (case, "forward", "float32", 1 << 20)]
+    need = max(bench.memory_needed(n, d) for _, _, d, n in jobs)
+    bench._check_memory(jobs, need)              # exactly enough
+    bench._check_memory(jobs, None)              # unknown: no check
+    with pytest.raises(bench._UsageError, match="--n 1M"):
+        bench._check_memory(jobs, need - 1)
+
+
 def test_bad_option_exits_2_with_one_line():
     done = run("-m", "fastact", "bench", "--dtype", "float16")
     assert done.returncode == 2 and done.stdout == ""

@@ -80,6 +80,28 @@ def test_activation_docstring_sections(act):
         assert title in sections, (act.name, title, sections)
     order = [s for s in sections if s in ("Parameters", "Returns", "Notes", "Examples")]
     assert order == sorted(order, key=["Parameters", "Returns", "Notes", "Examples"].index)
-    assert act.formula in doc and act.derivative in doc
+    flat = " ".join(doc.split())        # the prose is wrapped
+    assert " ".join(act.formula.split()) in flat and " ".join(act.derivative.split()) in flat
     if ">>>" in doc:
         assert "Examples" in sections
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("act", registry.ACTIVATIONS, ids=lambda a: a.name)
+def test_activation_docstring_reads_in_a_terminal(act):
+    from fastact.api import docstrings
+    doc = getattr(fastact, act.name).__doc__
+    prose = doc.split("Examples\n--------")[0]      # the examples are code, left as written
+    assert max(len(line) for line in prose.splitlines()) <= docstrings.WIDTH
+    # an installed fastact has no tests/ folder to point to
+    assert "tests/" not in doc
+
+
+@pytest.mark.one_backend   # a help text, no kernel
+def test_info_help_is_plain_text():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "fastact", "info", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "bug report" in result.stdout and "``" not in result.stdout

@@ -1,6 +1,7 @@
 """The README stays true: its generated table, its tour and its CI commands."""
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -50,3 +51,33 @@ def test_main_command_names_an_existing_cli_command():
     sub = re.search(r"python -m fastact (\w+)", command).group(1)
     from fastact.__main__ import _COMMANDS
     assert sub in _COMMANDS
+
+
+def _from_c():
+    return README.split("## From C", 1)[1].split("\n## ", 1)[0]
+
+
+def test_from_c_counts_its_kernel_sets():
+    text = " ".join(_from_c().split())
+    match = re.search(r"carries (\w+) sets of kernels, (.+?), and picks", text)
+    assert match, "the From C section no longer names its kernel sets"
+    listed = match.group(2).count("for ")
+    assert {"two": 2, "three": 3, "four": 4}.get(match.group(1)) == listed, match.group(0)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_from_c_snippet_is_a_program(tmp_path):
+    try:
+        flags = subprocess.run([sys.executable, "-m", "fastact.config", "--cflags", "--libs"],
+                               capture_output=True, text=True, check=True, timeout=60)
+    except subprocess.CalledProcessError:
+        pytest.skip("the C library is not built")
+    source = re.search(r"```c\n(.+?)```", _from_c(), re.S).group(1)
+    (tmp_path / "app.c").write_text(source)
+    built = subprocess.run(["cc", "-Wall", "-Werror", "app.c", *flags.stdout.split(),
+                            "-o", "app"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120)
+    assert built.returncode == 0, built.stderr
+    ran = subprocess.run([str(tmp_path / "app")], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.startswith("leaky_relu(-2) = -0.4")

@@ -2,8 +2,13 @@
 
 The prose (formula, derivative, kinks, NaN/inf behaviour) is the registry's;
 the examples are the rows' ``example`` fields, run as doctests (tests/test_docs.py).
+Prose is wrapped at WIDTH columns; the examples are left as they are.
 """
+import textwrap
+
 from .. import registry
+
+WIDTH = 88      # help() prints these as they are: keep them readable in a terminal
 
 _NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a NaN in dy "
              "gives NaN in dx even where f'(x) = 0 (dx = dy * f'(x) is computed as written). "
@@ -82,14 +87,26 @@ def _gated(act):
         "axis : int, default -1\n    The axis split into the halves a and b.", _OUT])
     calls = ["glu(x, axis=-1, out=None)          # output: x's shape with axis halved",
              "glu.backward(dy, x, axis=-1, out=None) -> dx (x's shape)",
-             "glu.value_and_derivative(x, axis=-1, out=None, derivative_out=None)"
-             "   # d: x's shape, [d/da, d/db]"]
-    notes = [f"y = {act.formula}", f"{act.derivative}."]
+             "glu.value_and_derivative(x, axis=-1, out=None, derivative_out=None)"]
+    notes = [f"y = {act.formula}", f"{act.derivative}.",
+             "value_and_derivative's d has x's shape: [d/da, d/db] along the axis."]
     return calls, params, notes
 
 
 _BUILDERS = {registry.ELEMENTWISE: _elementwise, registry.ALONG_AXIS: _along_axis,
              registry.PER_CHANNEL: _per_channel, registry.GATED: _gated}
+
+
+def _fill(text, indent=""):
+    # long formulas must not be split inside a word or at a minus sign
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _fill_entries(text):
+    """Wrap the indented descriptions of a numpydoc Parameters list."""
+    return "\n".join(_fill(line.strip(), "    ") if line.startswith("    ") else line
+                     for line in text.split("\n"))
 
 
 def _section(title, body):
@@ -111,12 +128,13 @@ def docstring(act):
     notes.append(_NAN_RULE)
     notes.append(_DTYPES)
     notes.append(f"Accuracy: within {registry.ULP_BOUND} ULP of the exact result for "
-                 "float32 and float64, every pass (tests/test_accuracy.py).")
+                 "float32 and float64, every pass (see Accuracy in the README, and "
+                 "docs/accuracy.md).")
     parts = [f"The {act.name} activation{aliases}.\n",
              "    " + "\n    ".join(calls) + "\n",
-             _section("Parameters", params),
+             _section("Parameters", _fill_entries(params)),
              _section("Returns", "ndarray or NumPy scalar\n    C-contiguous, in the input's "
                                  "shape (a scalar for scalar input)."),
-             _section("Notes", "\n\n".join(notes))]
+             _section("Notes", "\n\n".join(_fill(n) for n in notes))]
     parts.append(_section("Examples", act.doctest.strip("\n")))
     return "\n".join(parts)

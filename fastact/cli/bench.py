@@ -51,14 +51,59 @@ def _size(text):
     return int(value)
 
 
+# Memory a row may hold at once, in arrays of n elements of its dtype: x, dy and the
+# softmax family's y (3), the previous competitor's outputs, still referenced while the
+# next is set up (up to 3: y, d and the ones of forward-then-backward), and the current
+# competitor's outputs and NumPy/torch temporaries (4).  The inputs are drawn in float64
+# first (standard_normal, then 3 * it): 2 more float64 arrays while they are made.
+_ARRAYS_PER_ROW = 10
+_DRAW_BYTES_PER_ELEMENT = 2 * 8
+
+
+def _available_memory():
+    """Bytes the system can give without swapping, or None when it does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024          # the value is in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_needed(n, dtype):
+    """An estimate of the peak bytes a row of n elements of dtype takes."""
+    import numpy as np
+    return n * (_ARRAYS_PER_ROW * np.dtype(dtype).itemsize + _DRAW_BYTES_PER_ELEMENT)
+
+
+def _check_memory(jobs, available):
+    """_UsageError when the largest row would not fit: refuse before allocating, rather
+    than being killed by the out-of-memory killer with nothing printed."""
+    if available is None:
+        return
+    need, n, dtype = max((memory_needed(n, d), n, d) for _, _, d, n in jobs)
+    if need > available:
+        fits = max(1, available // memory_needed(1, dtype))
+        fits = 1 << (fits.bit_length() - 1)       # a round size: the suffixes name it
+        raise _UsageError(
+            f"--n {bc.size_label(n)} ({n:,} elements, {dtype}) needs about "
+            f"{need / 2**30:.1f} GiB and {available / 2**30:.1f} GiB is available; "
+            f"use --n {bc.size_label(fits)} or less")
+
+
 def _parser():
     p = _Parser(
         prog="python -m fastact bench",
         description="Time fastact's activations against idiomatic NumPy, PyTorch CPU (when "
                     "importable) and the memory-copy bound.  'vs X' columns are X's time "
                     "divided by fastact's: above 1x, fastact is faster.",
-        epilog=f"functions: {', '.join(bc.case_names())}.  Sizes take k = 2**10 and "
-               f"M = 2**20.  Example: python -m fastact bench --functions mish gelu "
+        epilog=f"functions: {', '.join(bc.case_names())}.  Sizes take k = 2**10, "
+               f"M = 2**20 and G = 2**30.  Example: python -m fastact bench --functions mish gelu "
                f"--n 1M 16M --format markdown")
     p.add_argument("--quick", action="store_true",
                    help=f"a representative subset, 1-2 minutes: {bc.describe_quick()}; "
@@ -69,8 +114,11 @@ def _parser():
     p.add_argument("--dtype", nargs="+", choices=bc.DTYPES, dest="dtypes",
                    help="default: both")
     p.add_argument("--n", nargs="+", type=_size, metavar="N", dest="sizes",
-                   help=f"sizes in elements (default: "
-                        f"{' '.join(bc.size_label(n) for n in bc.SIZES)})")
+                   help=f"sizes in elements: 1000, 1e6, 1_000_000, or with a suffix "
+                        f"{', '.join(f'{u} (2**{v.bit_length() - 1})' for u, v in _UNITS.items())}"
+                        f", e.g. 16M (default: "
+                        f"{' '.join(bc.size_label(n) for n in bc.SIZES)}); a size that "
+                        f"would not fit in the available memory is refused")
     p.add_argument("--pass", nargs="+", choices=list(_PASSES), metavar="PASS", dest="passes",
                    help="forward, backward, value_and_derivative (or fwd, bwd, vad); "
                         "default: every pass a function has")
@@ -338,6 +386,7 @@ def main(command="bench", argv=None):
     try:
         args = _parser().parse_args(argv)
         jobs = _jobs(args)
+        _check_memory(jobs, _available_memory())
         import fastact
         if args.threads:
             try:

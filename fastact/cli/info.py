@@ -50,7 +50,7 @@ def collect():
 
 def main(command="info", argv=None):
     p = argparse.ArgumentParser(prog=f"python -m fastact {command}",
-                                description=__doc__.split("\n\n")[0])
+                                description=__doc__.split("\n\n")[0].replace("``", ""))  # plain text, not rst
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
     info = collect()

@@ -9,13 +9,14 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 import time
 
 from fastact import registry
 
 DATASETS = ("digits", "fashion-mnist")
-# digits: the eleven classic runs take ~30 s on 2 cores (including Numba's
-# first compilation); fashion-mnist: ~3.5 s an epoch per activation, so the
+# digits: the eleven classic runs take ~8 s on 2 cores with Numba's kernels
+# cached, ~13 s on the first run, which compiles them; fashion-mnist: ~3.5 s an epoch per activation, so the
 # eleven take ~10 minutes
 DEFAULT_EPOCHS = {"digits": 20, "fashion-mnist": 15}
 DEFAULT_HIDDEN = (256, 128)
@@ -139,35 +140,77 @@ def _plot_parser():
     p = _Parser(prog="python -m fastact plot",
                 description="Plot activations f and their derivatives f' (from fastact's "
                             "derivative kernels) into a PNG.")
-    p.add_argument("names", nargs="+", metavar="NAME",
+    # nargs="*" so that no NAME gets our own message (usage and 'all'), not
+    # argparse's bare "the following arguments are required"
+    p.add_argument("names", nargs="*", metavar="NAME",
                    help="activations to plot, or 'all' for a grid of every one")
     p.add_argument("--range", nargs=2, type=_finite_float, default=(-6.0, 6.0),
                    metavar=("LO", "HI"), help="x range (default: -6 6)")
     p.add_argument("--out", metavar="FILE.png",
-                   help="output file (default: NAME.png, or activations.png for several)")
+                   help=f"output file (default: {DEFAULT_OUT}/NAME.png, or "
+                        f"{DEFAULT_OUT}/activations.png for several)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the output file if it exists")
     return p
 
 
 def run_plot(args):
+    if not args.names:
+        usage = " ".join(_plot_parser().format_usage().split())
+        raise UsageError(f"name at least one activation, or 'all' for every one "
+                         f"(python -m fastact list shows them); {usage}")
     lo, hi = args.range
     if not lo < hi:
         raise UsageError(f"--range: LO must be less than HI, got {lo:g} {hi:g}")
     names = resolve_activations(args.names)
-    out = args.out or (f"{names[0]}.png" if len(names) == 1 else "activations.png")
+    # the default goes to the lab's git-ignored folder, not the current one
+    out = args.out or os.path.join(
+        DEFAULT_OUT, f"{names[0]}.png" if len(names) == 1 else "activations.png")
     if not out.lower().endswith(".png"):
         raise UsageError(f"--out: the plot is a PNG, so the file name must end in .png, "
                          f"got {out!r}")
+    existed = os.path.exists(out)
+    if existed and not args.force:
+        raise UsageError(f"{out} exists; pass --force to overwrite it, or --out NEW.png")
     parent = os.path.dirname(os.path.abspath(out))
+    if args.out is None:
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {parent}: {exc.strerror}") from None
     if not os.path.isdir(parent):
         raise UsageError(f"--out: folder {parent} does not exist")
     _require("matplotlib")
     from fastact.lab import plots
     plots.plot_activations(names, lo, hi, out)
-    print(f"wrote {out} ({', '.join(names) if len(names) <= 6 else f'{len(names)} activations'})")
+    replaced = " (replaced the old file)" if existed else ""
+    print(f"wrote {out}{replaced} "
+          f"({', '.join(names) if len(names) <= 6 else f'{len(names)} activations'})")
     return 0
 
 
 # ------------------------------------------------------------- compare --
+
+MIN_BAR_COLUMNS = 40       # narrower than this, a bar is all wrapping
+
+
+def _terminal_too_narrow(stream):
+    """True when the terminal reports a width too small for a progress bar.
+
+    Some terminals (and COLUMNS=0) report zero columns; tqdm then prints a
+    blank line per update instead of a bar.  An unknown width is not narrow:
+    tqdm picks its own default then.
+    """
+    columns = None
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return False
+    return columns < MIN_BAR_COLUMNS
+
 
 def _compare_parser():
     from fastact.lab.mlp import CLASSIC
@@ -266,14 +309,15 @@ def run_compare(args, argv=()):
                f"{data.n_features}-{hidden.replace(',', '-')}-{data.n_classes}, "
                f"{config.optimizer} lr {config.effective_lr:g}, batch {config.batch_size}, "
                f"{config.epochs} epochs, seed {config.seed}")
-    print(summary, flush=True)
+    print(textwrap.fill(summary, report.WIDTH), flush=True)
     steps = config.epochs * steps_per_epoch(len(data.x_train), config.batch_size)
     width = max(len(n) for n in names)
     runs = []
     started = time.perf_counter()
+    no_bar = args.no_progress or _terminal_too_narrow(sys.stderr)
     for name in names:
         bar = tqdm(total=steps, desc=f"{name:>{width}}", unit="step", file=sys.stderr,
-                   disable=args.no_progress, leave=True, dynamic_ncols=True,
+                   disable=no_bar, leave=True, dynamic_ncols=True,
                    mininterval=0.5)
 
         def on_epoch(record, bar=bar):
@@ -318,7 +362,8 @@ def run_compare(args, argv=()):
         write(os.path.join(out, fname))
     print()
     sys.stdout.write(report.format_compare(runs))
-    print(f"\ntotal {total:.1f} s; wrote {', '.join(files)} to {out}")
+    print("\n" + textwrap.fill(f"total {total:.1f} s; wrote {', '.join(files)} to {out}",
+                              report.WIDTH, break_on_hyphens=False))
     return 0
 
 

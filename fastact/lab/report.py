@@ -33,6 +33,10 @@ _LIST_COLUMNS = (
     ("where", "max_abs_derivative_at"),
     ("saturates (|f'| < 1e-3)", "saturation"),
 )
+# the text table leaves these out (they make it ~190 columns wide); each
+# activation's lines under the table carry them instead
+_WIDE = ("smoothness", "where", "saturates (|f'| < 1e-3)")
+WIDTH = 100                # what the text outputs fit in
 _COST_COLUMNS = (
     ("ns/element", lambda r: f"{r['ns_per_element']:.2f}"),
     ("x relu", lambda r: f"{r['vs_relu']:.1f}"),
@@ -110,15 +114,22 @@ def format_list(rows, fmt):
                           [[r["name"], _code(r["formula"]), r["advice"]] for r in rows])
         notes = "\n".join(f"- {n}" for n in _list_notes(rows))
         return f"{table}\n\n{notes}\n\n{about}\n"
-    table = _text_table(headers, cells, right)
+    keep = [i for i, h in enumerate(headers) if h not in _WIDE]
+    table = _text_table([headers[i] for i in keep], [[c[i] for i in keep] for c in cells],
+                        {keep.index(i) for i in right})
     lines = [table, ""]
-    lines += textwrap.wrap(" ".join(_list_notes(rows)), 100)
+    lines += textwrap.wrap(" ".join(_list_notes(rows)), WIDTH)
     lines.append("")
     width = max(len(r["name"]) for r in rows) if rows else 0
-    for r in rows:
-        lines.append(f"{r['name']:<{width}}  {r['formula']}")
-        for chunk in textwrap.wrap("fits: " + r["advice"], 100 - width - 2):
-            lines.append(" " * (width + 2) + chunk)
+    indent = " " * (width + 2)
+    for r, c in zip(rows, cells):
+        lines += textwrap.wrap(r["formula"], WIDTH, initial_indent=f"{r['name']:<{width}}  ",
+                               subsequent_indent=indent, break_on_hyphens=False)
+        wide = "; ".join(f"{headers[i]}: {c[i]}" for i in range(len(headers))
+                         if headers[i] in _WIDE)
+        for text in (wide, "fits: " + r["advice"]):
+            lines += textwrap.wrap(text, WIDTH, initial_indent=indent,
+                                   subsequent_indent=indent)
     return "\n".join(lines) + "\n"
 
 
@@ -203,13 +214,15 @@ def _note(r):
     return "; ".join(notes)
 
 
-COMPARE_HEADERS = ("activation", "test acc", "train acc", "test loss", "s/epoch",
+# an epoch of digits takes a few hundredths of a second: milliseconds show
+# the differences that seconds to 2 decimals hid
+COMPARE_HEADERS = ("activation", "test acc", "train acc", "test loss", "ms/epoch",
                    "dead units", "saturated", "|grad| layer 1 / last hidden", "notes")
 
 
 def _compare_cells(runs):
     return [[r.activation, _pct(r.test_accuracy, 2), _pct(r.train_accuracy, 2),
-             _num(r.test_loss), f"{r.epoch_seconds:.2f}", _pct(r.dead_fraction),
+             _num(r.test_loss), f"{1000 * r.epoch_seconds:.1f}", _pct(r.dead_fraction),
              _pct(r.saturated_fraction), _grad_ratio(r), _note(r)] for r in runs]
 
 
@@ -218,7 +231,16 @@ def format_compare(runs, fmt="table"):
     right = {1, 2, 3, 4, 5, 6}
     if fmt == "markdown":
         return _md_table(list(COMPARE_HEADERS), cells, right) + "\n"
-    return _text_table(list(COMPARE_HEADERS), cells, right) + "\n"
+    # the terminal table: a shorter gradient header, and the free-text notes
+    # as wrapped lines under it, so that it fits WIDTH columns
+    headers = list(COMPARE_HEADERS[:-2]) + ["|grad| 1st / last"]
+    lines = [_text_table(headers, [c[:-1] for c in cells], right)]
+    notes = [(c[0], c[-1]) for c in cells if c[-1]]
+    if notes:
+        lines.append("")
+    for name, note in notes:
+        lines += textwrap.wrap(f"{name}: {note}", WIDTH, subsequent_indent="  ")
+    return "\n".join(lines) + "\n"
 
 
 def write_markdown(path, title, config_line, runs):

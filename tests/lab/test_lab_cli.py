@@ -5,7 +5,7 @@ import json
 import pytest
 
 from labutil import check_png, fake_fashion, run_cli
-from fastact.lab import cli
+from fastact.lab import cli, report
 
 pytestmark = pytest.mark.one_backend   # no kernel behaviour to compare between backends
 
@@ -31,6 +31,14 @@ def test_list_table_with_cost():
     assert "silu" in out            # the alias resolved
 
 
+def test_list_table_fits_the_width():
+    code, out, err = run_cli("list")
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= report.WIDTH
+    # the columns taken out of the table are still there, per activation
+    assert "saturates (|f'| < 1e-3):" in out and "smoothness:" in out
+
+
 def test_list_markdown():
     code, out, err = run_cli("list", "--format", "markdown", "--no-cost", "elu", "tanh")
     assert code == 0, err
@@ -51,8 +59,28 @@ def test_plot_some(tmp_path):
 def test_plot_default_name(tmp_path):
     code, _, err = run_cli("plot", "gelu", cwd=tmp_path)
     assert code == 0, err
-    width, height = check_png(tmp_path / "gelu.png")
+    # into the lab's git-ignored folder, not loose in the current one
+    assert not (tmp_path / "gelu.png").exists()
+    width, height = check_png(tmp_path / cli.DEFAULT_OUT / "gelu.png")
     assert width > height
+
+
+def test_plot_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "one.png"
+    out.write_bytes(b"keep me")
+    code, stdout, err = run_cli("plot", "relu", "--out", out)
+    assert code == 2 and stdout == ""
+    assert "--force" in err and out.read_bytes() == b"keep me"
+    code, stdout, err = run_cli("plot", "relu", "--out", out, "--force")
+    assert code == 0, err
+    assert "replaced" in stdout
+    check_png(out)
+
+
+def test_plot_without_name_shows_usage(capsys):
+    assert cli.main("plot", []) == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m fastact plot" in err and "'all'" in err
 
 
 def test_plot_all(tmp_path):
@@ -91,14 +119,28 @@ def _check_results(folder, names, epochs, n_layers):
 def test_compare_digits(tmp_path):
     out = tmp_path / "res"
     code, stdout, err = run_cli("compare", "--activations", "relu,tanh", "prelu",
-                                "--epochs", "2", "--hidden", "32,16", "--out", out)
+                                "--epochs", "2", "--hidden", "32,16", "--out", out,
+                                env={"COLUMNS": "120"})    # wide enough for the bars
     assert code == 0, err
     doc = _check_results(out, ["relu", "tanh", "prelu"], 2, 3)
     assert doc["dataset"] == "digits"
     assert doc["config"]["hidden"] == [32, 16]
     assert doc["runs"][2]["prelu_slopes"][0]["layer"] == 1
     assert "test acc" in stdout and "prelu" in stdout
+    assert "ms/epoch" in stdout and "s/epoch" not in stdout.replace("ms/epoch", "")
+    assert "slopes" in stdout       # prelu's note, under the table
+    assert max(len(line) for line in stdout.splitlines()) <= report.WIDTH
     assert "step" in err            # the progress bars went to stderr
+
+
+@pytest.mark.parametrize("columns", ["0", "5"])
+def test_compare_no_bar_on_a_zero_width_terminal(tmp_path, columns):
+    code, stdout, err = run_cli("compare", "--activations", "relu", "--epochs", "1",
+                                "--hidden", "8", "--out", tmp_path,
+                                env={"COLUMNS": columns})
+    assert code == 0, err
+    assert "step" not in err and "\n\n" not in err
+    assert "test acc" in stdout
 
 
 def test_compare_fashion_mnist_from_a_folder(tmp_path):
@@ -137,7 +179,7 @@ def test_compare_is_reproducible(tmp_path):
 BAD = [
     (["list", "--format", "xml"], "invalid choice: 'xml'"),
     (["list", "relu7"], "unknown activation 'relu7'"),
-    (["plot"], "required: NAME"),
+    (["plot"], "or 'all' for every one"),
     (["plot", "nope"], "unknown activation 'nope'"),
     (["plot", "relu", "--range", "3", "1"], "LO must be less than HI"),
     (["plot", "relu", "--range", "0", "inf"], "expected a finite number"),
