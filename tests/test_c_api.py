@@ -719,7 +719,7 @@ def _status_lines(programs, simd="default"):
 
 
 STATUS_NAMES = {0: "OK", 1: "ERR_NULL", 2: "ERR_UNKNOWN_OP", 3: "ERR_DTYPE", 4: "ERR_BAD_PARAM",
-                5: "ERR_UNSUPPORTED", 6: "ERR_SHAPE", 7: "ERR_OVERLAP"}
+                5: "ERR_UNSUPPORTED", 6: "ERR_SHAPE", 7: "ERR_OVERLAP", 8: "ERR_ALIGN"}
 
 
 @pytest.mark.parametrize("simd", SIMD_MODES)
@@ -781,9 +781,9 @@ def test_names_and_macros(programs):
 def test_status_strings(programs):
     lines = [ln.split(" ", 2) for ln in _status_lines(programs) if ln.startswith("STATUS ")]
     texts = {int(p[1]): p[2] if len(p) > 2 else "" for p in lines}
-    known = [texts[s] for s in range(8)]
+    known = [texts[s] for s in STATUS_NAMES]
     assert all(t and t != "(null)" for t in known), texts
-    assert len(set(known)) == 8, f"status strings not distinct: {known}"
+    assert len(set(known)) == len(STATUS_NAMES), f"status strings not distinct: {known}"
     assert texts[99] and texts[99] != "(null)" and texts[-1] != "(null)"
 
 
