@@ -11,10 +11,11 @@
  * fine when n is 0.  Every array pointer (and params) must be aligned to its
  * element type (float or double): the kernels load and store through typed
  * pointers, so a misaligned one would be undefined behaviour; it is refused
- * with FASTACT_ERR_ALIGN instead.  Every function returns FASTACT_OK (0) or a status below
- * and never writes outside its outputs.  The library is thread-safe and keeps
- * no state but the thread count.  Values, derivative conventions at kinks and
- * NaN/inf behaviour are those of the Python package (see its README).
+ * with FASTACT_ERR_ALIGN instead.  Every function returns FASTACT_OK (0) or
+ * a status below and never writes outside its outputs.  The library is
+ * thread-safe and keeps no state but the thread count.  Values, derivative
+ * conventions at kinks and NaN/inf behaviour are those of the Python package
+ * (see its README).
  */
 #ifndef FASTACT_H
 #define FASTACT_H
