@@ -8,10 +8,14 @@
  * Conventions.  Arrays are contiguous; n counts elements.  An output may be
  * exactly the input it replaces (in place); any other overlap between an
  * output and an input, or between two outputs, is refused.  A NULL pointer is
- * fine when n is 0.  Every function returns FASTACT_OK (0) or a status below
- * and never writes outside its outputs.  The library is thread-safe and keeps
- * no state but the thread count.  Values, derivative conventions at kinks and
- * NaN/inf behaviour are those of the Python package (see its README).
+ * fine when n is 0.  Every array pointer (and params) must be aligned to its
+ * element type (float or double): the kernels load and store through typed
+ * pointers, so a misaligned one would be undefined behaviour; it is refused
+ * with FASTACT_ERR_ALIGN instead.  Every function returns FASTACT_OK (0) or
+ * a status below and never writes outside its outputs.  The library is
+ * thread-safe and keeps no state but the thread count.  Values, derivative
+ * conventions at kinks and NaN/inf behaviour are those of the Python package
+ * (see its README).
  */
 #ifndef FASTACT_H
 #define FASTACT_H
@@ -79,7 +83,8 @@ enum {
     FASTACT_ERR_BAD_PARAM = 4,     /* NaN, out of range, missing (no default) */
     FASTACT_ERR_UNSUPPORTED = 5,   /* the op has no such pass */
     FASTACT_ERR_SHAPE = 6,         /* sizes that do not fit (odd glu axis, prelu weight) */
-    FASTACT_ERR_OVERLAP = 7        /* buffers overlap other than exactly in place */
+    FASTACT_ERR_OVERLAP = 7,       /* buffers overlap other than exactly in place */
+    FASTACT_ERR_ALIGN = 8          /* a pointer not aligned to its element type */
 };
 
 FASTACT_API const char *fastact_status_string(int status);

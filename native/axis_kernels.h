@@ -37,20 +37,23 @@ enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
  * from _axis_kernels.grid_digits): the integer sums are exact in any order,
  * so they vectorise, and the sum is off by at most n * 2**-91 before its one
  * rounding.  log_softmax needs s - 1 to full relative precision even when it
- * is 1e-300, which fixed grids cannot give: it keeps the compensated sum. */
-typedef struct { int64_t q1, q2, q3, nans; } fa_grid_sum;
+ * is 1e-300, which fixed grids cannot give: it keeps the compensated sum.
+ * The sums are unsigned: a NaN's digits are huge, and adding them to signed
+ * integers could overflow (undefined); unsigned ones wrap, which is defined,
+ * and a row with a NaN ignores them anyway (the NaN count decides). */
+typedef struct { uint64_t q1, q2, q3, nans; } fa_grid_sum;
 
 /* Add block[:count] (each in [0, 1] or NaN) to the grid sums. */
 FA_INLINE void fa_rows_sum_on_grids(const double *block, size_t count, fa_grid_sum *g)
 {
-    int64_t q1 = g->q1, q2 = g->q2, q3 = g->q3, nans = g->nans;
+    uint64_t q1 = g->q1, q2 = g->q2, q3 = g->q3, nans = g->nans;
     for (size_t k = 0; k < count; k++) {
         double e = block[k];
         int64_t d1, d2, d3;
         fa_grid_digits(e, &d1, &d2, &d3);
-        q1 += d1;
-        q2 += d2;
-        q3 += d3;
+        q1 += (uint64_t)d1;
+        q2 += (uint64_t)d2;
+        q3 += (uint64_t)d3;
         nans += e != e;
     }
     g->q1 = q1; g->q2 = q2; g->q3 = q3; g->nans = nans;
@@ -194,8 +197,12 @@ FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t first, size_t stri
         double rest = (s - 1.0) + c;   /* s >= 1 (the max term is 1): s - 1 is exact */
         FA_R(fa_rows_log_softmax)(x, y, first, stride, n, m, fa_log_sum(s + c, rest));
     } else {
+        /* without a NaN the true sums (digits may be negative) lie well
+         * within int64 for rows under 2**23 elements, so the wrapped
+         * unsigned sums convert back to them; with one, the total is NaN */
         FA_R(fa_rows_divide)(y, first, stride, n,
-                             fa_grid_total(grid.q1, grid.q2, grid.q3, grid.nans));
+                             fa_grid_total((int64_t)grid.q1, (int64_t)grid.q2,
+                                           (int64_t)grid.q3, (int64_t)grid.nans));
     }
 }
 

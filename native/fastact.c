@@ -46,6 +46,7 @@ FASTACT_API const char *fastact_status_string(int status)
     case FASTACT_ERR_SHAPE: return "bad shape: sizes that do not fit together or overflow";
     case FASTACT_ERR_OVERLAP: return "buffers overlap other than an output exactly equal to "
                                      "its input (in place)";
+    case FASTACT_ERR_ALIGN: return "a pointer not aligned to its element type (float or double)";
     default: return "unknown status";
     }
 }
@@ -304,6 +305,10 @@ static const double *fa_params(const fa_op_info *info, const double *params, int
         *status = FASTACT_OK;
         return info->defaults;
     }
+    if ((uintptr_t)params % _Alignof(double) != 0) {
+        *status = FASTACT_ERR_ALIGN;
+        return NULL;
+    }
     *status = info->check ? info->check(params) : FASTACT_OK;
     if (*status != FASTACT_OK) {
         *status = FASTACT_ERR_BAD_PARAM;
@@ -337,6 +342,22 @@ static int fa_sizes(size_t a, size_t b, size_t c, size_t size, size_t *count, si
     *bytes = nb;
     return 1;
 }
+
+/* Each of the count pointers p[] is aligned to dt's element type (NULL is).
+ * The kernels access the buffers as float or double, and a misaligned
+ * access through such a pointer is undefined behaviour in C. */
+static int fa_aligned(fastact_dtype dt, int count, const void *const *p)
+{
+    size_t a = dt == FASTACT_F32 ? _Alignof(float) : _Alignof(double);
+    for (int i = 0; i < count; i++)
+        if ((uintptr_t)p[i] % a != 0)
+            return 0;
+    return 1;
+}
+
+#define FA_ALIGNED(dt, ...) \
+    fa_aligned((dt), (int)(sizeof((const void *[]){__VA_ARGS__}) / sizeof(const void *)), \
+               (const void *[]){__VA_ARGS__})
 
 /* The byte ranges [a, a + na) and [b, b + nb) share a byte. */
 static int fa_overlap(const void *a, size_t na, const void *b, size_t nb)
@@ -398,6 +419,8 @@ FASTACT_API int fastact_forward(fastact_op op, fastact_dtype dt, size_t n, const
         return status;
     if (n && (x == NULL || y == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, x, y))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(y, nb, x, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, NULL, p,
@@ -416,6 +439,8 @@ static int fa_gradient(fastact_op op, fastact_dtype dt, int pass, size_t n, cons
         return status;
     if (n && (dy == NULL || second == NULL || dx == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, dy, second, dx))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(dx, nb, dy, nb) || fa_bad_in_out(dx, nb, second, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), dy, second, dx, NULL, p,
@@ -449,6 +474,8 @@ FASTACT_API int fastact_value_and_derivative(fastact_op op, fastact_dtype dt, si
         return status;
     if (n && (x == NULL || y == NULL || d == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, x, y, d))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(y, nb, x, nb) || fa_bad_in_out(d, nb, x, nb) || fa_overlap(y, nb, d, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, d, p,
@@ -486,6 +513,8 @@ FASTACT_API int fastact_softmax_forward(fastact_op op, fastact_dtype dt, size_t 
         return FASTACT_ERR_UNSUPPORTED;
     if (total && (x == NULL || y == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, x, y))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(y, nb, x, nb))
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_SOFTMAX_FORWARD, (int)dt, x, NULL, y, NULL, len, inner,
@@ -507,6 +536,8 @@ FASTACT_API int fastact_softmax_backward(fastact_op op, fastact_dtype dt, size_t
         return FASTACT_ERR_UNSUPPORTED;
     if (total && (dy == NULL || y == NULL || dx == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, dy, y, dx))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(dx, nb, dy, nb) || fa_bad_in_out(dx, nb, y, nb))
         return FASTACT_ERR_OVERLAP;
     fa_rows_job j = {FA_ROWS_SOFTMAX_BACKWARD, (int)dt, dy, y, dx, NULL, len, inner,
@@ -539,6 +570,8 @@ FASTACT_API int fastact_glu_forward(fastact_dtype dt, size_t outer, size_t len, 
         return status;
     if (total && (x == NULL || y == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, x, y))
+        return FASTACT_ERR_ALIGN;
     /* y has another layout than x: no overlap at all */
     if (fa_overlap(y, xb / 2, x, xb))
         return FASTACT_ERR_OVERLAP;
@@ -556,6 +589,8 @@ FASTACT_API int fastact_glu_backward(fastact_dtype dt, size_t outer, size_t len,
         return status;
     if (total && (dy == NULL || x == NULL || dx == NULL))
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, dy, x, dx))
+        return FASTACT_ERR_ALIGN;
     /* dx may be x itself (each row reads both halves before writing them);
      * dy is shaped like y, another layout: no overlap with dx at all */
     if (fa_bad_in_out(dx, xb, x, xb) || fa_overlap(dx, xb, dy, xb / 2))
@@ -591,6 +626,8 @@ static int fa_prelu(fastact_dtype dt, size_t outer, size_t channels, size_t inne
         return FASTACT_ERR_NULL;
     if (backward && weight_size && dweight == NULL)
         return FASTACT_ERR_NULL;
+    if (!FA_ALIGNED(dt, x, out, weight, backward ? dy : NULL, backward ? dweight : NULL))
+        return FASTACT_ERR_ALIGN;
     if (fa_bad_in_out(out, xb, x, xb) || fa_bad_in_out(out, xb, weight, wb))
         return FASTACT_ERR_OVERLAP;
     if (backward) {

@@ -17,6 +17,10 @@ C programs in tests/c/ are compiled once per session against the flags of
 * ``fa_status`` calls every error path and reports the op metadata, names,
   version and thread count, which are checked against fastact.registry.
 
+``fa_sanitize`` runs every op, built with AddressSanitizer and
+UndefinedBehaviorSanitizer together with a sanitized build of native/'s sources
+(skipped, with the reason, where the compiler has no sanitizer runtime).
+
 Also: the header's prototypes against the registry, ``ldd`` (no libpython),
 ``fastact.config``, pkg-config and CMake, and the example in examples/c/.
 
@@ -719,7 +723,7 @@ def _status_lines(programs, simd="default"):
 
 
 STATUS_NAMES = {0: "OK", 1: "ERR_NULL", 2: "ERR_UNKNOWN_OP", 3: "ERR_DTYPE", 4: "ERR_BAD_PARAM",
-                5: "ERR_UNSUPPORTED", 6: "ERR_SHAPE", 7: "ERR_OVERLAP"}
+                5: "ERR_UNSUPPORTED", 6: "ERR_SHAPE", 7: "ERR_OVERLAP", 8: "ERR_ALIGN"}
 
 
 @pytest.mark.parametrize("simd", SIMD_MODES)
@@ -781,9 +785,9 @@ def test_names_and_macros(programs):
 def test_status_strings(programs):
     lines = [ln.split(" ", 2) for ln in _status_lines(programs) if ln.startswith("STATUS ")]
     texts = {int(p[1]): p[2] if len(p) > 2 else "" for p in lines}
-    known = [texts[s] for s in range(8)]
+    known = [texts[s] for s in STATUS_NAMES]
     assert all(t and t != "(null)" for t in known), texts
-    assert len(set(known)) == 8, f"status strings not distinct: {known}"
+    assert len(set(known)) == len(STATUS_NAMES), f"status strings not distinct: {known}"
     assert texts[99] and texts[99] != "(null)" and texts[-1] != "(null)"
 
 
@@ -1009,3 +1013,59 @@ def test_example_cmake(library, tmp_path):
     r = _run([str(build / "mlp")], timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     _check_mlp_output(r.stdout)
+
+
+# --------------------------------------------------------------------------
+# AddressSanitizer and UndefinedBehaviorSanitizer over every op
+
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+# the library's sources and the flags setup.py gives them (no -fvisibility:
+# the program links the objects directly)
+NATIVE_SOURCES = {"fastact.c": ["-fopenmp"], "parallel.c": ["-fopenmp"],
+                  "kernels_base.c": ["-march=x86-64"], "kernels_v3.c": ["-march=x86-64-v3"],
+                  "kernels_v4.c": ["-march=x86-64-v4"]}
+NATIVE_FLAGS = ["-std=gnu11", "-O1", "-g", "-fno-omit-frame-pointer", "-fno-math-errno",
+                "-fno-trapping-math", "-ffp-contract=off"]
+
+
+@pytest.fixture(scope="module")
+def sanitized(tmp_path_factory):
+    """fa_sanitize linked with a sanitized build of the library's sources (skips, saying
+    why, where the compiler has no sanitizer runtime)."""
+    out = tmp_path_factory.mktemp("sanitize")
+    probe = out / "probe.c"
+    probe.write_text("int main(void) { return 0; }\n")
+    r = subprocess.run([CC, *SANITIZE, str(probe), "-o", str(out / "probe")],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or subprocess.run([str(out / "probe")]).returncode != 0:
+        pytest.skip(f"{CC} has no ASan/UBSan runtime here: {r.stderr.strip()[-300:]}")
+    native = os.path.join(ROOT, "native")
+    jobs, objects = [], []
+    for source, extra in [*NATIVE_SOURCES.items(), ("fa_sanitize.c", ["-Wall", "-Wextra"])]:
+        path = os.path.join(CDIR if source == "fa_sanitize.c" else native, source)
+        obj = str(out / (source + ".o"))
+        objects.append(obj)
+        cmd = [CC, *NATIVE_FLAGS, *SANITIZE, "-Werror", f"-I{ROOT}/include", f"-I{native}",
+               *extra, "-c", path, "-o", obj]
+        jobs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True)))
+    for cmd, job in jobs:                 # compiled side by side: the AVX-512 file is slow
+        text, _ = job.communicate()
+        if job.returncode != 0:
+            pytest.fail(f"failed to compile:\n$ {' '.join(cmd)}\n{text}")
+    exe = str(out / "fa_sanitize")
+    _compile([CC, *SANITIZE, "-fopenmp", *objects, "-lm", "-o", exe], "fa_sanitize")
+    return exe
+
+
+@pytest.mark.parametrize("simd", SIMD_MODES)
+def test_sanitizers_report_nothing(sanitized, simd):
+    """Every op and pass, both dtypes, serial and parallel sizes, softmax rows of NaN:
+    no sanitizer report (one would abort the run), and every op ran."""
+    r = _run([sanitized], simd=simd, timeout=120)
+    assert r.returncode == 0 and not r.stderr, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert lines and lines[-1] == "DONE", r.stdout[-2000:]
+    done = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("OK ")}
+    assert sorted(done) == sorted(c_ops()), done
+    assert all(done.values()), [op for op, n in done.items() if not n]

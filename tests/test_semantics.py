@@ -190,6 +190,28 @@ def test_nan_propagates_prelu_glu():
     assert np.isnan(dx).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", [a.name for a in registry.ACTIVATIONS
+                                  if a.kind == registry.ALONG_AXIS])
+def test_softmax_family_rows_of_many_nans(name, dtype):
+    """Many NaNs in one row (their grid digits, summed, pass any integer range): the row is
+    NaN, and the rows around it are what they are alone, along either axis."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 600)).astype(dtype)
+    x[1] = np.nan
+    x[2, ::3] = np.nan
+    f = _f(name)
+    for axis in (1, 0):
+        xs = x if axis == 1 else x.T.copy()
+        y = f(xs, axis=axis)
+        rows = y if axis == 1 else y.T
+        assert np.isnan(rows[1:3]).all(), (name, axis)
+        for r in (0, 3):
+            clean = x[r:r + 1] if axis == 1 else x[r:r + 1].T.copy()
+            alone = f(clean, axis=axis)
+            assert np.array_equal(rows[r], (alone if axis == 1 else alone.T)[0]), (name, axis, r)
+
+
 @pytest.mark.parametrize("name", [a.name for a in registry.ACTIVATIONS
                                   if a.kind == registry.ALONG_AXIS])
 def test_softmax_family_special_rows(name):

@@ -172,3 +172,69 @@ def test_one_and_two_threads_agree(threads, dtype):
         if not _same(one, two):
             diffs.append(label)
     assert not diffs, f"results differ between 1 and 2 threads: {diffs}"
+
+
+# --------------------------------------------------------------------------
+# every reduction gives the same bits on 1, 2 and 3 threads (the README's promise)
+
+def _reductions(dtype):
+    """(label, thunk) for each reduction, every layout, on inputs above PARALLEL_MIN.
+
+    Magnitudes spread over six decades so that summing in another order
+    would change the rounding.
+    """
+    rng = np.random.default_rng(5)
+
+    def arr(*shape):
+        v = rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)
+        return v.astype(dtype)
+
+    def wts(c):
+        return np.linspace(-0.3, 0.4, c).astype(dtype)
+
+    out = []
+    # prelu's dweight: (x shape, channel axis, weight); an inner length past
+    # 4096 is cut into segments ("long rows"), a short one is one unit per row
+    for label, shape, axis, w in [("channels first, short rows", (300, 8, 9), 1, wts(8)),
+                                  ("channels first, long rows", (2, 3, 5000), 1, wts(3)),
+                                  ("channels last", (3000, 7), -1, wts(7)),
+                                  ("one shared slope", (40, 500), 1, np.array([0.2], dtype))]:
+        x, dy = arr(*shape), arr(*shape)
+        assert x.size > PARALLEL_MIN
+        out.append((f"prelu backward, {label}",
+                    lambda x=x, dy=dy, w=w, axis=axis: fa.prelu.backward(dy, x, w, axis=axis)))
+    x, dy = arr(40, 30, 20), arr(40, 30, 20)
+    for name in ("softmax", "log_softmax", "softmin"):
+        f = getattr(fa, name)
+        for axis in (-1, 0, 1):
+            out.append((f"{name} forward axis {axis}", lambda f=f, axis=axis: f(x, axis=axis)))
+            out.append((f"{name} backward axis {axis}",
+                        lambda f=f, axis=axis: f.backward(dy, f(x, axis=axis), axis=axis)))
+    for axis in (-1, 0):
+        half = dy[:20] if axis == 0 else dy[..., :10]
+        out.append((f"glu forward axis {axis}", lambda axis=axis: fa.glu(x, axis=axis)))
+        out.append((f"glu backward axis {axis}",
+                    lambda axis=axis, half=half: fa.glu.backward(half, x, axis=axis)))
+        out.append((f"glu vad axis {axis}",
+                    lambda axis=axis: fa.glu.value_and_derivative(x, axis=axis)))
+    return out
+
+
+def _bits(r):
+    """The result as raw bytes, tuple members in turn (the inputs hold no NaN)."""
+    parts = r if isinstance(r, tuple) else (r,)
+    return [(np.asarray(p).dtype, np.shape(p), np.asarray(p).tobytes()) for p in parts]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_reductions_do_not_depend_on_the_thread_count(threads, dtype):
+    # counts above the cores are clamped to them: on 2 cores, 3 runs as 2
+    counts = (1, 2, 3)
+    diffs = []
+    for label, run in _reductions(dtype):
+        results = {}
+        for n in counts:
+            threads.set_num_threads(n)
+            results[n] = _bits(run())
+        diffs += [f"{label}: {n} threads" for n in counts[1:] if results[n] != results[1]]
+    assert not diffs, f"results differ from one thread's: {diffs}"
