@@ -34,7 +34,7 @@ enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
 /* The exponentials of a softmax row lie in [0, 1] (the row max gives exactly
  * 1), so each is split into integers on three fixed grids (fa_grid_digits,
- * from _axis_kernels.grid_digits): the integer sums are exact in any order,
+ * from along_axis.grid_digits): the integer sums are exact in any order,
  * so they vectorise, and the sum is off by at most n * 2**-91 before its one
  * rounding.  log_softmax needs s - 1 to full relative precision even when it
  * is 1e-300, which fixed grids cannot give: it keeps the compensated sum.
