@@ -581,7 +581,7 @@ def math_roots():
 
     Tier f64 works on float64 data; float32 data use the float32-arithmetic
     rows of elementwise_f32.py (suffix f32, float32 argument) where they exist, else
-    the f32 tier's math in float64 (suffix f32d), as fastact/_kernels.py does.
+    the f32 tier's math in float64 (suffix f32d), as fastact/backends/_gen/numba_loops.py does.
     """
     from fastact import registry
     from fastact.math import elementwise as _math, elementwise_f32 as _math32
