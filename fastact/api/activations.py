@@ -109,6 +109,22 @@ def _get_by_name(name):
     return get(name)
 
 
+_EAGER = object()
+
+
+def _lazy(act, method, args, kwargs):
+    """The lazy result of a call with a Dask array among its arguments (fastact.dask
+    builds it), or _EAGER for any other call, which then runs here.  Dask is found by
+    the type's module, so that fastact imports it only when a Dask array is passed.
+    Each method asks once its fast paths for plain ndarrays have passed the call by."""
+    for value in (*args, *kwargs.values()):
+        module = type(value).__module__ or ""
+        if module == "dask" or module.startswith("dask."):
+            from .. import dask
+            return dask.call(act, method, args, kwargs)
+    return _EAGER
+
+
 class Elementwise(Activation):
     """y = f(x) element by element; see the instance's docstring."""
 
@@ -191,6 +207,8 @@ class Elementwise(Activation):
                 self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), *numeric)
             return y
+        if (lazy := _lazy(self, "__call__", (x, *args), {**kwargs, "out": out})) is not _EAGER:
+            return lazy
         if x is _MISSING:
             raise self._bad_call("__call__", (("x", x),))
         func = self.name
@@ -241,6 +259,9 @@ class Elementwise(Activation):
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
             return dx
+        if (lazy := _lazy(self, "backward", (dy, x, *args),
+                          {**kwargs, "y": y, "out": out})) is not _EAGER:
+            return lazy
         shape, result, cdt, dyc, sc, dx = _gradient_operands(
             f"{self.name}.backward", dy, second, second_name, out)
         if dx.size:
@@ -267,6 +288,10 @@ class Elementwise(Activation):
                 self._run(kernel, "value_and_derivative", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), d.reshape(-1), *numeric)
             return y, d
+        if (lazy := _lazy(self, "value_and_derivative", (x, *args),
+                          {**kwargs, "out": out, "derivative_out": derivative_out})) \
+                is not _EAGER:
+            return lazy
         if x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),))
         xa = ops.as_array(x, "x", func)
@@ -388,6 +413,8 @@ class AlongAxis(Activation):
                 _run_rows("softmax_forward", x.size, x.size // n,
                           (x.reshape(-1), y.reshape(-1), n, inner, self._mode))
             return y
+        if (lazy := _lazy(self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
         ax = _axis_index(axis, xa.ndim, func)
@@ -407,6 +434,8 @@ class AlongAxis(Activation):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
         if extra or unexpected or dy is _MISSING or y is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("y", y)), extra, unexpected)
+        if (lazy := _lazy(self, "backward", (dy, y, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         shape, result, cdt, dyc, yc, dx = _gradient_operands(func, dy, y, "y", out)
         outer, n, inner = _around(shape, _axis_index(axis, len(shape), func))
@@ -472,6 +501,8 @@ class PerChannel(Activation):
     def __call__(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("__call__", (("x", x), ("weight", weight)), extra, unexpected)
+        if (lazy := _lazy(self, "__call__", (x, weight, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         if out is not None:
@@ -490,6 +521,9 @@ class PerChannel(Activation):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x), ("weight", weight)),
                                  extra, unexpected)
+        if (lazy := _lazy(self, "value_and_derivative", (x, weight, axis),
+                          {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.value_and_derivative"
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         for name, o in (("out", out), ("derivative_out", derivative_out)):
@@ -512,6 +546,9 @@ class PerChannel(Activation):
         if extra or unexpected or dy is _MISSING or x is _MISSING or weight is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x), ("weight", weight)),
                                  extra, unexpected)
+        if (lazy := _lazy(self, "backward", (dy, x, weight, axis), {"out": out})) \
+                is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(
@@ -564,6 +601,8 @@ class Gated(Activation):
     def __call__(self, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("__call__", (("x", x),), extra, unexpected)
+        if (lazy := _lazy(self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -584,6 +623,9 @@ class Gated(Activation):
         """(y, d): d has x's shape, d/da = sigmoid(b) and d/db = a sigmoid'(b)."""
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),), extra, unexpected)
+        if (lazy := _lazy(self, "value_and_derivative", (x, axis),
+                          {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.value_and_derivative"
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -607,6 +649,8 @@ class Gated(Activation):
         """dx (x's shape) from dy (the output's shape)."""
         if extra or unexpected or dy is _MISSING or x is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x)), extra, unexpected)
+        if (lazy := _lazy(self, "backward", (dy, x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa = ops.as_array(x, "x", func)

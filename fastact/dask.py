@@ -1,0 +1,652 @@
+"""fastact on Dask arrays: the same calls, lazy, chunk by chunk.
+
+A call of any fastact function (forward, ``backward``, ``value_and_derivative``)
+with a Dask array among its operands returns lazy Dask arrays instead of
+computing: the API layer (``fastact/api/activations.py``) sees the Dask array
+by its type's module, without importing Dask, and hands the call to
+:func:`call` here.  Nothing imports this module, or Dask, otherwise.
+
+How each kind of activation is split:
+
+* **elementwise** (and ``backward`` from x or from y, ``value_and_derivative``):
+  one task per chunk, calling the same fastact function on the NumPy chunk,
+  so the result equals the NumPy path's bit for bit; operands broadcast.
+* **prelu**: the weight is sliced along the channel axis to each chunk; its
+  backward's ``dweight`` is summed over the chunks (each chunk's share in
+  float64, as the NumPy path sums its partial sums, rounded once at the end).
+* **glu**: the two halves of the axis are paired chunk by chunk (rechunked to
+  match where the axis is split unevenly); values equal the NumPy path's.
+* **softmax, log_softmax, softmin**: where the axis is one chunk, one task per
+  chunk.  Where it is split, two passes over the data: the row maximum across
+  chunks, then the row sum of e**(x - max) across chunks, each chunk's partial
+  sum exact (softmax, softmin: integer sums on fixed grids, which add exactly
+  across chunks) or compensated (log_softmax, and the backward passes' sums of
+  dy y or dy: pairs hi + lo, merged with error-free additions), then the
+  result chunk by chunk; every value stays within fastact's 4 ULP bound.
+
+The tasks run under the backend that was in effect at the call (captured by
+name), wherever the scheduler runs them: threads, processes or machines.
+"""
+import functools
+import operator
+
+import numpy as np
+
+from . import registry
+from .api import activations as _api
+from .api import operands as _ops
+from .backends.choice import get_backend, use_backend
+
+try:
+    import dask.array as da
+    from dask.array.core import unify_chunks
+    from dask.graph_manipulation import clone
+except ImportError:           # fastact's documentation tools import every module; a call
+    da = unify_chunks = clone = None    # only arrives here with a Dask array, so with Dask
+
+_F64 = np.dtype(np.float64)
+_OUTS = ("out", "derivative_out")
+_OPERANDS = ("x", "y", "dy", "weight")
+# elements per piece of a chunk in the row passes: their float64 temporaries stay
+# small (a few MB) whatever the chunk size
+_PIECE = 1 << 18
+
+
+def is_dask_collection(value):
+    """True for any Dask object (array, dataframe, delayed), found by its type's module,
+    so that asking does not import Dask."""
+    module = type(value).__module__ or ""
+    return module == "dask" or module.startswith("dask.")
+
+
+def call(act, method, args, kwargs):
+    """The lazy result of ``act.<method>(*args, **kwargs)`` where an argument is a Dask
+    array: a Dask array (or a tuple of them, as the NumPy call returns a tuple)."""
+    func = act.name if method == "__call__" else f"{act.name}.{method}"
+    for name in _OUTS:
+        if kwargs.get(name) is not None:
+            raise TypeError(
+                f"{func}: '{name}' cannot be used with Dask arrays: Dask arrays are not "
+                f"written in place, and a NumPy '{name}' would force the computation; use "
+                f"the lazy result (or dask.array.store it into your target)")
+    bound = _bind(act, method, func, args, kwargs)
+    operands = {n: v for n, v in bound.items() if n in _OPERANDS and v is not None}
+    params = {n: v for n, v in bound.items() if n not in _OPERANDS and n not in _OUTS}
+    arrays = {}
+    for name, value in operands.items():
+        if is_dask_collection(value) and not isinstance(value, da.Array):
+            raise TypeError(f"{func}: argument '{name}' is a {type(value).__module__}."
+                            f"{type(value).__name__}; fastact takes Dask arrays (convert "
+                            f"with .to_dask_array() or dask.array.from_delayed)")
+        if not isinstance(value, da.Array):
+            _ops.refuse_lossy(value, name, func)      # masked arrays, torch tensors
+            value = np.asarray(value)
+        arrays[name] = value
+    plan = _Plan(act, method, func, arrays, params)
+    if act.kind == registry.ELEMENTWISE:
+        return plan.elementwise()
+    if act.kind == registry.ALONG_AXIS:
+        return plan.softmax_backward() if method == "backward" else plan.softmax_forward()
+    if act.kind == registry.PER_CHANNEL:
+        return plan.prelu()
+    return plan.glu()
+
+
+def _bind(act, method, func, args, kwargs):
+    """{parameter: value} as given (defaults left out, so that each chunk's call is the
+    user's call); a call that does not fit raises the NumPy call's own TypeError."""
+    try:
+        return dict(act._public_signatures[method].bind(*args, **kwargs).arguments)
+    except TypeError:
+        pass
+    # the same call on 1-element NumPy stand-ins raises the message the NumPy path gives
+    plain = [np.zeros((1,) * v.ndim, v.dtype) if isinstance(v, da.Array) else v for v in args]
+    getattr(act, method)(*plain, **{k: np.zeros((1,) * v.ndim, v.dtype)
+                                    if isinstance(v, da.Array) else v
+                                    for k, v in kwargs.items()})
+    raise TypeError(f"{func}: the arguments do not fit {func}"
+                    f"{act._public_signatures[method]}")
+
+
+def _run_chunk(backend, act, method, names, params, cast, *chunks):
+    """One task: the fastact call on NumPy chunks, under the caller's backend.
+    ``cast`` (or None): the dtypes to give the results (prelu's float64 route)."""
+    with use_backend(backend):
+        result = getattr(act, method)(**dict(zip(names, chunks)), **params)
+    if isinstance(result, tuple):
+        if cast is not None:
+            result = tuple(_round(r, *c) for r, c in zip(result, cast))
+        return tuple(np.asarray(r) for r in result)
+    return np.asarray(result)
+
+
+def _round(a, compute, result):
+    """a (float64) rounded as the NumPy path rounds: to the compute dtype, then (float16)
+    to the result dtype."""
+    with np.errstate(over="ignore", under="ignore"):
+        return a.astype(compute).astype(result)
+
+
+def _meta(ndim, dtype):
+    return np.empty((0,) * ndim, dtype)
+
+
+def _pick(parts, i, dtype, ndim, chunks=None):
+    """Output i of a Dask array whose chunks are tuples of outputs."""
+    return parts.map_blocks(operator.getitem, i, dtype=dtype, meta=_meta(ndim, dtype),
+                            chunks=chunks)
+
+
+class _Plan:
+    """The graph of one call: its operands as Dask arrays, its parameters, and the
+    result dtypes, found by the same call on small NumPy stand-ins (which also raises
+    the NumPy path's errors for bad parameters, dtypes or axes before any graph)."""
+
+    def __init__(self, act, method, func, arrays, params):
+        self.act, self.method, self.func, self.params = act, method, func, params
+        self.backend = get_backend()
+        self.arrays = arrays                         # name: Dask or NumPy array
+        self.dask = {n: v if isinstance(v, da.Array) else da.asarray(v)
+                     for n, v in arrays.items()}
+
+    # ---- helpers -----------------------------------------------------------
+    def _probe(self, shapes):
+        """The call on zero-filled NumPy stand-ins of the given shapes: result dtypes."""
+        plain = {n: np.zeros(shapes[n], v.dtype) for n, v in self.arrays.items()}
+        result = getattr(self.act, self.method)(**plain, **self.params)
+        if isinstance(result, tuple):
+            return tuple(np.result_type(r) for r in result)
+        return np.result_type(result)
+
+    def _task(self, cast=None):
+        names = tuple(self.dask)
+        return names, functools.partial(_run_chunk, self.backend, self.act, self.method,
+                                        names, self.params, cast)
+
+    def _shape(self):
+        """The operands' broadcast shape, with the NumPy path's message if they do not."""
+        named = [(n, v) for n, v in self.arrays.items() if n != "weight"]
+        return _api._broadcast(self.func, *named) if len(named) > 1 else named[0][1].shape
+
+    # ---- elementwise -----------------------------------------------------
+    def elementwise(self):
+        shape = self._shape()
+        dtypes = self._probe({n: tuple(min(d, 1) for d in v.shape)
+                              for n, v in self.arrays.items()})
+        names, task = self._task()
+        nd = len(shape)
+        # right-aligned indices: blockwise broadcasts (NumPy's rules) and aligns chunks
+        pairs = []
+        for n in names:
+            pairs += [self.dask[n], tuple(range(nd - self.dask[n].ndim, nd))]
+        return _blockwise(task, tuple(range(nd)), pairs, dtypes, nd)
+
+    # ---- prelu -----------------------------------------------------------
+    def prelu(self):
+        shape = self._shape()
+        nd = len(shape)
+        weight = self.arrays["weight"]
+        axis = self.params.get("axis")
+        ax = (1 if nd >= 2 else 0) if axis is None else _api._axis_index(axis, nd, self.func)
+        channels = shape[ax] if shape else 1
+        shapes = {}
+        for n, v in self.arrays.items():
+            if n == "weight":
+                shapes[n] = v.shape
+            else:   # keep the channel axis (right-aligned), so the weight's size is checked
+                off = nd - v.ndim
+                shapes[n] = tuple(d if i + off == ax else min(d, 1) for i, d in enumerate(v.shape))
+        if weight.ndim <= 1 and weight.size not in (1, channels) and channels != 0:
+            shapes = {n: tuple(1 for _ in s) if n != "weight" else s for n, s in shapes.items()}
+            shapes["x"] = tuple(channels if i == ax else 1 for i in range(nd))
+        dtypes = self._probe(shapes)
+        if weight.ndim == 1 and weight.size == channels and channels != 1:
+            # the weight along the channel axis: index ax, so each chunk gets its slice
+            wind = (ax,)
+        else:        # one shared slope (any shape of 1 element): the whole of it to each chunk
+            wind = tuple(range(nd, nd + weight.ndim))
+            self.dask["weight"] = self.dask["weight"].rechunk(-1) if weight.ndim else \
+                self.dask["weight"]
+        cast = None
+        if self.method == "backward":
+            # dweight in float64 per chunk (as the NumPy path's partial sums are), then
+            # summed once: give the weight as float64, so the chunk's call computes in
+            # float64, and round its dx as the NumPy path rounds
+            result = dtypes[0]
+            self.dask["weight"] = self.dask["weight"].astype(_F64)
+            cast = ((_ops.compute_dtype(result), result), (_F64, _F64))
+        names, task = self._task(cast)
+        pairs = []
+        for n in names:
+            ind = wind if n == "weight" else tuple(range(nd - self.dask[n].ndim, nd))
+            pairs += [self.dask[n], ind]
+        out_ind = tuple(range(nd))
+        if self.method != "backward":
+            return _blockwise(task, out_ind, pairs, dtypes, nd)
+        # dx per chunk, dweight per chunk reshaped to (1, .., channels, .., 1) and summed
+        parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+        dx = _pick(parts, 0, dtypes[0], nd)
+        per_channel = wind == (ax,)
+        wshape = tuple(weight.shape)
+
+        def dweight_of(pair):
+            dw = pair[1]
+            if per_channel:
+                return np.asarray(dw).reshape([-1 if i == ax else 1 for i in range(nd)])
+            return np.asarray(dw).reshape((1,) * nd)
+
+        chunks = tuple(c if (i == ax and per_channel) else (1,) * len(c)
+                       for i, c in enumerate(parts.chunks))
+        dws = parts.map_blocks(dweight_of, dtype=_F64, meta=_meta(nd, _F64), chunks=chunks)
+        other = tuple(i for i in range(nd) if not (i == ax and per_channel))
+        dw = _sum_float64(dws, other, dtypes[1])
+        dw = dw.reshape(wshape) if nd else dw.reshape(wshape)
+        return dx, dw
+
+    # ---- glu -------------------------------------------------------------
+    def glu(self):
+        x = self.arrays["x"]
+        axis = self.params.get("axis", -1)
+        _, half, _, yshape = self.act._geometry(self.func, x.shape, axis)
+        ax = _api._axis_index(axis, x.ndim, self.func)
+        shapes = {"x": tuple(2 if i == ax and d else min(d, 1) for i, d in enumerate(x.shape))}
+        if "dy" in self.arrays:
+            dy = self.arrays["dy"]
+            try:
+                if _ops.broadcast_shapes(dy.shape, yshape) != yshape:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{self.func}: 'dy' has shape {dy.shape}; expected the "
+                                 f"output's shape {yshape} (or one that broadcasts to "
+                                 f"it)") from None
+            shapes["dy"] = tuple(min(d, 1) for d in dy.shape)
+        dtypes = self._probe(shapes)
+        nd = x.ndim
+        xd = self.dask["x"]
+        if "dy" in self.dask:
+            self.dask["dy"] = da.broadcast_to(self.dask["dy"], yshape)
+        out_ind = tuple(range(nd))
+        if xd.numblocks[ax] == 1:
+            return self._glu_whole_axis(xd, ax, half, dtypes, nd)
+        # the axis is split: pair the chunks of the halves a = x[:half], b = x[half:]
+        lo = tuple(slice(0, half) if i == ax else slice(None) for i in range(nd))
+        hi = tuple(slice(half, None) if i == ax else slice(None) for i in range(nd))
+        names = ["a", "b"] + (["dy"] if "dy" in self.dask else [])
+        pairs = [xd[lo], out_ind, xd[hi], out_ind]
+        if "dy" in self.dask:
+            pairs += [self.dask["dy"], out_ind]
+        task = functools.partial(_glu_halves, self.backend, self.act, self.method, ax,
+                                 self.params)
+        if self.method == "__call__":
+            return da.blockwise(task, out_ind, *pairs, dtype=dtypes,
+                                meta=_meta(nd, dtypes))
+        parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+        if self.method == "value_and_derivative":
+            y = _pick(parts, 0, dtypes[0], nd)
+            d = da.concatenate([_pick(parts, 1, dtypes[1], nd),
+                                _pick(parts, 2, dtypes[1], nd)], axis=ax)
+            return y, _like(d, xd)
+        dx = da.concatenate([_pick(parts, 0, dtypes, nd), _pick(parts, 1, dtypes, nd)],
+                            axis=ax)
+        return _like(dx, xd)
+
+    def _glu_whole_axis(self, xd, ax, half, dtypes, nd):
+        """glu where the axis is one chunk: one call per chunk (dy gets its own index
+        along the axis, which has a different length)."""
+        out_ind = tuple(range(nd))
+        half_ind = tuple("half" if i == ax else i for i in range(nd))
+        names, task = self._task()
+        pairs = []
+        for n in names:
+            pairs += [self.dask[n], out_ind if n == "x" else half_ind]
+        if self.method == "__call__":
+            return da.blockwise(task, half_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
+                                adjust_chunks={"half": half}, concatenate=True)
+        if self.method == "backward":
+            return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
+                                concatenate=True)
+        parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+        ychunks = tuple((half,) if i == ax else c for i, c in enumerate(xd.chunks))
+        return _pick(parts, 0, dtypes[0], nd, ychunks), _pick(parts, 1, dtypes[1], nd)
+
+    # ---- softmax, log_softmax, softmin ------------------------------------
+    def _softmax_setup(self, names):
+        shape = self._shape()
+        axis = self.params.get("axis", -1)
+        ax = _api._axis_index(axis, len(shape), self.func)
+        dtypes = self._probe({n: tuple(min(d, 1) for d in self.arrays[n].shape)
+                              for n in names})
+        if len(names) > 1:
+            ops = [da.broadcast_to(self.dask[n], shape) for n in names]
+            ind = tuple(range(len(shape)))
+            _, ops = unify_chunks(*[p for o in ops for p in (o, ind)])
+            for n, o in zip(names, ops):
+                self.dask[n] = o
+        return ax, dtypes
+
+    def softmax_forward(self):
+        ax, result = self._softmax_setup(["x"])
+        x = self.dask["x"]
+        nd = x.ndim
+        if nd == 0 or x.numblocks[ax] == 1:
+            names, task = self._task()
+            return da.blockwise(task, tuple(range(nd)), x, tuple(range(nd)), dtype=result,
+                                meta=_meta(nd, result))
+        mode = self.act.name
+        sign = -1.0 if mode == "softmin" else 1.0
+        ind = tuple(range(nd))
+        # each pass reads its own copy of x's graph, so that x is recomputed (or re-read)
+        # per pass instead of held whole in memory between the passes
+        row_max = da.reduction(clone(x), chunk=functools.partial(_max_chunk, sign=sign),
+                               combine=_max_merge, aggregate=_max_final, axis=ax,
+                               keepdims=True, dtype=_F64, meta=_meta(nd, _F64))
+        if mode == "log_softmax":
+            partial, width, dtype = _exp_sum_chunk, 2, _F64
+            merge, final = _pair_merge, _log_sum_final
+        else:
+            partial, width, dtype = _grid_chunk, 4, np.dtype(np.int64)
+            merge, final = _grid_merge, _grid_final
+        parts = da.blockwise(functools.partial(partial, self.backend, ax, sign),
+                             ind + (nd,), clone(x), ind, row_max, ind,
+                             new_axes={nd: width}, adjust_chunks={ax: 1}, dtype=dtype,
+                             meta=_meta(nd + 1, dtype))
+        total = _merge_rows(parts, ax, merge, dtype)
+        row_sum = total.map_blocks(final, drop_axis=nd, dtype=_F64, meta=_meta(nd, _F64))
+        task = functools.partial(_softmax_chunk, self.backend, mode, ax, sign, result)
+        return da.blockwise(task, ind, x, ind, row_max, ind, row_sum, ind, dtype=result,
+                            meta=_meta(nd, result))
+
+    def softmax_backward(self):
+        ax, result = self._softmax_setup(["dy", "y"])
+        dy, y = self.dask["dy"], self.dask["y"]
+        nd = y.ndim
+        ind = tuple(range(nd))
+        if nd == 0 or y.numblocks[ax] == 1:
+            names, task = self._task()
+            pairs = [p for n in names for p in (self.dask[n], ind)]
+            return da.blockwise(task, ind, *pairs, dtype=result, meta=_meta(nd, result))
+        mode = self.act.name
+        parts = da.blockwise(functools.partial(_weighted_sum_chunk, mode, ax), ind + (nd,),
+                             clone(dy), ind, clone(y), ind, new_axes={nd: 2},
+                             adjust_chunks={ax: 1}, dtype=_F64, meta=_meta(nd + 1, _F64))
+        total = _merge_rows(parts, ax, _pair_merge, _F64)
+        row_sum = total.map_blocks(_pair_value, drop_axis=nd, dtype=_F64, meta=_meta(nd, _F64))
+        task = functools.partial(_softmax_gradient_chunk, self.backend, mode, ax, result)
+        return da.blockwise(task, ind, dy, ind, y, ind, row_sum, ind, dtype=result,
+                            meta=_meta(nd, result))
+
+
+def _blockwise(task, out_ind, pairs, dtypes, nd):
+    """One output (a dtype) or several (a tuple of dtypes) from one task per chunk."""
+    if not isinstance(dtypes, tuple):
+        return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes))
+    parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+    return tuple(_pick(parts, i, dt, nd) for i, dt in enumerate(dtypes))
+
+
+def _like(a, b):
+    """a rechunked to b's chunks where they differ."""
+    return a if a.chunks == b.chunks else a.rechunk(b.chunks)
+
+
+def _sum_float64(parts, axes, result):
+    """Sum over ``axes`` in float64 (inf - inf is NaN, silently, as in the NumPy path),
+    rounded once to ``result``."""
+    total = da.reduction(parts, chunk=_quiet_sum, combine=_quiet_sum, aggregate=_quiet_sum,
+                         axis=axes, keepdims=False, dtype=_F64,
+                         meta=_meta(parts.ndim - len(axes), _F64))
+    return total.map_blocks(_round, result, result, dtype=result,
+                            meta=_meta(total.ndim, result))
+
+
+def _quiet_sum(a, axis=None, keepdims=False, **_):
+    with np.errstate(all="ignore"):
+        return np.sum(a, axis=axis, keepdims=keepdims, dtype=_F64)
+
+
+def _glu_halves(backend, act, method, ax, params, a, b, dy=None):
+    """glu on a chunk of the first half and the matching chunk of the second."""
+    x = np.concatenate([a, b], axis=ax)
+    with use_backend(backend):
+        if method == "__call__":
+            return act(x, **params)
+        if method == "value_and_derivative":
+            y, d = act.value_and_derivative(x, **params)
+            return (y, *np.split(d, 2, axis=ax))
+        return tuple(np.split(act.backward(dy, x, **params), 2, axis=ax))
+
+
+# ---- the row passes of the softmax family --------------------------------
+# Each works on a chunk in pieces along the axis (a few MB of float64 at a time)
+# and in float64, with the same formulas as fastact's row kernels
+# (fastact/math/along_axis.py); the exponentials are fastact's own.
+
+def _pieces(n_axis, size, ax):
+    """Slices along axis ``ax`` of a chunk of ``size`` elements, about _PIECE each."""
+    step = max(1, _PIECE * n_axis // max(size, 1))
+    return [slice(i, min(i + step, n_axis)) for i in range(0, n_axis, step)] or [slice(0, 0)]
+
+
+def _along(ax, ndim, s):
+    return tuple(s if i == ax else slice(None) for i in range(ndim))
+
+
+def _signed(x, sign):
+    return x.astype(_F64) * sign if sign < 0 else x.astype(_F64)
+
+
+def _max_chunk(block, axis, keepdims, sign, computing_meta=False):
+    """Row maxima of sign * x in a chunk, NaNs skipped (-inf for none)."""
+    with np.errstate(all="ignore"):
+        return np.fmax.reduce(_signed(block, sign), axis=axis, keepdims=True,
+                              initial=-np.inf)
+
+
+def _max_merge(parts, axis, keepdims):
+    return np.fmax.reduce(parts, axis=axis, keepdims=True, initial=-np.inf)
+
+
+def _max_final(parts, axis, keepdims):
+    m = _max_merge(parts, axis, keepdims)
+    # a row of -inf (or NaN) only: the kernel shifts by 0, and 0 / 0 gives NaN
+    return np.where(m == -np.inf, 0.0, m)
+
+
+def _difference(a, b):
+    """a - b = hi + lo exactly (TwoSum); lo is 0 where hi is not finite."""
+    hi = a - b
+    a_part = hi + b
+    lo = (a - a_part) + (-b - (hi - a_part))
+    return hi, np.where(hi - hi == 0.0, lo, 0.0)
+
+
+def _exp(hi, lo):
+    """e**(hi + lo) for hi <= 0 (or NaN), as fastact's row kernel computes it:
+    exp(hi) * (1 + lo), with fastact's own exp, which celu's derivative is at
+    alpha = 1 (exp(x / 1) for x <= 0): celu.backward(1 + lo, hi) multiplies the two
+    with one rounding, as the kernel does."""
+    from . import celu
+    return celu.backward(1.0 + lo, hi)
+
+
+def _shifted_exp(x, m, sign):
+    with np.errstate(all="ignore"):
+        return _exp(*_difference(_signed(x, sign), m))
+
+
+# softmax's row sums: each e in [0, 1] split on three grids of spacing 2**-30,
+# 2**-60 and 2**-90 into integers (adding a constant whose last bit is worth the
+# spacing rounds to the grid), whose sums are exact in any order, across chunks
+# too; the total is rounded once (the method of fastact's softmax kernel)
+_GRIDS = (1.5 * 2.0 ** 22, 1.5 * 2.0 ** -8, 1.5 * 2.0 ** -38)
+_GRID_BITS = tuple(int(np.float64(g).view(np.int64)) for g in _GRIDS)
+
+
+def _grid_digits(e):
+    g1, g2, g3 = _GRIDS
+    t1 = e + g1
+    r1 = e - (t1 - g1)
+    t2 = r1 + g2
+    r2 = r1 - (t2 - g2)
+    t3 = r2 + g3
+    b1, b2, b3 = _GRID_BITS
+    return t1.view(np.int64) - b1, t2.view(np.int64) - b2, t3.view(np.int64) - b3
+
+
+def _grid_chunk(backend, ax, sign, x, m):
+    """(q1, q2, q3, NaN count) of the chunk's e**(v - m) per row, in a new last axis."""
+    shape = list(x.shape)
+    shape[ax] = 1
+    out = np.zeros(shape + [4], np.int64)
+    with use_backend(backend):
+        for s in _pieces(x.shape[ax], x.size, ax):
+            e = _shifted_exp(x[_along(ax, x.ndim, s)], m, sign)
+            nan = np.isnan(e)
+            for k, d in enumerate(_grid_digits(np.where(nan, 0.0, e))):
+                out[..., k] += d.sum(axis=ax, keepdims=True)
+            out[..., 3] += nan.sum(axis=ax, keepdims=True)
+    return out
+
+
+def _grid_merge(parts, axis, keepdims):
+    return parts.sum(axis=axis, keepdims=True)
+
+
+def _grid_final(q):
+    total = (q[..., 0].astype(_F64) * 2.0 ** -30
+             + (q[..., 1].astype(_F64) * 2.0 ** -60 + q[..., 2].astype(_F64) * 2.0 ** -90))
+    return np.where(q[..., 3] != 0, np.nan, total)
+
+
+def _two_sum_along(v, ax):
+    """(hi, lo) with hi + lo the sum of v along ``ax`` (keepdims) to about a float64
+    rounding of the result: pairwise error-free additions, the errors summed apart."""
+    v = np.moveaxis(v, ax, -1)
+    lo = np.zeros(v.shape[:-1], _F64)
+    with np.errstate(all="ignore"):
+        while v.shape[-1] > 1:
+            if v.shape[-1] % 2:
+                v = np.concatenate([v, np.zeros(v.shape[:-1] + (1,), _F64)], axis=-1)
+            a, b = v[..., 0::2], v[..., 1::2]
+            s = a + b
+            bb = s - a
+            lo += ((a - (s - bb)) + (b - bb)).sum(axis=-1)
+            v = s
+        hi = v[..., 0] if v.shape[-1] else np.zeros(v.shape[:-1], _F64)
+    return np.expand_dims(hi, ax), np.expand_dims(lo, ax)
+
+
+def _pairs_of(parts_hi, parts_lo, ax):
+    """Several (hi, lo) pairs along ``ax`` merged into one."""
+    hi, lo = _two_sum_along(parts_hi, ax)
+    with np.errstate(all="ignore"):
+        return hi, lo + parts_lo.sum(axis=ax, keepdims=True)
+
+
+def _exp_sum_chunk(backend, ax, sign, x, m):
+    """(hi, lo) of the chunk's sum of e**(v - m) per row, in a new last axis."""
+    shape = list(x.shape)
+    shape[ax] = 1
+    his, los = [], []
+    with use_backend(backend):
+        for s in _pieces(x.shape[ax], x.size, ax):
+            hi, lo = _two_sum_along(_shifted_exp(x[_along(ax, x.ndim, s)], m, sign), ax)
+            his.append(hi)
+            los.append(lo)
+    hi, lo = _pairs_of(np.concatenate(his, axis=ax), np.concatenate(los, axis=ax), ax)
+    return np.stack([hi, lo], axis=-1)
+
+
+def _pair_merge(parts, axis, keepdims):
+    ax = axis[0] if isinstance(axis, tuple) else axis
+    hi, lo = _pairs_of(parts[..., 0], parts[..., 1], ax)
+    return np.stack([hi, lo], axis=-1)
+
+
+def _pair_value(pair):
+    with np.errstate(all="ignore"):
+        return pair[..., 0] + pair[..., 1]
+
+
+def _log_sum_final(pair):
+    """log(s) of the row sum s = hi + lo >= 1, through log1p of s - 1 (which the pair
+    carries to full precision, also when it is 1e-300: the max's term is exactly 1)."""
+    hi, lo = pair[..., 0], pair[..., 1]
+    with np.errstate(all="ignore"):
+        s = hi + lo
+        rest = (hi - 1.0) + lo
+        near_one = np.log1p(np.where(rest <= 1.0, rest, 0.0))
+        far = np.log(np.where(rest > 1.0, s, 1.0))
+        finite = np.where(rest > 1.0, far, near_one)
+        return np.where(rest != rest, rest, np.where(s == 0.0, -np.inf, finite))
+
+
+def _merge_rows(parts, ax, merge, dtype):
+    """The per-chunk partial results (one per chunk along ``ax``) merged per row."""
+    return da.reduction(parts, chunk=_keep, combine=merge, aggregate=merge, axis=ax,
+                        keepdims=True, dtype=dtype, meta=_meta(parts.ndim, dtype))
+
+
+def _keep(block, axis=None, keepdims=True, **_):
+    return block
+
+
+def _output(x, result):
+    return np.empty(x.shape, result)
+
+
+def _softmax_chunk(backend, mode, ax, sign, result, x, m, row_sum):
+    """The chunk's softmax (softmin) e**(v - m) / s, or log_softmax (v - m) - log(s)."""
+    y = _output(x, result)
+    compute = _ops.compute_dtype(result)
+    with use_backend(backend), np.errstate(all="ignore"):
+        for s in _pieces(x.shape[ax], x.size, ax):
+            at = _along(ax, x.ndim, s)
+            if mode == "log_softmax":
+                hi, lo = _difference(_signed(x[at], sign), m)
+                v = (hi - row_sum) + lo
+            else:
+                v = _shifted_exp(x[at], m, sign) / row_sum
+            y[at] = _round(v, compute, result)
+    return y
+
+
+def _weighted_sum_chunk(mode, ax, dy, y):
+    """(hi, lo) of the chunk's sum of dy * y per row (of dy for log_softmax)."""
+    his, los = [], []
+    with np.errstate(all="ignore"):
+        for s in _pieces(y.shape[ax], y.size, ax):
+            at = _along(ax, y.ndim, s)
+            terms = dy[at].astype(_F64)
+            if mode != "log_softmax":
+                terms = terms * y[at].astype(_F64)
+            hi, lo = _two_sum_along(terms, ax)
+            his.append(hi)
+            los.append(lo)
+    hi, lo = _pairs_of(np.concatenate(his, axis=ax), np.concatenate(los, axis=ax), ax)
+    return np.stack([hi, lo], axis=-1)
+
+
+def _softmax_gradient_chunk(backend, mode, ax, result, dy, y, s):
+    """dx = y (dy - s) (negated for softmin), or dy - e**y s for log_softmax."""
+    dx = _output(y, result)
+    compute = _ops.compute_dtype(result)
+    with use_backend(backend), np.errstate(all="ignore"):
+        for p in _pieces(y.shape[ax], y.size, ax):
+            at = _along(ax, y.ndim, p)
+            g, v = dy[at].astype(_F64), y[at].astype(_F64)
+            if mode == "log_softmax":
+                d = g - _exp_times(v, s)
+            else:
+                d = v * (g - s)
+                d = -d if mode == "softmin" else d
+            dx[at] = _round(d, compute, result)
+    return dx
+
+
+def _exp_times(v, s):
+    """e**v s, rounded once, with fastact's exp where v <= 0 (a log-probability; see
+    _exp) and NumPy's above (no log_softmax output, but backward takes any y)."""
+    from . import celu
+    s = np.ascontiguousarray(np.broadcast_to(s, v.shape))
+    return np.where(v > 0.0, np.exp(v) * s, celu.backward(s, v))
