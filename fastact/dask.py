@@ -40,16 +40,12 @@ from .backends.choice import get_backend, use_backend
 try:
     import dask.array as da
     from dask.array.core import unify_chunks
-    from dask.graph_manipulation import clone
 except ImportError:           # fastact's documentation tools import every module; a call
-    da = unify_chunks = clone = None    # only arrives here with a Dask array, so with Dask
+    da = unify_chunks = None  # only arrives here with a Dask array, so with Dask
 
 _F64 = np.dtype(np.float64)
 _OUTS = ("out", "derivative_out")
 _OPERANDS = ("x", "y", "dy", "weight")
-# elements per piece of a chunk in the row passes: their float64 temporaries stay
-# small (a few MB) whatever the chunk size
-_PIECE = 1 << 18
 
 
 def is_dask_collection(value):
@@ -69,6 +65,9 @@ def call(act, method, args, kwargs):
                 f"{func}: '{name}' cannot be used with Dask arrays: Dask arrays are not "
                 f"written in place, and a NumPy '{name}' would force the computation; use "
                 f"the lazy result (or dask.array.store it into your target)")
+    # keyword arguments the API layer passes on as None (y=None for a backward from x)
+    signature = act._public_signatures[method].parameters
+    kwargs = {k: v for k, v in kwargs.items() if v is not None or k in signature}
     bound = _bind(act, method, func, args, kwargs)
     operands = {n: v for n, v in bound.items() if n in _OPERANDS and v is not None}
     params = {n: v for n, v in bound.items() if n not in _OPERANDS and n not in _OUTS}
@@ -294,14 +293,14 @@ class _Plan:
         """glu where the axis is one chunk: one call per chunk (dy gets its own index
         along the axis, which has a different length)."""
         out_ind = tuple(range(nd))
-        half_ind = tuple("half" if i == ax else i for i in range(nd))
+        half_ind = tuple(nd if i == ax else i for i in range(nd))     # nd: a new index
         names, task = self._task()
         pairs = []
         for n in names:
             pairs += [self.dask[n], out_ind if n == "x" else half_ind]
         if self.method == "__call__":
-            return da.blockwise(task, half_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
-                                adjust_chunks={"half": half}, concatenate=True)
+            return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
+                                adjust_chunks={ax: half})
         if self.method == "backward":
             return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
                                 concatenate=True)
@@ -328,29 +327,29 @@ class _Plan:
         ax, result = self._softmax_setup(["x"])
         x = self.dask["x"]
         nd = x.ndim
-        if nd == 0 or x.numblocks[ax] == 1:
+        ind = tuple(range(nd))
+        if nd == 0 or x.numblocks[ax] == 1:        # whole rows in each chunk
             names, task = self._task()
-            return da.blockwise(task, tuple(range(nd)), x, tuple(range(nd)), dtype=result,
-                                meta=_meta(nd, result))
+            return da.blockwise(task, ind, x, ind, dtype=result, meta=_meta(nd, result))
         mode = self.act.name
         sign = -1.0 if mode == "softmin" else 1.0
-        ind = tuple(range(nd))
-        # each pass reads its own copy of x's graph, so that x is recomputed (or re-read)
-        # per pass instead of held whole in memory between the passes
-        row_max = da.reduction(clone(x), chunk=functools.partial(_max_chunk, sign=sign),
+        wide = result == _F64
+        row_max = da.reduction(x, chunk=functools.partial(_max_chunk, sign=sign),
                                combine=_max_merge, aggregate=_max_final, axis=ax,
                                keepdims=True, dtype=_F64, meta=_meta(nd, _F64))
-        if mode == "log_softmax":
-            partial, width, dtype = _exp_sum_chunk, 2, _F64
-            merge, final = _pair_merge, _log_sum_final
+        if not wide:
+            partial, width, dtype, merge = _plain_chunk, 2, _F64, _plain_merge
+            final = _plain_log_sum if mode == "log_softmax" else _plain_total
+        elif mode == "log_softmax":
+            partial, width, dtype, merge, final = _pair_chunk, 2, _F64, _pair_merge, _pair_log_sum
         else:
-            partial, width, dtype = _grid_chunk, 4, np.dtype(np.int64)
-            merge, final = _grid_merge, _grid_final
+            partial, width, dtype, merge, final = (_grid_chunk, 4, np.dtype(np.int64),
+                                                   _grid_merge, _grid_total)
         parts = da.blockwise(functools.partial(partial, self.backend, ax, sign),
-                             ind + (nd,), clone(x), ind, row_max, ind,
-                             new_axes={nd: width}, adjust_chunks={ax: 1}, dtype=dtype,
-                             meta=_meta(nd + 1, dtype))
+                             ind + (nd,), x, ind, row_max, ind, new_axes={nd: width},
+                             adjust_chunks={ax: 1}, dtype=dtype, meta=_meta(nd + 1, dtype))
         total = _merge_rows(parts, ax, merge, dtype)
+        # softmax: the row sum s; log_softmax: log(s)
         row_sum = total.map_blocks(final, drop_axis=nd, dtype=_F64, meta=_meta(nd, _F64))
         task = functools.partial(_softmax_chunk, self.backend, mode, ax, sign, result)
         return da.blockwise(task, ind, x, ind, row_max, ind, row_sum, ind, dtype=result,
@@ -366,8 +365,8 @@ class _Plan:
             pairs = [p for n in names for p in (self.dask[n], ind)]
             return da.blockwise(task, ind, *pairs, dtype=result, meta=_meta(nd, result))
         mode = self.act.name
-        parts = da.blockwise(functools.partial(_weighted_sum_chunk, mode, ax), ind + (nd,),
-                             clone(dy), ind, clone(y), ind, new_axes={nd: 2},
+        partial = functools.partial(_weighted_sum_chunk, mode, ax, result == _F64)
+        parts = da.blockwise(partial, ind + (nd,), dy, ind, y, ind, new_axes={nd: 2},
                              adjust_chunks={ax: 1}, dtype=_F64, meta=_meta(nd + 1, _F64))
         total = _merge_rows(parts, ax, _pair_merge, _F64)
         row_sum = total.map_blocks(_pair_value, drop_axis=nd, dtype=_F64, meta=_meta(nd, _F64))
@@ -417,29 +416,40 @@ def _glu_halves(backend, act, method, ax, params, a, b, dy=None):
 
 
 # ---- the row passes of the softmax family --------------------------------
-# Each works on a chunk in pieces along the axis (a few MB of float64 at a time)
-# and in float64, with the same formulas as fastact's row kernels
-# (fastact/math/along_axis.py); the exponentials are fastact's own.
+# They follow fastact's row kernels (fastact/math/along_axis.py): the same
+# formulas in float64, and fastact's own exponential.  Each works on a chunk in
+# pieces along the axis, so that its float64 temporaries stay small (and are
+# reused by the allocator instead of being mapped afresh: page faults cost more
+# than the arithmetic here).  Float64 results take the kernels' exact row sums
+# (grids for softmax, compensated pairs for log_softmax), so that they equal
+# the unchunked result, bit for bit in practice; float32 and float16 results,
+# 2**29 times coarser, take plain float64 sums (where log_softmax's s - 1 is
+# summed without the row maximum's term 1, so it keeps its digits when tiny).
 
-def _pieces(n_axis, size, ax):
-    """Slices along axis ``ax`` of a chunk of ``size`` elements, about _PIECE each."""
-    step = max(1, _PIECE * n_axis // max(size, 1))
-    return [slice(i, min(i + step, n_axis)) for i in range(0, n_axis, step)] or [slice(0, 0)]
+_PIECE = 1 << 15       # elements per piece
 
 
-def _along(ax, ndim, s):
-    return tuple(s if i == ax else slice(None) for i in range(ndim))
+def _pieces(x, ax):
+    """Index tuples of pieces of chunk x along axis ``ax``, about _PIECE elements each."""
+    n = x.shape[ax]
+    step = max(1, _PIECE * n // max(x.size, 1))
+    return [tuple(slice(i, min(i + step, n)) if k == ax else slice(None)
+                  for k in range(x.ndim)) for i in range(0, n, step)]
+
+
+def _row_shape(x, ax, width):
+    shape = list(x.shape)
+    shape[ax] = 1
+    return shape + [width]
 
 
 def _signed(x, sign):
-    return x.astype(_F64) * sign if sign < 0 else x.astype(_F64)
+    return -x.astype(_F64) if sign < 0 else x.astype(_F64)
 
 
 def _max_chunk(block, axis, keepdims, sign, computing_meta=False):
     """Row maxima of sign * x in a chunk, NaNs skipped (-inf for none)."""
-    with np.errstate(all="ignore"):
-        return np.fmax.reduce(_signed(block, sign), axis=axis, keepdims=True,
-                              initial=-np.inf)
+    return np.fmax.reduce(_signed(block, sign), axis=axis, keepdims=True, initial=-np.inf)
 
 
 def _max_merge(parts, axis, keepdims):
@@ -461,28 +471,27 @@ def _difference(a, b):
 
 
 def _exp(hi, lo):
-    """e**(hi + lo) for hi <= 0 (or NaN), as fastact's row kernel computes it:
-    exp(hi) * (1 + lo), with fastact's own exp, which celu's derivative is at
-    alpha = 1 (exp(x / 1) for x <= 0): celu.backward(1 + lo, hi) multiplies the two
-    with one rounding, as the kernel does."""
+    """e**(hi + lo) for hi <= 0 (or NaN) as fastact's row kernel computes it,
+    exp(hi) * (1 + lo), with fastact's own exp: celu's derivative at alpha = 1 is
+    exp(x / 1) for x <= 0, and celu.backward(1 + lo, hi) multiplies the two with one
+    rounding, as the kernel does."""
     from . import celu
     return celu.backward(1.0 + lo, hi)
 
 
-def _shifted_exp(x, m, sign):
-    with np.errstate(all="ignore"):
-        return _exp(*_difference(_signed(x, sign), m))
-
-
-# softmax's row sums: each e in [0, 1] split on three grids of spacing 2**-30,
-# 2**-60 and 2**-90 into integers (adding a constant whose last bit is worth the
-# spacing rounds to the grid), whose sums are exact in any order, across chunks
-# too; the total is rounded once (the method of fastact's softmax kernel)
-_GRIDS = (1.5 * 2.0 ** 22, 1.5 * 2.0 ** -8, 1.5 * 2.0 ** -38)
-_GRID_BITS = tuple(int(np.float64(g).view(np.int64)) for g in _GRIDS)
+def _shifted(x, m, sign, wide):
+    """v - m, v = sign * x, as (hi, lo); lo is left 0 for narrow (float32) results,
+    as the kernel does, where it changes e**(v - m) by less than 1e-14 relatively."""
+    if wide:
+        return _difference(_signed(x, sign), m)
+    hi = _signed(x, sign) - m
+    return hi, np.zeros_like(hi)
 
 
 def _grid_digits(e):
+    """e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90
+    (adding a constant whose last bit is worth the spacing rounds to the grid): their
+    sums are exact in any order, across chunks too (the softmax kernel's row sum)."""
     g1, g2, g3 = _GRIDS
     t1 = e + g1
     r1 = e - (t1 - g1)
@@ -493,14 +502,17 @@ def _grid_digits(e):
     return t1.view(np.int64) - b1, t2.view(np.int64) - b2, t3.view(np.int64) - b3
 
 
+_GRIDS = (1.5 * 2.0 ** 22, 1.5 * 2.0 ** -8, 1.5 * 2.0 ** -38)
+_GRID_BITS = tuple(int(np.float64(g).view(np.int64)) for g in _GRIDS)
+
+
 def _grid_chunk(backend, ax, sign, x, m):
-    """(q1, q2, q3, NaN count) of the chunk's e**(v - m) per row, in a new last axis."""
-    shape = list(x.shape)
-    shape[ax] = 1
-    out = np.zeros(shape + [4], np.int64)
-    with use_backend(backend):
-        for s in _pieces(x.shape[ax], x.size, ax):
-            e = _shifted_exp(x[_along(ax, x.ndim, s)], m, sign)
+    """Per row of the chunk, the grid sums of e**(v - m) and the count of NaN terms
+    (q1, q2, q3, nans), in a new last axis."""
+    out = np.zeros(_row_shape(x, ax, 4), np.int64)
+    with use_backend(backend), np.errstate(all="ignore"):
+        for at in _pieces(x, ax):
+            e = _exp(*_shifted(x[at], m, sign, True))
             nan = np.isnan(e)
             for k, d in enumerate(_grid_digits(np.where(nan, 0.0, e))):
                 out[..., k] += d.sum(axis=ax, keepdims=True)
@@ -512,55 +524,53 @@ def _grid_merge(parts, axis, keepdims):
     return parts.sum(axis=axis, keepdims=True)
 
 
-def _grid_final(q):
+def _grid_total(q):
+    """The row sum from its grid sums, rounded once (NaN if a term was NaN)."""
     total = (q[..., 0].astype(_F64) * 2.0 ** -30
              + (q[..., 1].astype(_F64) * 2.0 ** -60 + q[..., 2].astype(_F64) * 2.0 ** -90))
     return np.where(q[..., 3] != 0, np.nan, total)
 
 
 def _two_sum_along(v, ax):
-    """(hi, lo) with hi + lo the sum of v along ``ax`` (keepdims) to about a float64
-    rounding of the result: pairwise error-free additions, the errors summed apart."""
+    """(hi, lo) with hi + lo the sum of v along ``ax`` (kept, length 1) to about one
+    float64 rounding of the result: pairwise error-free additions (TwoSum), their
+    errors summed apart."""
     v = np.moveaxis(v, ax, -1)
     lo = np.zeros(v.shape[:-1], _F64)
-    with np.errstate(all="ignore"):
-        while v.shape[-1] > 1:
-            if v.shape[-1] % 2:
-                v = np.concatenate([v, np.zeros(v.shape[:-1] + (1,), _F64)], axis=-1)
-            a, b = v[..., 0::2], v[..., 1::2]
-            s = a + b
-            bb = s - a
-            lo += ((a - (s - bb)) + (b - bb)).sum(axis=-1)
-            v = s
-        hi = v[..., 0] if v.shape[-1] else np.zeros(v.shape[:-1], _F64)
+    while v.shape[-1] > 1:
+        if v.shape[-1] % 2:
+            v = np.concatenate([v, np.zeros(v.shape[:-1] + (1,), _F64)], axis=-1)
+        a, b = v[..., 0::2], v[..., 1::2]
+        s = a + b
+        bb = s - a
+        lo += ((a - (s - bb)) + (b - bb)).sum(axis=-1)
+        v = s
+    hi = v[..., 0] if v.shape[-1] else np.zeros(v.shape[:-1], _F64)
     return np.expand_dims(hi, ax), np.expand_dims(lo, ax)
 
 
-def _pairs_of(parts_hi, parts_lo, ax):
-    """Several (hi, lo) pairs along ``ax`` merged into one."""
-    hi, lo = _two_sum_along(parts_hi, ax)
-    with np.errstate(all="ignore"):
-        return hi, lo + parts_lo.sum(axis=ax, keepdims=True)
+def _merge_pairs(his, los, ax):
+    """(hi, lo) pairs side by side along ``ax`` merged into one."""
+    hi, lo = _two_sum_along(his, ax)
+    return hi, lo + los.sum(axis=ax, keepdims=True)
 
 
-def _exp_sum_chunk(backend, ax, sign, x, m):
-    """(hi, lo) of the chunk's sum of e**(v - m) per row, in a new last axis."""
-    shape = list(x.shape)
-    shape[ax] = 1
-    his, los = [], []
-    with use_backend(backend):
-        for s in _pieces(x.shape[ax], x.size, ax):
-            hi, lo = _two_sum_along(_shifted_exp(x[_along(ax, x.ndim, s)], m, sign), ax)
-            his.append(hi)
-            los.append(lo)
-    hi, lo = _pairs_of(np.concatenate(his, axis=ax), np.concatenate(los, axis=ax), ax)
-    return np.stack([hi, lo], axis=-1)
+def _pair_chunk(backend, ax, sign, x, m):
+    """Per row of the chunk, the sum of e**(v - m) as a pair (hi, lo), in a new last
+    axis (the compensated sum of fastact's log_softmax kernel)."""
+    out = np.zeros(_row_shape(x, ax, 2), _F64)
+    with use_backend(backend), np.errstate(all="ignore"):
+        for at in _pieces(x, ax):
+            hi, lo = _two_sum_along(_exp(*_shifted(x[at], m, sign, True)), ax)
+            out = _pair_merge(np.concatenate([out, np.stack([hi, lo], axis=-1)], axis=ax),
+                              ax, True)
+    return out
 
 
 def _pair_merge(parts, axis, keepdims):
     ax = axis[0] if isinstance(axis, tuple) else axis
-    hi, lo = _pairs_of(parts[..., 0], parts[..., 1], ax)
-    return np.stack([hi, lo], axis=-1)
+    with np.errstate(all="ignore"):
+        return np.stack(_merge_pairs(parts[..., 0], parts[..., 1], ax), axis=-1)
 
 
 def _pair_value(pair):
@@ -568,17 +578,49 @@ def _pair_value(pair):
         return pair[..., 0] + pair[..., 1]
 
 
-def _log_sum_final(pair):
-    """log(s) of the row sum s = hi + lo >= 1, through log1p of s - 1 (which the pair
-    carries to full precision, also when it is 1e-300: the max's term is exactly 1)."""
+def _log_sum(s, rest):
+    """log(s) of a row sum s >= 1 from s and rest = s - 1 (full precision): log1p of the
+    rest, since log(s) near 0 needs more digits than s carries (the kernel's log_sum)."""
+    near_one = np.log1p(np.where(rest <= 1.0, rest, 0.0))
+    far = np.log(np.where(rest > 1.0, s, 1.0))
+    finite = np.where(rest > 1.0, far, near_one)
+    # a NaN or inf - inf in the row: rest is NaN; all -inf: s is 0
+    return np.where(rest != rest, rest, np.where(s == 0.0, -np.inf, finite))
+
+
+def _pair_log_sum(pair):
     hi, lo = pair[..., 0], pair[..., 1]
     with np.errstate(all="ignore"):
-        s = hi + lo
-        rest = (hi - 1.0) + lo
-        near_one = np.log1p(np.where(rest <= 1.0, rest, 0.0))
-        far = np.log(np.where(rest > 1.0, s, 1.0))
-        finite = np.where(rest > 1.0, far, near_one)
-        return np.where(rest != rest, rest, np.where(s == 0.0, -np.inf, finite))
+        return _log_sum(hi + lo, (hi - 1.0) + lo)
+
+
+def _plain_chunk(backend, ax, sign, x, m):
+    """Per row of the chunk, (sum of e**(v - m) over the terms other than the row
+    maximum's, count of the maximum's terms, each exactly 1), in a new last axis."""
+    out = np.zeros(_row_shape(x, ax, 2), _F64)
+    with use_backend(backend), np.errstate(all="ignore"):
+        for at in _pieces(x, ax):
+            hi, lo = _shifted(x[at], m, sign, False)
+            top = hi == 0.0                    # v = m; where m = inf, hi is NaN
+            e = _exp(hi, lo)
+            out[..., 0] += np.where(top, 0.0, e).sum(axis=ax, keepdims=True)
+            out[..., 1] += top.sum(axis=ax, keepdims=True)
+    return out
+
+
+def _plain_merge(parts, axis, keepdims):
+    with np.errstate(all="ignore"):
+        return parts.sum(axis=axis, keepdims=True)
+
+
+def _plain_total(part):
+    with np.errstate(all="ignore"):
+        return part[..., 0] + part[..., 1]
+
+
+def _plain_log_sum(part):
+    with np.errstate(all="ignore"):
+        return _log_sum(part[..., 0] + part[..., 1], part[..., 0] + (part[..., 1] - 1.0))
 
 
 def _merge_rows(parts, ax, merge, dtype):
@@ -591,49 +633,48 @@ def _keep(block, axis=None, keepdims=True, **_):
     return block
 
 
-def _output(x, result):
-    return np.empty(x.shape, result)
-
-
 def _softmax_chunk(backend, mode, ax, sign, result, x, m, row_sum):
-    """The chunk's softmax (softmin) e**(v - m) / s, or log_softmax (v - m) - log(s)."""
-    y = _output(x, result)
+    """The chunk's softmax (softmin) e**(v - m) / s, or log_softmax (v - m) - log(s)
+    (``row_sum`` holds s, or log(s) for log_softmax)."""
+    y = np.empty(x.shape, result)
+    wide = result == _F64
     compute = _ops.compute_dtype(result)
     with use_backend(backend), np.errstate(all="ignore"):
-        for s in _pieces(x.shape[ax], x.size, ax):
-            at = _along(ax, x.ndim, s)
+        for at in _pieces(x, ax):
+            hi, lo = _shifted(x[at], m, sign, wide)
             if mode == "log_softmax":
-                hi, lo = _difference(_signed(x[at], sign), m)
                 v = (hi - row_sum) + lo
             else:
-                v = _shifted_exp(x[at], m, sign) / row_sum
+                v = _exp(hi, lo) / row_sum
             y[at] = _round(v, compute, result)
     return y
 
 
-def _weighted_sum_chunk(mode, ax, dy, y):
-    """(hi, lo) of the chunk's sum of dy * y per row (of dy for log_softmax)."""
-    his, los = [], []
+def _weighted_sum_chunk(mode, ax, wide, dy, y):
+    """Per row of the chunk, the sum of dy * y (of dy for log_softmax) as a pair
+    (hi, lo) in a new last axis: compensated for float64 results, a plain float64
+    sum (lo = 0) for narrower ones."""
+    out = np.zeros(_row_shape(y, ax, 2), _F64)
     with np.errstate(all="ignore"):
-        for s in _pieces(y.shape[ax], y.size, ax):
-            at = _along(ax, y.ndim, s)
+        for at in _pieces(y, ax):
             terms = dy[at].astype(_F64)
             if mode != "log_softmax":
-                terms = terms * y[at].astype(_F64)
-            hi, lo = _two_sum_along(terms, ax)
-            his.append(hi)
-            los.append(lo)
-    hi, lo = _pairs_of(np.concatenate(his, axis=ax), np.concatenate(los, axis=ax), ax)
-    return np.stack([hi, lo], axis=-1)
+                terms *= y[at]
+            if wide:
+                hi, lo = _two_sum_along(terms, ax)
+            else:
+                hi, lo = terms.sum(axis=ax, keepdims=True), 0.0
+            out = _pair_merge(np.concatenate([out, np.stack(np.broadcast_arrays(hi, lo),
+                                                            axis=-1)], axis=ax), ax, True)
+    return out
 
 
 def _softmax_gradient_chunk(backend, mode, ax, result, dy, y, s):
     """dx = y (dy - s) (negated for softmin), or dy - e**y s for log_softmax."""
-    dx = _output(y, result)
+    dx = np.empty(y.shape, result)
     compute = _ops.compute_dtype(result)
     with use_backend(backend), np.errstate(all="ignore"):
-        for p in _pieces(y.shape[ax], y.size, ax):
-            at = _along(ax, y.ndim, p)
+        for at in _pieces(y, ax):
             g, v = dy[at].astype(_F64), y[at].astype(_F64)
             if mode == "log_softmax":
                 d = g - _exp_times(v, s)
