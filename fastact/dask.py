@@ -263,7 +263,7 @@ class _Plan:
         nd = x.ndim
         xd = self.dask["x"]
         if "dy" in self.dask:
-            self.dask["dy"] = da.broadcast_to(self.dask["dy"], yshape)
+            self.dask["dy"], = _broadcast_to([self.dask["dy"]], yshape, like=xd)
         out_ind = tuple(range(nd))
         if xd.numblocks[ax] == 1:
             return self._glu_whole_axis(xd, ax, half, dtypes, nd)
@@ -316,10 +316,7 @@ class _Plan:
         dtypes = self._probe({n: tuple(min(d, 1) for d in self.arrays[n].shape)
                               for n in names})
         if len(names) > 1:
-            ops = [da.broadcast_to(self.dask[n], shape) for n in names]
-            ind = tuple(range(len(shape)))
-            _, ops = unify_chunks(*[p for o in ops for p in (o, ind)])
-            for n, o in zip(names, ops):
+            for n, o in zip(names, _broadcast_to([self.dask[n] for n in names], shape)):
                 self.dask[n] = o
         return ax, dtypes
 
@@ -381,6 +378,30 @@ def _blockwise(task, out_ind, pairs, dtypes, nd):
         return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes))
     parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
     return tuple(_pick(parts, i, dt, nd) for i, dt in enumerate(dtypes))
+
+
+def _broadcast_to(arrays, shape, like=None):
+    """The arrays broadcast to ``shape`` and chunked alike.  A broadcast dimension
+    takes its chunks at once from an array that spans it (``like`` first, on the
+    dimensions it shares): rechunking a broadcast dimension afterwards would
+    materialise it whole."""
+    nd = len(shape)
+    spanning = ([like] if like is not None else []) + list(arrays)
+    chunks = []
+    for i in range(nd):
+        found = (a.chunks[i - (nd - a.ndim)] for a in spanning
+                 if i >= nd - a.ndim and a.shape[i - (nd - a.ndim)] == shape[i])
+        chunks.append(next(found, (shape[i],)))
+    out = []
+    for a in arrays:
+        off = nd - a.ndim
+        own = tuple(a.chunks[i - off] if i >= off and a.shape[i - off] == shape[i]
+                    else chunks[i] for i in range(nd))
+        out.append(da.broadcast_to(a, shape, chunks=own))
+    if len(out) > 1:
+        ind = tuple(range(nd))
+        _, out = unify_chunks(*[p for o in out for p in (o, ind)])
+    return out
 
 
 def _like(a, b):
