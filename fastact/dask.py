@@ -223,7 +223,8 @@ class _Plan:
         if self.method != "backward":
             return _blockwise(task, out_ind, pairs, dtypes, nd)
         # dx per chunk, dweight per chunk reshaped to (1, .., channels, .., 1) and summed
-        parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+        parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object),
+                             concatenate=True)
         dx = _pick(parts, 0, dtypes[0], nd)
         per_channel = wind == (ax,)
         wshape = tuple(weight.shape)
@@ -373,10 +374,13 @@ class _Plan:
 
 
 def _blockwise(task, out_ind, pairs, dtypes, nd):
-    """One output (a dtype) or several (a tuple of dtypes) from one task per chunk."""
+    """One output (a dtype) or several (a tuple of dtypes) from one task per chunk.
+    (An index only some inputs have, such as a shared prelu slope's, is concatenated.)"""
     if not isinstance(dtypes, tuple):
-        return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes))
-    parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object))
+        return da.blockwise(task, out_ind, *pairs, dtype=dtypes, meta=_meta(nd, dtypes),
+                            concatenate=True)
+    parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object),
+                         concatenate=True)
     return tuple(_pick(parts, i, dt, nd) for i, dt in enumerate(dtypes))
 
 
