@@ -9,6 +9,7 @@ few microseconds per call.
 """
 import inspect
 import math
+import sys
 import types
 
 import numpy as np
@@ -110,13 +111,15 @@ def _get_by_name(name):
 
 
 _EAGER = object()
+_MODULES = sys.modules
 
 
 def _lazy(act, method, args, kwargs):
     """The lazy result of a call with a Dask array among its arguments (fastact.dask
     builds it), or _EAGER for any other call, which then runs here.  Dask is found by
     the type's module, so that fastact imports it only when a Dask array is passed.
-    Each method asks once its fast paths for plain ndarrays have passed the call by."""
+    Each method asks once its fast paths for plain ndarrays have passed the call by,
+    and only when Dask is imported at all (no Dask array exists before)."""
     for value in (*args, *kwargs.values()):
         module = type(value).__module__ or ""
         if module == "dask" or module.startswith("dask."):
@@ -207,7 +210,8 @@ class Elementwise(Activation):
                 self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), *numeric)
             return y
-        if (lazy := _lazy(self, "__call__", (x, *args), {**kwargs, "out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, *args), {**kwargs, "out": out})) is not _EAGER:
             return lazy
         if x is _MISSING:
             raise self._bad_call("__call__", (("x", x),))
@@ -259,8 +263,9 @@ class Elementwise(Activation):
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
             return dx
-        if (lazy := _lazy(self, "backward", (dy, x, *args),
-                          {**kwargs, "y": y, "out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, *args),
+                {**kwargs, "y": y, "out": out})) is not _EAGER:
             return lazy
         shape, result, cdt, dyc, sc, dx = _gradient_operands(
             f"{self.name}.backward", dy, second, second_name, out)
@@ -288,9 +293,9 @@ class Elementwise(Activation):
                 self._run(kernel, "value_and_derivative", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), d.reshape(-1), *numeric)
             return y, d
-        if (lazy := _lazy(self, "value_and_derivative", (x, *args),
-                          {**kwargs, "out": out, "derivative_out": derivative_out})) \
-                is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, *args),
+                {**kwargs, "out": out, "derivative_out": derivative_out})) is not _EAGER:
             return lazy
         if x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),))
@@ -413,7 +418,8 @@ class AlongAxis(Activation):
                 _run_rows("softmax_forward", x.size, x.size // n,
                           (x.reshape(-1), y.reshape(-1), n, inner, self._mode))
             return y
-        if (lazy := _lazy(self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, axis), {"out": out})) is not _EAGER:
             return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
@@ -434,7 +440,8 @@ class AlongAxis(Activation):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
         if extra or unexpected or dy is _MISSING or y is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("y", y)), extra, unexpected)
-        if (lazy := _lazy(self, "backward", (dy, y, axis), {"out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, y, axis), {"out": out})) is not _EAGER:
             return lazy
         func = f"{self.name}.backward"
         shape, result, cdt, dyc, yc, dx = _gradient_operands(func, dy, y, "y", out)
@@ -501,7 +508,8 @@ class PerChannel(Activation):
     def __call__(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("__call__", (("x", x), ("weight", weight)), extra, unexpected)
-        if (lazy := _lazy(self, "__call__", (x, weight, axis), {"out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, weight, axis), {"out": out})) is not _EAGER:
             return lazy
         func = self.name
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
@@ -521,8 +529,9 @@ class PerChannel(Activation):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x), ("weight", weight)),
                                  extra, unexpected)
-        if (lazy := _lazy(self, "value_and_derivative", (x, weight, axis),
-                          {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, weight, axis),
+                {"out": out, "derivative_out": derivative_out})) is not _EAGER:
             return lazy
         func = f"{self.name}.value_and_derivative"
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
@@ -546,8 +555,8 @@ class PerChannel(Activation):
         if extra or unexpected or dy is _MISSING or x is _MISSING or weight is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x), ("weight", weight)),
                                  extra, unexpected)
-        if (lazy := _lazy(self, "backward", (dy, x, weight, axis), {"out": out})) \
-                is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, weight, axis), {"out": out})) is not _EAGER:
             return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
@@ -601,7 +610,8 @@ class Gated(Activation):
     def __call__(self, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("__call__", (("x", x),), extra, unexpected)
-        if (lazy := _lazy(self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, axis), {"out": out})) is not _EAGER:
             return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
@@ -623,8 +633,9 @@ class Gated(Activation):
         """(y, d): d has x's shape, d/da = sigmoid(b) and d/db = a sigmoid'(b)."""
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),), extra, unexpected)
-        if (lazy := _lazy(self, "value_and_derivative", (x, axis),
-                          {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, axis),
+                {"out": out, "derivative_out": derivative_out})) is not _EAGER:
             return lazy
         func = f"{self.name}.value_and_derivative"
         xa = ops.as_array(x, "x", func)
@@ -649,7 +660,8 @@ class Gated(Activation):
         """dx (x's shape) from dy (the output's shape)."""
         if extra or unexpected or dy is _MISSING or x is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x)), extra, unexpected)
-        if (lazy := _lazy(self, "backward", (dy, x, axis), {"out": out})) is not _EAGER:
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, axis), {"out": out})) is not _EAGER:
             return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
