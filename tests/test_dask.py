@@ -505,3 +505,33 @@ def test_large_example_memory_stays_bounded():
     growth = report["peak_rss_mb"] - report["peak_rss_before_mb"]
     assert growth < report["materialised_mb"] / 4, report
     assert np.isfinite(report["loss"]) and report["grad_norm"] > 0
+
+
+# --------------------------------------------------------------------------
+# the README's section and docs/dask.md run as written
+
+def _python_blocks(text):
+    import re
+    return re.findall(r"```python\n(.+?)```", text, re.S)
+
+
+def test_readme_dask_section_runs(capsys):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## With Dask\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = _python_blocks(section)
+    exec(compile(block, "README With Dask", "exec"), {})
+    assert float(capsys.readouterr().out) < 1e-6        # every row of p sums to 1
+
+
+def test_docs_page_runs():
+    """docs/dask.md's blocks: the threaded one as written, the cluster one (a
+    LocalCluster of 2 processes, as __main__), the 1e9-element one with 2e7."""
+    threads, cluster, large = _python_blocks((ROOT / "docs" / "dask.md").read_text())
+    exec(compile(threads, "docs/dask.md threads", "exec"), {})
+    exec(compile(cluster, "docs/dask.md cluster", "exec"), {"__name__": "__main__"})
+    size = "rows, columns = 1_000_000, 1_000"
+    assert size in large
+    namespace = {}
+    exec(compile(large.replace(size, "rows, columns = 20_000, 1_000"), "docs/dask.md 1e9",
+                 "exec"), namespace)
+    assert 6 < namespace["loss"] < 8 and namespace["grad_norm"] > 0
