@@ -48,7 +48,7 @@ _OUTS = ("out", "derivative_out")
 _OPERANDS = ("x", "y", "dy", "weight")
 
 
-def is_dask_collection(value):
+def _dask_collection(value):
     """True for any Dask object (array, dataframe, delayed), found by its type's module,
     so that asking does not import Dask."""
     module = type(value).__module__ or ""
@@ -73,7 +73,7 @@ def call(act, method, args, kwargs):
     params = {n: v for n, v in bound.items() if n not in _OPERANDS and n not in _OUTS}
     arrays = {}
     for name, value in operands.items():
-        if is_dask_collection(value) and not isinstance(value, da.Array):
+        if _dask_collection(value) and not isinstance(value, da.Array):
             raise TypeError(f"{func}: argument '{name}' is a {type(value).__module__}."
                             f"{type(value).__name__}; fastact takes Dask arrays (convert "
                             f"with .to_dask_array() or dask.array.from_delayed)")
@@ -126,6 +126,12 @@ def _round(a, compute, result):
         return a.astype(compute).astype(result)
 
 
+def _unit(n):
+    """A stand-in's length for a dimension of length n (NaN where Dask does not know
+    it): 0 for 0, else 1."""
+    return 0 if n == 0 else 1
+
+
 def _meta(ndim, dtype):
     return np.empty((0,) * ndim, dtype)
 
@@ -164,13 +170,23 @@ class _Plan:
 
     def _shape(self):
         """The operands' broadcast shape, with the NumPy path's message if they do not."""
+        self._known()
         named = [(n, v) for n, v in self.arrays.items() if n != "weight"]
         return _api._broadcast(self.func, *named) if len(named) > 1 else named[0][1].shape
 
+    def _known(self):
+        """ValueError for an operand of unknown chunk sizes (after boolean indexing, say):
+        the call's plan depends on the lengths."""
+        for n, v in self.arrays.items():
+            if any(d != d for d in v.shape):
+                raise ValueError(f"{self.func}: argument '{n}' has unknown chunk sizes "
+                                 f"(shape {v.shape}); call {n}.compute_chunk_sizes() first")
+
     # ---- elementwise -----------------------------------------------------
     def elementwise(self):
-        shape = self._shape()
-        dtypes = self._probe({n: tuple(min(d, 1) for d in v.shape)
+        # one operand: any chunks will do, known or not
+        shape = self._shape() if len(self.arrays) > 1 else self.arrays["x"].shape
+        dtypes = self._probe({n: tuple(_unit(d) for d in v.shape)
                               for n, v in self.arrays.items()})
         names, task = self._task()
         nd = len(shape)
@@ -194,10 +210,7 @@ class _Plan:
                 shapes[n] = v.shape
             else:   # keep the channel axis (right-aligned), so the weight's size is checked
                 off = nd - v.ndim
-                shapes[n] = tuple(d if i + off == ax else min(d, 1) for i, d in enumerate(v.shape))
-        if weight.ndim <= 1 and weight.size not in (1, channels) and channels != 0:
-            shapes = {n: tuple(1 for _ in s) if n != "weight" else s for n, s in shapes.items()}
-            shapes["x"] = tuple(channels if i == ax else 1 for i in range(nd))
+                shapes[n] = tuple(d if i + off == ax else _unit(d) for i, d in enumerate(v.shape))
         dtypes = self._probe(shapes)
         if weight.ndim == 1 and weight.size == channels and channels != 1:
             # the weight along the channel axis: index ax, so each chunk gets its slice
@@ -239,17 +252,16 @@ class _Plan:
                        for i, c in enumerate(parts.chunks))
         dws = parts.map_blocks(dweight_of, dtype=_F64, meta=_meta(nd, _F64), chunks=chunks)
         other = tuple(i for i in range(nd) if not (i == ax and per_channel))
-        dw = _sum_float64(dws, other, dtypes[1])
-        dw = dw.reshape(wshape) if nd else dw.reshape(wshape)
-        return dx, dw
+        return dx, _sum_float64(dws, other, dtypes[1]).reshape(wshape)
 
     # ---- glu -------------------------------------------------------------
     def glu(self):
+        self._known()
         x = self.arrays["x"]
         axis = self.params.get("axis", -1)
         _, half, _, yshape = self.act._geometry(self.func, x.shape, axis)
         ax = _api._axis_index(axis, x.ndim, self.func)
-        shapes = {"x": tuple(2 if i == ax and d else min(d, 1) for i, d in enumerate(x.shape))}
+        shapes = {"x": tuple(2 if i == ax and d else _unit(d) for i, d in enumerate(x.shape))}
         if "dy" in self.arrays:
             dy = self.arrays["dy"]
             try:
@@ -259,7 +271,7 @@ class _Plan:
                 raise ValueError(f"{self.func}: 'dy' has shape {dy.shape}; expected the "
                                  f"output's shape {yshape} (or one that broadcasts to "
                                  f"it)") from None
-            shapes["dy"] = tuple(min(d, 1) for d in dy.shape)
+            shapes["dy"] = tuple(_unit(d) for d in dy.shape)
         dtypes = self._probe(shapes)
         nd = x.ndim
         xd = self.dask["x"]
@@ -314,7 +326,7 @@ class _Plan:
         shape = self._shape()
         axis = self.params.get("axis", -1)
         ax = _api._axis_index(axis, len(shape), self.func)
-        dtypes = self._probe({n: tuple(min(d, 1) for d in self.arrays[n].shape)
+        dtypes = self._probe({n: tuple(_unit(d) for d in self.arrays[n].shape)
                               for n in names})
         if len(names) > 1:
             for n, o in zip(names, _broadcast_to([self.dask[n] for n in names], shape)):
@@ -473,8 +485,14 @@ def _signed(x, sign):
 
 
 def _max_chunk(block, axis, keepdims, sign, computing_meta=False):
-    """Row maxima of sign * x in a chunk, NaNs skipped (-inf for none)."""
-    return np.fmax.reduce(_signed(block, sign), axis=axis, keepdims=True, initial=-np.inf)
+    """Row maxima of sign * x in a chunk, NaNs skipped (-inf for none); float chunks
+    are reduced as they are (max(-x) = -min(x)), others as float64."""
+    if block.dtype.kind != "f":
+        block = block.astype(_F64)
+    if sign < 0:
+        return -np.fmin.reduce(block, axis=axis, keepdims=True,
+                               initial=np.inf).astype(_F64)
+    return np.fmax.reduce(block, axis=axis, keepdims=True, initial=-np.inf).astype(_F64)
 
 
 def _max_merge(parts, axis, keepdims):

@@ -252,7 +252,7 @@ def _prelu_layouts():
     yield "scalar slope", (6, 60), (6, 6), np.float64(-0.3), None
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+@pytest.mark.parametrize("dtype", [np.float16, *DTYPES], ids=["f16", *DT_IDS])
 @pytest.mark.parametrize("layout", list(_prelu_layouts()), ids=lambda l: l[0])
 def test_prelu_weight_sliced_per_chunk(layout, dtype):
     label, shape, chunks, w64, axis = layout
@@ -279,9 +279,9 @@ def test_prelu_weight_sliced_per_chunk(layout, dtype):
     with np.errstate(all="ignore"):        # inf - inf: NaN, as in the NumPy path
         share = np.where(xn > 0, 0, dyn.astype(R.WIDE) * xn)
         ref, scale = share.sum(axis=others), np.abs(share).sum(axis=others)
-    # in ULPs of the sum of the magnitudes: float32 is the float64 sum rounded once
-    # (within 1 ULP of the NumPy path's), float64 the sum's own rounding errors
-    bound = 1 if dtype == np.float32 else BOUND
+    # in ULPs of the sum of the magnitudes: float32 and float16 are the float64 sum
+    # rounded once (within 1 ULP of the NumPy path's), float64 has the sum's own errors
+    bound = BOUND if dtype == np.float64 else 1
     R.assert_ulp(np.reshape(dw, np.shape(ref)), ref, dtype, bound, {}, scale=scale,
                  label=f"prelu dweight {label}")
     R.assert_ulp(np.reshape(dw, np.shape(ref)), np.reshape(want_dw, np.shape(ref)), dtype,
@@ -413,6 +413,19 @@ def test_errors_at_the_call_as_numpy(call):
     with pytest.raises(numpy_error.type) as dask_error:
         call(_lazy(xn))
     assert str(dask_error.value) == str(numpy_error.value)
+
+
+def test_unknown_chunk_sizes():
+    """One operand of unknown chunk sizes (after boolean indexing) goes chunk by chunk;
+    where the plan needs the lengths, the call says how to find them."""
+    xn = np.linspace(-3, 3, 40)
+    x = da.from_array(xn, chunks=8)
+    x = x[x > 0]
+    assert np.isnan(x.shape[0])
+    assert_bits(fa.mish(x).compute(), fa.mish(xn[xn > 0]))
+    with pytest.raises(ValueError, match=r"softmax: argument 'x' has unknown chunk sizes "
+                                         r"\(shape \(nan,\)\); call x\.compute_chunk_sizes"):
+        fa.softmax(x)
 
 
 def test_other_dask_collections_are_refused():
