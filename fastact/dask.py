@@ -210,7 +210,8 @@ class _Plan:
                 shapes[n] = v.shape
             else:   # keep the channel axis (right-aligned), so the weight's size is checked
                 off = nd - v.ndim
-                shapes[n] = tuple(d if i + off == ax else _unit(d) for i, d in enumerate(v.shape))
+                shapes[n] = tuple(d if i + off == ax else _unit(d)
+                                  for i, d in enumerate(v.shape))
         dtypes = self._probe(shapes)
         if weight.ndim == 1 and weight.size == channels and channels != 1:
             # the weight along the channel axis: index ax, so each chunk gets its slice
@@ -239,20 +240,12 @@ class _Plan:
         parts = da.blockwise(task, out_ind, *pairs, dtype=object, meta=_meta(nd, object),
                              concatenate=True)
         dx = _pick(parts, 0, dtypes[0], nd)
-        per_channel = wind == (ax,)
-        wshape = tuple(weight.shape)
-
-        def dweight_of(pair):
-            dw = pair[1]
-            if per_channel:
-                return np.asarray(dw).reshape([-1 if i == ax else 1 for i in range(nd)])
-            return np.asarray(dw).reshape((1,) * nd)
-
-        chunks = tuple(c if (i == ax and per_channel) else (1,) * len(c)
-                       for i, c in enumerate(parts.chunks))
-        dws = parts.map_blocks(dweight_of, dtype=_F64, meta=_meta(nd, _F64), chunks=chunks)
-        other = tuple(i for i in range(nd) if not (i == ax and per_channel))
-        return dx, _sum_float64(dws, other, dtypes[1]).reshape(wshape)
+        kept = ax if wind == (ax,) else None         # the channel axis, if per channel
+        chunks = tuple(c if i == kept else (1,) * len(c) for i, c in enumerate(parts.chunks))
+        dws = parts.map_blocks(_dweight_part, kept, nd, dtype=_F64, meta=_meta(nd, _F64),
+                               chunks=chunks)
+        other = tuple(i for i in range(nd) if i != kept)
+        return dx, _sum_float64(dws, other, dtypes[1]).reshape(weight.shape)
 
     # ---- glu -------------------------------------------------------------
     def glu(self):
@@ -423,6 +416,12 @@ def _broadcast_to(arrays, shape, like=None):
 def _like(a, b):
     """a rechunked to b's chunks where they differ."""
     return a if a.chunks == b.chunks else a.rechunk(b.chunks)
+
+
+def _dweight_part(pair, kept, nd):
+    """A chunk's float64 dweight shaped to sum over the chunks: its channels along axis
+    ``kept`` (None for a shared slope), length 1 on every other axis."""
+    return np.asarray(pair[1]).reshape([-1 if i == kept else 1 for i in range(nd)])
 
 
 def _sum_float64(parts, axes, result):
