@@ -1,20 +1,22 @@
 """What the bfloat16 tests share: every bfloat16 input, an independent rounding,
-the references and the comparisons (test_bfloat16.py for the Python API,
-test_c_bfloat16.py for the C library).
+the references, the comparisons and the C library's generic calls
+(test_bfloat16.py for the Python API, test_c_bfloat16.py for the C library,
+tools/sweep_bf16.py for docs/accuracy-bfloat16.md).
 
 bfloat16 is the upper half of a float32's bits, so the inputs are widened here
 by a shift and results rounded by integer arithmetic on the bits: neither
 ml_dtypes' casts nor the library's conversions are used to judge themselves.
+Importing this module needs ml_dtypes (the tests skip without it first).
 """
+import ctypes
 import functools
+import os
 
+import ml_dtypes
 import numpy as np
-import pytest
 
 import reference as R
 from refcache import CASES
-
-ml_dtypes = pytest.importorskip("ml_dtypes")
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 BOUND = 1            # bfloat16 ULPs, every pass
@@ -101,4 +103,56 @@ def assert_rounded_float32(got, f32, label, inputs=None):
                 f"{k}={np.asarray(v).reshape(-1)[i]!r}" for k, v in inputs.items())
             lines.append(f"  got 0x{g[i]:04x} want 0x{want[i]:04x} (float32 "
                          f"{np.asarray(f32, np.float32).reshape(-1)[i]!r}){where}")
-        pytest.fail("\n".join(lines))
+        raise AssertionError("\n".join(lines))
+
+
+# --------------------------------------------------------------------------
+# the C library's generic entry points
+
+F32, F64, BFLOAT16 = 0, 1, 2              # fastact_dtype
+PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
+
+
+def load_library():
+    """libfastact.so (the one next to the imported fastact) with the signatures of
+    its generic calls."""
+    import fastact
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(fastact.__file__), "libfastact.so"))
+    p, i, n = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
+    lib.fastact_op_from_name.argtypes = [ctypes.c_char_p]
+    lib.fastact_forward.argtypes = [i, i, n, p, p, p]
+    lib.fastact_backward.argtypes = [i, i, n, p, p, p, p]
+    lib.fastact_backward_from_y.argtypes = [i, i, n, p, p, p, p]
+    lib.fastact_value_and_derivative.argtypes = [i, i, n, p, p, p, p]
+    lib.fastact_softmax_forward.argtypes = [i, i, n, n, n, p, p]
+    lib.fastact_softmax_backward.argtypes = [i, i, n, n, n, p, p, p]
+    lib.fastact_glu_forward.argtypes = [i, n, n, n, p, p]
+    lib.fastact_glu_backward.argtypes = [i, n, n, n, p, p, p]
+    lib.fastact_prelu_forward.argtypes = [i, n, n, n, p, p, n, p]
+    lib.fastact_prelu_backward.argtypes = [i, n, n, n, p, p, p, n, p, p]
+    return lib
+
+
+def ptr(a):
+    return None if a is None else ctypes.c_void_p(a.ctypes.data)
+
+
+def param_values(case):
+    """The case's numeric parameters in registry order, as the C calls take them."""
+    return [case.params[p.name] for p in case.act.params if not p.choices]
+
+
+def c_call(lib, case, pass_, dtype, n, a, b, out0, out1=None):
+    """The generic entry point of ``pass_`` on n elements: forward (a = x -> out0),
+    backward and backward_from_y (a = dy, b = x or y -> out0), value_and_derivative
+    (a = x -> out0, out1).  Returns the status."""
+    op = lib.fastact_op_from_name(case.kernel.encode())
+    assert op >= 0, case.kernel
+    params = np.array(param_values(case) or [0.0], np.float64)    # never an empty buffer
+    if pass_ == "forward":
+        return lib.fastact_forward(op, dtype, n, ptr(a), ptr(out0), ptr(params))
+    if pass_ == "value_and_derivative":
+        return lib.fastact_value_and_derivative(op, dtype, n, ptr(a), ptr(out0), ptr(out1),
+                                                ptr(params))
+    fn = lib.fastact_backward if pass_ == "backward" else lib.fastact_backward_from_y
+    return fn(op, dtype, n, ptr(a), ptr(b), ptr(out0), ptr(params))

@@ -27,60 +27,31 @@ import pytest
 
 import cases
 import reference as R
-from bfloat16_cases import (BF16, X, as_bf16, assert_rounded_float32, assert_within,
-                            dy_values, exact, from_y_input, round_bits, widen)
 from refcache import CASES
 
-import fastact as fa
 from fastact import registry
 from fastact.api.activations import PARALLEL_MIN
+
+pytest.importorskip("ml_dtypes")
+
+from bfloat16_cases import (BFLOAT16, F32, X, as_bf16, assert_rounded_float32,  # noqa: E402
+                            assert_within, c_call, dy_values, exact, from_y_input,
+                            load_library, param_values, round_bits, widen)
+from bfloat16_cases import ptr as _ptr  # noqa: E402
 
 pytestmark = pytest.mark.one_backend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-F32, F64, BFLOAT16 = 0, 1, 2              # fastact_dtype
 OK, ERR_NULL, ERR_DTYPE, ERR_BAD_PARAM, ERR_UNSUPPORTED, ERR_SHAPE, ERR_OVERLAP, ERR_ALIGN = (
     0, 1, 3, 4, 5, 6, 7, 8)
-PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
 GUARD = 64                                # elements checked on each side of an output
 SENTINEL = 0xA5A5
-
-
-def load_library():
-    """libfastact.so with the signatures of the calls used here."""
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(fa.__file__), "libfastact.so"))
-    p, i, n = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
-    lib.fastact_op_from_name.argtypes = [ctypes.c_char_p]
-    lib.fastact_forward.argtypes = [i, i, n, p, p, p]
-    lib.fastact_backward.argtypes = [i, i, n, p, p, p, p]
-    lib.fastact_backward_from_y.argtypes = [i, i, n, p, p, p, p]
-    lib.fastact_value_and_derivative.argtypes = [i, i, n, p, p, p, p]
-    lib.fastact_softmax_forward.argtypes = [i, i, n, n, n, p, p]
-    lib.fastact_softmax_backward.argtypes = [i, i, n, n, n, p, p, p]
-    lib.fastact_glu_forward.argtypes = [i, n, n, n, p, p]
-    lib.fastact_glu_backward.argtypes = [i, n, n, n, p, p, p]
-    lib.fastact_prelu_forward.argtypes = [i, n, n, n, p, p, n, p]
-    lib.fastact_prelu_backward.argtypes = [i, n, n, n, p, p, p, n, p, p]
-    return lib
 
 
 @pytest.fixture(scope="module")
 def lib():
     return load_library()
-
-
-def _ptr(a):
-    return None if a is None else ctypes.c_void_p(a.ctypes.data)
-
-
-def _param_values(case):
-    """The case's numeric parameters in registry order, as the C calls take them."""
-    return [case.params[p.name] for p in case.act.params if not p.choices]
-
-
-def _params(case):
-    return np.array(_param_values(case) or [0.0], np.float64)    # never an empty buffer
 
 
 def call(lib, case, pass_, dtype, a, b=None, guard=GUARD, in_place=False):
@@ -106,17 +77,7 @@ def call(lib, case, pass_, dtype, a, b=None, guard=GUARD, in_place=False):
             b = outs[0]
         else:
             a = outs[0]
-    op = lib.fastact_op_from_name(case.kernel.encode())
-    assert op >= 0, case.kernel
-    p = _ptr(_params(case))
-    if pass_ == "forward":
-        status = lib.fastact_forward(op, dtype, n, _ptr(a), _ptr(outs[0]), p)
-    elif pass_ == "value_and_derivative":
-        status = lib.fastact_value_and_derivative(op, dtype, n, _ptr(a), _ptr(outs[0]),
-                                                  _ptr(outs[1]), p)
-    else:
-        fn = lib.fastact_backward if pass_ == "backward" else lib.fastact_backward_from_y
-        status = fn(op, dtype, n, _ptr(a), _ptr(b), _ptr(outs[0]), p)
+    status = c_call(lib, case, pass_, dtype, n, a, b, *outs)
     assert status == OK, f"{case.id} {pass_}: status {status}"
     for box in boxes:
         untouched = box.view(np.uint16 if dtype == BFLOAT16 else np.uint32)
@@ -189,13 +150,15 @@ SIMD_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import numpy as np
+import ctypes
 import test_c_bfloat16 as t
-from bfloat16_cases import X, dy_values
-lib = t.load_library()
-lib.fastact_simd_level.restype = t.ctypes.c_char_p
+from bfloat16_cases import BFLOAT16, X, dy_values, load_library
+from refcache import CASES
+lib = load_library()
+lib.fastact_simd_level.restype = ctypes.c_char_p
 out = {{"simd": np.array(lib.fastact_simd_level().decode())}}
-for case in t.CASES:
-    for name, bits in t.all_outputs(lib, case, t.BFLOAT16, X, dy_values("special")).items():
+for case in CASES:
+    for name, bits in t.all_outputs(lib, case, BFLOAT16, X, dy_values("special")).items():
         out[case.id + "|" + name] = bits
 np.savez({path!r}, **out)
 """
@@ -270,7 +233,7 @@ def test_typed_entry_points(lib):
     n = ctypes.c_size_t(x.size)
     for case in cases.math_cases(extra=False):
         op = case.kernel
-        args = [ctypes.c_double(v) for v in _param_values(case)]
+        args = [ctypes.c_double(v) for v in param_values(case)]
         generic = all_outputs(lib, case, BFLOAT16, X, as_bf16(dy))
         y, d, dx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         assert getattr(lib, f"fastact_{op}_bf16")(n, _ptr(x), _ptr(y), *args) == OK
