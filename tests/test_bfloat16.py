@@ -321,3 +321,42 @@ def test_ml_dtypes_is_imported_only_by_its_callers():
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------
+# the README's example and the sweep behind docs/accuracy-bfloat16.md
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_readme_example_runs():
+    import re
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    block = re.search(r"<!-- bfloat16 example -->\n```python\n(.+?)```", readme, re.S)
+    assert block, "README.md has no bfloat16 example"
+    namespace = {}
+    exec(compile(block.group(1), "README bfloat16 example", "exec"), namespace)
+    assert namespace["y"].dtype == namespace["dx"].dtype == namespace["p"].dtype == BF16
+    assert np.allclose(namespace["p"].astype(np.float32).sum(axis=-1), 1, atol=0.02)
+
+
+@pytest.mark.one_backend
+def test_sweep_tool(tmp_path):
+    """tools/sweep_bf16.py measures every row and pass from Python and C, finds them
+    within the bound and writes its table; the published page is the tool's."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import sweep_bf16
+    finally:
+        sys.path.pop(0)
+    rows = sweep_bf16.sweep("cython")
+    assert {r[1] for r in rows} == {"python", "C"}
+    assert {r[0] for r in rows} == {c.id for c in CASES}
+    assert all(r[3] <= 1 for r in rows), [r for r in rows if not r[3] <= 1]
+    text = sweep_bf16.render(rows, "cython", "python tools/sweep_bf16.py")
+    assert text.rstrip().endswith("Over 1 ULP: none.")
+    with open(os.path.join(ROOT, "docs", "accuracy-bfloat16.md"), encoding="utf-8") as f:
+        published = f.read()
+    assert published.splitlines()[0] == text.splitlines()[0]
+    assert "Over 1 ULP: none." in published
