@@ -289,6 +289,30 @@ def test_along_axis_per_channel_and_gated():
     assert_rounded_float32(dx, dx32, "prelu backward dx")
 
 
+@pytest.mark.one_backend
+def test_native_backend_makes_no_float32_copies():
+    """On the native backend the elementwise calls run the library's bfloat16 loops on
+    the bfloat16 buffers: a call allocates its outputs and nothing else (the float32
+    route would allocate two float32 arrays, four times the output's bytes)."""
+    import tracemalloc
+    n = 1 << 18
+    x = as_bf16(round_bits(np.linspace(-6, 6, n, dtype=np.float32)))
+    dy = np.ones(n, BF16)
+    with fa.use_backend("cython"):
+        for name, call, outputs in (
+                ("forward", lambda: fa.mish(x), 1),
+                ("backward", lambda: fa.mish.backward(dy, x), 1),
+                ("value_and_derivative", lambda: fa.mish.value_and_derivative(x), 2)):
+            call()
+            tracemalloc.start()
+            try:
+                call()
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert peak < outputs * 2 * n + 64 * 1024, f"{name}: {peak} bytes allocated"
+
+
 def test_other_ml_dtypes_are_refused():
     x = np.zeros(3, ml_dtypes.float8_e4m3fn)
     with pytest.raises(TypeError, match="relu: argument 'x' has dtype float8_e4m3fn.*bfloat16"):

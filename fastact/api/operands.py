@@ -9,6 +9,8 @@ bfloat16 is ml_dtypes' NumPy dtype.  It is recognised by its name and module
 without importing ml_dtypes (an optional extra): only an array that already
 carries the dtype brings it in, and the conversions below are NumPy casts
 that ml_dtypes registered (to float32 exactly; back with round-to-nearest-even).
+The elementwise activations on the native backend skip them: the library's
+bfloat16 loops do the same in registers (activations._elementwise_dtype).
 """
 import numpy as np
 
