@@ -74,6 +74,11 @@ def _dense(t):
     return order, T.permute(t, order)
 
 
+def _axis(order, dim):
+    """Where ``dim`` is in the permuted view (a 0-d tensor is one element along 0)."""
+    return order.index(dim) if order else 0
+
+
 def _check_kernel_dtype(t, arg, func):
     if t.dtype not in T.SUPPORTED:
         T.check(t, arg, func)
@@ -171,7 +176,7 @@ def _along_axis(row):
     def forward(input, dim):
         _check_kernel_dtype(input, "input", name)
         order, x = _dense(input)
-        axis = order.index(dim)
+        axis = _axis(order, dim)
         if x.dtype in T.HALF:
             buf = x.float()
             ACT[name](T.array(buf), axis, out=T.array(buf))
@@ -184,7 +189,7 @@ def _along_axis(row):
     def backward_kernel(grad, saved, dim, from_y):
         order, s = _dense(saved)
         dy = T.contiguous_in(grad, order)
-        axis = order.index(dim)
+        axis = _axis(order, dim)
         if from_y:
             dx = torch.empty_like(s)
             ACT[name].backward(T.array(dy), T.array(s), axis, out=T.array(dx))
@@ -235,7 +240,7 @@ def _gated(row):
         order, x = _dense(input)
         out = _glu_output(input, dim)
         y = T.permute(out, order)                # contiguous
-        axis = order.index(dim)
+        axis = _axis(order, dim)
         if x.dtype in T.HALF:
             y32 = torch.empty(y.shape, dtype=torch.float32)
             ACT[name](T.array(x.float()), axis, out=T.array(y32))
@@ -247,7 +252,7 @@ def _gated(row):
     def backward_kernel(grad, input, dim):
         order, x = _dense(input)
         dy = T.contiguous_in(grad, order)
-        axis = order.index(dim)
+        axis = _axis(order, dim)
         if x.dtype in T.HALF:
             dx32 = torch.empty(x.shape, dtype=torch.float32)
             ACT[name].backward(T.array(dy.float()), T.array(x.float()), axis,
