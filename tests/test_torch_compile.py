@@ -119,3 +119,22 @@ def test_a_model_of_fastact_modules_trains(compile):
     # the same model with PyTorch's modules follows the same path (same math, same init)
     reference = _train(_model(torch.nn.Mish(), torch.nn.PReLU(32)))
     np.testing.assert_allclose(losses, reference, rtol=2e-3)
+
+
+def test_export_keeps_fastacts_operators_and_models_pickle():
+    import copy
+    import io
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), ft.nn.Mish(), ft.nn.PReLU(6),
+                                ft.nn.Softmax(dim=1))
+    x = torch.randn(3, 4)
+    exported = torch.export.export(model, (x,))
+    targets = [str(n.target) for n in exported.graph.nodes if n.op == "call_function"]
+    assert targets == ["aten.linear.default", "fastact.mish.default", "fastact.prelu.default",
+                       "fastact.softmax.default"]
+    torch.testing.assert_close(exported.module()(x), model(x))
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=False)
+    assert torch.equal(loaded(x), model(x))
+    assert torch.equal(copy.deepcopy(model)(x), model(x))
