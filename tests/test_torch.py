@@ -303,6 +303,31 @@ def test_zero_dimensional_and_empty():
         assert y.shape == (0, 3) and e.grad.shape == (0, 3)
 
 
+@pytest.mark.parametrize("in_dim", [0, 1, 2])
+def test_vmap(in_dim):
+    """torch.vmap runs the ops batched (their own rules: no per-sample loop, whose
+    fallback PyTorch warns about), elementwise and along dim."""
+    x = torch.randn(4, 2, 6, dtype=torch.float64)
+    pairs = [(lambda t: ft.leaky_relu(t, 0.2), lambda t: F.leaky_relu(t, 0.2)),
+             (ft.mish, F.mish)]
+    for row in AXIS_ROWS:
+        for dim in (0, -1):
+            pairs.append((lambda t, r=row, d=dim: getattr(ft, r.name)(t, dim=d),
+                          lambda t, r=row, d=dim: getattr(F, r.torch)(t, dim=d)))
+    pairs.append((lambda t: ft.glu(t, 0), lambda t: F.glu(t, 0)))
+    functorch = torch._C._functorch
+    before = functorch._is_vmap_fallback_enabled()
+    functorch._set_vmap_fallback_enabled(False)      # a missing rule is an error
+    try:
+        for ours, theirs in pairs:
+            torch.testing.assert_close(torch.vmap(ours, in_dims=in_dim)(x),
+                                       torch.vmap(theirs, in_dims=in_dim)(x))
+        with pytest.raises(RuntimeError):            # prelu has no rule: the check works
+            torch.vmap(lambda t: ft.prelu(t, torch.ones(1, dtype=t.dtype)))(x)
+    finally:
+        functorch._set_vmap_fallback_enabled(before)
+
+
 # --------------------------------------------------------------------------
 # zero-copy: the kernels are handed the tensors' own memory
 

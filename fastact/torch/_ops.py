@@ -120,6 +120,9 @@ def _elementwise(row):
         return (dx,) + (None,) * len(ctx.params)
 
     fwd.register_autograd(backward, setup_context=setup_context)
+    # torch.vmap: an elementwise op does not care which dimension is the batch
+    torch.library.register_vmap(fwd, lambda info, in_dims, input, *params:
+                                (fwd(input, *params), in_dims[0]))
 
     def inplace(input, *params):
         _check_kernel_dtype(input, "input", f"{name}_")
@@ -218,7 +221,20 @@ def _along_axis(row):
         return bwd(grad, saved, ctx.dim, ctx.from_y), None
 
     fwd.register_autograd(backward, setup_context=setup_context)
+    torch.library.register_vmap(fwd, _vmap_along(fwd))
     return fwd, bwd
+
+
+def _vmap_along(fwd):
+    """torch.vmap's rule for an op along ``dim``: the batch dimension moved first, and
+    ``dim`` (counted in the unbatched tensor) shifted past it."""
+    def rule(info, in_dims, input, dim):
+        bdim = in_dims[0]
+        if bdim is None:
+            return fwd(input, dim), None
+        dim = dim if dim >= 0 else dim + input.dim() - 1
+        return fwd(input.movedim(bdim, 0), dim + 1), 0
+    return rule
 
 
 # --------------------------------------------------------------------------
@@ -277,6 +293,7 @@ def _gated(row):
         return bwd(grad, input, ctx.dim), None
 
     fwd.register_autograd(backward, setup_context=setup_context)
+    torch.library.register_vmap(fwd, _vmap_along(fwd))
     return fwd, bwd
 
 
