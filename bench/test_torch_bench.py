@@ -21,7 +21,7 @@ N = 1 << 20
 IMPLS = ("fastact", "torch")
 
 
-def _call_args(row, x, g):
+def _call_args(row, x):
     """(args, kwargs) beyond the input, for both implementations."""
     if row.kind == registry.PER_CHANNEL:
         return (torch.full((x.shape[1],), 0.25, requires_grad=True),), {}
@@ -33,10 +33,9 @@ def _call_args(row, x, g):
 def _op_items():
     for row in registry.ACTIVATIONS:
         for impl in IMPLS:
-            marks = []
             if impl == "torch" and not row.torch:
                 continue
-            yield pytest.param(row, impl, id=f"{row.name}-float32-1M-{impl}", marks=marks)
+            yield pytest.param(row, impl, id=f"{row.name}-float32-1M-{impl}")
 
 
 @pytest.mark.parametrize("row, impl", list(_op_items()))
@@ -45,7 +44,7 @@ def test_forward_backward_1m(benchmark, row, impl):
     g = torch.Generator().manual_seed(0)
     shape = (N // 1024, 1024)
     x = (torch.randn(*shape, generator=g) * 3).requires_grad_()
-    args, kwargs = _call_args(row, x, g)
+    args, kwargs = _call_args(row, x)
     fn = getattr(ft, row.name) if impl == "fastact" else getattr(torch.nn.functional,
                                                                    row.torch)
     inputs = (x,) + tuple(a for a in args if isinstance(a, torch.Tensor) and a.requires_grad)
