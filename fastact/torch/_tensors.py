@@ -56,22 +56,6 @@ def inverse(order):
     return tuple(inv)
 
 
-def align(primary, *others):
-    """(order, views): ``primary`` and ``others`` (of its shape) as contiguous tensors in
-    ``primary``'s memory order.  Nothing is copied when ``primary`` is one dense block and
-    the others share its strides; otherwise the misfits are copied into that layout."""
-    order = memory_order(primary)
-    if order is None:
-        primary = primary.contiguous()
-        order = tuple(range(primary.dim()))
-    views = [permute(primary, order)]
-    for t in others:
-        if t.stride() != primary.stride():
-            t = torch.empty_like(primary).copy_(t)
-        views.append(permute(t, order))
-    return order, views
-
-
 def contiguous_in(t, order):
     """``t`` permuted by ``order`` and made contiguous (a copy only when it is not)."""
     return permute(t, order).contiguous()
