@@ -376,7 +376,9 @@ def test_elementwise_zero_copy(row, dtype, layout, spy):
     assert s.calls == [("forward", {0: x.data_ptr(), "out": y.data_ptr()})]
     assert y.stride() == x.stride()
     dy = torch.randn_like(y)
+    dy_before, y_before = dy.clone(), y.detach().clone()
     (dx,) = torch.autograd.grad(y, x, dy)
+    assert torch.equal(dy, dy_before) and torch.equal(y.detach(), y_before)
     from_y = _ops.saves_output(row, dtype, tuple(kwargs.get(p.name, p.default)
                                                  for p in row.params))
     assert from_y == row.backward_from_y            # the output is kept where it can be
