@@ -52,7 +52,8 @@ def _np(t):
 def test_every_row_has_an_operator_a_function_and_a_module(row):
     fn = getattr(ft, row.name)
     assert fn.__doc__ and row.formula in " ".join(fn.__doc__.split())
-    assert hasattr(torch.ops.fastact, row.name) and hasattr(torch.ops.fastact, row.name + "_backward")
+    assert hasattr(torch.ops.fastact, row.name)
+    assert hasattr(torch.ops.fastact, row.name + "_backward")
     sig = inspect.signature(fn)
     names = list(sig.parameters)
     assert names[0] == "input"
@@ -620,7 +621,8 @@ def test_modules_swap_for_pytorchs(row):
     g = torch.Generator().manual_seed(9)
     x = torch.randn(4, 6, 3, generator=g, dtype=torch.float64)
     if row.kind == registry.PER_CHANNEL:
-        ours, theirs = cls(6, init=0.1, dtype=torch.float64), torch.nn.PReLU(6, 0.1, dtype=torch.float64)
+        ours = cls(6, init=0.1, dtype=torch.float64)
+        theirs = torch.nn.PReLU(6, 0.1, dtype=torch.float64)
         assert ours.weight.shape == (6,) and ours.state_dict().keys() == theirs.state_dict().keys()
         theirs.load_state_dict(ours.state_dict())
     else:

@@ -145,11 +145,11 @@ def _body(row, inplace_keyword):
 
 
 def _inplace_source(row):
-    params = ", ".join(p.name for p in row.params)
+    params = "".join(f"{p.name}, " for p in row.params)          # a tuple's items
     sig = ", ".join(["input"] + [p.name if p.required else f"{p.name}={p.default!r}"
                                  for p in row.params])
     return (f"def {row.name}_({sig}):\n"
-            f"    return _inplace(_row, _forward, _mutate, input, ({params}{',' if params else ''}), "
+            f"    return _inplace(_row, _forward, _mutate, input, ({params}), "
             f"{row.name + '_'!r})\n")
 
 
