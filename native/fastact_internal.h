@@ -52,13 +52,18 @@ typedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d, co
 typedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, size_t half,
                             size_t inner, int want, size_t r0, size_t r1);
 
+/* The elementwise loops come in FASTACT_F32, FASTACT_F64 and FASTACT_BF16;
+ * the row kernels (softmax family, prelu, glu) in the first two only. */
+enum { FA_NUM_ELEMENTWISE_DTYPES = 3, FA_NUM_ROW_DTYPES = 2 };
+
 typedef struct {
     const char *name;                       /* "x86-64-v4", "x86-64-v3" or "baseline" */
-    fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][2];  /* [op][pass][dtype]; NULL: none */
-    fa_softmax_forward_rows softmax_forward[2];          /* [dtype] */
-    fa_softmax_backward_rows softmax_backward[2];
-    fa_prelu_rows prelu[2];
-    fa_glu_rows glu[2];
+    /* [op][pass][dtype]; NULL: none */
+    fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][FA_NUM_ELEMENTWISE_DTYPES];
+    fa_softmax_forward_rows softmax_forward[FA_NUM_ROW_DTYPES];   /* [dtype] */
+    fa_softmax_backward_rows softmax_backward[FA_NUM_ROW_DTYPES];
+    fa_prelu_rows prelu[FA_NUM_ROW_DTYPES];
+    fa_glu_rows glu[FA_NUM_ROW_DTYPES];
 } fa_isa_table;
 
 extern const fa_isa_table fa_isa_v4;

@@ -25,6 +25,20 @@ _MISSING = object()
 _TIER = {_F32: "f32", _F64: "f64"}
 
 
+def _elementwise_dtype(result):
+    """The dtype an elementwise kernel runs on for a ``result`` dtype: bfloat16 itself
+    on the native backend, whose bfloat16 loops widen and round in registers (the
+    float32 math, the same bits as computing in float32 and rounding); otherwise
+    operands.compute_dtype's (float32 for bfloat16 on Numba)."""
+    if ops.is_bfloat16(result) and choice.get_backend() == "cython":
+        return result
+    return ops.compute_dtype(result)
+
+
+def _tier(dtype):
+    return _TIER.get(dtype) or "bf16"
+
+
 def _parallel(size):
     return size >= PARALLEL_MIN and threads.for_call() > 1
 
@@ -170,7 +184,7 @@ class Elementwise(Activation):
         if fn is None:
             par = "par" if key[3] else "ser"
             fn = choice.cache[key] = getattr(
-                choice.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
+                choice.kernels(), f"{kernel}_{pass_}_{_tier(dtype)}_{par}")
         fn(*arrays_and_params)
 
     def _short(self, pass_):
@@ -218,7 +232,7 @@ class Elementwise(Activation):
         func = self.name
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
-        cdt = ops.compute_dtype(result)
+        cdt = _elementwise_dtype(result)
         if out is not None:
             ops.check_out(out, "out", xa.shape, result, func)
         xc = ops.contiguous(xa, xa.shape, cdt)
@@ -268,7 +282,7 @@ class Elementwise(Activation):
                 {**kwargs, "y": y, "out": out})) is not _EAGER:
             return lazy
         shape, result, cdt, dyc, sc, dx = _gradient_operands(
-            f"{self.name}.backward", dy, second, second_name, out)
+            f"{self.name}.backward", dy, second, second_name, out, _elementwise_dtype)
         if dx.size:
             self._run(kernel, pass_, cdt, dx.size, dyc.reshape(-1), sc.reshape(-1),
                       dx.reshape(-1), *numeric)
@@ -301,7 +315,7 @@ class Elementwise(Activation):
             raise self._bad_call("value_and_derivative", (("x", x),))
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
-        cdt = ops.compute_dtype(result)
+        cdt = _elementwise_dtype(result)
         for name, o in (("out", out), ("derivative_out", derivative_out)):
             if o is not None:
                 ops.check_out(o, name, xa.shape, result, func)
@@ -338,14 +352,15 @@ def _apart(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
-def _gradient_operands(func, dy, second, second_name, out):
-    """dy and x (or y) broadcast together as contiguous compute-dtype buffers,
-    and the buffer dx goes to: (shape, result dtype, compute dtype, dy, second, dx)."""
+def _gradient_operands(func, dy, second, second_name, out, compute=ops.compute_dtype):
+    """dy and x (or y) broadcast together as contiguous buffers of the dtype
+    ``compute(result dtype)``, and the buffer dx goes to: (shape, result dtype,
+    compute dtype, dy, second, dx)."""
     dya = ops.as_array(dy, "dy", func)
     sa = ops.as_array(second, second_name, func)
     shape = _broadcast(func, ("dy", dya), (second_name, sa))
     result = ops.result_dtype([dya, sa])
-    cdt = ops.compute_dtype(result)
+    cdt = compute(result)
     if out is not None:
         ops.check_out(out, "out", shape, result, func)
     dx = ops.output_buffer(out, cdt, [dya, sa], shape)

@@ -15,9 +15,9 @@ _NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a
              "PyTorch's relu/hardtanh-style backward returns dy at a NaN x and 0 for a NaN dy "
              "where the derivative is 0; fastact does not.")
 
-_DTYPES = ("float32 and float64 are computed as they are; float16 is computed in float32 "
-           "and returned as float16; bool and integer inputs are computed and returned as "
-           "float64 (as np.exp does).")
+_DTYPES = ("float32 and float64 are computed as they are; float16 and bfloat16 (ml_dtypes) "
+           "are computed in float32 and returned in their own type; bool and integer inputs "
+           "are computed and returned as float64 (as np.exp does).")
 
 _OUT = """out : ndarray, optional
     Where to write the result: C-contiguous or not, of the result's shape and
