@@ -104,6 +104,30 @@ def test_elementwise_broadcasting_and_mixed_operands():
         assert_bits(got.compute(), want)
 
 
+def test_bfloat16():
+    """bfloat16 chunks (ml_dtypes) come back as bfloat16, as in the NumPy path, with its
+    bits where the NumPy path's values come from one chunk each, and within 1 bfloat16
+    ULP of it along a split softmax axis (both round a float32 result)."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf = np.dtype(ml_dtypes.bfloat16)
+    xn = (np.random.default_rng(8).standard_normal((6, 60)) * 4).astype(bf)
+    w = np.linspace(-1, 1, 60).astype(bf)
+    x = _lazy(xn)
+    calls = [lambda a: fa.mish(a), lambda a: fa.gelu.backward(a, a),
+             lambda a: fa.sigmoid.backward(a, y=a), lambda a: fa.glu(a, axis=1),
+             lambda a: fa.prelu(a, w), lambda a: fa.prelu.backward(a, a, w)[0]]
+    for call in calls:
+        got = call(x)
+        assert got.dtype == bf
+        assert_bits(got.compute(), call(xn))
+    for act in ALONG:
+        got = act(x, axis=1).compute()
+        assert got.dtype == bf
+        want = act(xn, axis=1)
+        gap = np.abs(got.view(np.uint16).astype(np.int32) - want.view(np.uint16).astype(np.int32))
+        assert gap.max() <= 1, act.name
+
+
 def test_zero_dimensional_and_empty():
     x0 = np.float32(-1.5)
     for f in (fa.mish, fa.softmax):
