@@ -882,7 +882,7 @@ def test_cxx(programs, flags, tmp_path):
 
 
 def test_no_libpython(library):
-    """libfastact.so links libc, libm and the OpenMP runtime only."""
+    """libfastact.so links libc and libm only (its threads are plain pthreads)."""
     ldd = shutil.which("ldd")
     if ldd is None:
         pytest.skip("no ldd")
@@ -894,10 +894,9 @@ def test_no_libpython(library):
     if readelf:
         dyn = subprocess.run([readelf, "-d", library], capture_output=True, text=True).stdout
         needed = re.findall(r"\(NEEDED\).*\[(.+?)\]", dyn)
-        allowed = re.compile(r"^(libc|libm|libgomp|libomp|libiomp5|libpthread|libdl|"
-                             r"ld-linux[-\w]*)\.so")
+        allowed = re.compile(r"^(libc|libm|libpthread|ld-linux[-\w]*)\.so")
         extra = [n for n in needed if not allowed.match(n)]
-        assert not extra, f"libfastact.so needs {extra} besides libc, libm and OpenMP"
+        assert not extra, f"libfastact.so needs {extra} besides libc and libm"
 
 
 # --------------------------------------------------------------------------
@@ -1021,7 +1020,7 @@ def test_example_cmake(library, tmp_path):
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 # the library's sources and the flags setup.py gives them (no -fvisibility:
 # the program links the objects directly)
-NATIVE_SOURCES = {"fastact.c": ["-fopenmp"], "parallel.c": ["-fopenmp"],
+NATIVE_SOURCES = {"fastact.c": ["-pthread"], "parallel.c": [], "pool.c": ["-pthread"],
                   "kernels_base.c": ["-march=x86-64"], "kernels_v3.c": ["-march=x86-64-v3"],
                   "kernels_v4.c": ["-march=x86-64-v4"]}
 NATIVE_FLAGS = ["-std=gnu11", "-O1", "-g", "-fno-omit-frame-pointer", "-fno-math-errno",
@@ -1054,7 +1053,7 @@ def sanitized(tmp_path_factory):
         if job.returncode != 0:
             pytest.fail(f"failed to compile:\n$ {' '.join(cmd)}\n{text}")
     exe = str(out / "fa_sanitize")
-    _compile([CC, *SANITIZE, "-fopenmp", *objects, "-lm", "-o", exe], "fa_sanitize")
+    _compile([CC, *SANITIZE, "-pthread", *objects, "-lm", "-o", exe], "fa_sanitize")
     return exe
 
 
