@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -44,9 +45,15 @@
  * stay awake across the gap between back-to-back calls: one that sleeps
  * wakes tens of microseconds late, finds little left to claim, goes idle
  * early and sleeps again (measured here: 1M relu on 2 threads as slow as on
- * one with a 50 us spin, twice as fast with 300 us).  The caller spins
- * less: sleeping frees its core, where the scheduler may then run a worker
- * that another process has pushed off its own. */
+ * one with a 50 us spin, twice as fast with 300 us).  But a worker that
+ * spins on a core another process wants becomes a CPU hog in the
+ * scheduler's eyes: it is then descheduled at the end of each time slice,
+ * often in the middle of a chunk the caller must wait for.  So a worker
+ * spins only while nothing has preempted it (its involuntary context
+ * switches did not grow), and otherwise sleeps at once, which keeps it
+ * quick to run when the next call wakes it.  The caller spins less:
+ * sleeping frees its core, where the scheduler may then run a worker that
+ * another process has pushed off its own. */
 #define FA_WORKER_SPIN_NS 300000
 #define FA_CALLER_SPIN_NS 100000
 
@@ -68,6 +75,8 @@ static struct {
     pthread_mutex_t grow_lock;
     _Atomic int workers;                      /* started and running */
     pthread_t threads[FA_POOL_MAX_WORKERS];
+    _Atomic int working[FA_POOL_MAX_WORKERS]; /* holds a claimed chunk */
+    _Atomic int moved[FA_POOL_MAX_WORKERS];   /* pinned to a caller's core by fa_rescue */
     _Atomic unsigned delay_ms;                /* fastact__pool_test_delay */
 } fa_pool = {.busy = ATOMIC_FLAG_INIT, .grow_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -85,8 +94,22 @@ static int64_t fa_now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Spin while *w == v, for at most ns nanoseconds; the last value seen. */
-static uint32_t fa_spin_while(_Atomic uint32_t *w, uint32_t v, int64_t ns)
+/* How many times the calling thread was preempted (involuntary context
+ * switches): another runnable thread wanted its core.  -1 where the system
+ * does not say. */
+static long fa_preemptions(void)
+{
+#ifdef RUSAGE_THREAD
+    struct rusage u;
+    if (getrusage(RUSAGE_THREAD, &u) == 0)
+        return u.ru_nivcsw;
+#endif
+    return -1;
+}
+
+/* Spin while *w == v, for at most ns nanoseconds, and (with `preempted`)
+ * only until the thread is preempted again; the last value seen. */
+static uint32_t fa_spin_while(_Atomic uint32_t *w, uint32_t v, int64_t ns, long *preempted)
 {
     uint32_t now = atomic_load_explicit(w, memory_order_acquire);
     int64_t end = 0;
@@ -99,6 +122,13 @@ static uint32_t fa_spin_while(_Atomic uint32_t *w, uint32_t v, int64_t ns)
                 end = t + ns;
             else if (t >= end)
                 break;
+        }
+        if (preempted && i % 1024 == 0) {     /* every ~30 us */
+            long p = fa_preemptions();
+            if (p != *preempted) {
+                *preempted = p;
+                break;
+            }
         }
     }
     return now;
@@ -171,21 +201,74 @@ static void fa_delay_for_test(void)
     }
 }
 
+/* Workers stuck behind another process: a caller that has finished every
+ * other chunk and waited FA_CALLER_SPIN_NS in vain for a worker's chunk moves
+ * that worker onto its own core (pinning it there) before it sleeps.
+ * Otherwise the worker waits for the other process's time slice (~3 ms
+ * measured) and so does the call: the scheduler does not move a thread
+ * that has just run (it counts as cache-hot) onto the core the caller
+ * frees.  The worker takes its own CPU set back when its chunk is done. */
+#ifdef __linux__
+static void fa_rescue(int helpers)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0)
+        return;
+    cpu_set_t here;
+    CPU_ZERO(&here);
+    CPU_SET(cpu, &here);
+    for (int i = 0; i < helpers; i++) {
+        if (atomic_load(&fa_pool.working[i])
+                && pthread_setaffinity_np(fa_pool.threads[i], sizeof here, &here) == 0)
+            atomic_store(&fa_pool.moved[i], 1);
+    }
+}
+
+/* Back to the worker's own CPU set, and off the caller's core: a worker
+ * left there would be woken there for the next call too. */
+static void fa_move_back(int index, const cpu_set_t *home, int have_home)
+{
+    if (!atomic_load_explicit(&fa_pool.moved[index], memory_order_relaxed)
+            || !atomic_exchange(&fa_pool.moved[index], 0) || !have_home)
+        return;
+    cpu_set_t away = *home;
+    int cpu = sched_getcpu();
+    if (cpu >= 0 && CPU_ISSET(cpu, &away) && CPU_COUNT(&away) > 1) {
+        CPU_CLR(cpu, &away);
+        pthread_setaffinity_np(pthread_self(), sizeof away, &away);
+    }
+    pthread_setaffinity_np(pthread_self(), sizeof *home, home);
+}
+#endif
+
 static void *fa_worker(void *arg)
 {
     int index = (int)(intptr_t)arg;
+#ifdef __linux__
+    cpu_set_t home;
+    int have_home = pthread_getaffinity_np(pthread_self(), sizeof home, &home) == 0;
+#endif
     uint32_t seen = atomic_load(&fa_pool.bell);
+    long preempted = fa_preemptions();
     while (!atomic_load_explicit(&fa_pool.stop, memory_order_acquire)) {
         fa_delay_for_test();
         size_t c;
         while (fa_claim(index, &c)) {
+            atomic_store_explicit(&fa_pool.working[index], 1, memory_order_relaxed);
             fa_run_chunk(&fa_pool.job, c);
+            atomic_store_explicit(&fa_pool.working[index], 0, memory_order_relaxed);
             atomic_fetch_add(&fa_pool.done, 1);       /* seq_cst: against caller_sleeping */
             if (atomic_load(&fa_pool.caller_sleeping))
                 fa_wake(&fa_pool.done, 1);
         }
-        /* idle: spin a little, then sleep until the bell rings */
-        if (fa_spin_while(&fa_pool.bell, seen, FA_WORKER_SPIN_NS) == seen) {
+#ifdef __linux__
+        fa_move_back(index, &home, have_home);
+#endif
+        /* idle: spin a little if this core is ours, then sleep until the bell rings */
+        long now = fa_preemptions();
+        int alone = now == preempted;
+        preempted = now;
+        if (!alone || fa_spin_while(&fa_pool.bell, seen, FA_WORKER_SPIN_NS, &preempted) == seen) {
             atomic_fetch_add(&fa_pool.sleepers, 1);   /* seq_cst: against the bell */
             if (atomic_load(&fa_pool.bell) == seen && !atomic_load(&fa_pool.stop))
                 fa_sleep_on(&fa_pool.bell, seen);
@@ -265,10 +348,14 @@ void fastact__pool_run(fa_pool_body body, void *ctx, size_t units, size_t per_ch
     uint32_t done = atomic_load_explicit(&fa_pool.done, memory_order_acquire);
     while (done != theirs) {        /* spin while the workers keep finishing chunks */
         uint32_t before = done;
-        done = fa_spin_while(&fa_pool.done, before, FA_CALLER_SPIN_NS);
+        done = fa_spin_while(&fa_pool.done, before, FA_CALLER_SPIN_NS, NULL);
         if (done == before)
             break;
     }
+#ifdef __linux__
+    if (done != theirs)
+        fa_rescue(helpers);
+#endif
     while (done != theirs) {
         atomic_store(&fa_pool.caller_sleeping, 1);
         done = atomic_load(&fa_pool.done);
