@@ -155,8 +155,8 @@ FASTACT_API int fastact_glu_backward(fastact_dtype dt, size_t outer, size_t len,
  * FASTACT_NUM_THREADS, else the first number of OMP_NUM_THREADS, else the
  * cores; an invalid FASTACT_NUM_THREADS or FASTACT_SIMD is reported on
  * stderr and the default used.  A child forked after the library ran a call
- * on threads runs serially (the count reads 1): OpenMP's threads do not
- * survive fork(). */
+ * on threads runs serially (the count reads 1): the library's worker
+ * threads do not survive fork(). */
 FASTACT_API void fastact_set_num_threads(int n);
 FASTACT_API int fastact_get_num_threads(void);
 

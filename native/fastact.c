@@ -5,12 +5,11 @@
  * the Cython backend shares.
  *
  * The only state is the thread count and the table choice (both decided
- * once, atomically) and whether a forked process may use OpenMP threads;
+ * once, atomically) and whether a forked process may use the thread pool;
  * everything else is per call.
  */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -141,10 +140,10 @@ FASTACT_API const char *fastact_simd_level(void)
 /* ------------------------------------------------------------------ */
 
 static atomic_int fa_threads;          /* 0: not decided yet */
-/* Set once a parallel region ran in this process.  libgomp's pool does not
- * survive fork(): a child that starts a team waits for workers that exist
- * only in the parent.  So a child forked after that runs serially, and so
- * do its own children (fa_pool_lost is inherited). */
+/* Set once a call ran on threads in this process.  The pool's workers (and
+ * Numba's) do not survive fork(): a child forked after that runs serially,
+ * and so do its own children (fa_pool_lost is inherited), like the Python
+ * side with Numba's pool (fastact/backends/threads.py). */
 static atomic_int fa_pool_started;
 static atomic_int fa_pool_lost;
 
@@ -152,6 +151,7 @@ static void fa_after_fork_in_child(void)
 {
     if (atomic_load(&fa_pool_started))
         atomic_store(&fa_pool_lost, 1);
+    fastact__pool_forget();
 }
 
 __attribute__((constructor)) static void fa_register_atfork(void)
@@ -166,8 +166,7 @@ FA_API void fastact__pool_lost(void)
 
 static int fa_procs(void)
 {
-    int procs = omp_get_num_procs();
-    return procs < 1 ? 1 : procs;
+    return fastact__pool_cores();
 }
 
 /* A whole number >= 1 (surrounding blanks allowed), else 0. */

@@ -127,7 +127,7 @@ enum {
 /* Results do not depend on the thread count. */
 
 /* The team size for a parallel call: fastact_get_num_threads(), noting that
- * the OpenMP pool is in use (a child forked after that runs serially). */
+ * the thread pool is in use (a child forked after that runs serially). */
 FA_API int fastact__team_threads(void);
 /* Run serially from now on in this process (Python calls it in a child
  * forked after another library, Numba, started threads). */
@@ -174,6 +174,22 @@ typedef struct {
 
 FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
                                int threads);
+
+/* ---- The thread pool (pool.c) ----------------------------------------
+ * body(ctx, lo, hi) over the units [0, units) in chunks of per_chunk units
+ * (the last may be shorter), by the calling thread and up to threads - 1
+ * workers, each chunk exactly once; returns when all are done.  Who runs
+ * which chunk varies from call to call: body must not care. */
+typedef void (*fa_pool_body)(void *ctx, size_t lo, size_t hi);
+void fastact__pool_run(fa_pool_body body, void *ctx, size_t units, size_t per_chunk,
+                       int threads);
+/* The cores this process may run on (its CPU affinity when it starts). */
+int fastact__pool_cores(void);
+/* In a child after fork(): the parent's workers are not here. */
+void fastact__pool_forget(void);
+/* For the tests: each worker sleeps ms milliseconds before it looks for work
+ * (a worker that starts late); 0 turns it off. */
+FA_API void fastact__pool_test_delay(unsigned ms);
 
 /* FA_PARALLEL_MIN, for the Python side to compare with fastact.backends.parallel. */
 FA_API size_t fastact__parallel_min(void);

@@ -75,6 +75,47 @@ def test_every_backend_in_one_run():
     assert len({r["times"]["numpy"] for r in rows}) == 1
 
 
+BUSY = ["--busy", "--functions", "relu", "--n", "40000", "--dtype", "float32", "--pass", "fwd",
+        "--no-torch", "--no-progress", "--min-time", "0.001", "--repeat", "1"]
+
+
+def test_busy_core_figures_and_the_spinner_is_gone(capsys):
+    import fastact
+    threads_before = fastact.get_num_threads()
+    assert bench.main("bench", BUSY + ["--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    meta, rows = doc["meta"], doc["results"]
+    counts = meta["threads"]
+    assert counts == sorted({1, threads_before})
+    assert meta["busy_core"] in os.sched_getaffinity(0)
+    # the spinning process was killed and reaped before the report
+    assert not os.path.exists(f"/proc/{meta['spinner_pid']}")
+    assert [(r["function"], r["competitor"], r["pass"], r["n"]) for r in rows] == \
+        [("relu", "fastact@cython", "forward", 40000)]
+    figures = {f"{state} {t}" for state in ("idle", "busy") for t in counts}
+    r = rows[0]
+    assert set(r["median"]) == set(r["p90"]) == figures
+    assert all(0 < r["median"][k] <= r["p90"][k] for k in figures)
+    assert r["busy_p90_over_1"] == pytest.approx(
+        r["p90"][f"busy {counts[-1]}"] / r["median"]["busy 1"])
+    assert fastact.get_num_threads() == threads_before          # restored
+
+
+def test_busy_core_table_columns():
+    done = run("-m", "fastact", "bench", *BUSY)
+    assert done.returncode == 0, done.stderr
+    counts = sorted({1, os.cpu_count() or 1})
+    for t in counts:
+        for state in ("idle", "busy"):
+            assert f"{state} {t}T " in done.stdout and f"{state} {t}T p90" in done.stdout
+    assert f"busy p90 {counts[-1]}T / 1T" in done.stdout and "spinning on CPU" in done.stdout
+
+
+def test_busy_refuses_the_c_backend(capsys):
+    assert bench.main("bench", BUSY + ["--backend", "c"]) == 2
+    assert "--busy" in capsys.readouterr().err
+
+
 def test_help():
     done = run("-m", "fastact", "bench", "--help")
     assert done.returncode == 0 and "--quick" in done.stdout
