@@ -209,7 +209,8 @@ def programs(tmp_path_factory, flags):
     (gen / "op_macros.h").write_text(op_macros_header())
     cflags, libs = flags
     exes = {}
-    for name, extra in (("fa_driver", []), ("fa_status", ["-pthread"])):
+    for name, extra in (("fa_driver", []), ("fa_status", ["-pthread"]),
+                        ("fa_threads", ["-pthread"])):
         exe = str(out / name)
         _compile([CC, *C_FLAGS, f"-I{gen}", *cflags, os.path.join(CDIR, name + ".c"),
                   "-o", exe, *libs, "-lm", *extra], name)
@@ -822,6 +823,27 @@ def test_threads(programs):
         s, g = int(set_), int(get)
         assert 1 <= g <= s and (g == s or s > (os.cpu_count() or 1)), \
             f"set_num_threads({s}) then get_num_threads() = {g}"
+
+
+def test_threads_at_once(programs):
+    """fa_threads: four threads run every pass of every op (the softmax family, prelu
+    with dweight in each layout, glu included), float32 and float64, while a fifth
+    cycles the thread count through 1, 2 and 3; every result must have the bits of
+    one thread alone (tests/c/fa_threads.c)."""
+    from fastact.api.activations import PARALLEL_MIN
+    r = _run([programs["fa_threads"], str(PARALLEL_MIN + 1000)], timeout=300)
+    lines = r.stdout.splitlines()
+    bad = [ln for ln in lines if ln.startswith(("DIFF ", "ERROR "))]
+    assert r.returncode == 0 and not bad and lines[-1:] == ["DONE"], \
+        f"exit {r.returncode}:\n" + "\n".join(bad[:30]) + r.stderr[-2000:]
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in lines
+              if ln.startswith(("JOBS ", "CALLS ", "SETS "))}
+    # every op's passes in both dtypes: 4 per elementwise op at most, 3 at least
+    elementwise = sum(len(a.kernels) for a in registry.ACTIVATIONS
+                      if a.kind == registry.ELEMENTWISE)
+    assert counts["JOBS"] >= 2 * (3 * elementwise + 6 + 8 + 4), counts
+    assert counts["CALLS"] == 4 * 5 * counts["JOBS"], counts
+    assert counts["SETS"] > 0, "the thread count never changed while the calls ran"
 
 
 # --------------------------------------------------------------------------
