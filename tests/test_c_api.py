@@ -355,9 +355,7 @@ def elementwise_data(case_id, dtype_name):
     dtype = np.dtype(dtype_name)
     x = small_grid(case, dtype)
     ref = R.evaluate(case.kernel, x, case.params, "f64" if dtype == np.float64 else "f32")
-    scale = None
-    if case.act.cancelling_terms:
-        scale = np.maximum(np.abs(ref.terms[0]), np.abs(ref.terms[1]))
+    scale = R.cancelling_scale(case.act, x, ref)
     rng = np.random.default_rng(len(case_id))
     mag = rng.uniform(0.5, 2.0, x.size)
     dy = np.where(rng.random(x.size) < 0.5, -mag, mag).astype(dtype)

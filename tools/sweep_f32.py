@@ -172,7 +172,7 @@ def run_passes(case, bits, passes):
     R._CACHE.clear()                       # evaluate() keeps every result: not here
     ref_seconds = time.perf_counter() - t0
     f, kw = case.func, case.kwargs
-    scale = term_scale(case, ref)
+    scale = term_scale(case, ref, x)
     out = {}
     for p in passes:
         t = time.perf_counter()
@@ -209,7 +209,7 @@ def check_reference(case, n=CHECK_POINTS, seed=0):
     fast = R.evaluate(case.kernel, x, case.params, "f32")
     R._CACHE.clear()
     f, d = R.mp_evaluate(case.kernel, x, case.params)
-    scale = term_scale(case, fast)
+    scale = term_scale(case, fast, x)
     ef = R.ulp_error(fast.f, f, F32)
     ed = R.ulp_error(fast.df, d, F32, scale)
     i, j = int(np.argmax(ef)), int(np.argmax(ed))
