@@ -420,3 +420,125 @@ def test_prelu_accuracy(dtype):
     dx, _ = fastact.prelu.backward(dy, x, w)
     dref = dy.astype(R.WIDE) * np.where(np.isnan(xw), xw, np.where(xw > 0, R.W(1), ww))
     R.assert_ulp(dx, dref, dtype, BOUND, {"x": x, "dy": dy}, label="prelu backward")
+
+
+# --------------------------------------------------------------------------
+# prelu's dweight: against the exact sum, with the bound of a compensated sum
+
+def _exact_products(a, b):
+    """(p, e) with p + e = a * b exactly (float64; Dekker's split, no overflow here)."""
+    p = a * b
+    split = 134217729.0                          # 2**27 + 1
+    ca, cb = split * a, split * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dweight_reference(dy, x, axis, channels):
+    """Per channel: (exact sum of dy * x over x <= 0 rounded to float64, the sum of
+    the products' own rounding errors in float64, sum of |dy * x|, term count)."""
+    import math
+    x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
+    if channels == 1:
+        rows_x, rows_dy = x64.reshape(1, -1), dy64.reshape(1, -1)
+    else:
+        rows_x = np.moveaxis(x64, axis, 0).reshape(channels, -1)
+        rows_dy = np.moveaxis(dy64, axis, 0).reshape(channels, -1)
+    out = []
+    for xr, gr in zip(rows_x, rows_dy):
+        keep = xr <= 0
+        p, e = _exact_products(gr[keep], xr[keep])
+        out.append((math.fsum(np.concatenate([p, e])), math.fsum(np.abs(e)),
+                    math.fsum(np.abs(p)), int(keep.sum())))
+    return out
+
+
+# (label, x shape, channel axis, channels): the layouts the drivers sum differently
+PRELU_LAYOUTS = [("short rows", (300, 8, 9), 1, 8), ("long rows", (2, 3, 5000), 1, 3),
+                 ("channels last", (3000, 7), -1, 7), ("shared slope", (40, 500), 1, 1)]
+
+
+def _prelu_dweight_data(shape, axis, dtype, cancelling, seed):
+    """x (80% <= 0) and dy; ``cancelling`` adds, along each channel's summation order,
+    pairs of products +-2**30 four apart, which leave the small terms' low bits to
+    a plain sum's rounding (a compensated sum keeps them)."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random(shape) < 0.8, -np.abs(rng.standard_normal(shape)), 1.0)
+    dy = rng.standard_normal(shape)
+    if cancelling:
+        xm, gm = np.moveaxis(x, axis, 0), np.moveaxis(dy, axis, 0)
+        flat_x = xm.reshape(xm.shape[0], -1) if shape[axis] > 1 else x.reshape(1, -1)
+        flat_g = gm.reshape(gm.shape[0], -1) if shape[axis] > 1 else dy.reshape(1, -1)
+        k = np.arange(0, flat_x.shape[1] - 7, 8)
+        flat_x[:, k] = flat_x[:, k + 4] = -2.0 ** 30
+        flat_g[:, k], flat_g[:, k + 4] = 1.0, -1.0
+        if shape[axis] > 1:
+            x = np.moveaxis(flat_x.reshape(xm.shape), 0, axis)
+            dy = np.moveaxis(flat_g.reshape(gm.shape), 0, axis)
+        else:
+            x, dy = flat_x.reshape(shape), flat_g.reshape(shape)
+    return x.astype(dtype), dy.astype(dtype)
+
+
+# Layouts whose dweight is summed plainly in float64 within a row or segment (and, on
+# Numba, across blocks): exact enough without cancellation, not with it.  Strict:
+# they pass once the sums are compensated (then this table goes).
+_NATIVE_PLAIN = ("native backend: dweight summed plainly in float64 within each row or "
+                 "segment, compensated only across them (issue 13: compensated sums)")
+_NUMBA_PLAIN = ("Numba backend: dweight summed plainly in float64 within rows and blocks, "
+                "the parts by NumPy (issue 13: compensated sums)")
+PLAIN_SUMS = {
+    **{("cython", label, dt): _NATIVE_PLAIN
+       for label, dt in [("short rows", "float32"), ("short rows", "float64"),
+                         ("long rows", "float64"), ("shared slope", "float32"),
+                         ("shared slope", "float64")]},
+    **{("numba", label, dt): _NUMBA_PLAIN
+       for label in ("short rows", "long rows", "channels last", "shared slope")
+       for dt in ("float32", "float64") if (label, dt) != ("long rows", "float32")},
+}
+
+
+def _prelu_params():
+    out = []
+    for backend in ("cython", "numba"):
+        for label, shape, axis, c in PRELU_LAYOUTS:
+            for dt in ("float32", "float64"):
+                marks = ()
+                why = PLAIN_SUMS.get((backend, label, dt))
+                if why:
+                    marks = pytest.mark.xfail(strict=True, reason=why)
+                out.append(pytest.param(backend, label, shape, axis, c, dt, marks=marks,
+                                        id=f"{backend}-{label}-{dt}"))
+    return out
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("be, label, shape, axis, channels, dtype_name", _prelu_params())
+def test_prelu_dweight_accuracy(be, label, shape, axis, channels, dtype_name):
+    """dweight[c] = sum of dy * x over x <= 0 in channel c, against the exact sum:
+    float32 within 1 ULP (the products are exact in float64; a compensated sum rounds
+    once); float64 within 2 ULP plus the sum of the products' own rounding errors."""
+    import fastact
+    dtype = np.dtype(dtype_name)
+    w = np.linspace(-0.3, 0.4, channels).astype(dtype)
+    for cancelling in (False, True):
+        x, dy = _prelu_dweight_data(shape, axis, dtype, cancelling, seed=len(label))
+        with fastact.use_backend(be):
+            _, dw = fastact.prelu.backward(dy, x, w, axis=axis)
+        for c, (exact, rounding, magnitude, n) in enumerate(
+                _dweight_reference(dy, x, axis % len(shape), channels)):
+            got = float(np.atleast_1d(dw)[c])
+            unit = max(float(np.spacing(np.abs(dtype.type(exact)))),
+                       float(np.finfo(dtype).smallest_subnormal))
+            if dtype == np.float32:
+                tol = unit + n * 2.0 ** -104 * magnitude
+            else:
+                tol = 2 * unit + rounding + n * 2.0 ** -104 * magnitude
+            # the exact sum is float64-rounded here: half a float64 ulp more at most
+            tol += float(np.spacing(abs(exact))) / 2
+            assert abs(got - exact) <= tol, (
+                f"prelu dweight[{c}] {label} {dtype_name} on {be}"
+                f"{' with cancelling terms' if cancelling else ''}: got {got!r}, exact "
+                f"{exact!r}, off by {abs(got - exact) / unit:.3g} ULP (allowed "
+                f"{tol / unit:.3g})")
