@@ -8,7 +8,7 @@ C programs in tests/c/ are compiled once per session against the flags of
   from a binary file and writes every output to another; its outputs are
   checked here against tests/reference.py with the bounds of
   test_accuracy.py (4 ULP, the cancelling-term rows counted against their
-  larger term): every elementwise row and pass (generic and typed entry
+  larger term near the zero of f'): every elementwise row and pass (generic and typed entry
   points), the softmax family, prelu and glu, float32 and float64, lengths 0,
   1, around the SIMD width and around the thread split, in place and out of
   place, with the CPU's kernels and with FASTACT_SIMD=baseline.  Every output

@@ -17,7 +17,8 @@ of the 2**32 bit patterns (stride 1: all of them, NaNs and infinities included)
 and, when STRIDE > 1, the specials, the kinks with their neighbours and the
 inputs around the overflow threshold, each pass is compared with the reference
 in float32 ULPs (``reference.ulp_error``; the rows with cancelling derivative
-terms are measured against the larger term, ``refcache.term_scale``).
+terms are measured against the larger term near the zero of f',
+``refcache.term_scale``).
 
 Passes: ``forward`` f(x); ``value`` and ``derivative`` from
 value_and_derivative; ``backward`` from x with dy = 1; ``backward_from_y`` with
