@@ -83,9 +83,11 @@ class Activation:
     from_y_refused_when: tuple = ()
     # math rows the kernels provide for this activation: gelu has two forms
     math_rows: tuple = ()
-    # points near a zero of f' where the error is measured against the
-    # largest cancelling term (see README, "Accuracy")
+    # the two terms of f' that cancel near its zero; for x in cancelling_near
+    # (lo, hi), around that zero, the derivative's error is measured against
+    # the larger term, elsewhere against f' itself (see README, "Accuracy")
     cancelling_terms: str = ""
+    cancelling_near: tuple = ()
 
     # A default of None below means "not given": see REQUIRED_FIELDS.
 
@@ -533,6 +535,7 @@ ACTIVATIONS = (
                        "tiny non-zero value down to the underflow threshold (PyTorch flushes "
                        "to 0 early); gelu(inf) = inf.",
         cancelling_terms="Phi(x) and x * phi(x)",
+        cancelling_near=(-2.0, -0.2),
         torch="gelu", torch_relation=TORCH_SAME,
         numpy=(
             ("0.5 * x * (1 + erf(x / math.sqrt(2)))",
@@ -562,6 +565,7 @@ ACTIVATIONS = (
         aliases=("swish",),
         special_values="silu(-inf) = -0.0 (PyTorch: NaN), silu(inf) = inf.",
         cancelling_terms="sigmoid(x) and x * sigmoid(x) * (1 - sigmoid(x))",
+        cancelling_near=(-1.5, -1.05),
         torch="silu", torch_relation=TORCH_SAME,
         f32_arithmetic=True,
         numpy=(
@@ -589,6 +593,7 @@ ACTIVATIONS = (
         special_values="mish(-inf) = -0.0 (PyTorch: NaN), mish(inf) = inf; no overflow "
                        "for large |x|.",
         cancelling_terms="tanh(softplus(x)) and x * sech(softplus(x))^2 * sigmoid(x)",
+        cancelling_near=(-1.7, -0.6),
         torch="mish", torch_relation=TORCH_SAME,
         f32_arithmetic=True,
         numpy=(

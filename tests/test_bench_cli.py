@@ -278,22 +278,38 @@ def _assert_same(case, pass_, impl, got, want):
                                    err_msg=f"{impl} != numpy: {case.name} {pass_}")
 
 
-def test_numpy_and_torch_agree_on_every_case():
-    """Every case has a NumPy expression for each pass and, when torch is importable, a
-    torch call computing the same numbers."""
-    try:
-        bc.import_torch()
-        impls = ("torch",)
-    except bc.Unavailable:
-        impls = ()
+def test_numpy_covers_every_case():
+    """Every case has a NumPy expression for each pass, with finite results."""
     for case in bc.cases():
         for pass_ in case.passes:
             a = bc.make_inputs(case, "float64", 1000)
             want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
             assert all(np.isfinite(w).all() for w in want), (case.name, pass_)
-            for impl in impls:
-                got = _arrays(bc.make_runner(case, pass_, impl, "float64", 1000, 1, inputs=a)())
-                _assert_same(case, pass_, impl, got, want)
+
+
+def test_torch_and_numpy_agree_on_every_case():
+    """Every case has a torch call computing the numbers of its NumPy expression.
+    Skipped, visibly, where torch cannot be imported (the test extra installs it)."""
+    try:
+        bc.import_torch()
+    except bc.Unavailable as exc:
+        pytest.skip(str(exc))
+    compared = 0
+    for case in bc.cases():
+        act = registry.BY_NAME[case.activation]
+        for pass_ in case.passes:
+            a = bc.make_inputs(case, "float64", 1000)
+            want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
+            try:
+                got = _arrays(bc.make_runner(case, pass_, "torch", "float64", 1000, 1,
+                                             inputs=a)())
+            except bc.Unavailable:
+                # only a row the registry says PyTorch lacks may go without
+                assert registry.need(act, "torch_relation") == registry.TORCH_NONE, case.name
+                continue
+            _assert_same(case, pass_, "torch", got, want)
+            compared += 1
+    assert compared > 0
 
 
 # one case of each kind of call: default parameters, a second form, required parameters,

@@ -41,6 +41,17 @@ def test_row_is_well_formed(act):
         assert not act.from_y_refused_when
     if act.cancelling_terms:
         assert act.kind == registry.ELEMENTWISE
+        # the interval where the error counts against the larger term holds the zero
+        # of f' (f' changes sign across it) for every form of the row
+        import numpy as np
+        import reference as R
+        lo, hi = act.cancelling_near
+        assert lo < hi
+        for kernel in act.kernels:
+            ends = R.evaluate(kernel, np.array([lo, hi]), {}, "f32").df
+            assert ends[0] < 0 < ends[1], (kernel, act.cancelling_near, ends)
+    else:
+        assert not act.cancelling_near
     choice = [p for p in act.params if p.choices]
     assert len(choice) <= 1
     for p in choice:

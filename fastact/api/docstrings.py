@@ -122,9 +122,10 @@ def docstring(act):
     if act.special_values:
         notes.append(act.special_values)
     if act.cancelling_terms:
-        notes.append("Near the zero of f' the derivative is a sum of terms that cancel ("
-                     f"{act.cancelling_terms}); there its error is bounded in ULPs of the "
-                     "largest term.")
+        lo, hi = act.cancelling_near
+        notes.append(f"Near the zero of f', for x in [{lo:g}, {hi:g}], the derivative is a sum "
+                     f"of terms that cancel ({act.cancelling_terms}); there its error is "
+                     "bounded in ULPs of the larger term, elsewhere in ULPs of f'.")
     notes.append(_NAN_RULE)
     notes.append(_DTYPES)
     notes.append(f"Accuracy: within {registry.ULP_BOUND} ULP of the exact result for "
