@@ -17,6 +17,7 @@ from numba import njit
 
 from .llvm_intrinsics import bits_from_float32, float32_from_bits, float_from_bits, fma
 from .elementwise import _nan_or       # generic: keeps a float32 a float32
+from .float32_fits import FLOAT32_FITS
 
 _f = np.float32
 _d = np.float64      # (Numba's float() would keep a float32 a float32)
@@ -67,6 +68,16 @@ def _scale(v, k):
     return v * _pow2(k1) * _pow2(k - k1)
 
 
+_TWO_M100 = _f(2.0 ** -100)
+
+
+@njit(inline="always")
+def _scale_low(v, k):
+    """v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact
+    first, then one rounding where the result is subnormal (cheaper than _scale)."""
+    return v * _pow2(k + 100) * _TWO_M100
+
+
 @njit(inline="always")
 def reduce_exp(x):
     """e**x = 2**k * (1 + p) for finite -150 <= x <= 89."""
@@ -97,6 +108,17 @@ def mul_exp(v, h):
     """v * e**h rounded once, also where the result is subnormal (|v| <= 1e4)."""
     k, p = reduce_exp(_clamp(h, _MUL_EXP_LO, _EXP_HI))
     return _scale(v + v * p, k)
+
+
+@njit(inline="always")
+def mul_exp_pair(v, v_lo, h, lo):
+    """(v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <=
+    ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with
+    e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the
+    leading term."""
+    k, p = reduce_exp(h)
+    e = fma(p, lo, p + lo)
+    return _scale_low(fma(v, e, fma(v_lo, e, v_lo)) + v, k)
 
 
 @njit(inline="always")
@@ -279,8 +301,77 @@ def tanh_derivative_from_y(y):
     return (_ONE - y) * (_ONE + y)
 
 
+# ---- gelu: x Phi(x) with Phi(-a) = erfc(z) / 2, z = a / sqrt 2 -------------------------
+# erfc(z) = t R(t) e**(-z**2) with t = 2 / (2 + z) (tools/fit_coefficients.py fits R
+# as a polynomial in t - 1/2 for 0 <= a <= 15: degree 8, relative error 4e-8)
+_GELU_A_MAX = _f(15.0)              # beyond, x Phi(x) is -0 or x and Phi(-a) below 1e-50
+_SQRT1_2_F = _f(0.7071067811865476)
+_SQRT1_2_F_LO = _f(0.7071067811865476 - float(_f(0.7071067811865476)))
+_TWO_OVER_SQRT_PI_F = _f(1.1283791670955126)
+_INV_SQRT_2PI_F = _f(0.3989422804014327)
+_INV_SQRT_2PI_F_LO = _f(0.3989422804014327 - float(_f(0.3989422804014327)))
+
+
+def _horner32(name):
+    """The float32 polynomial ``name`` of float32_fits.py as a jitted function of t,
+    Horner's rule in s = t - center, written out term by term (see
+    elementwise._straight_line) with float32 constants."""
+    center, coefficients = FLOAT32_FITS[name]
+    namespace = {"fma": fma, "__name__": __name__, "CENTER": _f(center)}
+    namespace.update({f"C{k}": _f(c) for k, c in enumerate(coefficients)})
+    n = len(coefficients) - 1
+    lines = ["s = t - CENTER", f"p = C{n}"] + [f"p = fma(p, s, C{k})" for k in range(n - 1, -1, -1)]
+    source = f"def {name}(t):\n" + "".join(f"    {line}\n" for line in lines) + "    return p\n"
+    exec(compile(source, f"<fastact float32 polynomial {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.__fastact_source__ = source      # for tools/translate_math.py
+    return njit(inline="always")(function)
+
+
+_erfcx_ratio = _horner32("erfcx_ratio")
+
+
+@njit(inline="always")
+def gelu_value_and_derivative(x):
+    x = _f(x)
+    xs = _clamp(x, -_GELU_A_MAX, _GELU_A_MAX)
+    a = abs(xs)
+    # 2 + z, z = a / sqrt 2: den + den_lo, den rounded once, den_lo its error to ~1e-7
+    den = fma(a, _SQRT1_2_F, _TWO)
+    z = den - _TWO                                        # exact
+    den_lo = fma(a, _SQRT1_2_F, -z) + a * _SQRT1_2_F_LO
+    t = _TWO / den
+    series = _erfcx_ratio(t)
+    tr = t * series                            # erfcx(z'), z' = 2 / t - 2
+    tr_lo = fma(t, series, -tr)
+    # erfcx has relative slope up to 2 / sqrt(pi) near 0, so the rounding of z and t
+    # (z' != z) would cost several ulp: correct to first order, erfcx(z) =
+    # erfcx(z') + (z - z') (2 z erfcx(z') - 2 / sqrt(pi)), z - z' = (t (2 + z) - 2) / t
+    gap = _HALF * den * (fma(t, den, -_TWO) + t * den_lo)
+    # Phi(-a) = (s_hi + s_lo) E with E = e**(-a*a/2), from the exact square hi + lo
+    s_hi = _HALF * tr
+    s_lo = _HALF * (tr_lo + gap * (_TWO * z * tr - _TWO_OVER_SQRT_PI_F))
+    sq = a * a
+    nhi = _f(-0.5) * sq                                   # -(hi + lo) = -a*a/2 exactly
+    nlo = _f(-0.5) * fma(a, a, -sq)
+    # y = x Phi(x): x Phi(-a) for x < 0, x - x Phi(-a) above, from one product
+    # x Phi(-a) rounded once (for x > 15, Phi(-15) is 0 in float32)
+    v = xs * s_hi
+    xq = mul_exp_pair(v, fma(xs, s_hi, -v) + xs * s_lo, nhi, nlo)
+    neg = x < _ZERO
+    y = xq if neg else x - xq
+    # y' = Phi(x) + x phi(x) = (s + g) E for x < 0, 1 + (g - s) E above, g = x / sqrt(2 pi)
+    g = xs * _INV_SQRT_2PI_F
+    g_lo = fma(xs, _INV_SQRT_2PI_F, -g) + xs * _INV_SQRT_2PI_F_LO
+    sg = g + s_hi if neg else g - s_hi
+    sg_lo = (g_lo + s_lo) if neg else (g_lo - s_lo)
+    slope = mul_exp_pair(sg, sg_lo, nhi, nlo)
+    return y, (slope if neg else _ONE + slope)
+
+
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
         "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
-        "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative}
+        "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
+        "gelu": gelu_value_and_derivative}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}

@@ -1081,39 +1081,70 @@ FA_INLINE double fa_selu_derivative_from_y_f32d(double y)
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
 }
 
-/* fastact/math/elementwise.py: half_square: a * a / 2 = hi + lo (lo = 0 when the tier does not need it). */
-FA_INLINE void fa_half_square_f32d(double a, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: erfcx_ratio */
+FA_INLINE float fa_erfcx_ratio_f32(float t)
 {
-    double hi, lo;
-    hi = a * a;
-    lo = 0.0;
-    *out0 = 0.5 * hi;
-    *out1 = 0.5 * lo;
+    float s, p;
+    s = t - 0.5f;
+    p = (-0.05948103591799736f);
+    p = fmaf(p, s, 0.048519376665353775f);
+    p = fmaf(p, s, 0.09542741626501083f);
+    p = fmaf(p, s, (-0.10304366797208786f));
+    p = fmaf(p, s, (-0.1718795746564865f));
+    p = fmaf(p, s, 0.1457439512014389f);
+    p = fmaf(p, s, 0.5589398741722107f);
+    p = fmaf(p, s, 0.6871609091758728f);
+    p = fmaf(p, s, 0.5107913613319397f);
+    return p;
 }
 
-/* fastact/math/elementwise.py: erfcx_series */
-FA_INLINE double fa_erfcx_series_f32d(double v)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    double e1_0, e1_1, e1_2, e1_3, e1_4, e1_5, e1_6, e1_7, p1, e2_0, e2_1, e2_2, e2_3, p2, e3_0, e3_1, p3, e4_0;
-    e1_0 = fma(0.3435803421453306, v, 0.5107913526180153);
-    e1_1 = fma(0.018221118714651183, v, 0.13973604669629283);
-    e1_2 = fma(-0.003239634051603282, v, -0.010755340703254769);
-    e1_3 = fma(0.00041890905542683356, v, 0.0015453949860900198);
-    e1_4 = fma(-(1.805311966092558e-05), v, -0.00033194958513019603);
-    e1_5 = fma(-(1.545401501878931e-05), v, 7.333364804342509e-05);
-    e1_6 = fma(6.384698751455104e-06, v, -(1.2614936188377231e-05));
-    e1_7 = fma(-(1.0093183148367192e-06), v, 1.17316179658803e-06);
-    p1 = v * v;
-    e2_0 = fma(e1_1, p1, e1_0);
-    e2_1 = fma(e1_3, p1, e1_2);
-    e2_2 = fma(e1_5, p1, e1_4);
-    e2_3 = fma(e1_7, p1, e1_6);
-    p2 = p1 * p1;
-    e3_0 = fma(e2_1, p2, e2_0);
-    e3_1 = fma(e2_3, p2, e2_2);
-    p3 = p2 * p2;
-    e4_0 = fma(e3_1, p3, e3_0);
-    return e4_0;
+    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
+}
+
+/* fastact/math/elementwise_f32.py: mul_exp_pair: (v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <= ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the leading term. */
+FA_INLINE float fa_mul_exp_pair_f32(float v, float v_lo, float h, float lo)
+{
+    int32_t k;
+    float p, e;
+    fa_reduce_exp_f32(h, &k, &p);
+    e = fmaf(p, lo, p + lo);
+    return fa_scale_low_f32((fmaf(v, e, fmaf(v_lo, e, v_lo))) + v, k);
+}
+
+/* fastact/math/elementwise_f32.py: gelu_value_and_derivative */
+FA_INLINE void fa_gelu_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    float xs, a, den, z, den_lo, t, series, tr, tr_lo, gap, s_hi, s_lo, sq, nhi, nlo, v, xq, y, g, g_lo, sg, sg_lo, slope;
+    int neg;
+    xs = fa_clamp_f32(x, -15.0f, 15.0f);
+    a = fabsf(xs);
+    den = fmaf(a, 0.7071067690849304f, 2.0f);
+    z = den - 2.0f;
+    den_lo = (fmaf(a, 0.7071067690849304f, -z)) + (a * (1.2101617485882343e-08f));
+    t = 2.0f / den;
+    series = fa_erfcx_ratio_f32(t);
+    tr = t * series;
+    tr_lo = fmaf(t, series, -tr);
+    gap = (0.5f * den) * ((fmaf(t, den, -2.0f)) + (t * den_lo));
+    s_hi = 0.5f * tr;
+    s_lo = 0.5f * (tr_lo + (gap * (((2.0f * z) * tr) - 1.128379225730896f)));
+    sq = a * a;
+    nhi = ((float)(-0.5)) * sq;
+    nlo = ((float)(-0.5)) * (fmaf(a, a, -sq));
+    v = xs * s_hi;
+    xq = fa_mul_exp_pair_f32(v, (fmaf(xs, s_hi, -v)) + (xs * s_lo), nhi, nlo);
+    neg = x < 0.0f;
+    y = (neg ? xq : x - xq);
+    g = xs * 0.3989422917366028f;
+    g_lo = (fmaf(xs, 0.3989422917366028f, -g)) + (xs * (-1.1335170135851058e-08f));
+    sg = (neg ? g + s_hi : g - s_hi);
+    sg_lo = (neg ? g_lo + s_lo : g_lo - s_lo);
+    slope = fa_mul_exp_pair_f32(sg, sg_lo, nhi, nlo);
+    *out0 = y;
+    *out1 = (neg ? slope : 1.0f + slope);
 }
 
 /* fastact/math/elementwise.py: mul_exp_in_range: mul_exp for -1400 <= hi <= 709 (or NaN) already. */
@@ -1130,29 +1161,6 @@ FA_INLINE double fa_mul_exp_in_range_f32d(double v, double hi, double lo)
 FA_INLINE double fa_mul_exp_f32d(double v, double hi, double lo)
 {
     return fa_mul_exp_in_range_f32d(v, fa_clamp_f64(hi, -1400.0, 709.0), lo);
-}
-
-/* fastact/math/elementwise.py: gelu_value_and_derivative */
-FA_INLINE void fa_gelu_value_and_derivative_f32d(double x, double *out0, double *out1)
-{
-    double a, xs, z, den, t, hi, lo, series, tr, scaled, q, neg_y, y, cdf;
-    int neg;
-    a = fa_clamp_f64(fabs(x), 0.0, 40.0);
-    xs = fa_clamp_f64(x, -40.0, 40.0);
-    z = a * 0.7071067811865476;
-    den = 2.0 + z;
-    t = 2.0 / den;
-    fa_half_square_f32d(a, &hi, &lo);
-    series = fa_erfcx_series_f32d((2.0 * t) - 1.0);
-    tr = t * series;
-    scaled = 0.5 * tr;
-    q = fa_mul_exp_f32d(scaled, -hi, -lo);
-    neg = x < 0.0;
-    neg_y = fa_mul_exp_f32d(xs * scaled, -hi, -lo);
-    y = (neg ? neg_y : x * (1.0 - q));
-    cdf = (neg ? q : 1.0 - q);
-    *out0 = y;
-    *out1 = cdf + (fa_mul_exp_f32d(xs * 0.3989422804014327, -hi, -lo));
 }
 
 /* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
