@@ -182,26 +182,39 @@ def tanh_value_and_derivative(x):
     return (t if x > _ZERO else (-t if x < _ZERO else x)), _f(4.0 * wd / ((1.0 + wd) * (1.0 + wd)))
 
 
+_SILU_CLAMP = _f(140.0)             # past it, x e**-|x| is below the subnormals
+
+
 @njit(inline="always")
 def silu_value_and_derivative(x):
     x = _f(x)
-    s, _, w, r = sigmoid_pair(x)
+    # one exponential: e**-|x| = 2**k (1 + p); w = e**-|x| scaled for the denominator,
+    # and for x < 0 the factor e**x applied last to what it multiplies, so that the
+    # tails round once
+    xc = _clamp(x, -_SILU_CLAMP, _SILU_CLAMP)
+    k, p = reduce_exp(-abs(xc))
+    w = _scale_low(_ONE + p, k)
+    r = _ONE / (_ONE + w)
     pos = x >= _ZERO
-    xn = _clamp(x, _TAIL, _ZERO)
-    # x < 0: sigmoid(x) = w r with w = e**x; the factor w goes last
-    # (calls are made before selecting: see elementwise.elu_value_and_derivative)
-    neg_y = mul_exp(xn * r, xn)
-    y = x * s if pos else neg_y
-    # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
-    wd = exp_wide(-abs(x))
-    rd = 1.0 / (1.0 + wd)
-    sd = rd if pos else wd * rd
-    smd = wd * rd if pos else rd
-    neg_d = mul_exp(_f((1.0 + _d(xn) * smd) * rd), xn)
-    xp = _clamp(_d(x), 0.0, 1e4)       # beyond, x e**-x is 0 (and inf * 0 NaN)
-    # derivatives leave in float32, as every row here: the backward loops
-    # multiply dy in float32
-    d = _f(sd * (1.0 + xp * smd)) if pos else neg_d
+    # x < 0: y = x r e**x
+    xr = xc * r
+    neg_y = _scale_low(fma(xr, p, xr), k)
+    y = x * r if pos else neg_y
+    # y' = s (1 + x (1 - s)): r (1 + x w r) for x >= 0 (xc: x w is 0 past 140, not
+    # inf * 0), e**x r (1 + x r) below.  r's rounding would count twice: with
+    # r (1 + e) = 1 / (1 + w) (den + den_lo = 1 + w exactly), r (1 + c r) gains
+    # e r (1 + 2 c r) to first order (c = x w or x)
+    den = _ONE + w
+    den_lo = (_ONE - den) + w
+    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    u = fma(xc, r, _ONE)
+    b = fma(u, r, re * (u + xr))
+    neg_d = _scale_low(fma(b, p, b), k)
+    xwr = xc * (w * r)
+    # r (1 + x w r) + e r (1 + 2 x w r), r added last: it alone is rounded at the
+    # result's scale
+    pos_d = fma(r, xwr, fma(re + re, xwr, re)) + r
+    d = pos_d if pos else neg_d
     return y, d
 
 

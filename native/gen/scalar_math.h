@@ -1192,6 +1192,33 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32d(double x, double *out0, do
     *out1 = d;
 }
 
+/* fastact/math/elementwise_f32.py: silu_value_and_derivative */
+FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    float xc, p, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
+    int32_t k;
+    int pos;
+    xc = fa_clamp_f32(x, -140.0f, 140.0f);
+    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
+    w = fa_scale_low_f32(1.0f + p, k);
+    r = 1.0f / (1.0f + w);
+    pos = x >= 0.0f;
+    xr = xc * r;
+    neg_y = fa_scale_low_f32(fmaf(xr, p, xr), k);
+    y = (pos ? x * r : neg_y);
+    den = 1.0f + w;
+    den_lo = (1.0f - den) + w;
+    re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
+    u = fmaf(xc, r, 1.0f);
+    b = fmaf(u, r, re * (u + xr));
+    neg_d = fa_scale_low_f32(fmaf(b, p, b), k);
+    xwr = xc * (w * r);
+    pos_d = (fmaf(r, xwr, fmaf(re + re, xwr, re))) + r;
+    d = (pos ? pos_d : neg_d);
+    *out0 = y;
+    *out1 = d;
+}
+
 /* fastact/math/elementwise_f32.py: mul_exp: v * e**h rounded once, also where the result is subnormal (|v| <= 1e4). */
 FA_INLINE float fa_mul_exp_f32(float v, float h)
 {
@@ -1207,29 +1234,6 @@ FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
     double t;
     t = ((x < lo) ? lo : x);
     return ((t > hi) ? hi : t);
-}
-
-/* fastact/math/elementwise_f32.py: silu_value_and_derivative */
-FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
-{
-    float s, unused0, w, r, xn, neg_y, y, neg_d, d;
-    int pos;
-    double wd, rd, sd, smd, xp;
-    (void)unused0;
-    fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    pos = x >= 0.0f;
-    xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    neg_y = fa_mul_exp_f32(xn * r, xn);
-    y = (pos ? x * s : neg_y);
-    wd = fa_exp_wide_f32(-(fabsf(x)));
-    rd = 1.0 / (1.0 + wd);
-    sd = (pos ? rd : wd * rd);
-    smd = (pos ? wd * rd : rd);
-    neg_d = fa_mul_exp_f32((float)((1.0 + (((double)(xn)) * smd)) * rd), xn);
-    xp = fa_clamp_f32_ddd((double)(x), 0.0, 10000.0);
-    d = (pos ? (float)(sd * (1.0 + (xp * smd))) : neg_d);
-    *out0 = y;
-    *out1 = d;
 }
 
 /* fastact/math/elementwise_f32.py: mish_value_and_derivative */
