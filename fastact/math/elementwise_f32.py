@@ -169,17 +169,35 @@ def sigmoid_value_and_derivative(x):
     return s, _f(wd / ((1.0 + wd) * (1.0 + wd)))
 
 
+_TANH_CLAMP = _f(60.0)              # 1 - tanh(x)**2 < 1e-50 beyond: 0 in float32
+
+
 @njit(inline="always")
 def tanh_value_and_derivative(x):
     x = _f(x)
-    a = _clamp(abs(x), _ZERO, _TANH_SATURATION)
-    e = expm1(_TWO * a)
-    t = e / (e + _TWO)
-    # 1 - tanh**2 = 4 w / (1 + w)**2, w = e**-2|x|: no cancellation for large
-    # |x|; in float64 from the float32 w, as for sigmoid
-    wd = exp_wide(_f(-2.0) * abs(x))
+    # one exponential: w = e**-2|x| = 2**k (1 + p) and em = w - 1 = expm1(-2|x|), then
+    # tanh|x| = -em / (2 + em) and 1 - tanh**2 = 4 w / (1 + w)**2 = 4 w / (2 + em)**2
+    # (no cancellation in either) from one reciprocal r of 2 + em; r (1 + e) is
+    # 1 / (2 + em) to first order, so that r's rounding does not count twice
+    a = _clamp(abs(x), _ZERO, _TANH_CLAMP)
+    k, p = reduce_exp(_f(-2.0) * a)
+    two_k = _pow2(k if k > -60 else -60)            # past 2**-60, em is -1 anyway
+    em = p * two_k + (two_k - _ONE)                 # 2**k - 1 exact for k >= -24
+    den = _TWO + em
+    den_lo = (_TWO - den) + em                      # 2 + em = den + den_lo exactly
+    r = _ONE / den
+    e = fma(-r, den_lo, fma(-r, den, _ONE))
+    tr = -em * r
+    t = fma(tr, e, tr)
+    # 4 w r**2 (1 + 2 e) with w = 2**k (wp + wp_lo), the products kept as pairs and
+    # 2**(k + 2) applied last, so that the derivative is rounded once
+    wp = _ONE + p
+    wp_lo = (_ONE - wp) + p
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    d = _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k + 2)
     # +-0 and NaN come back as they are
-    return (t if x > _ZERO else (-t if x < _ZERO else x)), _f(4.0 * wd / ((1.0 + wd) * (1.0 + wd)))
+    return (t if x > _ZERO else (-t if x < _ZERO else x)), d
 
 
 _SILU_CLAMP = _f(140.0)             # past it, x e**-|x| is below the subnormals

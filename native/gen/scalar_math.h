@@ -881,29 +881,34 @@ FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
     return y * (1.0f - y);
 }
 
-/* fastact/math/elementwise_f32.py: expm1 */
-FA_INLINE float fa_expm1_f32(float x)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    int32_t k;
-    float p, two_k, small, big;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (-20.0f), 89.0f), &k, &p);
-    two_k = fa_pow2_f32(((k < 25) ? k : 25));
-    small = (p * two_k) + (two_k - 1.0f);
-    big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
-    return ((k >= 25) ? big : small);
+    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
 FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float a, e, t;
-    double wd;
-    a = fa_clamp_f32(fabsf(x), 0.0f, 10.0f);
-    e = fa_expm1_f32(2.0f * a);
-    t = e / (e + 2.0f);
-    wd = fa_exp_wide_f32(((float)(-2.0)) * (fabsf(x)));
+    float a, p, two_k, em, den, den_lo, r, e, tr, t, wp, wp_lo, g, g_lo, d;
+    int32_t k;
+    a = fa_clamp_f32(fabsf(x), 0.0f, 60.0f);
+    fa_reduce_exp_f32(((float)(-2.0)) * a, &k, &p);
+    two_k = fa_pow2_f32(((k > (-60)) ? k : -60));
+    em = (p * two_k) + (two_k - 1.0f);
+    den = 2.0f + em;
+    den_lo = (2.0f - den) + em;
+    r = 1.0f / den;
+    e = fmaf(-r, den_lo, fmaf(-r, den, 1.0f));
+    tr = (-em) * r;
+    t = fmaf(tr, e, tr);
+    wp = 1.0f + p;
+    wp_lo = (1.0f - wp) + p;
+    g = wp * r;
+    g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
+    d = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k + 2);
     *out0 = ((x > 0.0f) ? t : ((x < 0.0f) ? -t : x));
-    *out1 = (float)((4.0 * wd) / ((1.0 + wd) * (1.0 + wd)));
+    *out1 = d;
 }
 
 /* fastact/math/elementwise_f32.py: tanh_derivative_from_y */
@@ -975,6 +980,18 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
 FA_INLINE double fa_leaky_relu6_derivative_from_y_f32d(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y <= 0.0) ? negative_slope : ((y >= 6.0) ? 0.0 : 1.0)));
+}
+
+/* fastact/math/elementwise_f32.py: expm1 */
+FA_INLINE float fa_expm1_f32(float x)
+{
+    int32_t k;
+    float p, two_k, small, big;
+    fa_reduce_exp_f32(fa_clamp_f32(x, (-20.0f), 89.0f), &k, &p);
+    two_k = fa_pow2_f32(((k < 25) ? k : 25));
+    small = (p * two_k) + (two_k - 1.0f);
+    big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
+    return ((k >= 25) ? big : small);
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
@@ -1096,12 +1113,6 @@ FA_INLINE float fa_erfcx_ratio_f32(float t)
     p = fmaf(p, s, 0.6871609091758728f);
     p = fmaf(p, s, 0.5107913613319397f);
     return p;
-}
-
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
-FA_INLINE float fa_scale_low_f32(float v, int32_t k)
-{
-    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: mul_exp_pair: (v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <= ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the leading term. */
