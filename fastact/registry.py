@@ -535,7 +535,7 @@ ACTIVATIONS = (
         params=(Param("approximate", "none", "'none' for the exact erf form, 'tanh' for "
                       "the tanh approximation", choices=("none", "tanh")),),
         math_rows=("gelu", "gelu_tanh"),
-        f32_arithmetic=("gelu",),
+        f32_arithmetic=True,
         special_values="gelu(-inf) = -0.0 (PyTorch: NaN); the far negative tail keeps its "
                        "tiny non-zero value down to the underflow threshold (PyTorch flushes "
                        "to 0 early); gelu(inf) = inf.",

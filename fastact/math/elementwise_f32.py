@@ -427,9 +427,62 @@ def gelu_value_and_derivative(x):
     return y, (slope if neg else _ONE + slope)
 
 
+
+# ---- gelu_tanh: x sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3) -------------------
+# In the negative tail sigmoid(2 u) ~ e**(2 u), and 2 u reaches -112: an error d in u
+# is a relative error 2 |u| d in the result, so u is formed as a float32 pair (hi + lo).
+_GELU_TANH_X_MAX = _f(11.0)         # beyond, x sigmoid(2 u) is -0 or x (e**2u < 1e-48)
+_GT_A = _f(0.044715)
+_GT_A_LO = _f(0.044715 - float(_f(0.044715)))
+_GT_C = _f(0.7978845608028654)
+_GT_C_LO = _f(0.7978845608028654 - float(_f(0.7978845608028654)))
+
+
+@njit(inline="always")
+def gelu_tanh_value_and_derivative(x):
+    x = _f(x)
+    xc = _clamp(x, -_GELU_TANH_X_MAX, _GELU_TANH_X_MAX)
+    x2 = xc * xc
+    x2_lo = fma(xc, xc, -x2)
+    x3 = xc * x2
+    x3_lo = fma(xc, x2, -x3) + xc * x2_lo
+    pa = _GT_A * x3
+    pa_lo = fma(_GT_A, x3, -pa) + (_GT_A * x3_lo + _GT_A_LO * x3)
+    sm = xc + pa                                  # TwoSum
+    sv = sm - xc
+    sm_lo = ((xc - (sm - sv)) + (pa - sv)) + pa_lo
+    u = _GT_C * sm
+    u_lo = fma(_GT_C, sm, -u) + (_GT_C * sm_lo + _GT_C_LO * sm)
+    # sigmoid(2 u) = r or w r, r = 1 / (1 + w), w = e**(-2|u|) = 2**k (1 + e)
+    pos = u >= _ZERO
+    lo = _f(-2.0) * u_lo if pos else _TWO * u_lo
+    k, p = reduce_exp(_f(-2.0) * abs(u))
+    e = fma(p, lo, p + lo)
+    w = _scale_low(_ONE + e, k)
+    den = _ONE + w
+    r = _ONE / den
+    # r (1 + er) = 1 / (1 + w) to first order (den + den_lo = 1 + w exactly): the
+    # derivative would count r's rounding twice
+    re = r * fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
+    # u < 0: y = x r e**(2 u), the factor e**(2u) applied last
+    m = xc * r
+    neg_y = _scale_low(fma(m, e, m), k)
+    y = x * r if pos else neg_y
+    # y' = sigmoid(2u) + x sigmoid'(2u) d(2u)/dx, x d(2u)/dx = 2 c (x + 3 a x**3) = s2:
+    # r + s2 w r**2 for u >= 0, e**(2u) r (1 + s2 r) below
+    ts = fma(_f(3.0), pa, xc) + _f(3.0) * pa_lo
+    s2 = _TWO * fma(_GT_C, ts, _GT_C_LO * ts)
+    slope = s2 * r * r
+    pos_d = r + (_scale_low(fma(slope, e, slope), k) + re)
+    sr = s2 * r
+    u1 = fma(s2, r, _ONE)
+    b = fma(u1, r, re * (u1 + sr))
+    neg_d = _scale_low(fma(b, e, b), k)
+    return y, (pos_d if pos else neg_d)
+
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
         "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
-        "gelu": gelu_value_and_derivative}
+        "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}

@@ -1158,49 +1158,45 @@ FA_INLINE void fa_gelu_value_and_derivative_f32(float x, float *out0, float *out
     *out1 = (neg ? slope : 1.0f + slope);
 }
 
-/* fastact/math/elementwise.py: mul_exp_in_range: mul_exp for -1400 <= hi <= 709 (or NaN) already. */
-FA_INLINE double fa_mul_exp_in_range_f32d(double v, double hi, double lo)
+/* fastact/math/elementwise_f32.py: gelu_tanh_value_and_derivative */
+FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    int64_t k;
-    double p, u;
-    fa_reduce_exp_f32d(hi, &k, &p);
-    u = fma(v, lo, v);
-    return fa_scale_f64(fma(u, p, u), k);
-}
-
-/* fastact/math/elementwise.py: mul_exp: v * e**(hi + lo) rounded once, also where the result is subnormal. */
-FA_INLINE double fa_mul_exp_f32d(double v, double hi, double lo)
-{
-    return fa_mul_exp_in_range_f32d(v, fa_clamp_f64(hi, -1400.0, 709.0), lo);
-}
-
-/* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
-FA_INLINE void fa_gelu_tanh_value_and_derivative_f32d(double x, double *out0, double *out1)
-{
-    double xc, c_hi, c_lo, a_hi, a_lo, x2, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
+    float xc, x2, x2_lo, x3, x3_lo, pa, pa_lo, sm, sv, sm_lo, u, u_lo, lo, p, e, w, den, r, re, m, neg_y, y, ts, s2, slope, pos_d, sr, u1, b, neg_d;
     int pos;
-    xc = fa_clamp_f64(x, -(1e+30), 1e+30);
-    c_hi = 0.7978845608028654;
-    c_lo = (-4.9846544045554e-17);
-    a_hi = 0.044715;
-    a_lo = 2.1960211427085595e-18;
+    int32_t k;
+    xc = fa_clamp_f32(x, -11.0f, 11.0f);
     x2 = xc * xc;
-    u = c_hi * (xc + ((a_hi * xc) * x2));
-    u_lo = 0.0;
-    x_du2 = xc * ((2.0 * c_hi) * (1.0 + ((3.0 * a_hi) * x2)));
-    pos = u >= 0.0;
-    hi = (-2.0) * (fabs(u));
-    lo = (pos ? (-2.0) * u_lo : 2.0 * u_lo);
-    w = fa_mul_exp_f32d(1.0, hi, lo);
-    den = 1.0 + w;
-    neg_y = fa_mul_exp_f32d(xc / den, hi, lo);
-    y = (pos ? x / den : neg_y);
-    slope = x_du2 / (fa_one_plus_squared_f64(w));
-    pos_d = (1.0 / den) + (fa_mul_exp_f32d(slope, hi, lo));
-    neg_d = fa_mul_exp_f32d((1.0 / den) + slope, hi, lo);
-    d = (pos ? pos_d : neg_d);
+    x2_lo = fmaf(xc, xc, -x2);
+    x3 = xc * x2;
+    x3_lo = (fmaf(xc, x2, -x3)) + (xc * x2_lo);
+    pa = 0.044714998453855515f * x3;
+    pa_lo = (fmaf(0.044714998453855515f, x3, -pa)) + ((0.044714998453855515f * x3_lo) + ((1.5461444347053543e-09f) * x3));
+    sm = xc + pa;
+    sv = sm - xc;
+    sm_lo = ((xc - (sm - sv)) + (pa - sv)) + pa_lo;
+    u = 0.7978845834732056f * sm;
+    u_lo = (fmaf(0.7978845834732056f, sm, -u)) + ((0.7978845834732056f * sm_lo) + ((-2.2670340271702116e-08f) * sm));
+    pos = u >= 0.0f;
+    lo = (pos ? ((float)(-2.0)) * u_lo : 2.0f * u_lo);
+    fa_reduce_exp_f32(((float)(-2.0)) * (fabsf(u)), &k, &p);
+    e = fmaf(p, lo, p + lo);
+    w = fa_scale_low_f32(1.0f + e, k);
+    den = 1.0f + w;
+    r = 1.0f / den;
+    re = r * (fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f)));
+    m = xc * r;
+    neg_y = fa_scale_low_f32(fmaf(m, e, m), k);
+    y = (pos ? x * r : neg_y);
+    ts = (fmaf((float)(3.0), pa, xc)) + (((float)(3.0)) * pa_lo);
+    s2 = 2.0f * (fmaf(0.7978845834732056f, ts, (-2.2670340271702116e-08f) * ts));
+    slope = (s2 * r) * r;
+    pos_d = r + ((fa_scale_low_f32(fmaf(slope, e, slope), k)) + re);
+    sr = s2 * r;
+    u1 = fmaf(s2, r, 1.0f);
+    b = fmaf(u1, r, re * (u1 + sr));
+    neg_d = fa_scale_low_f32(fmaf(b, e, b), k);
     *out0 = y;
-    *out1 = d;
+    *out1 = (pos ? pos_d : neg_d);
 }
 
 /* fastact/math/elementwise_f32.py: silu_value_and_derivative */
