@@ -15,7 +15,7 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float32, float32_from_bits, float_from_bits, fma
+from .llvm_intrinsics import bits_from_float32, float32_from_bits, fma
 from .elementwise import _nan_or       # generic: keeps a float32 a float32
 from .float32_fits import FLOAT32_FITS
 
@@ -36,9 +36,6 @@ _E0, _E1, _E2, _E3, _E4, _E5 = _EXPM1_C
 _L0, _L1, _L2, _L3, _L4 = (_f(2 / 3), _f(2 / 5), _f(2 / 7), _f(2 / 9), _f(2 / 11))
 _EXP_LO, _EXP_HI = _f(-104.0), _f(89.0)    # beyond: 0 and inf in float32
 _EXPM1_LO = _f(-20.0)                       # expm1 is -1 in float32 below
-_TAIL = _f(-1e4)                            # x below this behaves as -inf
-_MUL_EXP_LO = _f(-140.0)                    # keeps both halves of 2**k normal
-_TANH_SATURATION = _f(10.0)                 # tanh(10) rounds to 1 in float32
 _SELU_SCALE = _f(1.0507009873554805)
 _SELU_SCALE_WIDE = _d(1.0507009873554805)
 _SELU_SA = _f(1.0507009873554805 * 1.6732632423543772)
@@ -96,21 +93,6 @@ def exp(x):
 
 
 @njit(inline="always")
-def exp_wide(x):
-    """e**x as a float64 from the float32 reduction: a tiny result is not
-    rounded to a float32 subnormal before the float64 arithmetic that uses it."""
-    k, p = reduce_exp(_clamp(x, _f(-150.0), _EXP_HI))
-    return (1.0 + _d(p)) * float_from_bits((k + 1023) << 52)
-
-
-@njit(inline="always")
-def mul_exp(v, h):
-    """v * e**h rounded once, also where the result is subnormal (|v| <= 1e4)."""
-    k, p = reduce_exp(_clamp(h, _MUL_EXP_LO, _EXP_HI))
-    return _scale(v + v * p, k)
-
-
-@njit(inline="always")
 def mul_exp_pair(v, v_lo, h, lo):
     """(v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <=
     ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with
@@ -163,10 +145,17 @@ def sigmoid_pair(x):
 def sigmoid_value_and_derivative(x):
     x = _f(x)
     s, _, w, r = sigmoid_pair(x)
-    # w / (1 + w)**2 in float32 collects ~5 roundings; from the float32 w in
-    # float64 it is within 1.5 ulp (and only the derivative passes pay it)
-    wd = exp_wide(-abs(x))
-    return s, _f(wd / ((1.0 + wd) * (1.0 + wd)))
+    # w / (1 + w)**2 = w r**2 (1 + 2 e), r (1 + e) = 1 / (1 + w) to first order, from
+    # the reduction of w = e**-|x| = 2**k (wp + wp_lo) (the one exp() made), the
+    # products kept as pairs and 2**k applied last: rounded once, also when subnormal
+    k, p = reduce_exp(_clamp(-abs(x), _EXP_LO, _EXP_HI))
+    den = _ONE + w
+    e = fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
+    wp = _ONE + p
+    wp_lo = (_ONE - wp) + p
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    return s, _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k)
 
 
 _TANH_CLAMP = _f(60.0)              # 1 - tanh(x)**2 < 1e-50 beyond: 0 in float32

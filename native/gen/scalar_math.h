@@ -854,37 +854,34 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
     *out3 = r;
 }
 
-/* fastact/math/elementwise_f32.py: exp_wide: e**x as a float64 from the float32 reduction: a tiny result is not rounded to a float32 subnormal before the float64 arithmetic that uses it. */
-FA_INLINE double fa_exp_wide_f32(float x)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    int32_t k;
-    float p;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (float)(-150.0), 89.0f), &k, &p);
-    return (1.0 + ((double)(p))) * (fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52)));
+    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
 FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float s, unused0, w, r;
-    double wd;
+    float s, unused0, w, r, p, den, e, wp, wp_lo, g, g_lo;
+    int32_t k;
     (void)unused0;
     fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    wd = fa_exp_wide_f32(-(fabsf(x)));
+    fa_reduce_exp_f32(fa_clamp_f32(-(fabsf(x)), (-104.0f), 89.0f), &k, &p);
+    den = 1.0f + w;
+    e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
+    wp = 1.0f + p;
+    wp_lo = (1.0f - wp) + p;
+    g = wp * r;
+    g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
     *out0 = s;
-    *out1 = (float)(wd / ((1.0 + wd) * (1.0 + wd)));
+    *out1 = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_derivative_from_y */
 FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
 {
     return y * (1.0f - y);
-}
-
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
-FA_INLINE float fa_scale_low_f32(float v, int32_t k)
-{
-    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
