@@ -1,13 +1,30 @@
 """Float32 arithmetic for the float32 kernels of the exp-based activations.
 
-The float64 math of elementwise.py, run on float32 data, keeps 4 lanes per AVX2
-register and pays float64 divisions: measured 1.7 ns per element for
-sigmoid on one core against 0.6 ns in float32 arithmetic (8 lanes), which is
-what it takes to reach the memory bound on two cores.  The rows here are
-those whose float32 error stays within the 4 ULP bound with plain float32
-arithmetic (about 2-3 ULP): their arguments reach exp exactly (no rounded
-beta * x or x / alpha, whose rounding error the exponential would magnify).
-gelu, gelu_tanh, tanhshrink, softplus and celu keep the float64 math.
+The float64 math of elementwise.py, run on float32 data, keeps half the lanes
+per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
+element on one Zen 4 core with AVX-512, 16 float32 lanes).  The rows here
+compute in float32 only: no float64 widening, one exponential reduction
+(reduce_exp) shared by the value and the derivative, one division per
+element, comparisons and selects instead of branches.  Plain float32 would
+collect 4-5 ulp in some of them; where a rounding would otherwise count
+twice or be magnified, the exact-error tricks of double-float arithmetic
+keep it small, each a few fmas:
+
+- a reciprocal r = 1 / den is corrected to first order, r (1 + e) with
+  e = 1 - r den (one fma, exact) less the rounding of den (Fast2Sum);
+- products that are rounded once at the end are kept as a pair hi + lo
+  (``mul_exp_pair``, the tanh and sigmoid derivatives);
+- where the exponential magnifies an error in its argument (gelu's a**2 / 2,
+  gelu_tanh's u), the argument is an exact or double-float pair;
+- a factor e**x in a tail is applied last (``_scale_low``), so that a
+  subnormal result is rounded once.
+
+The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
+fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
+that keeps the rows within the 4 ULP bound.  tools/sweep_f32.py measures
+every row (docs/accuracy.md); all stay below 3.5 ULP.  softplus, celu
+(rounded beta * x or x / alpha reach exp, which magnifies their rounding)
+and tanhshrink keep the float64 math.
 
 Every constant is a NumPy float32: a Python float literal would silently
 promote the arithmetic to float64.
