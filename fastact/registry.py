@@ -95,8 +95,9 @@ class Activation:
     torch: str = None
     torch_relation: str = None
     # the math rows' float32 arithmetic (fastact/math/elementwise_f32.py): the value and the
-    # derivative from y run in float32 rather than in double rounded once
-    f32_arithmetic: bool = False
+    # derivative from y run in float32 rather than in double rounded once; True for every
+    # math row of the activation, or a tuple naming some of them (gelu's exact form)
+    f32_arithmetic: object = False
     f32_arithmetic_from_y: bool = False
     # the benchmarks' NumPy baseline, one (value, derivative) pair of expressions
     # per math row: in x and the numeric parameters, with np, math, erf (SciPy's),
@@ -187,6 +188,10 @@ def row_problems(act):
                       or any(len(pair) != 2 for pair in act.numpy)):
         problems.append(("numpy", f"one (value, derivative) pair per math row "
                          f"{', '.join(act.kernels)}"))
+    if not isinstance(act.f32_arithmetic, bool) and (
+            not isinstance(act.f32_arithmetic, tuple) or not set(act.f32_arithmetic) <= set(act.kernels)):
+        problems.append(("f32_arithmetic", "True, False or a tuple of the row's math rows "
+                         + ", ".join(act.kernels)))
     if act.f32_arithmetic_from_y and not act.backward_from_y:
         problems.append(("f32_arithmetic_from_y", "only rows with backward_from_y have a derivative from y"))
     known = {p.name for p in act.params}
@@ -234,7 +239,8 @@ def f32_arithmetic_rows():
     The native generator reads the registry through this call first, so it
     checks every row: a generator must not write code for an incomplete row."""
     check_all()
-    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic for k in a.kernels)
+    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic for k in a.kernels
+                 if a.f32_arithmetic is True or k in a.f32_arithmetic)
 
 
 def f32_arithmetic_from_y_rows():
@@ -531,6 +537,7 @@ ACTIVATIONS = (
         params=(Param("approximate", "none", "'none' for the exact erf form, 'tanh' for "
                       "the tanh approximation", choices=("none", "tanh")),),
         math_rows=("gelu", "gelu_tanh"),
+        f32_arithmetic=True,
         special_values="gelu(-inf) = -0.0 (PyTorch: NaN); the far negative tail keeps its "
                        "tiny non-zero value down to the underflow threshold (PyTorch flushes "
                        "to 0 early); gelu(inf) = inf.",

@@ -213,9 +213,21 @@ def test_a_missing_field_is_named(field):
 def test_a_wrong_value_is_named():
     act = registry.BY_NAME["gelu"]
     for field, value in (("lab_init", "xavier"), ("torch_relation", "similar"),
-                         ("numpy", act.numpy[:1])):
+                         ("numpy", act.numpy[:1]), ("f32_arithmetic", ("gelu", "gelu_erf")),
+                         ("f32_arithmetic", "gelu")):
         with pytest.raises(registry.IncompleteRow, match=rf"'gelu'.*{field}"):
             registry.check_row(dataclasses.replace(act, **{field: value}))
+
+
+def test_f32_arithmetic_may_name_some_math_rows(monkeypatch):
+    # True takes every math row of the activation, a tuple only those it names
+    act = registry.BY_NAME["gelu"]
+    for value, rows in ((True, {"gelu", "gelu_tanh"}), (("gelu_tanh",), {"gelu_tanh"}),
+                        (False, set())):
+        monkeypatch.setattr(registry, "ACTIVATIONS", tuple(
+            dataclasses.replace(a, f32_arithmetic=value) if a.name == "gelu" else a
+            for a in ROWS))
+        assert set(registry.f32_arithmetic_rows()) & set(act.kernels) == rows
 
 
 def test_consumers_refuse_an_incomplete_row(monkeypatch, capsys):
