@@ -115,9 +115,9 @@ def test_cancelling_rows_need_no_wider_measure():
     assert rows
     for case in rows:
         ref = exact(case.id)
-        assert term_scale(case, ref) is not None
+        assert term_scale(case, ref, widen(X)) is not None
         near = np.abs(widen(X)) < 3
-        ratio = np.abs(ref.df[near]) / term_scale(case, ref)[near]
+        ratio = np.abs(ref.df[near]) / term_scale(case, ref, widen(X))[near]
         assert np.nanmin(ratio) < 2**-7, case.id
 
 
