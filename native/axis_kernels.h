@@ -67,6 +67,16 @@ FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double
     *s = ss; *c = cc;
 }
 
+/* One channel's dweight from its blocks' (sum, error) pairs, in block order
+ * (fa_prelu_dweight_total in fastact_internal.h; along_axis.prelu_dweight_total). */
+static double fa_prelu_dweight_of_blocks(const double *pairs, size_t blocks, size_t stride)
+{
+    double s = 0.0, e = 0.0;
+    for (size_t k = 0; k < blocks; k++)
+        fa_compensated_add(s, e, pairs[k * stride], pairs[(blocks + k) * stride], &s, &e);
+    return fa_compensated_result(s, e);
+}
+
 #define FA_ROWS_T float
 #define FA_ROWS_NARROW 1
 #define FA_R(name) name##_f32
@@ -284,46 +294,34 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
 /* prelu's math (fa_prelu_*, from fastact/math/along_axis.py) in double, as Numba runs it */
 FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return (T)fa_prelu_value(v, slope); }
 FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return (T)fa_prelu_derivative(v, slope); }
-FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return fa_prelu_dweight_share(v, g); }
 
 /* Rows [r0, r1) of (outer, channels, inner): row r is the inner contiguous
  * elements from r * inner, slope w[r % channels].  With inner == 1 (channels
  * last, or one element per row) consecutive rows are consecutive elements:
- * they run as unit-stride spans of channels, one slope per element. */
+ * they run as unit-stride spans of channels, one slope per element.
+ * want: 0 forward, 1 value and derivative (backward: fa_prelu_backward_block). */
 static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *dv,
-                                const void *dyv, void *dxv, double *dw_part, size_t channels,
-                                size_t inner, int want, size_t r0, size_t r1)
+                                size_t channels, size_t inner, int want, size_t r0, size_t r1)
 {
-    const T *x = (const T *)xv, *w = (const T *)wv, *dy = (const T *)dyv;
-    T *y = (T *)yv, *d = (T *)dv, *dx = (T *)dxv;
+    const T *x = (const T *)xv, *w = (const T *)wv;
+    T *y = (T *)yv, *d = (T *)dv;
     if (inner == 1) {
         for (size_t r = r0; r < r1;) {
             size_t c0 = r % channels;
             size_t span = channels - c0 < r1 - r ? channels - c0 : r1 - r;
             const T *x_ = x + r, *w_ = w + c0;
+            T *y_ = y + r;
             if (want == 0) {
-                T *y_ = y + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++)
                     y_[k] = FA_R(fa_rows_prelu_y)(x_[k], w_[k]);
-            } else if (want == 1) {
-                T *y_ = y + r, *d_ = d + r;
+            } else {
+                T *d_ = d + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++) {
                     T v = x_[k];        /* read before either store: y or d may be x */
                     y_[k] = FA_R(fa_rows_prelu_y)(v, w_[k]);
                     d_[k] = FA_R(fa_rows_prelu_d)(v, w_[k]);
-                }
-            } else {
-                const T *dy_ = dy + r;
-                T *dx_ = dx + r;
-                double *dw_ = dw_part + r;
-#pragma GCC ivdep
-                for (size_t k = 0; k < span; k++) {
-                    T v = x_[k], g = dy_[k];   /* read before the store: dx may be x or dy */
-                    /* 0.0 + share, as the row sum gives: -0.0 becomes 0.0 */
-                    dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(v, g);
-                    dx_[k] = (T)((double)g * fa_prelu_derivative(v, w_[k]));
                 }
             }
             r += span;
@@ -334,30 +332,127 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
         T slope = w[r % channels];
         size_t base = r * inner;
         const T *x_ = x + base;
+        T *y_ = y + base;
         if (want == 0) {
-            T *y_ = y + base;
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++)
                 y_[k] = FA_R(fa_rows_prelu_y)(x_[k], slope);
-        } else if (want == 1) {
-            T *y_ = y + base, *d_ = d + base;
+        } else {
+            T *d_ = d + base;
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++) {
                 T v = x_[k];
                 y_[k] = FA_R(fa_rows_prelu_y)(v, slope);
                 d_[k] = FA_R(fa_rows_prelu_d)(v, slope);
             }
-        } else {
-            const T *dy_ = dy + base;
-            T *dx_ = dx + base;
-            double acc = 0.0;     /* in order, as Numba sums it */
+        }
+    }
+}
+
+/* dx[i] = dy[i] prelu'(x[i]), and element i's term of dweight with its
+ * rounding error (float32 data: the product is exact in double). */
+FA_INLINE void FA_R(fa_prelu_gradient)(const T *x, const T *dy, T *dx, size_t i, double slope,
+                                       double *p, double *pe)
+{
+    double v = x[i], g = dy[i];    /* read before the store: dx may be x or dy */
+    dx[i] = (T)(g * fa_prelu_derivative(v, slope));
+#if NARROW
+    *p = fa_prelu_dweight_share(v, g);
+    *pe = 0.0;
+#else
+    fa_prelu_dweight_terms(v, g, p, pe);
+#endif
+}
+
+/* Element at + i into lane first + i, slope slopes[first + i], i < count
+ * (along_axis._prelu_lanes): independent lanes, a loop that vectorises. */
+FA_INLINE void FA_R(fa_prelu_lanes)(const T *x, const T *dy, T *dx, size_t at, size_t count,
+                                    const double *slopes, double *ls, double *le, size_t first)
+{
+    const double *sl = slopes + first;
+    double *s = ls + first, *e = le + first;
 #pragma GCC ivdep
-            for (size_t k = 0; k < inner; k++) {
-                T v = x_[k], g = dy_[k];
-                acc += FA_R(fa_rows_prelu_dw)(v, g);
-                dx_[k] = (T)((double)g * fa_prelu_derivative(v, slope));
+    for (size_t i = 0; i < count; i++) {
+        double p, pe;
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + i, sl[i], &p, &pe);
+        fa_compensated_add(s[i], e[i], p, pe, &s[i], &e[i]);
+    }
+}
+
+/* Inner positions [j0, j1) of one channel's row (position 0 at `at`) into
+ * its FA_PRELU_LANES lanes ls[0..LANES), le: position j into lane
+ * j % LANES (a head up to a multiple of LANES, whole groups, a tail), as
+ * along_axis._prelu_run. */
+FA_INLINE void FA_R(fa_prelu_run)(const T *x, const T *dy, T *dx, size_t at, size_t j0,
+                                  size_t j1, double slope, double *ls, double *le)
+{
+    double p, pe;
+    size_t j = j0;
+    for (; j < j1 && j % FA_PRELU_LANES != 0; j++) {
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + j, slope, &p, &pe);
+        size_t l = j % FA_PRELU_LANES;
+        fa_compensated_add(ls[l], le[l], p, pe, &ls[l], &le[l]);
+    }
+    for (; j + FA_PRELU_LANES <= j1; j += FA_PRELU_LANES) {
+#pragma GCC ivdep
+        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+            FA_R(fa_prelu_gradient)(x, dy, dx, at + j + l, slope, &p, &pe);
+            fa_compensated_add(ls[l], le[l], p, pe, &ls[l], &le[l]);
+        }
+    }
+    for (size_t i = 0; i < j1 - j; i++) {
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + j + i, slope, &p, &pe);
+        fa_compensated_add(ls[i], le[i], p, pe, &ls[i], &le[i]);
+    }
+}
+
+/* One block of prelu's backward (fa_prelu_backward_block in
+ * fastact_internal.h; along_axis._prelu_block in Python).  The element at
+ * inner position j goes to lane j % nl of its channel (fastact/math/
+ * prelu_blocks.py), the channels FA_PRELU_SLICE / nl at a time, their lanes
+ * on the stack (channel s0 + c's lane l at c * nl + l); per outer index o, a
+ * run of inner positions [j0, j1) of each channel.  With one lane per
+ * inner position a whole row's slice of channels is one run of lanes; that
+ * covers channels last (inner == 1), where the channels are the lanes. */
+static void FA_R(fa_prelu_backward_block)(const void *xv, const void *wv, const void *dyv,
+                                          void *dxv, size_t channels, size_t inner, size_t lo,
+                                          size_t hi, size_t c0, size_t c1, double *sum,
+                                          double *err)
+{
+    const T *x = (const T *)xv, *w = (const T *)wv, *dy = (const T *)dyv;
+    T *dx = (T *)dxv;
+    double ls[FA_PRELU_SLICE], le[FA_PRELU_SLICE], slopes[FA_PRELU_SLICE];
+    size_t nl = inner < FA_PRELU_LANE_RUN ? inner : FA_PRELU_LANES;
+    size_t step = FA_PRELU_SLICE / nl;
+    for (size_t s0 = c0; s0 < c1; s0 += step) {
+        size_t s1 = c1 - s0 < step ? c1 : s0 + step, width = (s1 - s0) * nl;
+        for (size_t i = 0; i < width; i++)
+            ls[i] = le[i] = 0.0;
+        if (nl == inner)
+            for (size_t i = 0; i < width; i++)
+                slopes[i] = w[s0 + i / inner];
+        for (size_t o = lo / inner; o * inner < hi; o++) {
+            size_t j0 = (lo > o * inner ? lo : o * inner) - o * inner;
+            size_t j1 = (hi < (o + 1) * inner ? hi : (o + 1) * inner) - o * inner;
+            size_t row = (o * channels + s0) * inner;
+            if (nl == inner && j1 - j0 == inner) {
+                FA_R(fa_prelu_lanes)(x, dy, dx, row, width, slopes, ls, le, 0);
+            } else if (nl == inner) {
+                for (size_t c = 0; c < s1 - s0; c++)
+                    FA_R(fa_prelu_lanes)(x, dy, dx, row + c * inner + j0, j1 - j0, slopes, ls,
+                                         le, c * inner + j0);
+            } else {
+                for (size_t c = 0; c < s1 - s0; c++)
+                    FA_R(fa_prelu_run)(x, dy, dx, row + c * inner, j0, j1, w[s0 + c],
+                                       ls + c * nl, le + c * nl);
             }
-            dw_part[r] = acc;
+        }
+        for (size_t c = 0; c < s1 - s0; c++) {
+            double s = 0.0, e = 0.0;
+            for (size_t l = c * nl; l < (c + 1) * nl; l++)
+                fa_compensated_add(s, e, ls[l], le[l], &s, &e);
+            sum[s0 - c0 + c] = s;
+            err[s0 - c0 + c] = e;
         }
     }
 }

@@ -608,7 +608,9 @@ def math_roots():
 ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
                  "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
                  "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
-                 "prelu_dweight_share", "glu_value_and_derivative", "glu_value_narrow", "add_compensated")
+                 "prelu_dweight_share", "prelu_dweight_terms", "compensated_add",
+                 "compensated_result", "glu_value_and_derivative", "glu_value_narrow",
+                 "add_compensated")
 ROW_INT_ARGUMENTS = {"grid_total": [I64] * 4, "grid_digits": None}
 
 

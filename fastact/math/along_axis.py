@@ -13,7 +13,8 @@ glu's forward).
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float
+from .llvm_intrinsics import bits_from_float, fma
+from . import prelu_blocks as _pb
 from .elementwise import tier
 
 _m = tier("f64")
@@ -154,8 +155,34 @@ def prelu_derivative(v, slope):
 
 @njit(inline="always")
 def prelu_dweight_share(v, g):
-    """An element's share of dweight: 0 where v > 0, else dy v."""
+    """An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data)."""
     return 0.0 if v > 0.0 else g * v
+
+
+@njit(inline="always")
+def prelu_dweight_terms(v, g):
+    """An element's term of dweight for float64 data, and the product's
+    rounding error (exact, by fma): both 0 where v > 0."""
+    p = g * v
+    lost = fma(g, v, -p)
+    return (0.0 if v > 0.0 else p), (0.0 if v > 0.0 else lost)
+
+
+@njit(inline="always")
+def compensated_add(s, err, term, term_err):
+    """(s, err) plus (term, term_err): s + term rounded, and its exact
+    rounding error (TwoSum: no branch, so lanes of it vectorise) added to
+    err with the term's own error."""
+    total = s + term
+    back = total - s
+    lost = (s - (total - back)) + (term - back)
+    return total, err + (lost + term_err)
+
+
+@njit(inline="always")
+def compensated_result(s, err):
+    """s + err; where s is inf or NaN, s (inf - inf made err NaN)."""
+    return s + err if s - s == 0.0 else s
 
 
 @njit(inline="always")
@@ -375,35 +402,27 @@ def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
             _softmax_gradient_row(dy, y, dx, base, inner, n, mode, s, narrow)
 
 
-PRELU_BLOCK = 64   # outer indices per row when channels are last
+PRELU_BLOCK = 64   # outer indices per row of the forward passes when channels are last
 
 
 @njit(inline="always")
-def _prelu_element(x, y, d, dy, dx, i, slope, want):
-    """One element of prelu's pass ``want``; returns its share of dweight."""
+def _prelu_element(x, y, d, i, slope, want):
+    """One element of prelu's forward pass (want 0) or value and derivative (1)."""
     v = _f64(x[i])
-    if want == 0:
-        y[i] = prelu_value(v, slope)
-    elif want == 1:
-        y[i] = prelu_value(v, slope)
+    y[i] = prelu_value(v, slope)
+    if want == 1:
         d[i] = prelu_derivative(v, slope)
-    else:
-        g = _f64(dy[i])
-        dx[i] = g * prelu_derivative(v, slope)
-        return prelu_dweight_share(v, g)
-    return 0.0
 
 
 @njit(**_FLAGS)
-def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
-    """want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, dw_part).
+def _prelu_rows(x, w, y, d, n, inner, want, r0, r1):
+    """want: 0 forward (y), 1 value and derivative (y, d).
 
     With inner > 1 a row is one (outer, channel) run of ``inner`` contiguous
-    elements, channel = row % n, and dw_part[row] collects that row's share
-    of dweight; with one shared slope (n = 1) rows are just blocks, the last
-    one shorter.  With inner == 1 (channels last, as in (batch, units)) a
-    row is a block of PRELU_BLOCK outer indices, each holding all n channels,
-    and dw_part[row * n + c] collects the block's share of dweight[c].
+    elements, channel = row % n; with one shared slope (n = 1) rows are just
+    blocks, the last one shorter.  With inner == 1 (channels last, as in
+    (batch, units)) a row is a block of PRELU_BLOCK outer indices, each
+    holding all n channels.
     """
     if inner == 1 and n > 1:
         outer = x.size // n
@@ -411,18 +430,151 @@ def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
             for o in range(r * PRELU_BLOCK, min((r + 1) * PRELU_BLOCK, outer)):
                 base = o * n
                 for c in range(n):
-                    part = _prelu_element(x, y, d, dy, dx, _at(base + c), _f64(w[c]), want)
-                    if want == 2:
-                        dw_part[_at(r * n + c)] += part
+                    _prelu_element(x, y, d, _at(base + c), _f64(w[c]), want)
         return
     for r in range(r0, r1):
         slope = _f64(w[r % n])
         base = r * inner
-        acc = 0.0
         for j in range(min(inner, x.size - base)):
-            acc += _prelu_element(x, y, d, dy, dx, _at(base + j), slope, want)
-        if want == 2:
-            dw_part[r] = acc
+            _prelu_element(x, y, d, _at(base + j), slope, want)
+
+
+# ---- prelu backward: dx, and dweight as a compensated sum in fixed blocks ------
+# (the cut, the lanes and their constants: fastact/math/prelu_blocks.py)
+
+_LANES = _pb.LANES
+_LANE_RUN = _pb.LANE_RUN
+_SLICE = _pb.SLICE
+_block_bounds = njit(inline="always")(_pb.block_bounds)
+
+
+@njit(inline="always")
+def _prelu_gradient(x, dy, dx, i, slope, narrow):
+    """dx[i], and element i's term of dweight with its rounding error."""
+    v = _f64(x[i])
+    g = _f64(dy[i])
+    dx[i] = g * prelu_derivative(v, slope)
+    if narrow:      # a product of float32 numbers is exact in float64
+        return prelu_dweight_share(v, g), 0.0
+    return prelu_dweight_terms(v, g)
+
+
+@njit(inline="always")
+def _prelu_lanes(x, dy, dx, at, count, slopes, lane_s, lane_e, first, narrow):
+    """Element at + i into lane first + i, slope slopes[first + i], i < count."""
+    for i in range(count):
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + i), slopes[_at(first + i)], narrow)
+        lane_s[_at(first + i)], lane_e[_at(first + i)] = compensated_add(
+            lane_s[_at(first + i)], lane_e[_at(first + i)], p, pe)
+
+
+@njit(inline="always")
+def _prelu_run(x, dy, dx, at, j0, j1, slope, lane_s, lane_e, first, narrow):
+    """Inner positions [j0, j1) of one channel's row (position 0 at ``at``)
+    into its _LANES lanes from ``first``: position j into lane j % _LANES
+    (a head up to a multiple of _LANES, whole groups, a tail)."""
+    j = j0
+    while j < j1 and j % _LANES != 0:
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + j), slope, narrow)
+        lane = first + j % _LANES
+        lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], p, pe)
+        j += 1
+    while j + _LANES <= j1:
+        for lane in range(_LANES):
+            p, pe = _prelu_gradient(x, dy, dx, _at(at + j + lane), slope, narrow)
+            lane_s[_at(first + lane)], lane_e[_at(first + lane)] = compensated_add(
+                lane_s[_at(first + lane)], lane_e[_at(first + lane)], p, pe)
+        j += _LANES
+    for i in range(j1 - j):
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + j + i), slope, narrow)
+        lane_s[_at(first + i)], lane_e[_at(first + i)] = compensated_add(
+            lane_s[_at(first + i)], lane_e[_at(first + i)], p, pe)
+
+
+@njit(inline="always")
+def _prelu_block(x, w, dy, dx, partial, outer, channels, inner, blocks, k, c0, c1,
+                 lane_s, lane_e, slopes, narrow):
+    """Block k of channels [c0, c1): dx, and each channel's (sum, error) of
+    the block in partial[k * channels + c], partial[(blocks + k) * channels + c].
+
+    The channels go _SLICE // lanes at a time, their lanes in lane_s, lane_e
+    (channel c's lane l at (c - s0) * lanes + l); per outer index o, a run of
+    inner positions [j0, j1) of each channel.
+    """
+    lo, hi = _block_bounds(outer * inner, blocks, k)
+    nl = inner if inner < _LANE_RUN else _LANES
+    for s0 in range(c0, c1, _SLICE // nl):
+        s1 = min(s0 + _SLICE // nl, c1)
+        width = (s1 - s0) * nl
+        for i in range(width):
+            lane_s[i] = 0.0
+            lane_e[i] = 0.0
+        if nl == inner:
+            for i in range(width):
+                slopes[i] = _f64(w[_at(s0 + i // inner)])
+        o = lo // inner
+        while o * inner < hi:
+            j0 = max(lo, o * inner) - o * inner
+            j1 = min(hi, (o + 1) * inner) - o * inner
+            row = (o * channels + s0) * inner
+            if nl == inner and j1 - j0 == inner:
+                # whole rows: the slice of channels is one run of lanes
+                _prelu_lanes(x, dy, dx, row, width, slopes, lane_s, lane_e, 0, narrow)
+            elif nl == inner:
+                for c in range(s1 - s0):
+                    _prelu_lanes(x, dy, dx, row + c * inner + j0, j1 - j0, slopes, lane_s,
+                                 lane_e, c * inner + j0, narrow)
+            else:
+                for c in range(s1 - s0):
+                    _prelu_run(x, dy, dx, row + c * inner, j0, j1, _f64(w[_at(s0 + c)]),
+                               lane_s, lane_e, c * nl, narrow)
+            o += 1
+        for c in range(s0, s1):
+            s = 0.0
+            err = 0.0
+            for lane in range((c - s0) * nl, (c - s0 + 1) * nl):
+                s, err = compensated_add(s, err, lane_s[lane], lane_e[lane])
+            partial[_at(k * channels + c)] = s
+            partial[_at((blocks + k) * channels + c)] = err
+
+
+@njit(**_FLAGS)
+def _prelu_backward_rows(x, w, dy, dx, partial, dweight, outer, channels, inner, blocks, chunk,
+                         t0, t1):
+    """Tasks [t0, t1) of prelu's backward: task t is block t // chunks (of
+    each channel's sequence, fixed by the shape) of the channels
+    [h * chunk, (h + 1) * chunk), h = t % chunks.  The channel chunks only
+    share out the work: the sums do not depend on them."""
+    narrow = x.itemsize == 4
+    chunks = (channels + chunk - 1) // chunk
+    lane_s = np.empty(_SLICE)
+    lane_e = np.empty(_SLICE)
+    slopes = np.empty(_SLICE)
+    for t in range(t0, t1):
+        k = t // chunks
+        c0 = t % chunks * chunk
+        c1 = min(c0 + chunk, channels)
+        _prelu_block(x, w, dy, dx, partial, outer, channels, inner, blocks, k, c0, c1,
+                     lane_s, lane_e, slopes, narrow)
+
+
+@njit(inline="always")
+def prelu_dweight_total(partial, first, blocks, stride):
+    """One channel's dweight from its blocks' (sum, error) pairs, in block order."""
+    s = 0.0
+    err = 0.0
+    for k in range(blocks):
+        s, err = compensated_add(s, err, partial[_at(first + k * stride)],
+                                 partial[_at(first + (blocks + k) * stride)])
+    return compensated_result(s, err)
+
+
+@njit(**_FLAGS)
+def _prelu_backward_finish(x, w, dy, dx, partial, dweight, outer, channels, inner, blocks,
+                           chunk):
+    """dweight from the tasks' partial sums (after every task has run)."""
+    for c in range(channels):
+        dweight[c] = prelu_dweight_total(partial, c, blocks, channels)
 
 
 @njit(inline="always")

@@ -1613,10 +1613,37 @@ FA_INLINE double fa_prelu_derivative(double v, double slope)
     return ((v == v) ? ((v > 0.0) ? 1.0 : slope) : v);
 }
 
-/* fastact/math/along_axis.py: prelu_dweight_share: An element's share of dweight: 0 where v > 0, else dy v. */
+/* fastact/math/along_axis.py: prelu_dweight_share: An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data). */
 FA_INLINE double fa_prelu_dweight_share(double v, double g)
 {
     return ((v > 0.0) ? 0.0 : g * v);
+}
+
+/* fastact/math/along_axis.py: prelu_dweight_terms: An element's term of dweight for float64 data, and the product's rounding error (exact, by fma): both 0 where v > 0. */
+FA_INLINE void fa_prelu_dweight_terms(double v, double g, double *out0, double *out1)
+{
+    double p, lost;
+    p = g * v;
+    lost = fma(g, v, -p);
+    *out0 = ((v > 0.0) ? 0.0 : p);
+    *out1 = ((v > 0.0) ? 0.0 : lost);
+}
+
+/* fastact/math/along_axis.py: compensated_add: (s, err) plus (term, term_err): s + term rounded, and its exact rounding error (TwoSum: no branch, so lanes of it vectorise) added to err with the term's own error. */
+FA_INLINE void fa_compensated_add(double s, double err, double term, double term_err, double *out0, double *out1)
+{
+    double total, back, lost;
+    total = s + term;
+    back = total - s;
+    lost = (s - (total - back)) + (term - back);
+    *out0 = total;
+    *out1 = err + (lost + term_err);
+}
+
+/* fastact/math/along_axis.py: compensated_result: s + err; where s is inf or NaN, s (inf - inf made err NaN). */
+FA_INLINE double fa_compensated_result(double s, double err)
+{
+    return (((s - s) == 0.0) ? s + err : s);
 }
 
 /* fastact/math/along_axis.py: glu_value_and_derivative: glu's value a sigmoid(b) and its partial derivatives in a and in b. */
