@@ -1519,19 +1519,6 @@ FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
     return ((y2 < q) ? small : large);
 }
 
-/* fastact/math/along_axis.py: grid_digits: e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90. */
-FA_INLINE void fa_grid_digits(double e, int64_t *out0, int64_t *out1, int64_t *out2)
-{
-    double t1, r1, t2, r2;
-    t1 = e + 6291456.0;
-    r1 = e - (t1 - 6291456.0);
-    t2 = r1 + 0.005859375;
-    r2 = r1 - (t2 - 0.005859375);
-    *out0 = (fa_bits_from_double(t1)) - (INT64_C(4708513410415853568));
-    *out1 = (fa_bits_from_double(t2)) - (INT64_C(4573405421594738688));
-    *out2 = (fa_bits_from_double(r2 + (5.4569682106375694e-12))) - (INT64_C(4438297432773623808));
-}
-
 /* fastact/math/along_axis.py: _difference: a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should. */
 FA_INLINE void fa_difference_axis(double a, double b, double *out0, double *out1)
 {
@@ -1555,14 +1542,6 @@ FA_INLINE double fa_shifted_exp(double v, double m)
 FA_INLINE double fa_shifted_exp_narrow(double v, double m)
 {
     return fa_exp_f32d(v - m);
-}
-
-/* fastact/math/along_axis.py: grid_total: The sum from the grid sums, rounded once (NaN if a term was NaN). */
-FA_INLINE double fa_grid_total(int64_t q1, int64_t q2, int64_t q3, int64_t nans)
-{
-    double total;
-    total = (((double)(q1)) * (9.313225746154785e-10)) + ((((double)(q2)) * (8.673617379884035e-19)) + (((double)(q3)) * (8.077935669463161e-28)));
-    return ((nans != 0) ? NAN : total);
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
@@ -1663,16 +1642,6 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
     (void)unused0;
     fa_sigmoid_value_and_derivative_f32((float)(b), &s, &unused0);
     return a * ((double)(s));
-}
-
-/* fastact/math/along_axis.py: _add_compensated: Neumaier's step: s + e with its rounding error accumulated in c. */
-FA_INLINE void fa_add_compensated(double s, double c, double e, double *out0, double *out1)
-{
-    double t;
-    t = s + e;
-    c = c + (((fabs(s)) >= (fabs(e))) ? (s - t) + e : (e - t) + s);
-    *out0 = t;
-    *out1 = c;
 }
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
 #define fa_hardshrink_derivative_from_y_f32d fa_softshrink_derivative_from_y_f32d
