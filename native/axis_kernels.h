@@ -56,6 +56,14 @@ FA_INLINE double fa_rows_log_sum(double s, double err)
 
 FA_INLINE double fa_rows_max_step(double v, double m) { return v > m ? v : m; }
 
+/* A double's bits as an int64 that orders like the numbers (-NaN lowest,
+ * +NaN highest), for the row max (along_axis._order_key). */
+FA_INLINE int64_t fa_rows_order_key(double v)
+{
+    int64_t b = fa_bits_from_double(v);
+    return b ^ ((b >> 63) & INT64_MAX);
+}
+
 /* One channel's dweight from its blocks' (sum, error) pairs, in block order
  * (fa_prelu_dweight_total in fastact_internal.h; along_axis.prelu_dweight_total). */
 static double fa_prelu_dweight_of_blocks(const double *pairs, size_t blocks, size_t stride)
@@ -102,23 +110,19 @@ FA_INLINE double FA_R(fa_rows_exp)(double v, double m)
 #endif
 }
 
-/* max(sign * x) along a row of unit stride, NaNs skipped (a NaN row gives
- * NaN anyway), in FA_PRELU_LANES running maxima (along_axis._row_max). */
+/* max(sign * x) along a row of unit stride (-inf for an empty row), as
+ * along_axis._row_max: each double's bits as an int64 that orders like the
+ * numbers (-NaN lowest, +NaN highest), so that the max is an integer max,
+ * which vectorises (a float max that must respect NaN does not); a NaN max
+ * only changes which NaN a NaN row gives. */
 FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
 {
-    double lanes[FA_PRELU_LANES];
-    for (size_t l = 0; l < FA_PRELU_LANES; l++)
-        lanes[l] = -INFINITY;
-    size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
-    for (size_t k = 0; k < full; k += FA_PRELU_LANES)
-        for (size_t l = 0; l < FA_PRELU_LANES; l++)
-            lanes[l] = fa_rows_max_step(sign * (double)x[k + l], lanes[l]);
-    for (size_t k = full; k < n; k++)
-        lanes[k - full] = fa_rows_max_step(sign * (double)x[k], lanes[k - full]);
-    double m = -INFINITY;
-    for (size_t l = 0; l < FA_PRELU_LANES; l++)
-        m = fa_rows_max_step(lanes[l], m);
-    return m;
+    int64_t best = fa_rows_order_key(-INFINITY);
+    for (size_t k = 0; k < n; k++) {
+        int64_t key = fa_rows_order_key(sign * (double)x[k]);
+        best = key > best ? key : best;
+    }
+    return fa_double_from_bits(best ^ ((best >> 63) & INT64_MAX));
 }
 
 /* Sum of e**(sign * x - m) along a row of unit stride, stored in y when

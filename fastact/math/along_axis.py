@@ -13,7 +13,7 @@ glu's forward).
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float, fma
+from .llvm_intrinsics import bits_from_float, float_from_bits, fma
 from . import prelu_blocks as _pb
 from .elementwise import tier
 
@@ -189,21 +189,34 @@ def _max_step(v, m):
     return v if v > m else m
 
 
+# A float64's bits as an int64 that orders like the numbers (-NaN lowest,
+# +NaN highest): the row max becomes an integer max, which vectorises (a
+# float max that must respect NaN does not).  A NaN max only changes which
+# NaN a NaN row gives.
+_SIGN_OFF = 0x7FFFFFFFFFFFFFFF
+
+
 @njit(inline="always")
-def _row_max(x, base, n, sign, lanes):
-    """max(sign * x) along a row of unit stride, in _LANES running maxima."""
-    for lane in range(_LANES):
-        lanes[lane] = -np.inf
-    full = n // _LANES * _LANES
-    for k in range(0, full, _LANES):
-        for lane in range(_LANES):
-            lanes[lane] = _max_step(sign * _f64(x[_at(base + k + lane)]), lanes[lane])
-    for k in range(full, n):
-        lanes[k - full] = _max_step(sign * _f64(x[_at(base + k)]), lanes[k - full])
-    m = -np.inf
-    for lane in range(_LANES):
-        m = _max_step(lanes[lane], m)
-    return m
+def _order_key(v):
+    b = bits_from_float(v)
+    return b ^ ((b >> 63) & _SIGN_OFF)
+
+
+@njit(inline="always")
+def _from_order_key(key):
+    return float_from_bits(key ^ ((key >> 63) & _SIGN_OFF))
+
+
+_KEY_NEG_INF = int(np.float64(-np.inf).view(np.int64)) ^ _SIGN_OFF
+
+
+@njit(inline="always")
+def _row_max(x, base, n, sign):
+    """max(sign * x) along a row of unit stride (-inf for an empty row)."""
+    best = _KEY_NEG_INF
+    for k in range(n):
+        best = max(best, _order_key(sign * _f64(x[_at(base + k)])))
+    return _from_order_key(best)
 
 
 @njit(inline="always")
@@ -259,9 +272,9 @@ def _log_sum_of(s, err):
 
 
 @njit(inline="always")
-def _softmax_row(x, y, base, n, mode, lanes, lane_s, lane_e, narrow):
+def _softmax_row(x, y, base, n, mode, lane_s, lane_e, narrow):
     sign = -1.0 if mode == SOFTMIN else 1.0
-    m = _row_max(x, base, n, sign, lanes)
+    m = _row_max(x, base, n, sign)
     if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
         m = 0.0
     if mode == LOG_SOFTMAX:
@@ -331,12 +344,11 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
 @njit(**_FLAGS)
 def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
     narrow = y.itemsize == 4
-    lanes = np.empty(_LANES)
     lane_s = np.empty(_LANES)
     lane_e = np.empty(_LANES)
     if inner == 1:
         for r in range(r0, r1):
-            _softmax_row(x, y, r * n, n, mode, lanes, lane_s, lane_e, narrow)
+            _softmax_row(x, y, r * n, n, mode, lane_s, lane_e, narrow)
         return
     bm = np.empty(_ROW_BLOCK)
     bs = np.empty(_ROW_BLOCK)
