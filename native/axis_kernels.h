@@ -29,13 +29,26 @@
 enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
 
-/* A softmax row's sums are compensated sums in double (fa_compensated_add:
- * TwoSum, its errors collected apart) in an order fixed by the shape, as in
+/* A softmax row's sums are sums in double (compensated, fa_compensated_add:
+ * TwoSum, its errors collected apart, except softmax's and softmin's for
+ * float32 results: fa_rows_sum_step) in an order fixed by the shape, as in
  * along_axis.py: along the last axis (inner == 1) element k goes to lane
  * k % FA_PRELU_LANES and the lanes are added in order; along another axis
  * each row is one running sum in k order, FA_ROWS_BLOCK neighbouring rows
  * (contiguous at each k) side by side as the vector lanes. */
 #define FA_ROWS_BLOCK 64
+
+/* s + t: plain for softmax's and softmin's float32 results (the double sum
+ * of n terms in [0, 1] is within n 2**-53 s of the exact one, far below a
+ * float32 ulp; not for log_softmax, which needs s - 1 to full relative
+ * precision), else compensated (along_axis._sum_step). */
+FA_INLINE void fa_rows_sum_step(double *s, double *err, double t, int plain)
+{
+    if (plain)
+        *s += t;
+    else
+        fa_compensated_add(*s, *err, t, 0.0, s, err);
+}
 
 /* The lanes' (sum, error) pairs added in lane order. */
 FA_INLINE void fa_rows_collapse(const double *ls, const double *le, double *s, double *err)
@@ -129,7 +142,7 @@ FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
  * `store`, in compensated lanes (along_axis._exp_sum_row).  In place, each
  * x is read before its y is written. */
 FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, double m,
-                                     int store, double *s, double *err)
+                                     int store, int plain, double *s, double *err)
 {
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
@@ -141,14 +154,14 @@ FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, do
             double e = FA_R(fa_rows_exp)(sign * (double)x[k + l], m);
             if (store)
                 y[k + l] = (T)e;
-            fa_compensated_add(ls[l], le[l], e, 0.0, &ls[l], &le[l]);
+            fa_rows_sum_step(&ls[l], &le[l], e, plain);
         }
     }
     for (size_t k = full; k < n; k++) {
         double e = FA_R(fa_rows_exp)(sign * (double)x[k], m);
         if (store)
             y[k] = (T)e;
-        fa_compensated_add(ls[k - full], le[k - full], e, 0.0, &ls[k - full], &le[k - full]);
+        fa_rows_sum_step(&ls[k - full], &le[k - full], e, plain);
     }
     fa_rows_collapse(ls, le, s, err);
 }
@@ -161,14 +174,14 @@ FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode)
     if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
         m = 0.0;
     if (mode == FA_LOG_SOFTMAX) {
-        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, &s, &err);
+        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, 0, &s, &err);
         double log_s = fa_rows_log_sum(s, err);
 #pragma GCC ivdep
         for (size_t k = 0; k < n; k++)
             y[k] = (T)fa_log_softmax_value(sign * (double)x[k], m, log_s);
         return;
     }
-    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, &s, &err);
+    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, NARROW, &s, &err);
     /* float32 results: times 1 / s (within one ulp of e / s once rounded
      * to float32, without a division per element); float64: divided */
     double total = s + err;
@@ -209,7 +222,7 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
             double e = FA_R(fa_rows_exp)(sign * (double)x_[b], bm[b]);
             if (mode != FA_LOG_SOFTMAX)
                 y_[b] = (T)e;
-            fa_compensated_add(bs[b], be[b], e, 0.0, &bs[b], &be[b]);
+            fa_rows_sum_step(&bs[b], &be[b], e, NARROW && mode != FA_LOG_SOFTMAX);
         }
     }
     if (mode == FA_LOG_SOFTMAX) {
