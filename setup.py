@@ -1,12 +1,13 @@
 """Build of fastact's native parts; the metadata lives in pyproject.toml.
 
 Two products, from one source of math in native/:
-* libfastact.so, the C library (links libc, libm and the OpenMP runtime only);
+* libfastact.so, the C library (links libc and libm only; its threads are
+  plain pthreads, native/pool.c);
   its kernels are compiled three times, for x86-64-v4 (AVX-512), x86-64-v3
   (AVX2 + FMA) and plain x86-64, and the library picks one at run time;
 * fastact.backends.native, the Cython backend, which links libfastact.so (found
   one directory up, in fastact/, through an $ORIGIN/.. rpath) and runs its
-  kernels through the library's OpenMP drivers (native/parallel.c).
+  kernels through the library's parallel drivers (native/parallel.c).
 
 FASTACT_NATIVE=1 compiles everything for the build machine's CPU instead.
 """
@@ -33,7 +34,7 @@ COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math", "-
                 "-Wall", "-Wno-unused-function"]
 ISA_FLAGS = {"kernels_v4.c": ["-march=x86-64-v4"], "kernels_v3.c": ["-march=x86-64-v3"],
              "kernels_base.c": ["-march=x86-64"],
-             "fastact.c": ["-fopenmp"], "parallel.c": ["-fopenmp"]}
+             "fastact.c": ["-pthread"], "parallel.c": [], "pool.c": ["-pthread"]}
 
 
 def _native_build():
@@ -79,7 +80,7 @@ class BuildNative(build_ext):
         # link with gcc, not the Python extension linker line: no libpython; -s strips the
         # symbol table and debug sections (a quarter of the size; the exports stay)
         compiler.link_shared_object(objects, target, libraries=["m"],
-                                    extra_postargs=["-fopenmp", "-Wl,-soname,libfastact.so",
+                                    extra_postargs=["-pthread", "-Wl,-soname,libfastact.so",
                                                     "-Wl,--as-needed", "-s"])
         info = {"compiler": _compiler_version(compiler.compiler[0]), "flags": flags_by_source,
                 "native": _native_build()}

@@ -83,9 +83,11 @@ class Activation:
     from_y_refused_when: tuple = ()
     # math rows the kernels provide for this activation: gelu has two forms
     math_rows: tuple = ()
-    # points near a zero of f' where the error is measured against the
-    # largest cancelling term (see README, "Accuracy")
+    # the two terms of f' that cancel near its zero; for x in cancelling_near
+    # (lo, hi), around that zero, the derivative's error is measured against
+    # the larger term, elsewhere against f' itself (see README, "Accuracy")
     cancelling_terms: str = ""
+    cancelling_near: tuple = ()
 
     # A default of None below means "not given": see REQUIRED_FIELDS.
 
@@ -93,8 +95,9 @@ class Activation:
     torch: str = None
     torch_relation: str = None
     # the math rows' float32 arithmetic (fastact/math/elementwise_f32.py): the value and the
-    # derivative from y run in float32 rather than in double rounded once
-    f32_arithmetic: bool = False
+    # derivative from y run in float32 rather than in double rounded once; True for every
+    # math row of the activation, or a tuple naming some of them (gelu's exact form)
+    f32_arithmetic: object = False
     f32_arithmetic_from_y: bool = False
     # the benchmarks' NumPy baseline, one (value, derivative) pair of expressions
     # per math row: in x and the numeric parameters, with np, math, erf (SciPy's),
@@ -185,6 +188,10 @@ def row_problems(act):
                       or any(len(pair) != 2 for pair in act.numpy)):
         problems.append(("numpy", f"one (value, derivative) pair per math row "
                          f"{', '.join(act.kernels)}"))
+    if not isinstance(act.f32_arithmetic, bool) and (
+            not isinstance(act.f32_arithmetic, tuple) or not set(act.f32_arithmetic) <= set(act.kernels)):
+        problems.append(("f32_arithmetic", "True, False or a tuple of the row's math rows "
+                         + ", ".join(act.kernels)))
     if act.f32_arithmetic_from_y and not act.backward_from_y:
         problems.append(("f32_arithmetic_from_y", "only rows with backward_from_y have a derivative from y"))
     known = {p.name for p in act.params}
@@ -232,7 +239,8 @@ def f32_arithmetic_rows():
     The native generator reads the registry through this call first, so it
     checks every row: a generator must not write code for an incomplete row."""
     check_all()
-    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic for k in a.kernels)
+    return tuple(k for a in ACTIVATIONS if a.f32_arithmetic for k in a.kernels
+                 if a.f32_arithmetic is True or k in a.f32_arithmetic)
 
 
 def f32_arithmetic_from_y_rows():
@@ -529,10 +537,12 @@ ACTIVATIONS = (
         params=(Param("approximate", "none", "'none' for the exact erf form, 'tanh' for "
                       "the tanh approximation", choices=("none", "tanh")),),
         math_rows=("gelu", "gelu_tanh"),
+        f32_arithmetic=True,
         special_values="gelu(-inf) = -0.0 (PyTorch: NaN); the far negative tail keeps its "
                        "tiny non-zero value down to the underflow threshold (PyTorch flushes "
                        "to 0 early); gelu(inf) = inf.",
         cancelling_terms="Phi(x) and x * phi(x)",
+        cancelling_near=(-2.0, -0.2),
         torch="gelu", torch_relation=TORCH_SAME,
         numpy=(
             ("0.5 * x * (1 + erf(x / math.sqrt(2)))",
@@ -562,6 +572,7 @@ ACTIVATIONS = (
         aliases=("swish",),
         special_values="silu(-inf) = -0.0 (PyTorch: NaN), silu(inf) = inf.",
         cancelling_terms="sigmoid(x) and x * sigmoid(x) * (1 - sigmoid(x))",
+        cancelling_near=(-1.5, -1.05),
         torch="silu", torch_relation=TORCH_SAME,
         f32_arithmetic=True,
         numpy=(
@@ -589,6 +600,7 @@ ACTIVATIONS = (
         special_values="mish(-inf) = -0.0 (PyTorch: NaN), mish(inf) = inf; no overflow "
                        "for large |x|.",
         cancelling_terms="tanh(softplus(x)) and x * sech(softplus(x))^2 * sigmoid(x)",
+        cancelling_near=(-1.7, -0.6),
         torch="mish", torch_relation=TORCH_SAME,
         f32_arithmetic=True,
         numpy=(

@@ -9,18 +9,19 @@
  * exactly the input it replaces (in place); any other overlap between an
  * output and an input, or between two outputs, is refused.  A NULL pointer is
  * fine when n is 0.  Every array pointer (and params) must be aligned to its
- * element type (float or double): the kernels load and store through typed
- * pointers, so a misaligned one would be undefined behaviour; it is refused
- * with FASTACT_ERR_ALIGN instead.  Every function returns FASTACT_OK (0) or
- * a status below and never writes outside its outputs.  The library is
- * thread-safe and keeps no state but the thread count.  Values, derivative
- * conventions at kinks and NaN/inf behaviour are those of the Python package
- * (see its README).
+ * element type (float, double or uint16_t): the kernels load and store
+ * through typed pointers, so a misaligned one would be undefined behaviour;
+ * it is refused with FASTACT_ERR_ALIGN instead.  Every function returns
+ * FASTACT_OK (0) or a status below and never writes outside its outputs.
+ * The library is thread-safe and keeps no state but the thread count.
+ * Values, derivative conventions at kinks and NaN/inf behaviour are those of
+ * the Python package (see its README).
  */
 #ifndef FASTACT_H
 #define FASTACT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__GNUC__)
 #define FASTACT_API __attribute__((visibility("default")))
@@ -37,7 +38,15 @@
 extern "C" {
 #endif
 
-typedef enum { FASTACT_F32 = 0, FASTACT_F64 = 1 } fastact_dtype;
+/* Element types.  FASTACT_BF16 is bfloat16 stored as uint16_t (the upper
+ * half of a float32's bits), taken by the elementwise ops only (forward,
+ * backward, backward_from_y, value_and_derivative and their typed _bf16
+ * entry points): each element is widened to float32 in a register, computed
+ * with the float32 math and rounded to nearest (ties to even) once more, so
+ * a result is within 1 bfloat16 ULP of the exact value; a NaN result is a
+ * quiet NaN.  The softmax family, prelu and glu refuse it with
+ * FASTACT_ERR_DTYPE.  New types are appended: the values never change. */
+typedef enum { FASTACT_F32 = 0, FASTACT_F64 = 1, FASTACT_BF16 = 2 } fastact_dtype;
 
 /* One op per registry row; gelu's two forms are two ops. */
 typedef int fastact_op;
@@ -79,7 +88,7 @@ enum {
     FASTACT_OK = 0,
     FASTACT_ERR_NULL = 1,          /* a NULL pointer where n > 0 */
     FASTACT_ERR_UNKNOWN_OP = 2,
-    FASTACT_ERR_DTYPE = 3,         /* not FASTACT_F32 or FASTACT_F64 */
+    FASTACT_ERR_DTYPE = 3,         /* not a dtype above, or one the call does not take */
     FASTACT_ERR_BAD_PARAM = 4,     /* NaN, out of range, missing (no default) */
     FASTACT_ERR_UNSUPPORTED = 5,   /* the op has no such pass */
     FASTACT_ERR_SHAPE = 6,         /* sizes that do not fit (odd glu axis, prelu weight) */
@@ -146,8 +155,8 @@ FASTACT_API int fastact_glu_backward(fastact_dtype dt, size_t outer, size_t len,
  * FASTACT_NUM_THREADS, else the first number of OMP_NUM_THREADS, else the
  * cores; an invalid FASTACT_NUM_THREADS or FASTACT_SIMD is reported on
  * stderr and the default used.  A child forked after the library ran a call
- * on threads runs serially (the count reads 1): OpenMP's threads do not
- * survive fork(). */
+ * on threads runs serially (the count reads 1): the library's worker
+ * threads do not survive fork(). */
 FASTACT_API void fastact_set_num_threads(int n);
 FASTACT_API int fastact_get_num_threads(void);
 
@@ -160,6 +169,10 @@ FASTACT_API int fastact_sigmoid_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_sigmoid_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_sigmoid_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_sigmoid_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_sigmoid_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_sigmoid_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_sigmoid_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_sigmoid_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_tanh_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_tanh_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_tanh_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -168,6 +181,10 @@ FASTACT_API int fastact_tanh_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_tanh_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_tanh_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_tanh_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_tanh_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_tanh_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_tanh_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_tanh_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_relu_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_relu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -176,6 +193,10 @@ FASTACT_API int fastact_relu_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_relu_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_relu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_relu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_relu_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_relu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_relu_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_relu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_relu6_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_relu6_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_relu6_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -184,6 +205,10 @@ FASTACT_API int fastact_relu6_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_relu6_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_relu6_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_relu6_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_relu6_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_relu6_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_relu6_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_relu6_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_leaky_relu_f32(size_t n, const float *x, float *y, double negative_slope);
 FASTACT_API int fastact_leaky_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double negative_slope);
@@ -192,6 +217,10 @@ FASTACT_API int fastact_leaky_relu_f64(size_t n, const double *x, double *y, dou
 FASTACT_API int fastact_leaky_relu_backward_f64(size_t n, const double *dy, const double *x, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double negative_slope);
+FASTACT_API int fastact_leaky_relu_bf16(size_t n, const uint16_t *x, uint16_t *y, double negative_slope);
+FASTACT_API int fastact_leaky_relu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double negative_slope);
 FASTACT_API int fastact_leaky_relu6_f32(size_t n, const float *x, float *y, double negative_slope);
 FASTACT_API int fastact_leaky_relu6_backward_f32(size_t n, const float *dy, const float *x, float *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu6_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double negative_slope);
@@ -200,6 +229,10 @@ FASTACT_API int fastact_leaky_relu6_f64(size_t n, const double *x, double *y, do
 FASTACT_API int fastact_leaky_relu6_backward_f64(size_t n, const double *dy, const double *x, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu6_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double negative_slope);
 FASTACT_API int fastact_leaky_relu6_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_bf16(size_t n, const uint16_t *x, uint16_t *y, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double negative_slope);
+FASTACT_API int fastact_leaky_relu6_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double negative_slope);
 FASTACT_API int fastact_elu_f32(size_t n, const float *x, float *y, double alpha);
 FASTACT_API int fastact_elu_backward_f32(size_t n, const float *dy, const float *x, float *dx, double alpha);
 FASTACT_API int fastact_elu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double alpha);
@@ -208,6 +241,10 @@ FASTACT_API int fastact_elu_f64(size_t n, const double *x, double *y, double alp
 FASTACT_API int fastact_elu_backward_f64(size_t n, const double *dy, const double *x, double *dx, double alpha);
 FASTACT_API int fastact_elu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double alpha);
 FASTACT_API int fastact_elu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double alpha);
+FASTACT_API int fastact_elu_bf16(size_t n, const uint16_t *x, uint16_t *y, double alpha);
+FASTACT_API int fastact_elu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double alpha);
+FASTACT_API int fastact_elu_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double alpha);
+FASTACT_API int fastact_elu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double alpha);
 FASTACT_API int fastact_celu_f32(size_t n, const float *x, float *y, double alpha);
 FASTACT_API int fastact_celu_backward_f32(size_t n, const float *dy, const float *x, float *dx, double alpha);
 FASTACT_API int fastact_celu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double alpha);
@@ -216,6 +253,10 @@ FASTACT_API int fastact_celu_f64(size_t n, const double *x, double *y, double al
 FASTACT_API int fastact_celu_backward_f64(size_t n, const double *dy, const double *x, double *dx, double alpha);
 FASTACT_API int fastact_celu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double alpha);
 FASTACT_API int fastact_celu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double alpha);
+FASTACT_API int fastact_celu_bf16(size_t n, const uint16_t *x, uint16_t *y, double alpha);
+FASTACT_API int fastact_celu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double alpha);
+FASTACT_API int fastact_celu_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double alpha);
+FASTACT_API int fastact_celu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double alpha);
 FASTACT_API int fastact_selu_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_selu_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_selu_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -224,42 +265,64 @@ FASTACT_API int fastact_selu_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_selu_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_selu_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_selu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_selu_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_selu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_selu_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_selu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_gelu_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_gelu_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_gelu_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_gelu_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_gelu_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_gelu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_gelu_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_gelu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_gelu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_gelu_tanh_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_gelu_tanh_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_gelu_tanh_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_gelu_tanh_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_gelu_tanh_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_gelu_tanh_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_gelu_tanh_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_gelu_tanh_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_gelu_tanh_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_silu_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_silu_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_silu_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_silu_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_silu_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_silu_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_silu_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_silu_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_silu_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_mish_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_mish_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_mish_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_mish_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_mish_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_mish_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_mish_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_mish_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_mish_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_softplus_f32(size_t n, const float *x, float *y, double beta, double threshold);
 FASTACT_API int fastact_softplus_backward_f32(size_t n, const float *dy, const float *x, float *dx, double beta, double threshold);
 FASTACT_API int fastact_softplus_value_and_derivative_f32(size_t n, const float *x, float *y, float *d, double beta, double threshold);
 FASTACT_API int fastact_softplus_f64(size_t n, const double *x, double *y, double beta, double threshold);
 FASTACT_API int fastact_softplus_backward_f64(size_t n, const double *dy, const double *x, double *dx, double beta, double threshold);
 FASTACT_API int fastact_softplus_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double beta, double threshold);
+FASTACT_API int fastact_softplus_bf16(size_t n, const uint16_t *x, uint16_t *y, double beta, double threshold);
+FASTACT_API int fastact_softplus_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double beta, double threshold);
+FASTACT_API int fastact_softplus_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double beta, double threshold);
 FASTACT_API int fastact_hardswish_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_hardswish_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_hardswish_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_hardswish_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_hardswish_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_hardswish_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_hardswish_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_hardswish_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_hardswish_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_hardsigmoid_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_hardsigmoid_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_hardsigmoid_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -268,6 +331,10 @@ FASTACT_API int fastact_hardsigmoid_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_hardsigmoid_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_hardsigmoid_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_hardsigmoid_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_hardsigmoid_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_hardsigmoid_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_hardsigmoid_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_hardsigmoid_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_hardtanh_f32(size_t n, const float *x, float *y, double min_val, double max_val);
 FASTACT_API int fastact_hardtanh_backward_f32(size_t n, const float *dy, const float *x, float *dx, double min_val, double max_val);
 FASTACT_API int fastact_hardtanh_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double min_val, double max_val);
@@ -276,6 +343,10 @@ FASTACT_API int fastact_hardtanh_f64(size_t n, const double *x, double *y, doubl
 FASTACT_API int fastact_hardtanh_backward_f64(size_t n, const double *dy, const double *x, double *dx, double min_val, double max_val);
 FASTACT_API int fastact_hardtanh_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double min_val, double max_val);
 FASTACT_API int fastact_hardtanh_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double min_val, double max_val);
+FASTACT_API int fastact_hardtanh_bf16(size_t n, const uint16_t *x, uint16_t *y, double min_val, double max_val);
+FASTACT_API int fastact_hardtanh_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double min_val, double max_val);
+FASTACT_API int fastact_hardtanh_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double min_val, double max_val);
+FASTACT_API int fastact_hardtanh_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double min_val, double max_val);
 FASTACT_API int fastact_softsign_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_softsign_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_softsign_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -284,6 +355,10 @@ FASTACT_API int fastact_softsign_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_softsign_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_softsign_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_softsign_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_softsign_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_softsign_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_softsign_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_softsign_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_logsigmoid_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_logsigmoid_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_logsigmoid_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx);
@@ -292,12 +367,19 @@ FASTACT_API int fastact_logsigmoid_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_logsigmoid_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_logsigmoid_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx);
 FASTACT_API int fastact_logsigmoid_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_logsigmoid_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_logsigmoid_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_logsigmoid_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx);
+FASTACT_API int fastact_logsigmoid_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_tanhshrink_f32(size_t n, const float *x, float *y);
 FASTACT_API int fastact_tanhshrink_backward_f32(size_t n, const float *dy, const float *x, float *dx);
 FASTACT_API int fastact_tanhshrink_value_and_derivative_f32(size_t n, const float *x, float *y, float *d);
 FASTACT_API int fastact_tanhshrink_f64(size_t n, const double *x, double *y);
 FASTACT_API int fastact_tanhshrink_backward_f64(size_t n, const double *dy, const double *x, double *dx);
 FASTACT_API int fastact_tanhshrink_value_and_derivative_f64(size_t n, const double *x, double *y, double *d);
+FASTACT_API int fastact_tanhshrink_bf16(size_t n, const uint16_t *x, uint16_t *y);
+FASTACT_API int fastact_tanhshrink_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx);
+FASTACT_API int fastact_tanhshrink_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d);
 FASTACT_API int fastact_softshrink_f32(size_t n, const float *x, float *y, double lambd);
 FASTACT_API int fastact_softshrink_backward_f32(size_t n, const float *dy, const float *x, float *dx, double lambd);
 FASTACT_API int fastact_softshrink_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double lambd);
@@ -306,6 +388,10 @@ FASTACT_API int fastact_softshrink_f64(size_t n, const double *x, double *y, dou
 FASTACT_API int fastact_softshrink_backward_f64(size_t n, const double *dy, const double *x, double *dx, double lambd);
 FASTACT_API int fastact_softshrink_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double lambd);
 FASTACT_API int fastact_softshrink_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double lambd);
+FASTACT_API int fastact_softshrink_bf16(size_t n, const uint16_t *x, uint16_t *y, double lambd);
+FASTACT_API int fastact_softshrink_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double lambd);
+FASTACT_API int fastact_softshrink_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double lambd);
+FASTACT_API int fastact_softshrink_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double lambd);
 FASTACT_API int fastact_hardshrink_f32(size_t n, const float *x, float *y, double lambd);
 FASTACT_API int fastact_hardshrink_backward_f32(size_t n, const float *dy, const float *x, float *dx, double lambd);
 FASTACT_API int fastact_hardshrink_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double lambd);
@@ -314,12 +400,19 @@ FASTACT_API int fastact_hardshrink_f64(size_t n, const double *x, double *y, dou
 FASTACT_API int fastact_hardshrink_backward_f64(size_t n, const double *dy, const double *x, double *dx, double lambd);
 FASTACT_API int fastact_hardshrink_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double lambd);
 FASTACT_API int fastact_hardshrink_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double lambd);
+FASTACT_API int fastact_hardshrink_bf16(size_t n, const uint16_t *x, uint16_t *y, double lambd);
+FASTACT_API int fastact_hardshrink_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double lambd);
+FASTACT_API int fastact_hardshrink_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double lambd);
+FASTACT_API int fastact_hardshrink_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double lambd);
 FASTACT_API int fastact_threshold_f32(size_t n, const float *x, float *y, double threshold, double value);
 FASTACT_API int fastact_threshold_backward_f32(size_t n, const float *dy, const float *x, float *dx, double threshold, double value);
 FASTACT_API int fastact_threshold_value_and_derivative_f32(size_t n, const float *x, float *y, float *d, double threshold, double value);
 FASTACT_API int fastact_threshold_f64(size_t n, const double *x, double *y, double threshold, double value);
 FASTACT_API int fastact_threshold_backward_f64(size_t n, const double *dy, const double *x, double *dx, double threshold, double value);
 FASTACT_API int fastact_threshold_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double threshold, double value);
+FASTACT_API int fastact_threshold_bf16(size_t n, const uint16_t *x, uint16_t *y, double threshold, double value);
+FASTACT_API int fastact_threshold_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double threshold, double value);
+FASTACT_API int fastact_threshold_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double threshold, double value);
 FASTACT_API int fastact_squareplus_f32(size_t n, const float *x, float *y, double b);
 FASTACT_API int fastact_squareplus_backward_f32(size_t n, const float *dy, const float *x, float *dx, double b);
 FASTACT_API int fastact_squareplus_backward_from_y_f32(size_t n, const float *dy, const float *y, float *dx, double b);
@@ -328,6 +421,10 @@ FASTACT_API int fastact_squareplus_f64(size_t n, const double *x, double *y, dou
 FASTACT_API int fastact_squareplus_backward_f64(size_t n, const double *dy, const double *x, double *dx, double b);
 FASTACT_API int fastact_squareplus_backward_from_y_f64(size_t n, const double *dy, const double *y, double *dx, double b);
 FASTACT_API int fastact_squareplus_value_and_derivative_f64(size_t n, const double *x, double *y, double *d, double b);
+FASTACT_API int fastact_squareplus_bf16(size_t n, const uint16_t *x, uint16_t *y, double b);
+FASTACT_API int fastact_squareplus_backward_bf16(size_t n, const uint16_t *dy, const uint16_t *x, uint16_t *dx, double b);
+FASTACT_API int fastact_squareplus_backward_from_y_bf16(size_t n, const uint16_t *dy, const uint16_t *y, uint16_t *dx, double b);
+FASTACT_API int fastact_squareplus_value_and_derivative_bf16(size_t n, const uint16_t *x, uint16_t *y, uint16_t *d, double b);
 
 #ifdef __cplusplus
 }

@@ -5,12 +5,11 @@
  * the Cython backend shares.
  *
  * The only state is the thread count and the table choice (both decided
- * once, atomically) and whether a forked process may use OpenMP threads;
+ * once, atomically) and whether a forked process may use the thread pool;
  * everything else is per call.
  */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -39,7 +38,9 @@ FASTACT_API const char *fastact_status_string(int status)
     case FASTACT_OK: return "success";
     case FASTACT_ERR_NULL: return "a NULL pointer was given for a buffer of one or more elements";
     case FASTACT_ERR_UNKNOWN_OP: return "unknown op";
-    case FASTACT_ERR_DTYPE: return "unknown dtype (expected FASTACT_F32 or FASTACT_F64)";
+    case FASTACT_ERR_DTYPE: return "unknown dtype, or one this call does not take (expected "
+                                   "FASTACT_F32 or FASTACT_F64; FASTACT_BF16 for the "
+                                   "elementwise ops)";
     case FASTACT_ERR_BAD_PARAM: return "bad parameter: NaN, out of range, inconsistent, "
                                        "or missing where the op has no default";
     case FASTACT_ERR_UNSUPPORTED: return "this op does not support this pass or entry point";
@@ -139,10 +140,10 @@ FASTACT_API const char *fastact_simd_level(void)
 /* ------------------------------------------------------------------ */
 
 static atomic_int fa_threads;          /* 0: not decided yet */
-/* Set once a parallel region ran in this process.  libgomp's pool does not
- * survive fork(): a child that starts a team waits for workers that exist
- * only in the parent.  So a child forked after that runs serially, and so
- * do its own children (fa_pool_lost is inherited). */
+/* Set once a call ran on threads in this process.  The pool's workers (and
+ * Numba's) do not survive fork(): a child forked after that runs serially,
+ * and so do its own children (fa_pool_lost is inherited), like the Python
+ * side with Numba's pool (fastact/backends/threads.py). */
 static atomic_int fa_pool_started;
 static atomic_int fa_pool_lost;
 
@@ -150,6 +151,7 @@ static void fa_after_fork_in_child(void)
 {
     if (atomic_load(&fa_pool_started))
         atomic_store(&fa_pool_lost, 1);
+    fastact__pool_forget();
 }
 
 __attribute__((constructor)) static void fa_register_atfork(void)
@@ -164,8 +166,7 @@ FA_API void fastact__pool_lost(void)
 
 static int fa_procs(void)
 {
-    int procs = omp_get_num_procs();
-    return procs < 1 ? 1 : procs;
+    return fastact__pool_cores();
 }
 
 /* A whole number >= 1 (surrounding blanks allowed), else 0. */
@@ -323,12 +324,27 @@ static const double *fa_params(const fa_op_info *info, const double *params, int
 
 static size_t fa_itemsize(fastact_dtype dt)
 {
-    return dt == FASTACT_F32 ? sizeof(float) : sizeof(double);
+    return dt == FASTACT_F32 ? sizeof(float) : dt == FASTACT_BF16 ? sizeof(uint16_t)
+                                                                  : sizeof(double);
 }
 
+static size_t fa_alignment(fastact_dtype dt)
+{
+    return dt == FASTACT_F32 ? _Alignof(float) : dt == FASTACT_BF16 ? _Alignof(uint16_t)
+                                                                    : _Alignof(double);
+}
+
+/* The dtypes of the row kernels (softmax family, prelu, glu), which index
+ * tables of FA_NUM_ROW_DTYPES entries. */
 static int fa_valid_dtype(fastact_dtype dt)
 {
     return (int)dt == FASTACT_F32 || (int)dt == FASTACT_F64;
+}
+
+/* The elementwise loops take bfloat16 as well. */
+static int fa_valid_elementwise_dtype(fastact_dtype dt)
+{
+    return fa_valid_dtype(dt) || (int)dt == FASTACT_BF16;
 }
 
 /* a * b * c elements of `size` bytes: 0 on overflow of size_t (else 1). */
@@ -344,11 +360,11 @@ static int fa_sizes(size_t a, size_t b, size_t c, size_t size, size_t *count, si
 }
 
 /* Each of the count pointers p[] is aligned to dt's element type (NULL is).
- * The kernels access the buffers as float or double, and a misaligned
- * access through such a pointer is undefined behaviour in C. */
+ * The kernels access the buffers as float, double or uint16_t, and a
+ * misaligned access through such a pointer is undefined behaviour in C. */
 static int fa_aligned(fastact_dtype dt, int count, const void *const *p)
 {
-    size_t a = dt == FASTACT_F32 ? _Alignof(float) : _Alignof(double);
+    size_t a = fa_alignment(dt);
     for (int i = 0; i < count; i++)
         if ((uintptr_t)p[i] % a != 0)
             return 0;
@@ -387,7 +403,7 @@ static int fa_elementwise_prepare(fastact_op op, fastact_dtype dt, int pass, siz
 {
     if (!fa_valid_op(op))
         return FASTACT_ERR_UNKNOWN_OP;
-    if (!fa_valid_dtype(dt))
+    if (!fa_valid_elementwise_dtype(dt))
         return FASTACT_ERR_DTYPE;
     const fa_op_info *info = &fa_ops[op];
     if (info->kind != FA_KIND_ELEMENTWISE)

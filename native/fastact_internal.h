@@ -61,15 +61,20 @@ typedef double (*fa_prelu_dweight_total)(const double *pairs, size_t blocks, siz
 typedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, size_t half,
                             size_t inner, int want, size_t r0, size_t r1);
 
+/* The elementwise loops come in FASTACT_F32, FASTACT_F64 and FASTACT_BF16;
+ * the row kernels (softmax family, prelu, glu) in the first two only. */
+enum { FA_NUM_ELEMENTWISE_DTYPES = 3, FA_NUM_ROW_DTYPES = 2 };
+
 typedef struct {
     const char *name;                       /* "x86-64-v4", "x86-64-v3" or "baseline" */
-    fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][2];  /* [op][pass][dtype]; NULL: none */
-    fa_softmax_forward_rows softmax_forward[2];          /* [dtype] */
-    fa_softmax_backward_rows softmax_backward[2];
-    fa_prelu_rows prelu[2];
-    fa_prelu_backward_block prelu_backward[2];
+    /* [op][pass][dtype]; NULL: none */
+    fa_kernel elementwise[FASTACT_NUM_OPS][FA_NUM_PASSES][FA_NUM_ELEMENTWISE_DTYPES];
+    fa_softmax_forward_rows softmax_forward[FA_NUM_ROW_DTYPES];   /* [dtype] */
+    fa_softmax_backward_rows softmax_backward[FA_NUM_ROW_DTYPES];
+    fa_prelu_rows prelu[FA_NUM_ROW_DTYPES];
+    fa_prelu_backward_block prelu_backward[FA_NUM_ROW_DTYPES];
     fa_prelu_dweight_total prelu_dweight;
-    fa_glu_rows glu[2];
+    fa_glu_rows glu[FA_NUM_ROW_DTYPES];
 } fa_isa_table;
 
 extern const fa_isa_table fa_isa_v4;
@@ -133,7 +138,7 @@ enum {
 /* Results do not depend on the thread count. */
 
 /* The team size for a parallel call: fastact_get_num_threads(), noting that
- * the OpenMP pool is in use (a child forked after that runs serially). */
+ * the thread pool is in use (a child forked after that runs serially). */
 FA_API int fastact__team_threads(void);
 /* Run serially from now on in this process (Python calls it in a child
  * forked after another library, Numba, started threads). */
@@ -181,6 +186,22 @@ typedef struct {
 
 FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
                                int threads);
+
+/* ---- The thread pool (pool.c) ----------------------------------------
+ * body(ctx, lo, hi) over the units [0, units) in chunks of per_chunk units
+ * (the last may be shorter), by the calling thread and up to threads - 1
+ * workers, each chunk exactly once; returns when all are done.  Who runs
+ * which chunk varies from call to call: body must not care. */
+typedef void (*fa_pool_body)(void *ctx, size_t lo, size_t hi);
+void fastact__pool_run(fa_pool_body body, void *ctx, size_t units, size_t per_chunk,
+                       int threads);
+/* The cores this process may run on (its CPU affinity when it starts). */
+int fastact__pool_cores(void);
+/* In a child after fork(): the parent's workers are not here. */
+void fastact__pool_forget(void);
+/* For the tests: each worker sleeps ms milliseconds before it looks for work
+ * (a worker that starts late); 0 turns it off. */
+FA_API void fastact__pool_test_delay(unsigned ms);
 
 /* FA_PARALLEL_MIN, for the Python side to compare with fastact.backends.parallel. */
 FA_API size_t fastact__parallel_min(void);

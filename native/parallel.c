@@ -1,21 +1,23 @@
 /* The parallel drivers: how a call is cut into pieces for the threads.
  * Both consumers go through these: the public API of fastact.c (after its
- * checks) and the Cython backend (fastact/backends/native.pyx), so the pieces and
- * the prelu layouts exist only here (prelu's dweight blocks follow
- * fastact/math/prelu_blocks.py, as the Numba loops do), and so does the use of the serial threshold FA_PARALLEL_MIN (generated from
+ * checks) and the Cython backend (fastact/backends/native.pyx), so the pieces, the
+ * prelu layouts exist only here (prelu's dweight blocks follow
+ * fastact/math/prelu_blocks.py, as the Numba loops do), and
+ * so does the use of the serial threshold FA_PARALLEL_MIN (generated from
  * fastact/backends/parallel.py) for C callers and the Cython short path.
  *
- * Like fastact.c this file is compiled for the plain target with -fopenmp:
- * the parallel regions are outlined from functions that are not cloned for
- * an instruction set, and call the kernels of the table in use through
- * pointers with offset buffers (see ../shared/PERF-NOTES.md).
+ * A parallel call is cut into chunks that the caller and the workers of
+ * pool.c claim one at a time (so a worker that starts late, behind another
+ * process on its core, costs at most the chunks it takes); the chunks call
+ * the kernels of the table in use through pointers with offset buffers.
+ * This file is compiled for the plain target.
  *
- * Results never depend on the thread count: elementwise and row kernels are
- * pure per element and per row, and prelu's dweight is summed from the
- * (sum, error) pairs of blocks fixed by the shape, in block order.
+ * Results never depend on the thread count or on who ran which chunk:
+ * elementwise and row kernels are pure per element and per row, and prelu's
+ * dweight is summed from the (sum, error) pairs of blocks fixed by the
+ * shape, in block order.
  */
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,18 @@
 #include "fastact.h"
 #include "fastact_internal.h"
 
-/* Elementwise pieces start at multiples of this many elements (cache lines). */
+/* Elementwise chunks start at multiples of this many elements (cache lines). */
 #define FA_PIECE_ALIGN ((size_t)64)
+/* A chunk is about 1/16 of a thread's share, within these bounds (elements):
+ * small enough that the caller can take over most of a late worker's share
+ * and that the last chunks end close together, large enough that claiming
+ * one (an atomic on a shared cache line, ~0.1 us) costs nothing. */
+#define FA_CHUNKS_PER_THREAD ((size_t)16)
+#define FA_CHUNK_MIN ((size_t)4096)
+#define FA_CHUNK_MAX ((size_t)65536)
+/* Row chunks of at least this many rows hold a multiple of it, so that
+ * kernels working on blocks of neighbouring rows keep whole blocks. */
+#define FA_ROWS_ALIGN ((size_t)16)
 /* prelu forward: rows at least this long (and the whole array under one
  * shared slope) are cut into segments of at most FA_PRELU_SEGMENT elements,
  * each its own kernel call; shorter rows run many per call. */
@@ -46,15 +58,6 @@ static int fa_team(int threads, size_t total, size_t pieces)
     return nt;
 }
 
-/* [lo, hi) of `count` items for member t of a team of T: contiguous,
- * sizes differing by at most one. */
-static void fa_split(size_t count, size_t t, size_t T, size_t *lo, size_t *hi)
-{
-    size_t q = count / T, r = count % T;
-    *lo = t * q + (t < r ? t : r);
-    *hi = *lo + q + (t < r ? 1 : 0);
-}
-
 static const void *fa_at(const void *p, size_t offset_bytes)
 {
     return p ? (const char *)p + offset_bytes : NULL;
@@ -63,6 +66,24 @@ static const void *fa_at(const void *p, size_t offset_bytes)
 static void *fa_at_mut(void *p, size_t offset_bytes)
 {
     return p ? (char *)p + offset_bytes : NULL;
+}
+
+/* Elements per chunk for a call of n elements on nt threads. */
+static size_t fa_chunk_elements(size_t n, int nt)
+{
+    size_t c = n / ((size_t)nt * FA_CHUNKS_PER_THREAD);
+    c = c < FA_CHUNK_MIN ? FA_CHUNK_MIN : c > FA_CHUNK_MAX ? FA_CHUNK_MAX : c;
+    return (c + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN * FA_PIECE_ALIGN;
+}
+
+/* Units (rows, prelu pieces) per chunk: about fa_chunk_elements' worth. */
+static size_t fa_chunk_units(size_t total, size_t units, int nt)
+{
+    size_t per_unit = total / units ? total / units : 1;
+    size_t k = fa_chunk_elements(total, nt) / per_unit;
+    if (k >= FA_ROWS_ALIGN)
+        k -= k % FA_ROWS_ALIGN;
+    return k ? k : 1;
 }
 
 FA_API size_t fastact__parallel_min(void)
@@ -74,25 +95,20 @@ FA_API size_t fastact__parallel_min(void)
 /* Elementwise                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Out of line: OpenMP outlines this region, each member calls the kernel
- * on its own piece. */
-static __attribute__((noinline)) void
-fa_elementwise_parallel(fa_kernel k, int nt, size_t n, size_t es, const void *a,
-                        const void *b, void *c, void *d, const double *params)
+typedef struct {
+    fa_kernel k;
+    size_t es;
+    const void *a, *b;
+    void *c, *d;
+    const double *params;
+} fa_elementwise_job;
+
+static void fa_elementwise_chunk(void *ctx, size_t lo, size_t hi)
 {
-#pragma omp parallel num_threads(nt)
-    {
-        size_t T = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
-        size_t piece = (n + T - 1) / T;
-        piece = (piece + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN * FA_PIECE_ALIGN;
-        size_t lo = t * piece;
-        if (lo < n) {
-            size_t hi = n - lo < piece ? n : lo + piece;
-            size_t off = lo * es;
-            k(hi - lo, fa_at(a, off), fa_at(b, off), fa_at_mut(c, off), fa_at_mut(d, off),
-              params);
-        }
-    }
+    const fa_elementwise_job *j = ctx;
+    size_t off = lo * j->es;
+    j->k(hi - lo, fa_at(j->a, off), fa_at(j->b, off), fa_at_mut(j->c, off),
+         fa_at_mut(j->d, off), j->params);
 }
 
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
@@ -102,10 +118,12 @@ FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, con
     if (n == 0)
         return;
     int nt = fa_team(threads, n, (n + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN);
-    if (nt < 2)
+    if (nt < 2) {
         k(n, a, b, c, d, params);
-    else
-        fa_elementwise_parallel(k, nt, n, itemsize, a, b, c, d, params);
+        return;
+    }
+    fa_elementwise_job j = {k, itemsize, a, b, c, d, params};
+    fastact__pool_run(fa_elementwise_chunk, &j, n, fa_chunk_elements(n, nt), nt);
 }
 
 /* ------------------------------------------------------------------ */
@@ -127,17 +145,15 @@ static void fa_rows_call(const fa_isa_table *isa, const fa_rows_job *j, size_t r
     }
 }
 
-static __attribute__((noinline)) void fa_rows_parallel(const fa_isa_table *isa,
-                                                       const fa_rows_job *j, int nt,
-                                                       size_t rows)
+typedef struct {
+    const fa_isa_table *isa;
+    const fa_rows_job *job;
+} fa_rows_ctx;
+
+static void fa_rows_chunk(void *ctx, size_t lo, size_t hi)
 {
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        fa_split(rows, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
-        if (lo < hi)
-            fa_rows_call(isa, j, lo, hi);
-    }
+    const fa_rows_ctx *r = ctx;
+    fa_rows_call(r->isa, r->job, lo, hi);
 }
 
 FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads)
@@ -146,10 +162,12 @@ FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows,
         return;
     const fa_isa_table *isa = fastact__isa();
     int nt = fa_team(threads, total, rows);
-    if (nt < 2)
+    if (nt < 2) {
         fa_rows_call(isa, job, 0, rows);
-    else
-        fa_rows_parallel(isa, job, nt, rows);
+        return;
+    }
+    fa_rows_ctx r = {isa, job};
+    fastact__pool_run(fa_rows_chunk, &r, rows, fa_chunk_units(total, rows, nt), nt);
 }
 
 /* ------------------------------------------------------------------ */
@@ -197,14 +215,9 @@ static void fa_prelu_units(const fa_prelu_plan *p, size_t lo, size_t hi)
     p->k(j->x, j->w, j->y, j->d, j->channels, p->row_len, j->want, lo, hi);
 }
 
-static __attribute__((noinline)) void fa_prelu_parallel(const fa_prelu_plan *p, int nt)
+static void fa_prelu_chunk(void *ctx, size_t lo, size_t hi)
 {
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        fa_split(p->units, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
-        fa_prelu_units(p, lo, hi);
-    }
+    fa_prelu_units(ctx, lo, hi);
 }
 
 static void fa_store(int dtype, void *out, size_t i, double v)
@@ -229,9 +242,13 @@ typedef struct {
     double *pairs;       /* sums [blocks][channels], then errors alike */
 } fa_prelu_sums;
 
+/* [lo, hi) of block k: contiguous, sizes differing by at most one, the
+ * longer ones first (prelu_blocks.block_bounds). */
 static void fa_prelu_block_bounds(const fa_prelu_sums *p, size_t k, size_t *lo, size_t *hi)
 {
-    fa_split(p->outer * p->inner, k, p->blocks, lo, hi);
+    size_t length = p->outer * p->inner, q = length / p->blocks, r = length % p->blocks;
+    *lo = k * q + (k < r ? k : r);
+    *hi = *lo + q + (k < r ? 1 : 0);
 }
 
 static void fa_prelu_tasks(const fa_prelu_sums *p, size_t t0, size_t t1)
@@ -247,15 +264,9 @@ static void fa_prelu_tasks(const fa_prelu_sums *p, size_t t0, size_t t1)
     }
 }
 
-static __attribute__((noinline)) void fa_prelu_tasks_parallel(const fa_prelu_sums *p, int nt,
-                                                              size_t tasks)
+static void fa_prelu_tasks_chunk(void *ctx, size_t lo, size_t hi)
 {
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        fa_split(tasks, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
-        fa_prelu_tasks(p, lo, hi);
-    }
+    fa_prelu_tasks(ctx, lo, hi);
 }
 
 static void fa_prelu_backward(const fa_prelu_job *job, void *dweight, int dweight_dtype,
@@ -303,7 +314,7 @@ static void fa_prelu_backward(const fa_prelu_job *job, void *dweight, int dweigh
     if (nt < 2)
         fa_prelu_tasks(&p, 0, tasks);
     else
-        fa_prelu_tasks_parallel(&p, nt, tasks);
+        fastact__pool_run(fa_prelu_tasks_chunk, &p, tasks, 1, nt);
     for (size_t c = 0; c < C; c++)
         fa_store(dweight_dtype, dweight, c, isa->prelu_dweight(p.pairs + c, p.blocks, C));
     free(p.pairs);
@@ -335,5 +346,6 @@ FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweig
     if (nt < 2)
         fa_prelu_units(&p, 0, p.units);
     else
-        fa_prelu_parallel(&p, nt);
+        fastact__pool_run(fa_prelu_chunk, &p, p.units, fa_chunk_units(job->total, p.units, nt),
+                          nt);
 }

@@ -4,16 +4,25 @@ ULP = |got - ref| / spacing(ref rounded to the output dtype), the spacing floore
 at the dtype's smallest subnormal (reference.ulp_error).  The references are in
 tests/reference.py, written from the formulas, never from fastact's output.
 
-The one exception to the plain measure is the registry's ``cancelling_terms``:
-the derivatives of silu, mish and gelu (both forms) are sums of two terms that
-cancel near the zero of f'; their error is counted in ULPs of the larger term,
-everywhere.
+The stated exceptions to the plain measure (README, "Accuracy"):
+
+* the registry's ``cancelling_terms``: the derivatives of silu, mish and gelu
+  (both forms) are sums of two terms that cancel near the zero of f'; for x in
+  the row's ``cancelling_near`` interval their error is counted in ULPs of the
+  larger term, elsewhere in ULPs of f' (reference.cancelling_scale);
+* backward multiplies f'(x) by dy as written: where f'(x) is subnormal, its
+  absolute error (up to 4 subnormal spacings) is multiplied by |dy|;
+* the softmax family's float64 backward is counted in ULPs of the larger of its
+  two terms (its sums' terms are rounded products), prelu's dweight against the
+  exact sum with the bound of a compensated sum;
+* SHORTFALLS below: a known excess, held to a stated bound until it is fixed.
 
 Grids (tests/cases.py): float64 ~30k points (dense on [-30, 30], log-spaced
 magnitudes subnormal..max of both signs, random bit patterns, kinks and their
 neighbours, +-0, +-inf, NaN); float32 ~1.3M points (every 4093rd bit pattern of
 each sign, a dense sample of [-30, 30], kinks); float16: every bit pattern.
-The whole float32 line (every 64th pattern) is the ``slow`` test.
+dy for the backward passes spans every magnitude, subnormal to huge.
+The whole float32 line is swept by tests/test_sweep.py.
 """
 import numpy as np
 import pytest
@@ -36,13 +45,71 @@ def _need_wide(dtype):
                     "this platform's long double is float64")
 
 
-def random_dy(shape, dtype, seed=1):
-    """dy of either sign with 0.5 <= |dy| <= 2.
+# Known excesses over BOUND, each with the x interval and the bound it is held to there
+# until the kernel is fixed (README, "Accuracy", says so too):
+# gelu(approximate='tanh')'s float64 derivative reaches 5.3 ULP for x in [-12, -2]
+# (measured on random samples: 5.25 at -2.241, 4.48 at -6.689; 4.26 at -3.92675 even in
+# ULPs of the larger term), both backends (test_known_shortfalls).
+SHORTFALLS = {("gelu_tanh", "float64"): ((-12.0, -2.0), 6)}
+SHORTFALL_POINTS = {("gelu_tanh", "float64"): [-3.9267498612995375, -2.241039623833096,
+                                               -6.689180548538011]}
 
-    Larger |dy| would magnify the underflow of a subnormal f'(x): dx = dy * f'(x)
-    is computed as written (documented), so |dy| = 100 turns f' = 1e-320, exact to
-    half a subnormal spacing, into a dx 50 subnormal spacings off.
-    """
+
+def derivative_bound(case, dtype, x):
+    """BOUND, or per point where a known shortfall raises it (SHORTFALLS)."""
+    known = SHORTFALLS.get((case.kernel, np.dtype(dtype).name))
+    if known is None:
+        return BOUND
+    (lo, hi), bound = known
+    with np.errstate(invalid="ignore"):
+        inside = (np.asarray(x, np.float64) >= lo) & (np.asarray(x, np.float64) <= hi)
+    return np.where(inside, bound, BOUND)
+
+
+def spread_dy(shape, dtype, seed=1):
+    """dy of either sign over every magnitude: half in [0.5, 2], half m * 2**k with
+    k uniform from the smallest subnormal's exponent to the largest finite one's (so
+    that dy * f' also underflows and overflows); a few zeros."""
+    rng = np.random.default_rng(seed)
+    fi = np.finfo(dtype)
+    k = rng.integers(fi.minexp - fi.nmant, fi.maxexp, shape)
+    k = np.where(rng.random(shape) < 0.5, rng.integers(-1, 1, shape), k)
+    mag = np.ldexp(rng.uniform(1.0, 2.0, shape), k)
+    mag = np.where(rng.random(shape) < 0.01, 0.0, mag)
+    with np.errstate(over="ignore"):
+        dy = np.where(rng.random(shape) < 0.5, -mag, mag).astype(dtype)
+    return np.where(np.isinf(dy), np.copysign(fi.max, dy), dy).astype(dtype)
+
+
+def assert_backward(dx, dy, df, dtype, bound, columns, scale=None, label=""):
+    """dx against dy * f' (f' exact, WIDE): within ``bound`` ULP (of |dy| * scale where
+    a scale is given) wherever f' is 0 or a normal number; where f' is subnormal,
+    within |dy| times 4 subnormal spacings (the derivative's own absolute bound,
+    multiplied by dy as written) plus ``bound`` ULP of dx."""
+    dtype = np.dtype(dtype)
+    fi = np.finfo(dtype)
+    dyw = np.asarray(dy).astype(R.WIDE)
+    want = dyw * df
+    tiny_f = (np.abs(df) < R.W(float(fi.tiny))) & (df != 0)
+    sc = None if scale is None else np.abs(dyw) * scale
+    err = R.ulp_error(dx, want, dtype, sc)
+    with np.errstate(all="ignore"):
+        unit = np.maximum(np.spacing(np.abs(want.astype(dtype))), fi.smallest_subnormal)
+        allowed = (R.W(BOUND) * np.abs(dyw) * R.W(float(fi.smallest_subnormal))
+                   + np.asarray(bound, np.float64) * unit.astype(R.WIDE))
+        over = np.abs(np.asarray(dx).astype(R.WIDE) - want) / allowed
+    # one measure per point: ULPs, or where f' is subnormal the error over its allowance
+    # scaled so that the allowance reads as the bound
+    bound = np.broadcast_to(np.asarray(bound, np.float64), err.shape)
+    measure = np.where(tiny_f, over.astype(np.float64) * bound, err)
+    text = R.describe_failures(measure, bound, dict(columns, got=np.asarray(dx),
+                                                    ref=np.asarray(want, R.WIDE)))
+    assert not text, f"{label}\n{text}"
+
+
+def random_dy(shape, dtype, seed=1):
+    """dy of either sign with 0.5 <= |dy| <= 2 (for the tests of loops and layouts;
+    the accuracy of backward over every dy is spread_dy's)."""
     rng = np.random.default_rng(seed)
     mag = rng.uniform(0.5, 2.0, shape)
     return np.where(rng.random(shape) < 0.5, -mag, mag).astype(dtype)
@@ -76,7 +143,8 @@ def test_value_and_derivative(case, dtype):
     assert y.dtype == d.dtype == dtype
     R.assert_ulp(y, ref.f, dtype, BOUND, {"x": x},
                  label=_label(case, dtype, "value_and_derivative: value"))
-    R.assert_ulp(d, ref.df, dtype, BOUND, {"x": x}, scale=term_scale(case, ref),
+    R.assert_ulp(d, ref.df, dtype, derivative_bound(case, dtype, x), {"x": x},
+                 scale=term_scale(case, ref, x),
                  label=_label(case, dtype, "value_and_derivative: derivative"))
 
 
@@ -85,21 +153,20 @@ def test_value_and_derivative(case, dtype):
 def test_backward_dy_one(case, dtype):
     x, ref = _grid(case, dtype)
     dx = case.func.backward(np.ones_like(x), x, **case.kwargs)
-    R.assert_ulp(dx, ref.df, dtype, BOUND, {"x": x}, scale=term_scale(case, ref),
-                 label=_label(case, dtype, "backward (dy = 1)"))
+    R.assert_ulp(dx, ref.df, dtype, derivative_bound(case, dtype, x), {"x": x},
+                 scale=term_scale(case, ref, x), label=_label(case, dtype, "backward (dy = 1)"))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_backward_random_dy(case, dtype):
+def test_backward_any_dy(case, dtype):
+    """dx = dy * f'(x) for dy of every magnitude (spread_dy)."""
     x, ref = _grid(case, dtype)
-    dy = random_dy(x.shape, dtype)
+    dy = spread_dy(x.shape, dtype)
     dx = case.func.backward(dy, x, **case.kwargs)
-    dyw = dy.astype(R.WIDE)
-    scale = term_scale(case, ref)
-    R.assert_ulp(dx, dyw * ref.df, dtype, BOUND, {"x": x, "dy": dy},
-                 scale=None if scale is None else np.abs(dyw) * scale,
-                 label=_label(case, dtype, "backward (random dy)"))
+    assert_backward(dx, dy, ref.df, dtype, derivative_bound(case, dtype, x),
+                    {"x": x, "dy": dy}, scale=term_scale(case, ref, x),
+                    label=_label(case, dtype, "backward (dy of every magnitude)"))
 
 
 FROM_Y = [c for c in CASES if c.act.backward_from_y]
@@ -108,15 +175,29 @@ FROM_Y = [c for c in CASES if c.act.backward_from_y]
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 @pytest.mark.parametrize("case", FROM_Y, ids=lambda c: c.id)
 def test_backward_from_y(case, dtype):
-    """dx = dy * f'(y) exactly at the given y (the correctly rounded forward output)."""
+    """dx = dy * f'(y) exactly at the given y (the correctly rounded forward output), dy
+    of every magnitude."""
     x, ref = _grid(case, dtype)
     with np.errstate(over="ignore"):
         y = ref.f.astype(dtype)
-    dy = random_dy(x.shape, dtype, seed=2)
+    dy = spread_dy(x.shape, dtype, seed=2)
     dx = case.func.backward(dy, y=y, **case.kwargs)
-    expected = dy.astype(R.WIDE) * R.derivative_from_y(case.kernel, y, case.params)
-    R.assert_ulp(dx, expected, dtype, BOUND, {"x": x, "y": y, "dy": dy},
-                 label=_label(case, dtype, "backward from y"))
+    assert_backward(dx, dy, R.derivative_from_y(case.kernel, y, case.params), dtype, BOUND,
+                    {"x": x, "y": y, "dy": dy}, label=_label(case, dtype, "backward from y"))
+
+
+@pytest.mark.xfail(strict=True, reason="gelu(approximate='tanh') float64 derivative over "
+                   "4 ULP for x in [-12, -2] (SHORTFALLS): a kernel fix is needed")
+@pytest.mark.parametrize("kernel, dtype_name", sorted(SHORTFALL_POINTS), ids=str)
+def test_known_shortfalls(kernel, dtype_name):
+    """The points of a known shortfall, held to BOUND: fails until the kernel is fixed
+    (then SHORTFALLS and the README's sentence go)."""
+    (case,) = [c for c in cases.math_cases(extra=False) if c.kernel == kernel]
+    x = np.array(SHORTFALL_POINTS[kernel, dtype_name], dtype_name)
+    _need_wide(x.dtype)
+    ref = R.evaluate(kernel, x, case.params, "f64" if dtype_name == "float64" else "f32")
+    d = case.func.value_and_derivative(x, **case.kwargs)[1]
+    R.assert_ulp(d, ref.df, x.dtype, BOUND, {"x": x}, label=f"{kernel} {dtype_name} derivative")
 
 
 # --------------------------------------------------------------------------
@@ -128,7 +209,7 @@ def test_backward_from_y(case, dtype):
 def test_lengths(case, dtype):
     _need_wide(dtype)
     xg, ref = grid_and_ref(case.id, np.dtype(dtype).name)
-    scale = term_scale(case, ref)
+    scale = term_scale(case, ref, xg)
     rng = np.random.default_rng(len(case.id))
     f = case.func
     for n in cases.LENGTHS:
@@ -141,12 +222,13 @@ def test_lengths(case, dtype):
         R.assert_ulp(y, ref.f[idx], dtype, BOUND, {"x": x}, label=what + " forward")
         y2, d = f.value_and_derivative(x, **case.kwargs)
         R.assert_ulp(y2, ref.f[idx], dtype, BOUND, {"x": x}, label=what + " vad value")
-        R.assert_ulp(d, ref.df[idx], dtype, BOUND, {"x": x}, scale=sc,
+        bound = derivative_bound(case, dtype, x)
+        R.assert_ulp(d, ref.df[idx], dtype, bound, {"x": x}, scale=sc,
                      label=what + " vad derivative")
         dy = random_dy(n, dtype, seed=n)
         dyw = dy.astype(R.WIDE)
         dx = f.backward(dy, x, **case.kwargs)
-        R.assert_ulp(dx, dyw * ref.df[idx], dtype, BOUND, {"x": x, "dy": dy},
+        R.assert_ulp(dx, dyw * ref.df[idx], dtype, bound, {"x": x, "dy": dy},
                      scale=None if sc is None else np.abs(dyw) * sc, label=what + " backward")
         if case.act.backward_from_y:
             with np.errstate(over="ignore"):
@@ -172,7 +254,7 @@ DEFAULT_CASES = cases.math_cases(extra=False) + [
 def test_float16(case):
     x = F16_ALL
     ref = R.evaluate(case.kernel, x.astype(np.float64), case.params, "f32")
-    scale = term_scale(case, ref)
+    scale = term_scale(case, ref, x)
     y = case.func(x, **case.kwargs)
     assert y.dtype == np.float16
     R.assert_ulp(y, ref.f, np.float16, F16_BOUND, {"x": x}, label=f"{case.id} f16 forward")
@@ -196,7 +278,7 @@ def test_float32_line(case):
         ref = R.evaluate(case.kernel, x, case.params, "f32")
         y, d = case.func.value_and_derivative(x, **case.kwargs)
         R.assert_ulp(y, ref.f, np.float32, BOUND, {"x": x}, label=f"{case.id} f32 value")
-        R.assert_ulp(d, ref.df, np.float32, BOUND, {"x": x}, scale=term_scale(case, ref),
+        R.assert_ulp(d, ref.df, np.float32, BOUND, {"x": x}, scale=term_scale(case, ref, x),
                      label=f"{case.id} f32 derivative")
         R._CACHE.clear()
 
@@ -246,37 +328,51 @@ def test_softmax_family_forward(act, dtype):
 
 
 def _softmax_backward_ref(name, dy, y, axis):
-    """(dx, scale) in WIDE; scale is the sum of the magnitudes of the terms of dx."""
+    """(dx, the larger of its two terms) in WIDE, from the given dy and y (exact).
+
+    softmax: dx_i = y_i (dy_i - s), s = sum_j dy_j y_j: the terms y_i dy_i and
+    y_i s, where s is counted as sum_j |dy_j y_j| (each product dy_j y_j is rounded
+    in float64 before the compensated sum); softmin the same, negated;
+    log_softmax: dx_i = dy_i - e**y_i S, S = sum_j dy_j: the terms dy_i and
+    e**y_i S (the sum of exact inputs, compensated)."""
     dyw, yw = dy.astype(R.WIDE), y.astype(R.WIDE)
     if name == "log_softmax":
         p = np.exp(yw)
         s = dyw.sum(axis=axis, keepdims=True)
-        return dyw - p * s, np.abs(dyw) + p * np.abs(dyw).sum(axis=axis, keepdims=True)
+        return dyw - p * s, np.maximum(np.abs(dyw), p * np.abs(s))
     s = (dyw * yw).sum(axis=axis, keepdims=True)
     dx = yw * (dyw - s)
-    scale = np.abs(yw) * (np.abs(dyw) + np.abs(dyw * yw).sum(axis=axis, keepdims=True))
-    return (-dx if name == "softmin" else dx), scale
+    larger = np.abs(yw) * np.maximum(np.abs(dyw), np.abs(dyw * yw).sum(axis=axis, keepdims=True))
+    return (-dx if name == "softmin" else dx), larger
+
+
+def _softmax_dys(shape, dtype, rng):
+    """(label, dy): standard normal; constant (the gradient of a sum: dy_i - s
+    cancels to the rounding of the y); one-hot (a cross-entropy's)."""
+    yield "normal dy", rng.standard_normal(shape).astype(dtype)
+    yield "constant dy", np.full(shape, 1.5, dtype)
+    hot = np.zeros(shape, dtype)
+    hot.reshape(-1)[rng.integers(0, hot.size, max(1, hot.size // 7))] = -1.0
+    yield "one-hot-like dy", hot
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 @pytest.mark.parametrize("act", ALONG, ids=lambda a: a.name)
 def test_softmax_family_backward(act, dtype):
-    """dx within 4 ULP of the sum of the magnitudes of its terms: y_i (|dy_i| +
-    sum_j |dy_j y_j|) for softmax and softmin, |dy_i| + e^y_i sum_j |dy_j| for
-    log_softmax (dy_i - s cancels by nature; that is its conditioning)."""
+    """dx within 4 ULP of the larger of its two terms (_softmax_backward_ref): the
+    row's sum is one float64, so a dominant probability's dy_i - s keeps only what
+    float64 holds of it.  Rows with -inf included (y = 0, or -inf for log_softmax)."""
     _need_wide(dtype)
     import fastact
     f = getattr(fastact, act.name)
     rng = np.random.default_rng(4)
     for label, x64, axis in SOFTMAX_INPUTS:
-        if not np.isfinite(x64).all():
-            continue
         y = R.softmax_family(act.name, x64.astype(dtype).astype(np.float64), axis).astype(dtype)
-        dy = rng.standard_normal(y.shape).astype(dtype)
-        ref, scale = _softmax_backward_ref(act.name, dy, y, axis)
-        dx = f.backward(dy, y, axis=axis)
-        R.assert_ulp(dx, ref, dtype, BOUND, {"y": y, "dy": dy}, scale=scale,
-                     label=f"{act.name} {np.dtype(dtype).name} backward, {label}")
+        for dy_label, dy in _softmax_dys(y.shape, dtype, rng):
+            ref, larger = _softmax_backward_ref(act.name, dy, y, axis)
+            dx = f.backward(dy, y, axis=axis)
+            R.assert_ulp(dx, ref, dtype, BOUND, {"y": y, "dy": dy}, scale=larger,
+                         label=f"{act.name} {np.dtype(dtype).name} backward, {label}, {dy_label}")
 
 
 # --------------------------------------------------------------------------
@@ -324,3 +420,125 @@ def test_prelu_accuracy(dtype):
     dx, _ = fastact.prelu.backward(dy, x, w)
     dref = dy.astype(R.WIDE) * np.where(np.isnan(xw), xw, np.where(xw > 0, R.W(1), ww))
     R.assert_ulp(dx, dref, dtype, BOUND, {"x": x, "dy": dy}, label="prelu backward")
+
+
+# --------------------------------------------------------------------------
+# prelu's dweight: against the exact sum, with the bound of a compensated sum
+
+def _exact_products(a, b):
+    """(p, e) with p + e = a * b exactly (float64; Dekker's split, no overflow here)."""
+    p = a * b
+    split = 134217729.0                          # 2**27 + 1
+    ca, cb = split * a, split * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dweight_reference(dy, x, axis, channels):
+    """Per channel: (exact sum of dy * x over x <= 0 rounded to float64, the sum of
+    the products' own rounding errors in float64, sum of |dy * x|, term count)."""
+    import math
+    x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
+    if channels == 1:
+        rows_x, rows_dy = x64.reshape(1, -1), dy64.reshape(1, -1)
+    else:
+        rows_x = np.moveaxis(x64, axis, 0).reshape(channels, -1)
+        rows_dy = np.moveaxis(dy64, axis, 0).reshape(channels, -1)
+    out = []
+    for xr, gr in zip(rows_x, rows_dy):
+        keep = xr <= 0
+        p, e = _exact_products(gr[keep], xr[keep])
+        out.append((math.fsum(np.concatenate([p, e])), math.fsum(np.abs(e)),
+                    math.fsum(np.abs(p)), int(keep.sum())))
+    return out
+
+
+# (label, x shape, channel axis, channels): the layouts the drivers sum differently
+PRELU_LAYOUTS = [("short rows", (300, 8, 9), 1, 8), ("long rows", (2, 3, 5000), 1, 3),
+                 ("channels last", (3000, 7), -1, 7), ("shared slope", (40, 500), 1, 1)]
+
+
+def _prelu_dweight_data(shape, axis, dtype, cancelling, seed):
+    """x (80% <= 0) and dy; ``cancelling`` adds, along each channel's summation order,
+    pairs of products +-2**30 four apart, which leave the small terms' low bits to
+    a plain sum's rounding (a compensated sum keeps them)."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random(shape) < 0.8, -np.abs(rng.standard_normal(shape)), 1.0)
+    dy = rng.standard_normal(shape)
+    if cancelling:
+        xm, gm = np.moveaxis(x, axis, 0), np.moveaxis(dy, axis, 0)
+        flat_x = xm.reshape(xm.shape[0], -1) if shape[axis] > 1 else x.reshape(1, -1)
+        flat_g = gm.reshape(gm.shape[0], -1) if shape[axis] > 1 else dy.reshape(1, -1)
+        k = np.arange(0, flat_x.shape[1] - 7, 8)
+        flat_x[:, k] = flat_x[:, k + 4] = -2.0 ** 30
+        flat_g[:, k], flat_g[:, k + 4] = 1.0, -1.0
+        if shape[axis] > 1:
+            x = np.moveaxis(flat_x.reshape(xm.shape), 0, axis)
+            dy = np.moveaxis(flat_g.reshape(gm.shape), 0, axis)
+        else:
+            x, dy = flat_x.reshape(shape), flat_g.reshape(shape)
+    return x.astype(dtype), dy.astype(dtype)
+
+
+# Layouts whose dweight is summed plainly in float64 within a row or segment (and, on
+# Numba, across blocks): exact enough without cancellation, not with it.  Strict:
+# they pass once the sums are compensated (then this table goes).
+_NATIVE_PLAIN = ("native backend: dweight summed plainly in float64 within each row or "
+                 "segment, compensated only across them (issue 13: compensated sums)")
+_NUMBA_PLAIN = ("Numba backend: dweight summed plainly in float64 within rows and blocks, "
+                "the parts by NumPy (issue 13: compensated sums)")
+PLAIN_SUMS = {
+    **{("cython", label, dt): _NATIVE_PLAIN
+       for label, dt in [("short rows", "float32"), ("short rows", "float64"),
+                         ("long rows", "float64"), ("shared slope", "float32"),
+                         ("shared slope", "float64")]},
+    **{("numba", label, dt): _NUMBA_PLAIN
+       for label in ("short rows", "long rows", "channels last", "shared slope")
+       for dt in ("float32", "float64") if (label, dt) != ("long rows", "float32")},
+}
+
+
+def _prelu_params():
+    out = []
+    for backend in ("cython", "numba"):
+        for label, shape, axis, c in PRELU_LAYOUTS:
+            for dt in ("float32", "float64"):
+                marks = ()
+                why = PLAIN_SUMS.get((backend, label, dt))
+                if why:
+                    marks = pytest.mark.xfail(strict=True, reason=why)
+                out.append(pytest.param(backend, label, shape, axis, c, dt, marks=marks,
+                                        id=f"{backend}-{label}-{dt}"))
+    return out
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("be, label, shape, axis, channels, dtype_name", _prelu_params())
+def test_prelu_dweight_accuracy(be, label, shape, axis, channels, dtype_name):
+    """dweight[c] = sum of dy * x over x <= 0 in channel c, against the exact sum:
+    float32 within 1 ULP (the products are exact in float64; a compensated sum rounds
+    once); float64 within 2 ULP plus the sum of the products' own rounding errors."""
+    import fastact
+    dtype = np.dtype(dtype_name)
+    w = np.linspace(-0.3, 0.4, channels).astype(dtype)
+    for cancelling in (False, True):
+        x, dy = _prelu_dweight_data(shape, axis, dtype, cancelling, seed=len(label))
+        with fastact.use_backend(be):
+            _, dw = fastact.prelu.backward(dy, x, w, axis=axis)
+        for c, (exact, rounding, magnitude, n) in enumerate(
+                _dweight_reference(dy, x, axis % len(shape), channels)):
+            got = float(np.atleast_1d(dw)[c])
+            unit = max(float(np.spacing(np.abs(dtype.type(exact)))),
+                       float(np.finfo(dtype).smallest_subnormal))
+            if dtype == np.float32:
+                tol = unit + n * 2.0 ** -104 * magnitude
+            else:
+                tol = 2 * unit + rounding + n * 2.0 ** -104 * magnitude
+            # the exact sum is float64-rounded here: half a float64 ulp more at most
+            tol += float(np.spacing(abs(exact))) / 2
+            assert abs(got - exact) <= tol, (
+                f"prelu dweight[{c}] {label} {dtype_name} on {be}"
+                f"{' with cancelling terms' if cancelling else ''}: got {got!r}, exact "
+                f"{exact!r}, off by {abs(got - exact) / unit:.3g} ULP (allowed "
+                f"{tol / unit:.3g})")

@@ -122,10 +122,7 @@ class Adapter:
         x64 = np.asarray(x, np.float64)
         if self.kind == ELEM:
             ref = self._ref(x64)
-            scale = None
-            if ref.terms is not None and self.act.cancelling_terms:
-                scale = np.maximum(np.abs(ref.terms[0]), np.abs(ref.terms[1]))
-            return ref.df, scale
+            return ref.df, R.cancelling_scale(self.act, x64, ref)
         if self.kind == CHAN:
             xw = x64.astype(R.WIDE)
             return np.where(np.isnan(xw), xw, np.where(xw > 0, R.W(1), R.W(0.25))), None

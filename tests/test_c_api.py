@@ -8,7 +8,7 @@ C programs in tests/c/ are compiled once per session against the flags of
   from a binary file and writes every output to another; its outputs are
   checked here against tests/reference.py with the bounds of
   test_accuracy.py (4 ULP, the cancelling-term rows counted against their
-  larger term): every elementwise row and pass (generic and typed entry
+  larger term near the zero of f'): every elementwise row and pass (generic and typed entry
   points), the softmax family, prelu and glu, float32 and float64, lengths 0,
   1, around the SIMD width and around the thread split, in place and out of
   place, with the CPU's kernels and with FASTACT_SIMD=baseline.  Every output
@@ -209,7 +209,8 @@ def programs(tmp_path_factory, flags):
     (gen / "op_macros.h").write_text(op_macros_header())
     cflags, libs = flags
     exes = {}
-    for name, extra in (("fa_driver", []), ("fa_status", ["-pthread"])):
+    for name, extra in (("fa_driver", []), ("fa_status", ["-pthread"]),
+                        ("fa_threads", ["-pthread"])):
         exe = str(out / name)
         _compile([CC, *C_FLAGS, f"-I{gen}", *cflags, os.path.join(CDIR, name + ".c"),
                   "-o", exe, *libs, "-lm", *extra], name)
@@ -354,9 +355,7 @@ def elementwise_data(case_id, dtype_name):
     dtype = np.dtype(dtype_name)
     x = small_grid(case, dtype)
     ref = R.evaluate(case.kernel, x, case.params, "f64" if dtype == np.float64 else "f32")
-    scale = None
-    if case.act.cancelling_terms:
-        scale = np.maximum(np.abs(ref.terms[0]), np.abs(ref.terms[1]))
+    scale = R.cancelling_scale(case.act, x, ref)
     rng = np.random.default_rng(len(case_id))
     mag = rng.uniform(0.5, 2.0, x.size)
     dy = np.where(rng.random(x.size) < 0.5, -mag, mag).astype(dtype)
@@ -824,6 +823,27 @@ def test_threads(programs):
             f"set_num_threads({s}) then get_num_threads() = {g}"
 
 
+def test_threads_at_once(programs):
+    """fa_threads: four threads run every pass of every op (the softmax family, prelu
+    with dweight in each layout, glu included), float32 and float64, while a fifth
+    cycles the thread count through 1, 2 and 3; every result must have the bits of
+    one thread alone (tests/c/fa_threads.c)."""
+    from fastact.api.activations import PARALLEL_MIN
+    r = _run([programs["fa_threads"], str(PARALLEL_MIN + 1000)], timeout=300)
+    lines = r.stdout.splitlines()
+    bad = [ln for ln in lines if ln.startswith(("DIFF ", "ERROR "))]
+    assert r.returncode == 0 and not bad and lines[-1:] == ["DONE"], \
+        f"exit {r.returncode}:\n" + "\n".join(bad[:30]) + r.stderr[-2000:]
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in lines
+              if ln.startswith(("JOBS ", "CALLS ", "SETS "))}
+    # every op's passes in both dtypes: 4 per elementwise op at most, 3 at least
+    elementwise = sum(len(a.kernels) for a in registry.ACTIVATIONS
+                      if a.kind == registry.ELEMENTWISE)
+    assert counts["JOBS"] >= 2 * (3 * elementwise + 6 + 8 + 4), counts
+    assert counts["CALLS"] == 4 * 5 * counts["JOBS"], counts
+    assert counts["SETS"] > 0, "the thread count never changed while the calls ran"
+
+
 # --------------------------------------------------------------------------
 # the header and the library file
 
@@ -882,7 +902,7 @@ def test_cxx(programs, flags, tmp_path):
 
 
 def test_no_libpython(library):
-    """libfastact.so links libc, libm and the OpenMP runtime only."""
+    """libfastact.so links libc and libm only (its threads are plain pthreads)."""
     ldd = shutil.which("ldd")
     if ldd is None:
         pytest.skip("no ldd")
@@ -894,10 +914,9 @@ def test_no_libpython(library):
     if readelf:
         dyn = subprocess.run([readelf, "-d", library], capture_output=True, text=True).stdout
         needed = re.findall(r"\(NEEDED\).*\[(.+?)\]", dyn)
-        allowed = re.compile(r"^(libc|libm|libgomp|libomp|libiomp5|libpthread|libdl|"
-                             r"ld-linux[-\w]*)\.so")
+        allowed = re.compile(r"^(libc|libm|libpthread|ld-linux[-\w]*)\.so")
         extra = [n for n in needed if not allowed.match(n)]
-        assert not extra, f"libfastact.so needs {extra} besides libc, libm and OpenMP"
+        assert not extra, f"libfastact.so needs {extra} besides libc and libm"
 
 
 # --------------------------------------------------------------------------
@@ -1021,31 +1040,29 @@ def test_example_cmake(library, tmp_path):
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 # the library's sources and the flags setup.py gives them (no -fvisibility:
 # the program links the objects directly)
-NATIVE_SOURCES = {"fastact.c": ["-fopenmp"], "parallel.c": ["-fopenmp"],
+NATIVE_SOURCES = {"fastact.c": ["-pthread"], "parallel.c": [], "pool.c": ["-pthread"],
                   "kernels_base.c": ["-march=x86-64"], "kernels_v3.c": ["-march=x86-64-v3"],
                   "kernels_v4.c": ["-march=x86-64-v4"]}
 NATIVE_FLAGS = ["-std=gnu11", "-O1", "-g", "-fno-omit-frame-pointer", "-fno-math-errno",
                 "-fno-trapping-math", "-ffp-contract=off"]
 
 
-@pytest.fixture(scope="module")
-def sanitized(tmp_path_factory):
-    """fa_sanitize linked with a sanitized build of the library's sources (skips, saying
-    why, where the compiler has no sanitizer runtime)."""
-    out = tmp_path_factory.mktemp("sanitize")
+def _sanitized_build(out, sanitize, program):
+    """``program`` (in tests/c/) linked with the library's sources, all built with the
+    flags ``sanitize``; skips, saying why, where the compiler has no such runtime."""
     probe = out / "probe.c"
     probe.write_text("int main(void) { return 0; }\n")
-    r = subprocess.run([CC, *SANITIZE, str(probe), "-o", str(out / "probe")],
+    r = subprocess.run([CC, *sanitize, str(probe), "-o", str(out / "probe")],
                        capture_output=True, text=True)
     if r.returncode != 0 or subprocess.run([str(out / "probe")]).returncode != 0:
-        pytest.skip(f"{CC} has no ASan/UBSan runtime here: {r.stderr.strip()[-300:]}")
+        pytest.skip(f"{CC} has no {' '.join(sanitize)} runtime here: {r.stderr.strip()[-300:]}")
     native = os.path.join(ROOT, "native")
     jobs, objects = [], []
-    for source, extra in [*NATIVE_SOURCES.items(), ("fa_sanitize.c", ["-Wall", "-Wextra"])]:
-        path = os.path.join(CDIR if source == "fa_sanitize.c" else native, source)
+    for source, extra in [*NATIVE_SOURCES.items(), (program, ["-Wall", "-Wextra"])]:
+        path = os.path.join(CDIR if source == program else native, source)
         obj = str(out / (source + ".o"))
         objects.append(obj)
-        cmd = [CC, *NATIVE_FLAGS, *SANITIZE, "-Werror", f"-I{ROOT}/include", f"-I{native}",
+        cmd = [CC, *NATIVE_FLAGS, *sanitize, "-Werror", f"-I{ROOT}/include", f"-I{native}",
                *extra, "-c", path, "-o", obj]
         jobs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, text=True)))
@@ -1053,9 +1070,16 @@ def sanitized(tmp_path_factory):
         text, _ = job.communicate()
         if job.returncode != 0:
             pytest.fail(f"failed to compile:\n$ {' '.join(cmd)}\n{text}")
-    exe = str(out / "fa_sanitize")
-    _compile([CC, *SANITIZE, "-fopenmp", *objects, "-lm", "-o", exe], "fa_sanitize")
+    exe = str(out / program.removesuffix(".c"))
+    _compile([CC, *sanitize, "-pthread", *objects, "-lm", "-o", exe], program)
     return exe
+
+
+@pytest.fixture(scope="module")
+def sanitized(tmp_path_factory):
+    """fa_sanitize linked with a sanitized build of the library's sources (skips, saying
+    why, where the compiler has no sanitizer runtime)."""
+    return _sanitized_build(tmp_path_factory.mktemp("sanitize"), SANITIZE, "fa_sanitize.c")
 
 
 @pytest.mark.parametrize("simd", SIMD_MODES)
@@ -1069,3 +1093,12 @@ def test_sanitizers_report_nothing(sanitized, simd):
     done = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("OK ")}
     assert sorted(done) == sorted(c_ops()), done
     assert all(done.values()), [op for op, n in done.items() if not n]
+
+
+def test_thread_sanitizer_reports_nothing(tmp_path):
+    """Several threads calling at once, each call on the library's threads, workers on
+    time and late: no ThreadSanitizer report, and the same bits as serial calls."""
+    exe = _sanitized_build(tmp_path, ["-fsanitize=thread"], "fa_pool_callers.c")
+    r = _run([exe], timeout=300)
+    assert r.returncode == 0 and not r.stderr, (r.returncode, r.stderr[-3000:])
+    assert r.stdout.startswith("DONE"), r.stdout

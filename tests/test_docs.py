@@ -18,12 +18,26 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def _modules():
-    # fastact and its layers (api, math, backends, cli), not the lab;
-    # (libfastact.so shows up as a module named "libfastact": a C library, not Python)
-    names = ["fastact"] + [m.name for m in pkgutil.walk_packages(fastact.__path__, "fastact.")
+    # fastact and its layers (api, math, backends, cli, torch), not the lab;
+    # (libfastact.so shows up as a module named "libfastact": a C library, not Python);
+    # fastact.torch only where PyTorch is installed (the torch extra)
+    names = ["fastact"] + [m.name for m in pkgutil.walk_packages(fastact.__path__, "fastact.",
+                                                                  onerror=lambda name: None)
                            if m.name != "fastact.libfastact"
-                           and not m.name.startswith("fastact.lab")]
+                           and not m.name.startswith("fastact.lab")
+                           and (_HAVE_TORCH or not m.name.startswith("fastact.torch"))]
     return [importlib.import_module(n) for n in sorted(names)]
+
+
+def _have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_HAVE_TORCH = _have_torch()
 
 
 def _doctests():

@@ -81,3 +81,16 @@ def test_from_c_snippet_is_a_program(tmp_path):
     ran = subprocess.run([str(tmp_path / "app")], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.startswith("leaky_relu(-2) = -0.4")
+
+
+def test_from_pytorch_snippet_runs():
+    torch = pytest.importorskip("torch")
+    section = README.split("## From PyTorch", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```python\n(.+?)```", section, re.S).group(1)
+    namespace = {}
+    exec(compile(block, "README From PyTorch", "exec"), namespace)
+    x, h, model = namespace["x"], namespace["h"], namespace["model"]
+    assert x.grad is not None and x.grad.shape == x.shape
+    assert torch.allclose(h, torch.nn.functional.silu(x.detach()))
+    assert torch.allclose(namespace["p"].sum(dim=1), torch.ones(256))
+    assert all(p.grad is not None for p in model.parameters())

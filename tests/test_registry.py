@@ -41,6 +41,17 @@ def test_row_is_well_formed(act):
         assert not act.from_y_refused_when
     if act.cancelling_terms:
         assert act.kind == registry.ELEMENTWISE
+        # the interval where the error counts against the larger term holds the zero
+        # of f' (f' changes sign across it) for every form of the row
+        import numpy as np
+        import reference as R
+        lo, hi = act.cancelling_near
+        assert lo < hi
+        for kernel in act.kernels:
+            ends = R.evaluate(kernel, np.array([lo, hi]), {}, "f32").df
+            assert ends[0] < 0 < ends[1], (kernel, act.cancelling_near, ends)
+    else:
+        assert not act.cancelling_near
     choice = [p for p in act.params if p.choices]
     assert len(choice) <= 1
     for p in choice:
@@ -202,9 +213,21 @@ def test_a_missing_field_is_named(field):
 def test_a_wrong_value_is_named():
     act = registry.BY_NAME["gelu"]
     for field, value in (("lab_init", "xavier"), ("torch_relation", "similar"),
-                         ("numpy", act.numpy[:1])):
+                         ("numpy", act.numpy[:1]), ("f32_arithmetic", ("gelu", "gelu_erf")),
+                         ("f32_arithmetic", "gelu")):
         with pytest.raises(registry.IncompleteRow, match=rf"'gelu'.*{field}"):
             registry.check_row(dataclasses.replace(act, **{field: value}))
+
+
+def test_f32_arithmetic_may_name_some_math_rows(monkeypatch):
+    # True takes every math row of the activation, a tuple only those it names
+    act = registry.BY_NAME["gelu"]
+    for value, rows in ((True, {"gelu", "gelu_tanh"}), (("gelu_tanh",), {"gelu_tanh"}),
+                        (False, set())):
+        monkeypatch.setattr(registry, "ACTIVATIONS", tuple(
+            dataclasses.replace(a, f32_arithmetic=value) if a.name == "gelu" else a
+            for a in ROWS))
+        assert set(registry.f32_arithmetic_rows()) & set(act.kernels) == rows
 
 
 def test_consumers_refuse_an_incomplete_row(monkeypatch, capsys):

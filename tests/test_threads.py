@@ -238,3 +238,87 @@ def test_reductions_do_not_depend_on_the_thread_count(threads, dtype):
             results[n] = _bits(run())
         diffs += [f"{label}: {n} threads" for n in counts[1:] if results[n] != results[1]]
     assert not diffs, f"results differ from one thread's: {diffs}"
+
+
+# --------------------------------------------------------------------------
+# the pool: a call never waits for a worker that has not started, and calls
+# from several threads at once are each right
+
+def _late_worker_hook():
+    """libfastact's test hook that makes each worker sleep before it looks for work."""
+    import ctypes
+
+    from fastact import config
+    if fa.get_backend() != "cython":
+        pytest.skip("the native backend is not built")
+    lib = ctypes.CDLL(config.library())        # the library the backend already loaded
+    lib.fastact__pool_test_delay.argtypes = [ctypes.c_uint]
+    lib.fastact__pool_test_delay.restype = None
+    return lib.fastact__pool_test_delay
+
+
+LATE_MS = 2000
+
+
+@pytest.mark.one_backend
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_a_call_does_not_wait_for_a_worker_that_starts_late(threads):
+    import time
+    delay = _late_worker_hook()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(1 << 20).astype(np.float32)
+    dy = rng.standard_normal(1 << 20).astype(np.float32)
+    rows = x.reshape(1024, 1024)
+    w = np.linspace(-0.3, 0.4, 1024).astype(np.float32)
+    calls = {"mish": lambda: fa.mish(x), "relu backward": lambda: fa.relu.backward(dy, x),
+             "softmax": lambda: fa.softmax(rows, axis=0),
+             "prelu backward": lambda: fa.prelu.backward(dy.reshape(rows.shape), rows, w)}
+    threads.set_num_threads(1)
+    expected = {name: _bits(call()) for name, call in calls.items()}
+    threads.set_num_threads(2)
+    for call in calls.values():
+        call()                                  # the workers exist, and are idle
+    slow = []
+    delay(LATE_MS)
+    try:
+        for _ in range(3):
+            for name, call in calls.items():
+                start = time.perf_counter()
+                got = _bits(call())
+                took = time.perf_counter() - start
+                assert got == expected[name], name
+                if took > LATE_MS / 1000 / 2:
+                    slow.append(f"{name}: {took:.3f} s")
+    finally:
+        delay(0)
+    # the caller ran every chunk itself: far less than the worker's delay
+    assert not slow, f"calls waited for a late worker: {slow}"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_calls_from_several_threads_at_once(threads):
+    import threading
+    rng = np.random.default_rng(4)
+    inputs = [rng.standard_normal(PARALLEL_MIN * 5 + 3 * k) for k in range(4)]
+    threads.set_num_threads(1)
+    expected = [(fa.mish(x), fa.softmax(x.reshape(-1, 1), axis=0)) for x in inputs]
+    threads.set_num_threads(2)
+    errors = []
+
+    def caller(k):
+        try:
+            for _ in range(15):
+                got = (fa.mish(inputs[k]), fa.softmax(inputs[k].reshape(-1, 1), axis=0))
+                if not all(_same(a, b) for a, b in zip(got, expected[k])):
+                    errors.append(f"caller {k}: results differ from one thread's")
+                    return
+        except Exception as e:          # reported below: the test must fail, not hang
+            errors.append(f"caller {k}: {e!r}")
+
+    callers = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(120)
+    assert not any(t.is_alive() for t in callers), "a caller hung"
+    assert not errors, errors

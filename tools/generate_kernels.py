@@ -128,7 +128,7 @@ def _rows():
 # digest of these sources goes into it, and a change to the math makes the
 # file stale (a test runs --check) and, once regenerated, recompiles.
 MATH_SOURCES = ("elementwise.py", "elementwise_f32.py", "along_axis.py", "coefficients.py",
-                "chebyshev_fits.py", "llvm_intrinsics.py")
+                "chebyshev_fits.py", "float32_fits.py", "llvm_intrinsics.py")
 
 
 def math_digest():

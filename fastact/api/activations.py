@@ -9,6 +9,7 @@ few microseconds per call.
 """
 import inspect
 import math
+import sys
 import types
 
 import numpy as np
@@ -23,6 +24,20 @@ from ..math import prelu_blocks
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _MISSING = object()
 _TIER = {_F32: "f32", _F64: "f64"}
+
+
+def _elementwise_dtype(result):
+    """The dtype an elementwise kernel runs on for a ``result`` dtype: bfloat16 itself
+    on the native backend, whose bfloat16 loops widen and round in registers (the
+    float32 math, the same bits as computing in float32 and rounding); otherwise
+    operands.compute_dtype's (float32 for bfloat16 on Numba)."""
+    if ops.is_bfloat16(result) and choice.get_backend() == "cython":
+        return result
+    return ops.compute_dtype(result)
+
+
+def _tier(dtype):
+    return _TIER.get(dtype) or "bf16"
 
 
 def _parallel(size):
@@ -110,6 +125,24 @@ def _get_by_name(name):
     return get(name)
 
 
+_EAGER = object()
+_MODULES = sys.modules
+
+
+def _lazy(act, method, args, kwargs):
+    """The lazy result of a call with a Dask array among its arguments (fastact.dask
+    builds it), or _EAGER for any other call, which then runs here.  Dask is found by
+    the type's module, so that fastact imports it only when a Dask array is passed.
+    Each method asks once its fast paths for plain ndarrays have passed the call by,
+    and only when Dask is imported at all (no Dask array exists before)."""
+    for value in (*args, *kwargs.values()):
+        module = type(value).__module__ or ""
+        if module == "dask" or module.startswith("dask."):
+            from .. import dask
+            return dask.call(act, method, args, kwargs)
+    return _EAGER
+
+
 class Elementwise(Activation):
     """y = f(x) element by element; see the instance's docstring."""
 
@@ -152,7 +185,7 @@ class Elementwise(Activation):
         if fn is None:
             par = "par" if key[3] else "ser"
             fn = choice.cache[key] = getattr(
-                choice.kernels(), f"{kernel}_{pass_}_{_TIER[dtype]}_{par}")
+                choice.kernels(), f"{kernel}_{pass_}_{_tier(dtype)}_{par}")
         fn(*arrays_and_params)
 
     def _short(self, pass_):
@@ -192,12 +225,15 @@ class Elementwise(Activation):
                 self._run(kernel, "forward", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), *numeric)
             return y
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, *args), {**kwargs, "out": out})) is not _EAGER:
+            return lazy
         if x is _MISSING:
             raise self._bad_call("__call__", (("x", x),))
         func = self.name
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
-        cdt = ops.compute_dtype(result)
+        cdt = _elementwise_dtype(result)
         if out is not None:
             ops.check_out(out, "out", xa.shape, result, func)
         xc = ops.contiguous(xa, xa.shape, cdt)
@@ -242,8 +278,12 @@ class Elementwise(Activation):
                 self._run(kernel, pass_, dy.dtype, dx.size, dy.reshape(-1),
                           second.reshape(-1), dx.reshape(-1), *numeric)
             return dx
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, *args),
+                {**kwargs, "y": y, "out": out})) is not _EAGER:
+            return lazy
         shape, result, cdt, dyc, sc, dx = _gradient_operands(
-            f"{self.name}.backward", dy, second, second_name, out)
+            f"{self.name}.backward", dy, second, second_name, out, _elementwise_dtype)
         if dx.size:
             self._run(kernel, pass_, cdt, dx.size, dyc.reshape(-1), sc.reshape(-1),
                       dx.reshape(-1), *numeric)
@@ -268,11 +308,15 @@ class Elementwise(Activation):
                 self._run(kernel, "value_and_derivative", x.dtype, x.size, x.reshape(-1),
                           y.reshape(-1), d.reshape(-1), *numeric)
             return y, d
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, *args),
+                {**kwargs, "out": out, "derivative_out": derivative_out})) is not _EAGER:
+            return lazy
         if x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),))
         xa = ops.as_array(x, "x", func)
         result = ops.result_dtype([xa])
-        cdt = ops.compute_dtype(result)
+        cdt = _elementwise_dtype(result)
         for name, o in (("out", out), ("derivative_out", derivative_out)):
             if o is not None:
                 ops.check_out(o, name, xa.shape, result, func)
@@ -309,14 +353,15 @@ def _apart(a, b):
     return (a.base is None and b.base is None) or not np.may_share_memory(a, b)
 
 
-def _gradient_operands(func, dy, second, second_name, out):
-    """dy and x (or y) broadcast together as contiguous compute-dtype buffers,
-    and the buffer dx goes to: (shape, result dtype, compute dtype, dy, second, dx)."""
+def _gradient_operands(func, dy, second, second_name, out, compute=ops.compute_dtype):
+    """dy and x (or y) broadcast together as contiguous buffers of the dtype
+    ``compute(result dtype)``, and the buffer dx goes to: (shape, result dtype,
+    compute dtype, dy, second, dx)."""
     dya = ops.as_array(dy, "dy", func)
     sa = ops.as_array(second, second_name, func)
     shape = _broadcast(func, ("dy", dya), (second_name, sa))
     result = ops.result_dtype([dya, sa])
-    cdt = ops.compute_dtype(result)
+    cdt = compute(result)
     if out is not None:
         ops.check_out(out, "out", shape, result, func)
     dx = ops.output_buffer(out, cdt, [dya, sa], shape)
@@ -389,6 +434,9 @@ class AlongAxis(Activation):
                 _run_rows("softmax_forward", x.size, x.size // n,
                           (x.reshape(-1), y.reshape(-1), n, inner, self._mode))
             return y
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
         ax = _axis_index(axis, xa.ndim, func)
@@ -408,6 +456,9 @@ class AlongAxis(Activation):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
         if extra or unexpected or dy is _MISSING or y is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("y", y)), extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, y, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         shape, result, cdt, dyc, yc, dx = _gradient_operands(func, dy, y, "y", out)
         outer, n, inner = _around(shape, _axis_index(axis, len(shape), func))
@@ -473,6 +524,9 @@ class PerChannel(Activation):
     def __call__(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("__call__", (("x", x), ("weight", weight)), extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, weight, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         if out is not None:
@@ -491,6 +545,10 @@ class PerChannel(Activation):
         if extra or unexpected or x is _MISSING or weight is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x), ("weight", weight)),
                                  extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, weight, axis),
+                {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.value_and_derivative"
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(func, x, weight, axis)
         for name, o in (("out", out), ("derivative_out", derivative_out)):
@@ -512,6 +570,9 @@ class PerChannel(Activation):
         if extra or unexpected or dy is _MISSING or x is _MISSING or weight is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x), ("weight", weight)),
                                  extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, weight, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa, shape, result, cdt, wc, n, inner, nrows, size = self._prepare(
@@ -567,6 +628,9 @@ class Gated(Activation):
     def __call__(self, x=_MISSING, axis=-1, *extra, out=None, **unexpected):
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("__call__", (("x", x),), extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "__call__", (x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = self.name
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -587,6 +651,10 @@ class Gated(Activation):
         """(y, d): d has x's shape, d/da = sigmoid(b) and d/db = a sigmoid'(b)."""
         if extra or unexpected or x is _MISSING:
             raise self._bad_call("value_and_derivative", (("x", x),), extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "value_and_derivative", (x, axis),
+                {"out": out, "derivative_out": derivative_out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.value_and_derivative"
         xa = ops.as_array(x, "x", func)
         outer, half, inner, yshape = self._geometry(func, xa.shape, axis)
@@ -610,6 +678,9 @@ class Gated(Activation):
         """dx (x's shape) from dy (the output's shape)."""
         if extra or unexpected or dy is _MISSING or x is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("x", x)), extra, unexpected)
+        if "dask" in _MODULES and (lazy := _lazy(
+                self, "backward", (dy, x, axis), {"out": out})) is not _EAGER:
+            return lazy
         func = f"{self.name}.backward"
         dya = ops.as_array(dy, "dy", func)
         xa = ops.as_array(x, "x", func)

@@ -15,9 +15,9 @@ _NAN_RULE = ("NaN propagates: a NaN in x gives NaN in the value and in dx, and a
              "PyTorch's relu/hardtanh-style backward returns dy at a NaN x and 0 for a NaN dy "
              "where the derivative is 0; fastact does not.")
 
-_DTYPES = ("float32 and float64 are computed as they are; float16 is computed in float32 "
-           "and returned as float16; bool and integer inputs are computed and returned as "
-           "float64 (as np.exp does).")
+_DTYPES = ("float32 and float64 are computed as they are; float16 and bfloat16 (ml_dtypes) "
+           "are computed in float32 and returned in their own type; bool and integer inputs "
+           "are computed and returned as float64 (as np.exp does).")
 
 _OUT = """out : ndarray, optional
     Where to write the result: C-contiguous or not, of the result's shape and
@@ -125,9 +125,10 @@ def docstring(act):
     if act.special_values:
         notes.append(act.special_values)
     if act.cancelling_terms:
-        notes.append("Near the zero of f' the derivative is a sum of terms that cancel ("
-                     f"{act.cancelling_terms}); there its error is bounded in ULPs of the "
-                     "largest term.")
+        lo, hi = act.cancelling_near
+        notes.append(f"Near the zero of f', for x in [{lo:g}, {hi:g}], the derivative is a sum "
+                     f"of terms that cancel ({act.cancelling_terms}); there its error is "
+                     "bounded in ULPs of the larger term, elsewhere in ULPs of f'.")
     notes.append(_NAN_RULE)
     notes.append(_DTYPES)
     notes.append(f"Accuracy: within {registry.ULP_BOUND} ULP of the exact result for "

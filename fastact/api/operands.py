@@ -1,13 +1,25 @@
 """Turning user arguments into the contiguous buffers the kernels want, and back.
 
 The rules are NumPy's ufunc rules, narrowed to what the kernels compute:
-float32 and float64 as they are, float16 through float32, bool and integers
-as float64 (like np.exp), everything else refused.  Inputs are never written
-to unless the caller passed them as ``out``.
+float32 and float64 as they are, float16 and bfloat16 through float32, bool
+and integers as float64 (like np.exp), everything else refused.  Inputs are
+never written to unless the caller passed them as ``out``.
+
+bfloat16 is ml_dtypes' NumPy dtype.  It is recognised by its name and module
+without importing ml_dtypes (an optional extra): only an array that already
+carries the dtype brings it in, and the conversions below are NumPy casts
+that ml_dtypes registered (to float32 exactly; back with round-to-nearest-even).
+The elementwise activations on the native backend skip them: the library's
+bfloat16 loops do the same in registers (activations._elementwise_dtype).
 """
 import numpy as np
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+
+def is_bfloat16(dt):
+    """dt is ml_dtypes' bfloat16 (other ml_dtypes types, float8 and int4, are not)."""
+    return dt.name == "bfloat16" and getattr(dt.type, "__module__", "") == "ml_dtypes"
 
 
 def as_array(value, arg, func):
@@ -21,10 +33,11 @@ def as_array(value, arg, func):
         dt = arr.dtype
     if dt.kind == "f" and dt.itemsize <= 8:
         return arr
-    if dt.kind in "biu":
+    if dt.kind in "biu" or is_bfloat16(dt):
         return arr
     raise TypeError(f"{func}: argument '{arg}' has dtype {dt}; expected a real "
-                    f"floating-point (float16, float32, float64), integer or boolean array")
+                    f"floating-point (float16, bfloat16, float32, float64), integer or "
+                    f"boolean array")
 
 
 def refuse_lossy(value, arg, func):
@@ -44,15 +57,21 @@ def refuse_lossy(value, arg, func):
 
 
 def result_dtype(arrays):
-    """Output dtype for the given inputs: the widest float, ints counting as float64."""
-    result = _F16
+    """Output dtype for the given inputs: the widest float, ints counting as float64.
+    float16 with bfloat16 gives float32, the narrowest type holding both (as
+    ml_dtypes promotes them)."""
+    halves = set()
     for a in arrays:
         dt = a.dtype
-        if dt.kind != "f" or dt == _F64:
+        if is_bfloat16(dt):
+            halves.add(dt)
+        elif dt.kind != "f" or dt == _F64:
             return _F64
-        if dt == _F32:
-            result = _F32
-    return result
+        elif dt == _F32:
+            halves.add(_F32)
+        else:
+            halves.add(_F16)
+    return halves.pop() if len(halves) == 1 else _F32
 
 
 def compute_dtype(result):
@@ -102,8 +121,8 @@ def output_buffer(out, dtype, inputs, shape):
 
     ``out`` is used directly when it is C-contiguous in the compute dtype and
     either shares no memory with the inputs or is exactly one of them (in
-    place).  A partial overlap, a strided ``out`` or a float16 one goes
-    through a new buffer that is copied into ``out`` afterwards.
+    place).  A partial overlap, a strided ``out`` or a float16 or bfloat16
+    one goes through a new buffer that is copied into ``out`` afterwards.
     """
     if out is None or out.dtype != dtype or not out.flags.c_contiguous:
         return np.empty(shape, dtype)
@@ -124,8 +143,9 @@ def check_distinct_outs(outs, func):
 def finish(buffer, out, result, scalar):
     """Deliver ``buffer`` into ``out`` (or as the result dtype); a NumPy scalar for scalar input."""
     # float16 results overflow to inf and underflow to 0 silently, as float32 and
-    # float64 ones do, whatever the caller's np.errstate
-    with np.errstate(over="ignore", under="ignore"):
+    # float64 ones do, whatever the caller's np.errstate; a signalling NaN passed
+    # through (relu of one) becomes a quiet NaN in bfloat16 without a warning
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if out is not None:
             if buffer is not out:
                 np.copyto(out, buffer, casting="unsafe")

@@ -78,7 +78,8 @@ cdef extern from "fastact_internal.h" nogil:
     const char *fastact__env_warnings()
 
 _PASSES = {"forward": 0, "backward": 1, "backward_from_y": 2, "value_and_derivative": 3}
-_DTYPES = {"f32": 0, "f64": 1}
+_DTYPES = {"f32": 0, "f64": 1, "bf16": 2}      # fastact_dtype; bfloat16: elementwise only
+_ITEMSIZE = {"f32": 4, "f64": 8, "bf16": 2}
 
 
 def op_from_name(str name):
@@ -137,7 +138,7 @@ cdef class ElementwiseKernel:
         if self.fn == NULL:
             raise AttributeError(f"no native kernel {name}")
         self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
-        self.item = 4 if dtype == "f32" else 8
+        self.item = _ITEMSIZE[dtype]
         self.name = name
 
     def __call__(self, *args):

@@ -1,8 +1,8 @@
 """threadpoolctl support: ``threadpool_limits(1)`` limits fastact's threads too.
 
-libfastact runs its threads through OpenMP but passes its own count to every
-parallel region, so threadpoolctl's OpenMP controller (omp_set_num_threads)
-does not reach it.  This controller sets libfastact's process-wide count,
+libfastact runs its own thread pool (native/pool.c), which threadpoolctl's
+OpenMP controller (omp_set_num_threads) does not reach.  This controller
+sets libfastact's process-wide count,
 which every call reads (Python's, C's and, through fastact.backends.threads,
 the Numba backend's).  It is registered when threadpoolctl is importable
 and supports custom controllers (3.5+); threadpoolctl stays optional.  It
@@ -21,7 +21,8 @@ def register():
         return None
 
     class FastactController(threadpoolctl.LibController):
-        # its threads are OpenMP threads: threadpool_limits(user_api="openmp") limits it
+        # "openmp", as when its threads were OpenMP's: threadpool_limits(user_api="openmp")
+        # keeps limiting it
         user_api = "openmp"
         internal_api = "fastact"
         filename_prefixes = ("libfastact",)

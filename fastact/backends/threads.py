@@ -11,8 +11,8 @@ Rules, the same as the C library's: the starting count is
 FASTACT_NUM_THREADS, else the first number of OMP_NUM_THREADS, else the
 cores; counts above the cores are clamped to them; an invalid
 FASTACT_NUM_THREADS gives one RuntimeWarning and the default.  A child
-forked after fastact ran threads runs serially (OpenMP's and Numba's
-threads do not survive fork()).
+forked after fastact ran threads runs serially (the native library's and
+Numba's threads do not survive fork()).
 """
 import os
 import re
@@ -126,8 +126,8 @@ def _numba_pool_started():
 
 def _after_fork_in_child():
     """Numba's OpenMP layer kills a forked child that starts its pool, and libgomp
-    (shared with the native library) hangs: a child whose parent started Numba's
-    threads runs serially.  The native library handles its own pool in C."""
+    hangs: a child whose parent started Numba's threads runs serially.  The native
+    library handles its own pool in C."""
     global _serial_after_fork
     if _numba_pool_started():
         _serial_after_fork = True

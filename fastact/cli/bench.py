@@ -16,7 +16,7 @@ import sys
 import time
 
 from fastact import registry
-from fastact.cli import bench_c, bench_harness as bc
+from fastact.cli import bench_busy, bench_c, bench_harness as bc
 
 _PASSES = {"forward": "forward", "backward": "backward", "value_and_derivative":
            "value_and_derivative", "fwd": "forward", "bwd": "backward",
@@ -136,6 +136,11 @@ def _parser():
                    help="fastact's kernels to time, one row each: cython (native), numba, "
                         "c (the C library called from a C program, bench/c/); default: "
                         "the active backend")
+    p.add_argument("--busy", action="store_true",
+                   help="time single calls on 1 thread and on all, idle and with a process "
+                        "spinning on one core: their median and 90th percentile (fastact "
+                        "and torch; each figure from at least --min-time x --repeat "
+                        "seconds of calls)")
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     return p
@@ -309,12 +314,13 @@ def _columns(show_torch, show_vad, show_backend=False):
     return cols
 
 
-def _render_table(rows, meta, show_torch):
+def _render_table(rows, meta, show_torch, busy_columns=None):
     out = meta["header"] + [""]
     for name in dict.fromkeys(r["function"] for r in rows):
         mine = [r for r in rows if r["function"] == name]
-        cols = _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in mine),
-                        len(meta["backends"]) > 1)
+        cols = busy_columns or _columns(
+            show_torch, any(r["pass"] == "value_and_derivative" for r in mine),
+            len(meta["backends"]) > 1)
         cells = [[c[0] for c in cols]] + [[c[2](r) for c in cols] for r in mine]
         widths = [max(len(line[i]) for line in cells) for i in range(len(cols))]
         out.append(name)
@@ -324,10 +330,11 @@ def _render_table(rows, meta, show_torch):
     return "\n".join(out + ["legend:"] + [f"  {line}" for line in meta["legend"]])
 
 
-def _render_markdown(rows, meta, show_torch):
+def _render_markdown(rows, meta, show_torch, busy_columns=None):
     cols = [("function", "<", lambda r: f"`{r['function']}`")]
-    cols += _columns(show_torch, any(r["pass"] == "value_and_derivative" for r in rows),
-                     len(meta["backends"]) > 1)
+    cols += busy_columns or _columns(
+        show_torch, any(r["pass"] == "value_and_derivative" for r in rows),
+        len(meta["backends"]) > 1)
     command, *about = meta["header"]
     lines = [f"`{command}`: " + "; ".join(about), "",
              "| " + " | ".join(c[0] for c in cols) + " |",
@@ -401,6 +408,10 @@ def main(command="bench", argv=None):
     threads = fastact.get_num_threads()
     backends = list(dict.fromkeys(args.backends or [fastact.get_backend()]))
     active = fastact.get_backend()
+    if args.busy and "c" in backends:
+        print(f"{prog}: error: --busy times calls from Python: --backend cython or numba",
+              file=sys.stderr)
+        return 2
     try:
         for backend in backends:
             if backend != "c":
@@ -412,6 +423,8 @@ def main(command="bench", argv=None):
     finally:
         fastact.set_backend(active)
 
+    if args.busy:
+        return _main_busy(args, argv, prog, jobs, threads, backends, active)
     impls = set(bc.impls_for("value_and_derivative"))
     torch_version, notes = None, []
     if args.no_torch:
@@ -468,6 +481,63 @@ def main(command="bench", argv=None):
     if failed:
         print(f"{prog}: fastact failed on {failed} row(s); see the notes", file=sys.stderr)
         return 1
+    return 0
+
+
+def _main_busy(args, argv, prog, jobs, threads, backends, active):
+    """``bench --busy``: bench_busy's figures for the jobs; returns the exit code."""
+    import fastact
+    counts = sorted({1, threads})
+    competitors = [("fastact", b) for b in backends]
+    torch_version, notes = None, []
+    if not args.no_torch:
+        try:
+            torch_version = bc.import_torch().__version__
+            competitors.append(("torch", None))
+        except bc.Unavailable as exc:
+            notes.append(f"torch not timed: {exc}")
+    min_time, repeat = _QUICK_TIMING if args.quick else _FULL_TIMING
+    min_time = ((args.min_time if args.min_time is not None else min_time)
+                * (args.repeat or repeat))
+    progress = _Progress(len(jobs) * len(competitors) * 2 * len(counts),
+                         enabled=not args.no_progress)
+    spinner = None
+    try:
+        spinner = bench_busy.Spinner()
+        rows, run_notes = bench_busy.run(jobs, competitors, counts, min_time, progress,
+                                         spinner)
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError) as exc:
+        print(f"{prog}: error: --busy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.close()
+        bc.clear_cache()
+        fastact.set_backend(active)
+        fastact.set_num_threads(threads)
+        if spinner is not None:
+            spinner.close()
+    notes += run_notes
+
+    command_line = " ".join([prog] + argv)
+    meta = {"command": command_line, "machine": _machine(),
+            "versions": _versions(torch_version), "threads": counts, "backends": backends,
+            "busy_core": spinner.core, "spinner_pid": spinner.pid,
+            "min_time_per_figure": min_time, "elapsed_s": round(progress.elapsed(), 1)}
+    meta["header"] = [command_line, f"{meta['machine']}; threads {' and '.join(map(str, counts))}; "
+                      f"{meta['versions']}; each figure from >= {bench_busy.MIN_CALLS} calls "
+                      f"and >= {min_time * 1e3:g} ms; {meta['elapsed_s']:.0f} s"]
+    meta["legend"] = bench_busy.legend(counts, spinner.core)
+    if args.format == "json":
+        meta = {k: v for k, v in meta.items() if k not in ("header", "legend")}
+        print(json.dumps({"meta": meta, "notes": notes, "results": rows}, indent=1))
+    else:
+        render = _render_markdown if args.format == "markdown" else _render_table
+        print(render(rows, meta, False, bench_busy.columns(counts)))
+        if notes:
+            print("\nnotes:\n" + "\n".join(f"  {line}" for line in notes))
     return 0
 
 

@@ -4,7 +4,8 @@ Tier "f64" serves float64 outputs and aims at about 1 ulp of float64; tier
 "f32" serves float32 outputs: it computes in float64 but with shorter
 polynomials, accurate to about 1e-10 relative, far below a float32 ulp
 (6e-8), which leaves the rounding to float32 as the only visible error
-(the rows of elementwise_f32.py run in float32 arithmetic instead).
+(the rows of elementwise_f32.py run in float32 arithmetic instead, with
+the float32 polynomials of float32_fits.py).
 
 The Taylor-series tables are exact formulas; the fitted ones (erfcx,
 tanhshrink) are written into chebyshev_fits.py by tools/fit_coefficients.py.

@@ -1,13 +1,30 @@
 """Float32 arithmetic for the float32 kernels of the exp-based activations.
 
-The float64 math of elementwise.py, run on float32 data, keeps 4 lanes per AVX2
-register and pays float64 divisions: measured 1.7 ns per element for
-sigmoid on one core against 0.6 ns in float32 arithmetic (8 lanes), which is
-what it takes to reach the memory bound on two cores.  The rows here are
-those whose float32 error stays within the 4 ULP bound with plain float32
-arithmetic (about 2-3 ULP): their arguments reach exp exactly (no rounded
-beta * x or x / alpha, whose rounding error the exponential would magnify).
-gelu, gelu_tanh, tanhshrink, softplus and celu keep the float64 math.
+The float64 math of elementwise.py, run on float32 data, keeps half the lanes
+per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
+element on one Zen 4 core with AVX-512, 16 float32 lanes).  The rows here
+compute in float32 only: no float64 widening, one exponential reduction
+(reduce_exp) shared by the value and the derivative, one division per
+element, comparisons and selects instead of branches.  Plain float32 would
+collect 4-5 ulp in some of them; where a rounding would otherwise count
+twice or be magnified, the exact-error tricks of double-float arithmetic
+keep it small, each a few fmas:
+
+- a reciprocal r = 1 / den is corrected to first order, r (1 + e) with
+  e = 1 - r den (one fma, exact) less the rounding of den (Fast2Sum);
+- products that are rounded once at the end are kept as a pair hi + lo
+  (``mul_exp_pair``, the tanh and sigmoid derivatives);
+- where the exponential magnifies an error in its argument (gelu's a**2 / 2,
+  gelu_tanh's u), the argument is an exact or double-float pair;
+- a factor e**x in a tail is applied last (``_scale_low``), so that a
+  subnormal result is rounded once.
+
+The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
+fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
+that keeps the rows within the 4 ULP bound.  tools/sweep_f32.py measures
+every row (docs/accuracy.md); all stay below 3.5 ULP.  softplus, celu
+(rounded beta * x or x / alpha reach exp, which magnifies their rounding)
+and tanhshrink keep the float64 math.
 
 Every constant is a NumPy float32: a Python float literal would silently
 promote the arithmetic to float64.
@@ -15,8 +32,9 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float32, float32_from_bits, float_from_bits, fma
+from .llvm_intrinsics import bits_from_float32, float32_from_bits, fma
 from .elementwise import _nan_or       # generic: keeps a float32 a float32
+from .float32_fits import FLOAT32_FITS
 
 _f = np.float32
 _d = np.float64      # (Numba's float() would keep a float32 a float32)
@@ -35,9 +53,6 @@ _E0, _E1, _E2, _E3, _E4, _E5 = _EXPM1_C
 _L0, _L1, _L2, _L3, _L4 = (_f(2 / 3), _f(2 / 5), _f(2 / 7), _f(2 / 9), _f(2 / 11))
 _EXP_LO, _EXP_HI = _f(-104.0), _f(89.0)    # beyond: 0 and inf in float32
 _EXPM1_LO = _f(-20.0)                       # expm1 is -1 in float32 below
-_TAIL = _f(-1e4)                            # x below this behaves as -inf
-_MUL_EXP_LO = _f(-140.0)                    # keeps both halves of 2**k normal
-_TANH_SATURATION = _f(10.0)                 # tanh(10) rounds to 1 in float32
 _SELU_SCALE = _f(1.0507009873554805)
 _SELU_SCALE_WIDE = _d(1.0507009873554805)
 _SELU_SA = _f(1.0507009873554805 * 1.6732632423543772)
@@ -67,6 +82,16 @@ def _scale(v, k):
     return v * _pow2(k1) * _pow2(k - k1)
 
 
+_TWO_M100 = _f(2.0 ** -100)
+
+
+@njit(inline="always")
+def _scale_low(v, k):
+    """v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact
+    first, then one rounding where the result is subnormal (cheaper than _scale)."""
+    return v * _pow2(k + 100) * _TWO_M100
+
+
 @njit(inline="always")
 def reduce_exp(x):
     """e**x = 2**k * (1 + p) for finite -150 <= x <= 89."""
@@ -85,18 +110,14 @@ def exp(x):
 
 
 @njit(inline="always")
-def exp_wide(x):
-    """e**x as a float64 from the float32 reduction: a tiny result is not
-    rounded to a float32 subnormal before the float64 arithmetic that uses it."""
-    k, p = reduce_exp(_clamp(x, _f(-150.0), _EXP_HI))
-    return (1.0 + _d(p)) * float_from_bits((k + 1023) << 52)
-
-
-@njit(inline="always")
-def mul_exp(v, h):
-    """v * e**h rounded once, also where the result is subnormal (|v| <= 1e4)."""
-    k, p = reduce_exp(_clamp(h, _MUL_EXP_LO, _EXP_HI))
-    return _scale(v + v * p, k)
+def mul_exp_pair(v, v_lo, h, lo):
+    """(v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <=
+    ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with
+    e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the
+    leading term."""
+    k, p = reduce_exp(h)
+    e = fma(p, lo, p + lo)
+    return _scale_low(fma(v, e, fma(v_lo, e, v_lo)) + v, k)
 
 
 @njit(inline="always")
@@ -141,69 +162,134 @@ def sigmoid_pair(x):
 def sigmoid_value_and_derivative(x):
     x = _f(x)
     s, _, w, r = sigmoid_pair(x)
-    # w / (1 + w)**2 in float32 collects ~5 roundings; from the float32 w in
-    # float64 it is within 1.5 ulp (and only the derivative passes pay it)
-    wd = exp_wide(-abs(x))
-    return s, _f(wd / ((1.0 + wd) * (1.0 + wd)))
+    # w / (1 + w)**2 = w r**2 (1 + 2 e), r (1 + e) = 1 / (1 + w) to first order, from
+    # the reduction of w = e**-|x| = 2**k (wp + wp_lo) (the one exp() made), the
+    # products kept as pairs and 2**k applied last: rounded once, also when subnormal
+    k, p = reduce_exp(_clamp(-abs(x), _EXP_LO, _EXP_HI))
+    den = _ONE + w
+    e = fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
+    wp = _ONE + p
+    wp_lo = (_ONE - wp) + p
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    return s, _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k)
+
+
+_TANH_CLAMP = _f(60.0)              # 1 - tanh(x)**2 < 1e-50 beyond: 0 in float32
 
 
 @njit(inline="always")
 def tanh_value_and_derivative(x):
     x = _f(x)
-    a = _clamp(abs(x), _ZERO, _TANH_SATURATION)
-    e = expm1(_TWO * a)
-    t = e / (e + _TWO)
-    # 1 - tanh**2 = 4 w / (1 + w)**2, w = e**-2|x|: no cancellation for large
-    # |x|; in float64 from the float32 w, as for sigmoid
-    wd = exp_wide(_f(-2.0) * abs(x))
+    # one exponential: w = e**-2|x| = 2**k (1 + p) and em = w - 1 = expm1(-2|x|), then
+    # tanh|x| = -em / (2 + em) and 1 - tanh**2 = 4 w / (1 + w)**2 = 4 w / (2 + em)**2
+    # (no cancellation in either) from one reciprocal r of 2 + em; r (1 + e) is
+    # 1 / (2 + em) to first order, so that r's rounding does not count twice
+    a = _clamp(abs(x), _ZERO, _TANH_CLAMP)
+    k, p = reduce_exp(_f(-2.0) * a)
+    two_k = _pow2(k if k > -60 else -60)            # past 2**-60, em is -1 anyway
+    em = p * two_k + (two_k - _ONE)                 # 2**k - 1 exact for k >= -24
+    den = _TWO + em
+    den_lo = (_TWO - den) + em                      # 2 + em = den + den_lo exactly
+    r = _ONE / den
+    e = fma(-r, den_lo, fma(-r, den, _ONE))
+    tr = -em * r
+    t = fma(tr, e, tr)
+    # 4 w r**2 (1 + 2 e) with w = 2**k (wp + wp_lo), the products kept as pairs and
+    # 2**(k + 2) applied last, so that the derivative is rounded once
+    wp = _ONE + p
+    wp_lo = (_ONE - wp) + p
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    d = _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k + 2)
     # +-0 and NaN come back as they are
-    return (t if x > _ZERO else (-t if x < _ZERO else x)), _f(4.0 * wd / ((1.0 + wd) * (1.0 + wd)))
+    return (t if x > _ZERO else (-t if x < _ZERO else x)), d
+
+
+_SILU_CLAMP = _f(140.0)             # past it, x e**-|x| is below the subnormals
 
 
 @njit(inline="always")
 def silu_value_and_derivative(x):
     x = _f(x)
-    s, _, w, r = sigmoid_pair(x)
+    # one exponential: e**-|x| = 2**k (1 + p); w = e**-|x| scaled for the denominator,
+    # and for x < 0 the factor e**x applied last to what it multiplies, so that the
+    # tails round once
+    xc = _clamp(x, -_SILU_CLAMP, _SILU_CLAMP)
+    k, p = reduce_exp(-abs(xc))
+    w = _scale_low(_ONE + p, k)
+    r = _ONE / (_ONE + w)
     pos = x >= _ZERO
-    xn = _clamp(x, _TAIL, _ZERO)
-    # x < 0: sigmoid(x) = w r with w = e**x; the factor w goes last
-    # (calls are made before selecting: see elementwise.elu_value_and_derivative)
-    neg_y = mul_exp(xn * r, xn)
-    y = x * s if pos else neg_y
-    # the derivative's bracket in float64 from the float32 w (4 ulp in float32)
-    wd = exp_wide(-abs(x))
-    rd = 1.0 / (1.0 + wd)
-    sd = rd if pos else wd * rd
-    smd = wd * rd if pos else rd
-    neg_d = mul_exp(_f((1.0 + _d(xn) * smd) * rd), xn)
-    xp = _clamp(_d(x), 0.0, 1e4)       # beyond, x e**-x is 0 (and inf * 0 NaN)
-    # derivatives leave in float32, as every row here: the backward loops
-    # multiply dy in float32
-    d = _f(sd * (1.0 + xp * smd)) if pos else neg_d
+    # x < 0: y = x r e**x
+    xr = xc * r
+    neg_y = _scale_low(fma(xr, p, xr), k)
+    y = x * r if pos else neg_y
+    # y' = s (1 + x (1 - s)): r (1 + x w r) for x >= 0 (xc: x w is 0 past 140, not
+    # inf * 0), e**x r (1 + x r) below.  r's rounding would count twice: with
+    # r (1 + e) = 1 / (1 + w) (den + den_lo = 1 + w exactly), r (1 + c r) gains
+    # e r (1 + 2 c r) to first order (c = x w or x)
+    den = _ONE + w
+    den_lo = (_ONE - den) + w
+    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    u = fma(xc, r, _ONE)
+    b = fma(u, r, re * (u + xr))
+    neg_d = _scale_low(fma(b, p, b), k)
+    xwr = xc * (w * r)
+    # r (1 + x w r) + e r (1 + 2 x w r), r added last: it alone is rounded at the
+    # result's scale
+    pos_d = fma(r, xwr, fma(re + re, xwr, re)) + r
+    d = pos_d if pos else neg_d
     return y, d
 
 
 @njit(inline="always")
 def mish_value_and_derivative(x):
     x = _f(x)
-    # tanh(softplus x) = num / den in terms of w = e**-|x| (see elementwise.py); the
-    # exponential in float32, the rational part in float64 (in float32 it
-    # collects 5 ulp)
-    w = exp_wide(-abs(x))
-    xd = _d(x)
+    # tanh(softplus x) = num / den in terms of w = e**-|x| = 2**k (1 + p) (see
+    # elementwise.py), one exponential and one reciprocal; for x < 0, y and y' carry a
+    # factor e**x, applied last so that the tails round once
+    xc = _clamp(x, -_SILU_CLAMP, _SILU_CLAMP)
+    k, p = reduce_exp(-abs(xc))
+    w = _scale_low(_ONE + p, k)
+    # x > 0 tested twice, once on the bits for the selects before the division, once on
+    # the float after it: with one test, GCC's jump threading copies the division into
+    # both arms of the select (a NaN with the sign bit clear counts; it stays NaN)
+    pos_bits = bits_from_float32(x) > 0
     pos = x > _ZERO
-    num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
-    den = num + (2.0 * w * w if pos else 2.0)
-    inv = 1.0 / den
-    t = num * inv
-    cross = 4.0 * (w * w if pos else w) * (1.0 + w) * inv * inv
-    # x < 0: y and y' carry a factor e**x, applied last so that tails round once
-    xn = _clamp(x, _TAIL, _ZERO)
-    neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
-    y = _f(xd * t) if pos else neg_y
-    d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
-    xp = _clamp(xd, 0.0, 1e4)             # beyond, x e**-x is 0 (and inf * 0 NaN)
-    return y, (_f(t + xp * cross) if pos else d_neg)
+    w2 = w + _TWO
+    w2_lo = (_TWO - w2) + w                       # w + 2 = w2 + w2_lo exactly
+    ww = w * w
+    # x > 0: num = 1 + 2 w, den = num + 2 w**2; x < 0: num = w (w + 2), den = num + 2
+    # (as 2 w + 1 or w**2, + 2 w**2 or 2: selecting whole results, GCC divides twice)
+    num = fma(_TWO, w, _ONE if pos_bits else ww)
+    den = fma(_TWO, ww if pos_bits else _ONE, num)
+    inv = _ONE / den
+    # 1 / den_exact = inv (1 + e) to first order: den_exact - den from the error terms
+    den_err = fma(w + w, w, num - den) if pos else fma(w, w2, _TWO - den) + w * w2_lo
+    e = fma(-inv, den_err, fma(-inv, den, _ONE))
+    # x > 0: y = x - x 2 w**2 / den (the correction is at most 0.4 x)
+    neg_2ww = _f(-2.0) * ww
+    pos_y = fma(xc * neg_2ww, inv * (_ONE + e), x)
+    # x < 0: y = e**x x (w + 2) / den, the product kept as a pair until the last rounding
+    xw = xc * w2
+    xw_lo = fma(xc, w2, -xw) + xc * w2_lo
+    m = xw * inv
+    m_lo = fma(xw, inv, -m) + (xw_lo * inv + m * e)
+    neg_y = _scale_low(fma(m, p, fma(m_lo, p, m_lo)) + m, k)
+    y = pos_y if pos else neg_y
+    # x > 0: t + x 4 w**2 (1 + w) / den**2; x < 0: e**x B with B = (1 + x) - w c / den**2
+    # (elementwise.py), c = 2 + 4 w + 3 w**2 + w**3 + x (4 + 8 w + 4 w**2 + w**3); the
+    # square of inv (1 + e) is inv**2 (1 + 2 e)
+    inv2 = inv * inv
+    t = fma(neg_2ww, inv * (_ONE + e), _ONE)
+    cross = _FOUR * ww * (_ONE + w) * inv2
+    c = fma(xc, fma(w, fma(w, _FOUR + w, _f(8.0)), _FOUR), fma(w, fma(w, _f(3.0) + w, _FOUR), _TWO))
+    q = w * c * inv2
+    s1 = _ONE + xc
+    s1_lo = (_ONE - s1) + xc                   # 1 + x = s1 + s1_lo exactly for x <= 0
+    bn = fma(-q, fma(_TWO, e, _ONE), s1) + s1_lo
+    d_neg = _scale_low(fma(bn, p, bn), k)
+    return y, (fma(xc, cross, t) if pos else d_neg)
 
 
 @njit(inline="always")
@@ -279,8 +365,130 @@ def tanh_derivative_from_y(y):
     return (_ONE - y) * (_ONE + y)
 
 
+# ---- gelu: x Phi(x) with Phi(-a) = erfc(z) / 2, z = a / sqrt 2 -------------------------
+# erfc(z) = t R(t) e**(-z**2) with t = 2 / (2 + z) (tools/fit_coefficients.py fits R
+# as a polynomial in t - 1/2 for 0 <= a <= 15: degree 8, relative error 4e-8)
+_GELU_A_MAX = _f(15.0)              # beyond, x Phi(x) is -0 or x and Phi(-a) below 1e-50
+_SQRT1_2_F = _f(0.7071067811865476)
+_SQRT1_2_F_LO = _f(0.7071067811865476 - float(_f(0.7071067811865476)))
+_TWO_OVER_SQRT_PI_F = _f(1.1283791670955126)
+_INV_SQRT_2PI_F = _f(0.3989422804014327)
+_INV_SQRT_2PI_F_LO = _f(0.3989422804014327 - float(_f(0.3989422804014327)))
+
+
+def _horner32(name):
+    """The float32 polynomial ``name`` of float32_fits.py as a jitted function of t,
+    Horner's rule in s = t - center, written out term by term (see
+    elementwise._straight_line) with float32 constants."""
+    center, coefficients = FLOAT32_FITS[name]
+    namespace = {"fma": fma, "__name__": __name__, "CENTER": _f(center)}
+    namespace.update({f"C{k}": _f(c) for k, c in enumerate(coefficients)})
+    n = len(coefficients) - 1
+    lines = ["s = t - CENTER", f"p = C{n}"] + [f"p = fma(p, s, C{k})" for k in range(n - 1, -1, -1)]
+    source = f"def {name}(t):\n" + "".join(f"    {line}\n" for line in lines) + "    return p\n"
+    exec(compile(source, f"<fastact float32 polynomial {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.__fastact_source__ = source      # for tools/translate_math.py
+    return njit(inline="always")(function)
+
+
+_erfcx_ratio = _horner32("erfcx_ratio")
+
+
+@njit(inline="always")
+def gelu_value_and_derivative(x):
+    x = _f(x)
+    xs = _clamp(x, -_GELU_A_MAX, _GELU_A_MAX)
+    a = abs(xs)
+    # 2 + z, z = a / sqrt 2: den + den_lo, den rounded once, den_lo its error to ~1e-7
+    den = fma(a, _SQRT1_2_F, _TWO)
+    z = den - _TWO                                        # exact
+    den_lo = fma(a, _SQRT1_2_F, -z) + a * _SQRT1_2_F_LO
+    t = _TWO / den
+    series = _erfcx_ratio(t)
+    tr = t * series                            # erfcx(z'), z' = 2 / t - 2
+    tr_lo = fma(t, series, -tr)
+    # erfcx has relative slope up to 2 / sqrt(pi) near 0, so the rounding of z and t
+    # (z' != z) would cost several ulp: correct to first order, erfcx(z) =
+    # erfcx(z') + (z - z') (2 z erfcx(z') - 2 / sqrt(pi)), z - z' = (t (2 + z) - 2) / t
+    gap = _HALF * den * (fma(t, den, -_TWO) + t * den_lo)
+    # Phi(-a) = (s_hi + s_lo) E with E = e**(-a*a/2), from the exact square hi + lo
+    s_hi = _HALF * tr
+    s_lo = _HALF * (tr_lo + gap * (_TWO * z * tr - _TWO_OVER_SQRT_PI_F))
+    sq = a * a
+    nhi = _f(-0.5) * sq                                   # -(hi + lo) = -a*a/2 exactly
+    nlo = _f(-0.5) * fma(a, a, -sq)
+    # y = x Phi(x): x Phi(-a) for x < 0, x - x Phi(-a) above, from one product
+    # x Phi(-a) rounded once (for x > 15, Phi(-15) is 0 in float32)
+    v = xs * s_hi
+    xq = mul_exp_pair(v, fma(xs, s_hi, -v) + xs * s_lo, nhi, nlo)
+    neg = x < _ZERO
+    y = xq if neg else x - xq
+    # y' = Phi(x) + x phi(x) = (s + g) E for x < 0, 1 + (g - s) E above, g = x / sqrt(2 pi)
+    g = xs * _INV_SQRT_2PI_F
+    g_lo = fma(xs, _INV_SQRT_2PI_F, -g) + xs * _INV_SQRT_2PI_F_LO
+    sg = g + s_hi if neg else g - s_hi
+    sg_lo = (g_lo + s_lo) if neg else (g_lo - s_lo)
+    slope = mul_exp_pair(sg, sg_lo, nhi, nlo)
+    return y, (slope if neg else _ONE + slope)
+
+
+
+# ---- gelu_tanh: x sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3) -------------------
+# In the negative tail sigmoid(2 u) ~ e**(2 u), and 2 u reaches -112: an error d in u
+# is a relative error 2 |u| d in the result, so u is formed as a float32 pair (hi + lo).
+_GELU_TANH_X_MAX = _f(11.0)         # beyond, x sigmoid(2 u) is -0 or x (e**2u < 1e-48)
+_GT_A = _f(0.044715)
+_GT_A_LO = _f(0.044715 - float(_f(0.044715)))
+_GT_C = _f(0.7978845608028654)
+_GT_C_LO = _f(0.7978845608028654 - float(_f(0.7978845608028654)))
+
+
+@njit(inline="always")
+def gelu_tanh_value_and_derivative(x):
+    x = _f(x)
+    xc = _clamp(x, -_GELU_TANH_X_MAX, _GELU_TANH_X_MAX)
+    x2 = xc * xc
+    x2_lo = fma(xc, xc, -x2)
+    x3 = xc * x2
+    x3_lo = fma(xc, x2, -x3) + xc * x2_lo
+    pa = _GT_A * x3
+    pa_lo = fma(_GT_A, x3, -pa) + (_GT_A * x3_lo + _GT_A_LO * x3)
+    sm = xc + pa                                  # TwoSum
+    sv = sm - xc
+    sm_lo = ((xc - (sm - sv)) + (pa - sv)) + pa_lo
+    u = _GT_C * sm
+    u_lo = fma(_GT_C, sm, -u) + (_GT_C * sm_lo + _GT_C_LO * sm)
+    # sigmoid(2 u) = r or w r, r = 1 / (1 + w), w = e**(-2|u|) = 2**k (1 + e)
+    pos = u >= _ZERO
+    lo = _f(-2.0) * u_lo if pos else _TWO * u_lo
+    k, p = reduce_exp(_f(-2.0) * abs(u))
+    e = fma(p, lo, p + lo)
+    w = _scale_low(_ONE + e, k)
+    den = _ONE + w
+    r = _ONE / den
+    # r (1 + er) = 1 / (1 + w) to first order (den + den_lo = 1 + w exactly): the
+    # derivative would count r's rounding twice
+    re = r * fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
+    # u < 0: y = x r e**(2 u), the factor e**(2u) applied last
+    m = xc * r
+    neg_y = _scale_low(fma(m, e, m), k)
+    y = x * r if pos else neg_y
+    # y' = sigmoid(2u) + x sigmoid'(2u) d(2u)/dx, x d(2u)/dx = 2 c (x + 3 a x**3) = s2:
+    # r + s2 w r**2 for u >= 0, e**(2u) r (1 + s2 r) below
+    ts = fma(_f(3.0), pa, xc) + _f(3.0) * pa_lo
+    s2 = _TWO * fma(_GT_C, ts, _GT_C_LO * ts)
+    slope = s2 * r * r
+    pos_d = r + (_scale_low(fma(slope, e, slope), k) + re)
+    sr = s2 * r
+    u1 = fma(s2, r, _ONE)
+    b = fma(u1, r, re * (u1 + sr))
+    neg_d = _scale_low(fma(b, e, b), k)
+    return y, (pos_d if pos else neg_d)
+
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
         "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
-        "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative}
+        "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
+        "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}

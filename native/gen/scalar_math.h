@@ -854,25 +854,28 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
     *out3 = r;
 }
 
-/* fastact/math/elementwise_f32.py: exp_wide: e**x as a float64 from the float32 reduction: a tiny result is not rounded to a float32 subnormal before the float64 arithmetic that uses it. */
-FA_INLINE double fa_exp_wide_f32(float x)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    int32_t k;
-    float p;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (float)(-150.0), 89.0f), &k, &p);
-    return (1.0 + ((double)(p))) * (fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52)));
+    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
 FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float s, unused0, w, r;
-    double wd;
+    float s, unused0, w, r, p, den, e, wp, wp_lo, g, g_lo;
+    int32_t k;
     (void)unused0;
     fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    wd = fa_exp_wide_f32(-(fabsf(x)));
+    fa_reduce_exp_f32(fa_clamp_f32(-(fabsf(x)), (-104.0f), 89.0f), &k, &p);
+    den = 1.0f + w;
+    e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
+    wp = 1.0f + p;
+    wp_lo = (1.0f - wp) + p;
+    g = wp * r;
+    g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
     *out0 = s;
-    *out1 = (float)(wd / ((1.0 + wd) * (1.0 + wd)));
+    *out1 = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_derivative_from_y */
@@ -881,29 +884,28 @@ FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
     return y * (1.0f - y);
 }
 
-/* fastact/math/elementwise_f32.py: expm1 */
-FA_INLINE float fa_expm1_f32(float x)
-{
-    int32_t k;
-    float p, two_k, small, big;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (-20.0f), 89.0f), &k, &p);
-    two_k = fa_pow2_f32(((k < 25) ? k : 25));
-    small = (p * two_k) + (two_k - 1.0f);
-    big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
-    return ((k >= 25) ? big : small);
-}
-
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
 FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float a, e, t;
-    double wd;
-    a = fa_clamp_f32(fabsf(x), 0.0f, 10.0f);
-    e = fa_expm1_f32(2.0f * a);
-    t = e / (e + 2.0f);
-    wd = fa_exp_wide_f32(((float)(-2.0)) * (fabsf(x)));
+    float a, p, two_k, em, den, den_lo, r, e, tr, t, wp, wp_lo, g, g_lo, d;
+    int32_t k;
+    a = fa_clamp_f32(fabsf(x), 0.0f, 60.0f);
+    fa_reduce_exp_f32(((float)(-2.0)) * a, &k, &p);
+    two_k = fa_pow2_f32(((k > (-60)) ? k : -60));
+    em = (p * two_k) + (two_k - 1.0f);
+    den = 2.0f + em;
+    den_lo = (2.0f - den) + em;
+    r = 1.0f / den;
+    e = fmaf(-r, den_lo, fmaf(-r, den, 1.0f));
+    tr = (-em) * r;
+    t = fmaf(tr, e, tr);
+    wp = 1.0f + p;
+    wp_lo = (1.0f - wp) + p;
+    g = wp * r;
+    g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
+    d = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k + 2);
     *out0 = ((x > 0.0f) ? t : ((x < 0.0f) ? -t : x));
-    *out1 = (float)((4.0 * wd) / ((1.0 + wd) * (1.0 + wd)));
+    *out1 = d;
 }
 
 /* fastact/math/elementwise_f32.py: tanh_derivative_from_y */
@@ -975,6 +977,18 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
 FA_INLINE double fa_leaky_relu6_derivative_from_y_f32d(double y, double negative_slope)
 {
     return fa_nan_or_f64(y, ((y <= 0.0) ? negative_slope : ((y >= 6.0) ? 0.0 : 1.0)));
+}
+
+/* fastact/math/elementwise_f32.py: expm1 */
+FA_INLINE float fa_expm1_f32(float x)
+{
+    int32_t k;
+    float p, two_k, small, big;
+    fa_reduce_exp_f32(fa_clamp_f32(x, (-20.0f), 89.0f), &k, &p);
+    two_k = fa_pow2_f32(((k < 25) ? k : 25));
+    small = (p * two_k) + (two_k - 1.0f);
+    big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
+    return ((k >= 25) ? big : small);
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
@@ -1081,145 +1095,130 @@ FA_INLINE double fa_selu_derivative_from_y_f32d(double y)
     return ((y > 0.0) ? 1.0507009873554805 : (y + 1.7580993408473768) + (1.41535193800845e-17));
 }
 
-/* fastact/math/elementwise.py: half_square: a * a / 2 = hi + lo (lo = 0 when the tier does not need it). */
-FA_INLINE void fa_half_square_f32d(double a, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: erfcx_ratio */
+FA_INLINE float fa_erfcx_ratio_f32(float t)
 {
-    double hi, lo;
-    hi = a * a;
-    lo = 0.0;
-    *out0 = 0.5 * hi;
-    *out1 = 0.5 * lo;
+    float s, p;
+    s = t - 0.5f;
+    p = (-0.05948103591799736f);
+    p = fmaf(p, s, 0.048519376665353775f);
+    p = fmaf(p, s, 0.09542741626501083f);
+    p = fmaf(p, s, (-0.10304366797208786f));
+    p = fmaf(p, s, (-0.1718795746564865f));
+    p = fmaf(p, s, 0.1457439512014389f);
+    p = fmaf(p, s, 0.5589398741722107f);
+    p = fmaf(p, s, 0.6871609091758728f);
+    p = fmaf(p, s, 0.5107913613319397f);
+    return p;
 }
 
-/* fastact/math/elementwise.py: erfcx_series */
-FA_INLINE double fa_erfcx_series_f32d(double v)
-{
-    double e1_0, e1_1, e1_2, e1_3, e1_4, e1_5, e1_6, e1_7, p1, e2_0, e2_1, e2_2, e2_3, p2, e3_0, e3_1, p3, e4_0;
-    e1_0 = fma(0.3435803421453306, v, 0.5107913526180153);
-    e1_1 = fma(0.018221118714651183, v, 0.13973604669629283);
-    e1_2 = fma(-0.003239634051603282, v, -0.010755340703254769);
-    e1_3 = fma(0.00041890905542683356, v, 0.0015453949860900198);
-    e1_4 = fma(-(1.805311966092558e-05), v, -0.00033194958513019603);
-    e1_5 = fma(-(1.545401501878931e-05), v, 7.333364804342509e-05);
-    e1_6 = fma(6.384698751455104e-06, v, -(1.2614936188377231e-05));
-    e1_7 = fma(-(1.0093183148367192e-06), v, 1.17316179658803e-06);
-    p1 = v * v;
-    e2_0 = fma(e1_1, p1, e1_0);
-    e2_1 = fma(e1_3, p1, e1_2);
-    e2_2 = fma(e1_5, p1, e1_4);
-    e2_3 = fma(e1_7, p1, e1_6);
-    p2 = p1 * p1;
-    e3_0 = fma(e2_1, p2, e2_0);
-    e3_1 = fma(e2_3, p2, e2_2);
-    p3 = p2 * p2;
-    e4_0 = fma(e3_1, p3, e3_0);
-    return e4_0;
-}
-
-/* fastact/math/elementwise.py: mul_exp_in_range: mul_exp for -1400 <= hi <= 709 (or NaN) already. */
-FA_INLINE double fa_mul_exp_in_range_f32d(double v, double hi, double lo)
-{
-    int64_t k;
-    double p, u;
-    fa_reduce_exp_f32d(hi, &k, &p);
-    u = fma(v, lo, v);
-    return fa_scale_f64(fma(u, p, u), k);
-}
-
-/* fastact/math/elementwise.py: mul_exp: v * e**(hi + lo) rounded once, also where the result is subnormal. */
-FA_INLINE double fa_mul_exp_f32d(double v, double hi, double lo)
-{
-    return fa_mul_exp_in_range_f32d(v, fa_clamp_f64(hi, -1400.0, 709.0), lo);
-}
-
-/* fastact/math/elementwise.py: gelu_value_and_derivative */
-FA_INLINE void fa_gelu_value_and_derivative_f32d(double x, double *out0, double *out1)
-{
-    double a, xs, z, den, t, hi, lo, series, tr, scaled, q, neg_y, y, cdf;
-    int neg;
-    a = fa_clamp_f64(fabs(x), 0.0, 40.0);
-    xs = fa_clamp_f64(x, -40.0, 40.0);
-    z = a * 0.7071067811865476;
-    den = 2.0 + z;
-    t = 2.0 / den;
-    fa_half_square_f32d(a, &hi, &lo);
-    series = fa_erfcx_series_f32d((2.0 * t) - 1.0);
-    tr = t * series;
-    scaled = 0.5 * tr;
-    q = fa_mul_exp_f32d(scaled, -hi, -lo);
-    neg = x < 0.0;
-    neg_y = fa_mul_exp_f32d(xs * scaled, -hi, -lo);
-    y = (neg ? neg_y : x * (1.0 - q));
-    cdf = (neg ? q : 1.0 - q);
-    *out0 = y;
-    *out1 = cdf + (fa_mul_exp_f32d(xs * 0.3989422804014327, -hi, -lo));
-}
-
-/* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
-FA_INLINE void fa_gelu_tanh_value_and_derivative_f32d(double x, double *out0, double *out1)
-{
-    double xc, c_hi, c_lo, a_hi, a_lo, x2, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
-    int pos;
-    xc = fa_clamp_f64(x, -(1e+30), 1e+30);
-    c_hi = 0.7978845608028654;
-    c_lo = (-4.9846544045554e-17);
-    a_hi = 0.044715;
-    a_lo = 2.1960211427085595e-18;
-    x2 = xc * xc;
-    u = c_hi * (xc + ((a_hi * xc) * x2));
-    u_lo = 0.0;
-    x_du2 = xc * ((2.0 * c_hi) * (1.0 + ((3.0 * a_hi) * x2)));
-    pos = u >= 0.0;
-    hi = (-2.0) * (fabs(u));
-    lo = (pos ? (-2.0) * u_lo : 2.0 * u_lo);
-    w = fa_mul_exp_f32d(1.0, hi, lo);
-    den = 1.0 + w;
-    neg_y = fa_mul_exp_f32d(xc / den, hi, lo);
-    y = (pos ? x / den : neg_y);
-    slope = x_du2 / (fa_one_plus_squared_f64(w));
-    pos_d = (1.0 / den) + (fa_mul_exp_f32d(slope, hi, lo));
-    neg_d = fa_mul_exp_f32d((1.0 / den) + slope, hi, lo);
-    d = (pos ? pos_d : neg_d);
-    *out0 = y;
-    *out1 = d;
-}
-
-/* fastact/math/elementwise_f32.py: mul_exp: v * e**h rounded once, also where the result is subnormal (|v| <= 1e4). */
-FA_INLINE float fa_mul_exp_f32(float v, float h)
+/* fastact/math/elementwise_f32.py: mul_exp_pair: (v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <= ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the leading term. */
+FA_INLINE float fa_mul_exp_pair_f32(float v, float v_lo, float h, float lo)
 {
     int32_t k;
-    float p;
-    fa_reduce_exp_f32(fa_clamp_f32(h, (-140.0f), 89.0f), &k, &p);
-    return fa_scale_f32(v + (v * p), k);
+    float p, e;
+    fa_reduce_exp_f32(h, &k, &p);
+    e = fmaf(p, lo, p + lo);
+    return fa_scale_low_f32((fmaf(v, e, fmaf(v_lo, e, v_lo))) + v, k);
 }
 
-/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
-FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
+/* fastact/math/elementwise_f32.py: gelu_value_and_derivative */
+FA_INLINE void fa_gelu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    double t;
-    t = ((x < lo) ? lo : x);
-    return ((t > hi) ? hi : t);
+    float xs, a, den, z, den_lo, t, series, tr, tr_lo, gap, s_hi, s_lo, sq, nhi, nlo, v, xq, y, g, g_lo, sg, sg_lo, slope;
+    int neg;
+    xs = fa_clamp_f32(x, -15.0f, 15.0f);
+    a = fabsf(xs);
+    den = fmaf(a, 0.7071067690849304f, 2.0f);
+    z = den - 2.0f;
+    den_lo = (fmaf(a, 0.7071067690849304f, -z)) + (a * (1.2101617485882343e-08f));
+    t = 2.0f / den;
+    series = fa_erfcx_ratio_f32(t);
+    tr = t * series;
+    tr_lo = fmaf(t, series, -tr);
+    gap = (0.5f * den) * ((fmaf(t, den, -2.0f)) + (t * den_lo));
+    s_hi = 0.5f * tr;
+    s_lo = 0.5f * (tr_lo + (gap * (((2.0f * z) * tr) - 1.128379225730896f)));
+    sq = a * a;
+    nhi = ((float)(-0.5)) * sq;
+    nlo = ((float)(-0.5)) * (fmaf(a, a, -sq));
+    v = xs * s_hi;
+    xq = fa_mul_exp_pair_f32(v, (fmaf(xs, s_hi, -v)) + (xs * s_lo), nhi, nlo);
+    neg = x < 0.0f;
+    y = (neg ? xq : x - xq);
+    g = xs * 0.3989422917366028f;
+    g_lo = (fmaf(xs, 0.3989422917366028f, -g)) + (xs * (-1.1335170135851058e-08f));
+    sg = (neg ? g + s_hi : g - s_hi);
+    sg_lo = (neg ? g_lo + s_lo : g_lo - s_lo);
+    slope = fa_mul_exp_pair_f32(sg, sg_lo, nhi, nlo);
+    *out0 = y;
+    *out1 = (neg ? slope : 1.0f + slope);
+}
+
+/* fastact/math/elementwise_f32.py: gelu_tanh_value_and_derivative */
+FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    float xc, x2, x2_lo, x3, x3_lo, pa, pa_lo, sm, sv, sm_lo, u, u_lo, lo, p, e, w, den, r, re, m, neg_y, y, ts, s2, slope, pos_d, sr, u1, b, neg_d;
+    int pos;
+    int32_t k;
+    xc = fa_clamp_f32(x, -11.0f, 11.0f);
+    x2 = xc * xc;
+    x2_lo = fmaf(xc, xc, -x2);
+    x3 = xc * x2;
+    x3_lo = (fmaf(xc, x2, -x3)) + (xc * x2_lo);
+    pa = 0.044714998453855515f * x3;
+    pa_lo = (fmaf(0.044714998453855515f, x3, -pa)) + ((0.044714998453855515f * x3_lo) + ((1.5461444347053543e-09f) * x3));
+    sm = xc + pa;
+    sv = sm - xc;
+    sm_lo = ((xc - (sm - sv)) + (pa - sv)) + pa_lo;
+    u = 0.7978845834732056f * sm;
+    u_lo = (fmaf(0.7978845834732056f, sm, -u)) + ((0.7978845834732056f * sm_lo) + ((-2.2670340271702116e-08f) * sm));
+    pos = u >= 0.0f;
+    lo = (pos ? ((float)(-2.0)) * u_lo : 2.0f * u_lo);
+    fa_reduce_exp_f32(((float)(-2.0)) * (fabsf(u)), &k, &p);
+    e = fmaf(p, lo, p + lo);
+    w = fa_scale_low_f32(1.0f + e, k);
+    den = 1.0f + w;
+    r = 1.0f / den;
+    re = r * (fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f)));
+    m = xc * r;
+    neg_y = fa_scale_low_f32(fmaf(m, e, m), k);
+    y = (pos ? x * r : neg_y);
+    ts = (fmaf((float)(3.0), pa, xc)) + (((float)(3.0)) * pa_lo);
+    s2 = 2.0f * (fmaf(0.7978845834732056f, ts, (-2.2670340271702116e-08f) * ts));
+    slope = (s2 * r) * r;
+    pos_d = r + ((fa_scale_low_f32(fmaf(slope, e, slope), k)) + re);
+    sr = s2 * r;
+    u1 = fmaf(s2, r, 1.0f);
+    b = fmaf(u1, r, re * (u1 + sr));
+    neg_d = fa_scale_low_f32(fmaf(b, e, b), k);
+    *out0 = y;
+    *out1 = (pos ? pos_d : neg_d);
 }
 
 /* fastact/math/elementwise_f32.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float s, unused0, w, r, xn, neg_y, y, neg_d, d;
+    float xc, p, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
+    int32_t k;
     int pos;
-    double wd, rd, sd, smd, xp;
-    (void)unused0;
-    fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
+    xc = fa_clamp_f32(x, -140.0f, 140.0f);
+    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
+    w = fa_scale_low_f32(1.0f + p, k);
+    r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
-    xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    neg_y = fa_mul_exp_f32(xn * r, xn);
-    y = (pos ? x * s : neg_y);
-    wd = fa_exp_wide_f32(-(fabsf(x)));
-    rd = 1.0 / (1.0 + wd);
-    sd = (pos ? rd : wd * rd);
-    smd = (pos ? wd * rd : rd);
-    neg_d = fa_mul_exp_f32((float)((1.0 + (((double)(xn)) * smd)) * rd), xn);
-    xp = fa_clamp_f32_ddd((double)(x), 0.0, 10000.0);
-    d = (pos ? (float)(sd * (1.0 + (xp * smd))) : neg_d);
+    xr = xc * r;
+    neg_y = fa_scale_low_f32(fmaf(xr, p, xr), k);
+    y = (pos ? x * r : neg_y);
+    den = 1.0f + w;
+    den_lo = (1.0f - den) + w;
+    re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
+    u = fmaf(xc, r, 1.0f);
+    b = fmaf(u, r, re * (u + xr));
+    neg_d = fa_scale_low_f32(fmaf(b, p, b), k);
+    xwr = xc * (w * r);
+    pos_d = (fmaf(r, xwr, fmaf(re + re, xwr, re))) + r;
+    d = (pos ? pos_d : neg_d);
     *out0 = y;
     *out1 = d;
 }
@@ -1227,24 +1226,41 @@ FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out
 /* fastact/math/elementwise_f32.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    double w, xd, num, den, inv, t, cross, xp;
-    int pos;
-    float xn, neg_y, y, d_neg;
-    w = fa_exp_wide_f32(-(fabsf(x)));
-    xd = (double)(x);
+    float xc, p, w, w2, w2_lo, ww, num, den, inv, den_err, e, neg_2ww, pos_y, xw, xw_lo, m, m_lo, neg_y, y, inv2, t, cross, c, q, s1, s1_lo, bn, d_neg;
+    int32_t k;
+    int pos_bits, pos;
+    xc = fa_clamp_f32(x, -140.0f, 140.0f);
+    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
+    w = fa_scale_low_f32(1.0f + p, k);
+    pos_bits = (fa_bits_from_float(x)) > 0;
     pos = x > 0.0f;
-    num = (pos ? 1.0 + (2.0 * w) : w * (w + 2.0));
-    den = num + (pos ? (2.0 * w) * w : 2.0);
-    inv = 1.0 / den;
-    t = num * inv;
-    cross = (((4.0 * (pos ? w * w : w)) * (1.0 + w)) * inv) * inv;
-    xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    neg_y = fa_mul_exp_f32((float)((((double)(xn)) * (w + 2.0)) * inv), xn);
-    y = (pos ? (float)(xd * t) : neg_y);
-    d_neg = fa_mul_exp_f32((float)(((w + 2.0) + (((4.0 * ((double)(xn))) * (1.0 + w)) * inv)) * inv), xn);
-    xp = fa_clamp_f32_ddd(xd, 0.0, 10000.0);
+    w2 = w + 2.0f;
+    w2_lo = (2.0f - w2) + w;
+    ww = w * w;
+    num = fmaf(2.0f, w, (pos_bits ? 1.0f : ww));
+    den = fmaf(2.0f, (pos_bits ? ww : 1.0f), num);
+    inv = 1.0f / den;
+    den_err = (pos ? fmaf(w + w, w, num - den) : (fmaf(w, w2, 2.0f - den)) + (w * w2_lo));
+    e = fmaf(-inv, den_err, fmaf(-inv, den, 1.0f));
+    neg_2ww = ((float)(-2.0)) * ww;
+    pos_y = fmaf(xc * neg_2ww, inv * (1.0f + e), x);
+    xw = xc * w2;
+    xw_lo = (fmaf(xc, w2, -xw)) + (xc * w2_lo);
+    m = xw * inv;
+    m_lo = (fmaf(xw, inv, -m)) + ((xw_lo * inv) + (m * e));
+    neg_y = fa_scale_low_f32((fmaf(m, p, fmaf(m_lo, p, m_lo))) + m, k);
+    y = (pos ? pos_y : neg_y);
+    inv2 = inv * inv;
+    t = fmaf(neg_2ww, inv * (1.0f + e), 1.0f);
+    cross = ((4.0f * ww) * (1.0f + w)) * inv2;
+    c = fmaf(xc, fmaf(w, fmaf(w, 4.0f + w, (float)(8.0)), 4.0f), fmaf(w, fmaf(w, ((float)(3.0)) + w, 4.0f), 2.0f));
+    q = (w * c) * inv2;
+    s1 = 1.0f + xc;
+    s1_lo = (1.0f - s1) + xc;
+    bn = (fmaf(-q, fmaf(2.0f, e, 1.0f), s1)) + s1_lo;
+    d_neg = fa_scale_low_f32(fmaf(bn, p, bn), k);
     *out0 = y;
-    *out1 = (pos ? (float)(t + (xp * cross)) : d_neg);
+    *out1 = (pos ? fmaf(xc, cross, t) : d_neg);
 }
 
 /* fastact/math/elementwise.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy. */

@@ -1,11 +1,14 @@
-/* fa_sanitize: a few calls of every op and pass, both dtypes, small and
- * above the parallel threshold, softmax rows of NaN among them.  Built with
+/* fa_sanitize: a few calls of every op and pass, every dtype (bfloat16 for
+ * the elementwise ops), small and above the parallel threshold, softmax rows
+ * of NaN among them.  Built with
  * -fsanitize=address,undefined -fno-sanitize-recover=all together with the
  * library's sources (tests/test_c_api.py): any report aborts the run.
  * Prints "OK <op name> <calls that succeeded>" per op, then "DONE". */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fastact.h"
 
@@ -14,6 +17,14 @@
 
 static double *xd, *yd, *dd, *gd;
 static float *xf, *yf, *df, *gf;
+static uint16_t *xh, *yh, *dh, *gh;     /* bfloat16: a float32's upper half */
+
+static uint16_t upper_half(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return (uint16_t)(b >> 16);
+}
 
 static void fill(size_t n)
 {
@@ -25,6 +36,8 @@ static void fill(size_t n)
         xf[i] = (float)xd[i];
         gd[i] = 1.0 - (double)(i % 5) / 4.0;
         gf[i] = (float)gd[i];
+        xh[i] = upper_half(xf[i]);
+        gh[i] = upper_half(gf[i]);
     }
 }
 
@@ -44,10 +57,11 @@ static int elementwise(fastact_op op, fastact_dtype dt, size_t n)
 {
     double pbuf[16];
     const double *p = params(op, pbuf);
-    const void *x = dt == FASTACT_F32 ? (const void *)xf : (const void *)xd;
-    const void *g = dt == FASTACT_F32 ? (const void *)gf : (const void *)gd;
-    void *y = dt == FASTACT_F32 ? (void *)yf : (void *)yd;
-    void *d = dt == FASTACT_F32 ? (void *)df : (void *)dd;
+    int h = dt == FASTACT_BF16;
+    const void *x = h ? (const void *)xh : dt == FASTACT_F32 ? (const void *)xf : (const void *)xd;
+    const void *g = h ? (const void *)gh : dt == FASTACT_F32 ? (const void *)gf : (const void *)gd;
+    void *y = h ? (void *)yh : dt == FASTACT_F32 ? (void *)yf : (void *)yd;
+    void *d = h ? (void *)dh : dt == FASTACT_F32 ? (void *)df : (void *)dd;
     int ok = 0;
     ok += fastact_forward(op, dt, n, x, y, p) == FASTACT_OK;
     ok += fastact_backward(op, dt, n, g, x, d, p) == FASTACT_OK;
@@ -104,7 +118,9 @@ int main(void)
     dd = malloc(BIG * sizeof *dd); gd = malloc(BIG * sizeof *gd);
     xf = malloc(BIG * sizeof *xf); yf = malloc(BIG * sizeof *yf);
     df = malloc(BIG * sizeof *df); gf = malloc(BIG * sizeof *gf);
-    if (!xd || !yd || !dd || !gd || !xf || !yf || !df || !gf)
+    xh = malloc(BIG * sizeof *xh); yh = malloc(BIG * sizeof *yh);
+    dh = malloc(BIG * sizeof *dh); gh = malloc(BIG * sizeof *gh);
+    if (!xd || !yd || !dd || !gd || !xf || !yf || !df || !gf || !xh || !yh || !dh || !gh)
         return 2;
     for (op = 0; op < FASTACT_NUM_OPS; op++) {
         int ok = 0;
@@ -114,16 +130,19 @@ int main(void)
             for (t = 0; t < 30; t++) {
                 xd[20 + t] = NAN;
                 xf[20 + t] = NAN;
+                xh[20 + t] = 0x7FC0;
             }
             for (t = 0; t < 2; t++) {
                 fastact_dtype dt = t ? FASTACT_F64 : FASTACT_F32;
                 int n = elementwise(op, dt, sizes[s]);
                 ok += n ? n : along_axis(op, dt, sizes[s]);
             }
+            ok += elementwise(op, FASTACT_BF16, sizes[s]);   /* 0 for the row ops */
         }
         printf("OK %s %d\n", fastact_op_name(op), ok);
     }
     free(xd); free(yd); free(dd); free(gd); free(xf); free(yf); free(df); free(gf);
+    free(xh); free(yh); free(dh); free(gh);
     printf("DONE\n");
     return 0;
 }

@@ -180,9 +180,12 @@ static void elementwise_errors(void)
     check_err("backward_from_y_dtype_7",
               fastact_backward_from_y(OP(RELU), (fastact_dtype)7, N, xd, xd, outd, NULL),
               ERR(DTYPE));
-    check_err("vad_dtype_2",
-              fastact_value_and_derivative(OP(RELU), (fastact_dtype)2, N, xd, outd, out2d, NULL),
+    /* 2 is FASTACT_BF16 (elementwise only); 3 is the first value with no dtype */
+    check_err("vad_dtype_3",
+              fastact_value_and_derivative(OP(RELU), (fastact_dtype)3, N, xd, outd, out2d, NULL),
               ERR(DTYPE));
+    check_err("softmax_forward_bf16",
+              fastact_softmax_forward(OP(SOFTMAX), FASTACT_BF16, 1, N, 1, xd, outd), ERR(DTYPE));
 
     /* NULL pointers */
     check_err("forward_null_x", fastact_forward(OP(MISH), F64, N, NULL, outd, NULL), ERR(NULL));
