@@ -29,42 +29,62 @@
 enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
 
-/* exponentials computed (vectorised) per block, then summed */
-#define FA_ROWS_BLOCK 256
+/* A softmax row's sums are sums in double (compensated, fa_compensated_add:
+ * TwoSum, its errors collected apart, except softmax's and softmin's for
+ * float32 results: fa_rows_sum_step) in an order fixed by the shape, as in
+ * along_axis.py: along the last axis (inner == 1) element k goes to lane
+ * k % FA_PRELU_LANES and the lanes are added in order; along another axis
+ * each row is one running sum in k order, FA_ROWS_BLOCK neighbouring rows
+ * (contiguous at each k) side by side as the vector lanes. */
+#define FA_ROWS_BLOCK 64
 
-/* The exponentials of a softmax row lie in [0, 1] (the row max gives exactly
- * 1), so each is split into integers on three fixed grids (fa_grid_digits,
- * from along_axis.grid_digits): the integer sums are exact in any order,
- * so they vectorise, and the sum is off by at most n * 2**-91 before its one
- * rounding.  log_softmax needs s - 1 to full relative precision even when it
- * is 1e-300, which fixed grids cannot give: it keeps the compensated sum.
- * The sums are unsigned: a NaN's digits are huge, and adding them to signed
- * integers could overflow (undefined); unsigned ones wrap, which is defined,
- * and a row with a NaN ignores them anyway (the NaN count decides). */
-typedef struct { uint64_t q1, q2, q3, nans; } fa_grid_sum;
-
-/* Add block[:count] (each in [0, 1] or NaN) to the grid sums. */
-FA_INLINE void fa_rows_sum_on_grids(const double *block, size_t count, fa_grid_sum *g)
+/* s + t: plain for softmax's and softmin's float32 results (the double sum
+ * of n terms in [0, 1] is within n 2**-53 s of the exact one, far below a
+ * float32 ulp; not for log_softmax, which needs s - 1 to full relative
+ * precision), else compensated (along_axis._sum_step). */
+FA_INLINE void fa_rows_sum_step(double *s, double *err, double t, int plain)
 {
-    uint64_t q1 = g->q1, q2 = g->q2, q3 = g->q3, nans = g->nans;
-    for (size_t k = 0; k < count; k++) {
-        double e = block[k];
-        int64_t d1, d2, d3;
-        fa_grid_digits(e, &d1, &d2, &d3);
-        q1 += (uint64_t)d1;
-        q2 += (uint64_t)d2;
-        q3 += (uint64_t)d3;
-        nans += e != e;
-    }
-    g->q1 = q1; g->q2 = q2; g->q3 = q3; g->nans = nans;
+    if (plain)
+        *s += t;
+    else
+        fa_compensated_add(*s, *err, t, 0.0, s, err);
 }
 
-FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double *s, double *c)
+/* The lanes' (sum, error) pairs added in lane order. */
+FA_INLINE void fa_rows_collapse(const double *ls, const double *le, double *s, double *err)
 {
-    double ss = *s, cc = *c;
-    for (size_t k = 0; k < count; k++)
-        fa_add_compensated(ss, cc, block[k], &ss, &cc);
-    *s = ss; *c = cc;
+    double a = 0.0, e = 0.0;
+    for (size_t l = 0; l < FA_PRELU_LANES; l++)
+        fa_compensated_add(a, e, ls[l], le[l], &a, &e);
+    *s = a;
+    *err = e;
+}
+
+/* log of the sum (s, err) for log_softmax: s - 1 is exact (the row max
+ * contributes exactly 1, s >= 1). */
+FA_INLINE double fa_rows_log_sum(double s, double err)
+{
+    return fa_log_sum(s + err, (s - 1.0) + err);
+}
+
+FA_INLINE double fa_rows_max_step(double v, double m) { return v > m ? v : m; }
+
+/* A double's bits as an int64 that orders like the numbers (-NaN lowest,
+ * +NaN highest), for the row max (along_axis._order_key). */
+FA_INLINE int64_t fa_rows_order_key(double v)
+{
+    int64_t b = fa_bits_from_double(v);
+    return b ^ ((b >> 63) & INT64_MAX);
+}
+
+/* One channel's dweight from its blocks' (sum, error) pairs, in block order
+ * (fa_prelu_dweight_total in fastact_internal.h; along_axis.prelu_dweight_total). */
+static double fa_prelu_dweight_of_blocks(const double *pairs, size_t blocks, size_t stride)
+{
+    double s = 0.0, e = 0.0;
+    for (size_t k = 0; k < blocks; k++)
+        fa_compensated_add(s, e, pairs[k * stride], pairs[(blocks + k) * stride], &s, &e);
+    return fa_compensated_result(s, e);
 }
 
 #define FA_ROWS_T float
@@ -91,118 +111,146 @@ FA_INLINE void fa_rows_sum_compensated(const double *block, size_t count, double
 #define T FA_ROWS_T
 #define NARROW FA_ROWS_NARROW
 
-/* max(sign * x) along the row, NaNs skipped (a NaN row gives NaN anyway).
- * Four running maxima: a max that must respect NaN is not a reduction the
- * vectoriser knows, and one chain of compare-and-select waits on itself
- * every element. */
-FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t first, size_t stride, size_t n, double sign)
+/* e**(v - m): float32 results take the f32 tier's polynomial and v - m
+ * without its low part (which changes the result by less than 1e-14
+ * relatively). */
+FA_INLINE double FA_R(fa_rows_exp)(double v, double m)
 {
-    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
-    size_t quads = n / 4 * 4;
-    for (size_t k = 0; k < quads; k += 4) {
-        size_t i = first + k * stride;
-        double v0 = sign * (double)x[i];
-        double v1 = sign * (double)x[i + stride];
-        double v2 = sign * (double)x[i + 2 * stride];
-        double v3 = sign * (double)x[i + 3 * stride];
-        m0 = v0 > m0 ? v0 : m0;
-        m1 = v1 > m1 ? v1 : m1;
-        m2 = v2 > m2 ? v2 : m2;
-        m3 = v3 > m3 ? v3 : m3;
-    }
-    for (size_t k = quads; k < n; k++) {
-        double v = sign * (double)x[first + k * stride];
-        m0 = v > m0 ? v : m0;
-    }
-    m0 = m1 > m0 ? m1 : m0;
-    m2 = m3 > m2 ? m3 : m2;
-    return m2 > m0 ? m2 : m0;
-}
-
-/* out[k] = e**(sign * x[first + k * stride] - m) for k < count.
- * Float32 results: the f32 tier's shorter polynomial is accurate enough,
- * and v - m needs no low part (it is exact unless v is below 2**-29 m,
- * where the part lost changes e**(v - m) by less than 1e-14 relatively). */
-FA_INLINE void FA_R(fa_rows_exp_block)(const T *x, size_t first, size_t stride, size_t count,
-                                       double sign, double m, double *out)
-{
-    for (size_t k = 0; k < count; k++) {
-        double v = sign * (double)x[first + k * stride];
 #if NARROW
-        out[k] = fa_shifted_exp_narrow(v, m);
+    return fa_shifted_exp_narrow(v, m);
 #else
-        out[k] = fa_shifted_exp(v, m);
+    return fa_shifted_exp(v, m);
 #endif
-    }
 }
 
-FA_INLINE void FA_R(fa_rows_store_block)(const double *block, T *y, size_t first, size_t stride,
-                                         size_t count)
+/* max(sign * x) along a row of unit stride (-inf for an empty row), as
+ * along_axis._row_max: each double's bits as an int64 that orders like the
+ * numbers (-NaN lowest, +NaN highest), so that the max is an integer max,
+ * which vectorises (a float max that must respect NaN does not); a NaN max
+ * only changes which NaN a NaN row gives. */
+FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
 {
-    for (size_t k = 0; k < count; k++)
-        y[first + k * stride] = (T)block[k];
-}
-
-/* y /= s along the row: softmax from the stored exponentials.  For float32
- * results the exponential was rounded once on the store and the quotient
- * is rounded again: within one ulp, against two exponentials per element
- * for recomputing it. */
-FA_INLINE void FA_R(fa_rows_divide)(T *y, size_t first, size_t stride, size_t n, double s)
-{
+    int64_t best = fa_rows_order_key(-INFINITY);
     for (size_t k = 0; k < n; k++) {
-        size_t i = first + k * stride;
-        y[i] = (T)((double)y[i] / s);
+        int64_t key = fa_rows_order_key(sign * (double)x[k]);
+        best = key > best ? key : best;
     }
+    return fa_double_from_bits(best ^ ((best >> 63) & INT64_MAX));
 }
 
-/* y = (x - m) - log(s) along the row */
-FA_INLINE void FA_R(fa_rows_log_softmax)(const T *x, T *y, size_t first, size_t stride, size_t n,
-                                         double m, double log_s)
+/* Sum of e**(sign * x - m) along a row of unit stride, stored in y when
+ * `store`, in compensated lanes (along_axis._exp_sum_row).  In place, each
+ * x is read before its y is written. */
+FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, double m,
+                                     int store, int plain, double *s, double *err)
 {
+    double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
+    for (size_t l = 0; l < FA_PRELU_LANES; l++)
+        ls[l] = le[l] = 0.0;
+    size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
+    for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
 #pragma GCC ivdep
-    for (size_t k = 0; k < n; k++) {
-        size_t i = first + k * stride;
-        y[i] = (T)fa_log_softmax_value((double)x[i], m, log_s);
+        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+            double e = FA_R(fa_rows_exp)(sign * (double)x[k + l], m);
+            if (store)
+                y[k + l] = (T)e;
+            fa_rows_sum_step(&ls[l], &le[l], e, plain);
+        }
     }
+    for (size_t k = full; k < n; k++) {
+        double e = FA_R(fa_rows_exp)(sign * (double)x[k], m);
+        if (store)
+            y[k] = (T)e;
+        fa_rows_sum_step(&ls[k - full], &le[k - full], e, plain);
+    }
+    fa_rows_collapse(ls, le, s, err);
 }
 
-/* One softmax-family row: first, first + stride, ... (n elements). */
-FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t first, size_t stride, size_t n,
-                                     int mode, double *block)
+/* One softmax-family row along the last axis (along_axis._softmax_row). */
+FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode)
 {
     double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
-    double m = FA_R(fa_rows_max)(x, first, stride, n, sign);
+    double m = FA_R(fa_rows_max)(x, n, sign), s, err;
     if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
         m = 0.0;
-    /* The sum of e**(v - m), v - m carried as hi + lo and the sum exact (on
-     * the grids, or compensated for log_softmax), so that small
-     * probabilities keep their digits; the exponentials go block by block
-     * through a vectorised loop, and softmax keeps them in y, to be divided
-     * by the sum once it is known.  (In place, the block's x are read before
-     * its y are written, and later blocks are not touched.) */
-    fa_grid_sum grid = {0, 0, 0, 0};
-    double s = 0.0, c = 0.0;
-    for (size_t start = 0; start < n; start += FA_ROWS_BLOCK) {
-        size_t count = n - start < FA_ROWS_BLOCK ? n - start : FA_ROWS_BLOCK;
-        size_t at = first + start * stride;
-        FA_R(fa_rows_exp_block)(x, at, stride, count, sign, m, block);
-        if (mode == FA_LOG_SOFTMAX) {
-            fa_rows_sum_compensated(block, count, &s, &c);
-        } else {
-            FA_R(fa_rows_store_block)(block, y, at, stride, count);
-            fa_rows_sum_on_grids(block, count, &grid);
+    if (mode == FA_LOG_SOFTMAX) {
+        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, 0, &s, &err);
+        double log_s = fa_rows_log_sum(s, err);
+#pragma GCC ivdep
+        for (size_t k = 0; k < n; k++)
+            y[k] = (T)fa_log_softmax_value(sign * (double)x[k], m, log_s);
+        return;
+    }
+    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, NARROW, &s, &err);
+    /* float32 results: times 1 / s (within one ulp of e / s once rounded
+     * to float32, without a division per element); float64: divided */
+    double total = s + err;
+#if NARROW
+    double inv = 1.0 / total;
+    for (size_t k = 0; k < n; k++)
+        y[k] = (T)((double)y[k] * inv);
+#else
+    for (size_t k = 0; k < n; k++)
+        y[k] = (T)((double)y[k] / total);
+#endif
+}
+
+/* Rows j .. j + count - 1 of outer index o along a non-last axis, side by
+ * side: each one running compensated sum in k order
+ * (along_axis._softmax_row_block). */
+FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_t count,
+                                           size_t n, size_t inner, int mode)
+{
+    double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
+    double bm[FA_ROWS_BLOCK], bs[FA_ROWS_BLOCK], be[FA_ROWS_BLOCK];
+    for (size_t b = 0; b < count; b++) {
+        bm[b] = -INFINITY;
+        bs[b] = be[b] = 0.0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const T *x_ = x + first + k * inner;
+        for (size_t b = 0; b < count; b++)
+            bm[b] = fa_rows_max_step(sign * (double)x_[b], bm[b]);
+    }
+    for (size_t b = 0; b < count; b++)
+        bm[b] = bm[b] == -INFINITY ? 0.0 : bm[b];
+    for (size_t k = 0; k < n; k++) {
+        const T *x_ = x + first + k * inner;
+        T *y_ = y + first + k * inner;
+#pragma GCC ivdep
+        for (size_t b = 0; b < count; b++) {
+            double e = FA_R(fa_rows_exp)(sign * (double)x_[b], bm[b]);
+            if (mode != FA_LOG_SOFTMAX)
+                y_[b] = (T)e;
+            fa_rows_sum_step(&bs[b], &be[b], e, NARROW && mode != FA_LOG_SOFTMAX);
         }
     }
     if (mode == FA_LOG_SOFTMAX) {
-        double rest = (s - 1.0) + c;   /* s >= 1 (the max term is 1): s - 1 is exact */
-        FA_R(fa_rows_log_softmax)(x, y, first, stride, n, m, fa_log_sum(s + c, rest));
-    } else {
-        /* without a NaN the true sums (digits may be negative) lie well
-         * within int64 for rows under 2**23 elements, so the wrapped
-         * unsigned sums convert back to them; with one, the total is NaN */
-        FA_R(fa_rows_divide)(y, first, stride, n,
-                             fa_grid_total((int64_t)grid.q1, (int64_t)grid.q2,
-                                           (int64_t)grid.q3, (int64_t)grid.nans));
+        for (size_t b = 0; b < count; b++)
+            bs[b] = fa_rows_log_sum(bs[b], be[b]);
+        for (size_t k = 0; k < n; k++) {
+            const T *x_ = x + first + k * inner;
+            T *y_ = y + first + k * inner;
+#pragma GCC ivdep
+            for (size_t b = 0; b < count; b++)
+                y_[b] = (T)fa_log_softmax_value(sign * (double)x_[b], bm[b], bs[b]);
+        }
+        return;
+    }
+    for (size_t b = 0; b < count; b++)
+#if NARROW
+        bs[b] = 1.0 / (bs[b] + be[b]);
+#else
+        bs[b] = bs[b] + be[b];
+#endif
+    for (size_t k = 0; k < n; k++) {
+        T *y_ = y + first + k * inner;
+        for (size_t b = 0; b < count; b++)
+#if NARROW
+            y_[b] = (T)((double)y_[b] * bs[b]);
+#else
+            y_[b] = (T)((double)y_[b] / bs[b]);
+#endif
     }
 }
 
@@ -211,55 +259,82 @@ static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, 
 {
     const T *x = (const T *)xv;
     T *y = (T *)yv;
-    double block[FA_ROWS_BLOCK];
-    for (size_t r = r0; r < r1; r++) {
-        size_t first = r / inner * len * inner + r % inner;
-        if (inner == 1)
-            FA_R(fa_rows_softmax)(x, y, first, 1, len, mode, block);
-        else
-            FA_R(fa_rows_softmax)(x, y, first, inner, len, mode, block);
+    if (inner == 1) {
+        for (size_t r = r0; r < r1; r++)
+            FA_R(fa_rows_softmax)(x + r * len, y + r * len, len, mode);
+        return;
+    }
+    for (size_t r = r0; r < r1;) {
+        size_t o = r / inner, j = r % inner;
+        size_t count = FA_ROWS_BLOCK;
+        if (inner - j < count)
+            count = inner - j;
+        if (r1 - r < count)
+            count = r1 - r;
+        FA_R(fa_rows_softmax_block)(x, y, o * len * inner + j, count, len, inner, mode);
+        r += count;
     }
 }
 
-/* Compensated sum of dy * y along the row (of dy alone for log_softmax). */
-FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t first, size_t stride,
-                                            size_t n, int log_mode)
+/* dx from dy, y and the row's sum s (along_axis._gradient): softmax
+ * y (dy - s), softmin the same negated, log_softmax dy - e**y s. */
+FA_INLINE T FA_R(fa_rows_gradient)(double g, double v, int mode, double s)
 {
-    double s = 0.0, c = 0.0;
-    if (log_mode) {
-        for (size_t k = 0; k < n; k++)
-            fa_add_compensated(s, c, (double)dy[first + k * stride], &s, &c);
-    } else {
-        for (size_t k = 0; k < n; k++) {
-            size_t i = first + k * stride;
-            fa_add_compensated(s, c, (double)dy[i] * (double)y[i], &s, &c);
-        }
-    }
-    return s + c;
-}
-
-/* softmax: dx = y (dy - s); softmin: the same, negated; log_softmax:
- * dx = dy - e**y s, with s = sum(dy).  dx may be dy or y (same index). */
-FA_INLINE void FA_R(fa_rows_softmax_gradient)(const T *dy, const T *y, T *dx, size_t first,
-                                              size_t stride, size_t n, int mode, double s)
-{
-    if (mode == FA_LOG_SOFTMAX) {
-#pragma GCC ivdep
-        for (size_t k = 0; k < n; k++) {
-            size_t i = first + k * stride;
+    if (mode == FA_LOG_SOFTMAX)
 #if NARROW
-            dx[i] = (T)fa_log_softmax_gradient_narrow((double)dy[i], (double)y[i], s);
+        return (T)fa_log_softmax_gradient_narrow(g, v, s);
 #else
-            dx[i] = (T)fa_log_softmax_gradient((double)dy[i], (double)y[i], s);
+        return (T)fa_log_softmax_gradient(g, v, s);
 #endif
+    /* (a product by +-1 is exact) */
+    return (T)fa_softmax_gradient(g, v, s, mode == FA_SOFTMIN ? -1.0 : 1.0);
+}
+
+/* Compensated sum of dy * y along a row of unit stride (of dy alone for
+ * log_softmax), in lanes (along_axis._weighted_sum_row). */
+FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, int log_mode)
+{
+    double ls[FA_PRELU_LANES], le[FA_PRELU_LANES], s, err;
+    for (size_t l = 0; l < FA_PRELU_LANES; l++)
+        ls[l] = le[l] = 0.0;
+    size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
+    for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+            double t = log_mode ? (double)dy[k + l] : (double)dy[k + l] * (double)y[k + l];
+            fa_compensated_add(ls[l], le[l], t, 0.0, &ls[l], &le[l]);
         }
-    } else {
-        double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;   /* (a product by +-1 is exact) */
+    for (size_t k = full; k < n; k++) {
+        double t = log_mode ? (double)dy[k] : (double)dy[k] * (double)y[k];
+        fa_compensated_add(ls[k - full], le[k - full], t, 0.0, &ls[k - full], &le[k - full]);
+    }
+    fa_rows_collapse(ls, le, &s, &err);
+    return s + err;
+}
+
+/* Rows j .. j + count - 1 of outer index o along a non-last axis
+ * (along_axis._softmax_backward_block).  dx may be dy or y (same index). */
+FA_INLINE void FA_R(fa_rows_backward_block)(const T *dy, const T *y, T *dx, size_t first,
+                                            size_t count, size_t n, size_t inner, int mode)
+{
+    double bs[FA_ROWS_BLOCK], be[FA_ROWS_BLOCK];
+    for (size_t b = 0; b < count; b++)
+        bs[b] = be[b] = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        const T *g = dy + first + k * inner, *v = y + first + k * inner;
+        for (size_t b = 0; b < count; b++) {
+            double t = mode == FA_LOG_SOFTMAX ? (double)g[b] : (double)g[b] * (double)v[b];
+            fa_compensated_add(bs[b], be[b], t, 0.0, &bs[b], &be[b]);
+        }
+    }
+    for (size_t b = 0; b < count; b++)
+        bs[b] = bs[b] + be[b];
+    for (size_t k = 0; k < n; k++) {
+        size_t at = first + k * inner;
+        const T *g = dy + at, *v = y + at;
+        T *d = dx + at;
 #pragma GCC ivdep
-        for (size_t k = 0; k < n; k++) {
-            size_t i = first + k * stride;
-            dx[i] = (T)fa_softmax_gradient((double)dy[i], (double)y[i], s, sign);
-        }
+        for (size_t b = 0; b < count; b++)
+            d[b] = FA_R(fa_rows_gradient)(g[b], v[b], mode, bs[b]);
     }
 }
 
@@ -268,62 +343,68 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
 {
     const T *dy = (const T *)dyv, *y = (const T *)yv;
     T *dx = (T *)dxv;
-    int log_mode = mode == FA_LOG_SOFTMAX;
-    for (size_t r = r0; r < r1; r++) {
-        size_t first = r / inner * len * inner + r % inner;
-        if (inner == 1) {
-            double s = FA_R(fa_rows_weighted_sum)(dy, y, first, 1, len, log_mode);
-            FA_R(fa_rows_softmax_gradient)(dy, y, dx, first, 1, len, mode, s);
-        } else {
-            double s = FA_R(fa_rows_weighted_sum)(dy, y, first, inner, len, log_mode);
-            FA_R(fa_rows_softmax_gradient)(dy, y, dx, first, inner, len, mode, s);
+    if (inner == 1) {
+        int log_mode = mode == FA_LOG_SOFTMAX;
+        for (size_t r = r0; r < r1; r++) {
+            const T *g = dy + r * len, *v = y + r * len;
+            T *d = dx + r * len;
+            double s = FA_R(fa_rows_weighted_sum)(g, v, len, log_mode);
+            if (mode == FA_LOG_SOFTMAX) {
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_LOG_SOFTMAX, s);
+            } else {
+                double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = (T)fa_softmax_gradient(g[k], v[k], s, sign);
+            }
         }
+        return;
+    }
+    for (size_t r = r0; r < r1;) {
+        size_t o = r / inner, j = r % inner;
+        size_t count = FA_ROWS_BLOCK;
+        if (inner - j < count)
+            count = inner - j;
+        if (r1 - r < count)
+            count = r1 - r;
+        FA_R(fa_rows_backward_block)(dy, y, dx, o * len * inner + j, count, len, inner, mode);
+        r += count;
     }
 }
 
 /* prelu's math (fa_prelu_*, from fastact/math/along_axis.py) in double, as Numba runs it */
 FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return (T)fa_prelu_value(v, slope); }
 FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return (T)fa_prelu_derivative(v, slope); }
-FA_INLINE double FA_R(fa_rows_prelu_dw)(T v, T g) { return fa_prelu_dweight_share(v, g); }
 
 /* Rows [r0, r1) of (outer, channels, inner): row r is the inner contiguous
  * elements from r * inner, slope w[r % channels].  With inner == 1 (channels
  * last, or one element per row) consecutive rows are consecutive elements:
- * they run as unit-stride spans of channels, one slope per element. */
+ * they run as unit-stride spans of channels, one slope per element.
+ * want: 0 forward, 1 value and derivative (backward: fa_prelu_backward_block). */
 static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *dv,
-                                const void *dyv, void *dxv, double *dw_part, size_t channels,
-                                size_t inner, int want, size_t r0, size_t r1)
+                                size_t channels, size_t inner, int want, size_t r0, size_t r1)
 {
-    const T *x = (const T *)xv, *w = (const T *)wv, *dy = (const T *)dyv;
-    T *y = (T *)yv, *d = (T *)dv, *dx = (T *)dxv;
+    const T *x = (const T *)xv, *w = (const T *)wv;
+    T *y = (T *)yv, *d = (T *)dv;
     if (inner == 1) {
         for (size_t r = r0; r < r1;) {
             size_t c0 = r % channels;
             size_t span = channels - c0 < r1 - r ? channels - c0 : r1 - r;
             const T *x_ = x + r, *w_ = w + c0;
+            T *y_ = y + r;
             if (want == 0) {
-                T *y_ = y + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++)
                     y_[k] = FA_R(fa_rows_prelu_y)(x_[k], w_[k]);
-            } else if (want == 1) {
-                T *y_ = y + r, *d_ = d + r;
+            } else {
+                T *d_ = d + r;
 #pragma GCC ivdep
                 for (size_t k = 0; k < span; k++) {
                     T v = x_[k];        /* read before either store: y or d may be x */
                     y_[k] = FA_R(fa_rows_prelu_y)(v, w_[k]);
                     d_[k] = FA_R(fa_rows_prelu_d)(v, w_[k]);
-                }
-            } else {
-                const T *dy_ = dy + r;
-                T *dx_ = dx + r;
-                double *dw_ = dw_part + r;
-#pragma GCC ivdep
-                for (size_t k = 0; k < span; k++) {
-                    T v = x_[k], g = dy_[k];   /* read before the store: dx may be x or dy */
-                    /* 0.0 + share, as the row sum gives: -0.0 becomes 0.0 */
-                    dw_[k] = 0.0 + FA_R(fa_rows_prelu_dw)(v, g);
-                    dx_[k] = (T)((double)g * fa_prelu_derivative(v, w_[k]));
                 }
             }
             r += span;
@@ -334,30 +415,127 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
         T slope = w[r % channels];
         size_t base = r * inner;
         const T *x_ = x + base;
+        T *y_ = y + base;
         if (want == 0) {
-            T *y_ = y + base;
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++)
                 y_[k] = FA_R(fa_rows_prelu_y)(x_[k], slope);
-        } else if (want == 1) {
-            T *y_ = y + base, *d_ = d + base;
+        } else {
+            T *d_ = d + base;
 #pragma GCC ivdep
             for (size_t k = 0; k < inner; k++) {
                 T v = x_[k];
                 y_[k] = FA_R(fa_rows_prelu_y)(v, slope);
                 d_[k] = FA_R(fa_rows_prelu_d)(v, slope);
             }
-        } else {
-            const T *dy_ = dy + base;
-            T *dx_ = dx + base;
-            double acc = 0.0;     /* in order, as Numba sums it */
+        }
+    }
+}
+
+/* dx[i] = dy[i] prelu'(x[i]), and element i's term of dweight with its
+ * rounding error (float32 data: the product is exact in double). */
+FA_INLINE void FA_R(fa_prelu_gradient)(const T *x, const T *dy, T *dx, size_t i, double slope,
+                                       double *p, double *pe)
+{
+    double v = x[i], g = dy[i];    /* read before the store: dx may be x or dy */
+    dx[i] = (T)(g * fa_prelu_derivative(v, slope));
+#if NARROW
+    *p = fa_prelu_dweight_share(v, g);
+    *pe = 0.0;
+#else
+    fa_prelu_dweight_terms(v, g, p, pe);
+#endif
+}
+
+/* Element at + i into lane first + i, slope slopes[first + i], i < count
+ * (along_axis._prelu_lanes): independent lanes, a loop that vectorises. */
+FA_INLINE void FA_R(fa_prelu_lanes)(const T *x, const T *dy, T *dx, size_t at, size_t count,
+                                    const double *slopes, double *ls, double *le, size_t first)
+{
+    const double *sl = slopes + first;
+    double *s = ls + first, *e = le + first;
 #pragma GCC ivdep
-            for (size_t k = 0; k < inner; k++) {
-                T v = x_[k], g = dy_[k];
-                acc += FA_R(fa_rows_prelu_dw)(v, g);
-                dx_[k] = (T)((double)g * fa_prelu_derivative(v, slope));
+    for (size_t i = 0; i < count; i++) {
+        double p, pe;
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + i, sl[i], &p, &pe);
+        fa_compensated_add(s[i], e[i], p, pe, &s[i], &e[i]);
+    }
+}
+
+/* Inner positions [j0, j1) of one channel's row (position 0 at `at`) into
+ * its FA_PRELU_LANES lanes ls[0..LANES), le: position j into lane
+ * j % LANES (a head up to a multiple of LANES, whole groups, a tail), as
+ * along_axis._prelu_run. */
+FA_INLINE void FA_R(fa_prelu_run)(const T *x, const T *dy, T *dx, size_t at, size_t j0,
+                                  size_t j1, double slope, double *ls, double *le)
+{
+    double p, pe;
+    size_t j = j0;
+    for (; j < j1 && j % FA_PRELU_LANES != 0; j++) {
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + j, slope, &p, &pe);
+        size_t l = j % FA_PRELU_LANES;
+        fa_compensated_add(ls[l], le[l], p, pe, &ls[l], &le[l]);
+    }
+    for (; j + FA_PRELU_LANES <= j1; j += FA_PRELU_LANES) {
+#pragma GCC ivdep
+        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+            FA_R(fa_prelu_gradient)(x, dy, dx, at + j + l, slope, &p, &pe);
+            fa_compensated_add(ls[l], le[l], p, pe, &ls[l], &le[l]);
+        }
+    }
+    for (size_t i = 0; i < j1 - j; i++) {
+        FA_R(fa_prelu_gradient)(x, dy, dx, at + j + i, slope, &p, &pe);
+        fa_compensated_add(ls[i], le[i], p, pe, &ls[i], &le[i]);
+    }
+}
+
+/* One block of prelu's backward (fa_prelu_backward_block in
+ * fastact_internal.h; along_axis._prelu_block in Python).  The element at
+ * inner position j goes to lane j % nl of its channel (fastact/math/
+ * prelu_blocks.py), the channels FA_PRELU_SLICE / nl at a time, their lanes
+ * on the stack (channel s0 + c's lane l at c * nl + l); per outer index o, a
+ * run of inner positions [j0, j1) of each channel.  With one lane per
+ * inner position a whole row's slice of channels is one run of lanes; that
+ * covers channels last (inner == 1), where the channels are the lanes. */
+static void FA_R(fa_prelu_backward_block)(const void *xv, const void *wv, const void *dyv,
+                                          void *dxv, size_t channels, size_t inner, size_t lo,
+                                          size_t hi, size_t c0, size_t c1, double *sum,
+                                          double *err)
+{
+    const T *x = (const T *)xv, *w = (const T *)wv, *dy = (const T *)dyv;
+    T *dx = (T *)dxv;
+    double ls[FA_PRELU_SLICE], le[FA_PRELU_SLICE], slopes[FA_PRELU_SLICE];
+    size_t nl = inner < FA_PRELU_LANE_RUN ? inner : FA_PRELU_LANES;
+    size_t step = FA_PRELU_SLICE / nl;
+    for (size_t s0 = c0; s0 < c1; s0 += step) {
+        size_t s1 = c1 - s0 < step ? c1 : s0 + step, width = (s1 - s0) * nl;
+        for (size_t i = 0; i < width; i++)
+            ls[i] = le[i] = 0.0;
+        if (nl == inner)
+            for (size_t i = 0; i < width; i++)
+                slopes[i] = w[s0 + i / inner];
+        for (size_t o = lo / inner; o * inner < hi; o++) {
+            size_t j0 = (lo > o * inner ? lo : o * inner) - o * inner;
+            size_t j1 = (hi < (o + 1) * inner ? hi : (o + 1) * inner) - o * inner;
+            size_t row = (o * channels + s0) * inner;
+            if (nl == inner && j1 - j0 == inner) {
+                FA_R(fa_prelu_lanes)(x, dy, dx, row, width, slopes, ls, le, 0);
+            } else if (nl == inner) {
+                for (size_t c = 0; c < s1 - s0; c++)
+                    FA_R(fa_prelu_lanes)(x, dy, dx, row + c * inner + j0, j1 - j0, slopes, ls,
+                                         le, c * inner + j0);
+            } else {
+                for (size_t c = 0; c < s1 - s0; c++)
+                    FA_R(fa_prelu_run)(x, dy, dx, row + c * inner, j0, j1, w[s0 + c],
+                                       ls + c * nl, le + c * nl);
             }
-            dw_part[r] = acc;
+        }
+        for (size_t c = 0; c < s1 - s0; c++) {
+            double s = 0.0, e = 0.0;
+            for (size_t l = c * nl; l < (c + 1) * nl; l++)
+                fa_compensated_add(s, e, ls[l], le[l], &s, &e);
+            sum[s0 - c0 + c] = s;
+            err[s0 - c0 + c] = e;
         }
     }
 }

@@ -40,11 +40,20 @@ typedef void (*fa_softmax_backward_rows)(const void *dy, const void *y, void *dx
                                          size_t inner, int mode, size_t r0, size_t r1);
 /* prelu over (outer, channels, inner), one slope per channel (channels may be 1).
  * Row r is the inner contiguous elements of channel r % channels.
- * want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, and
- * dw_part[r] = that row's share of dweight, summed in double). */
-typedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d, const void *dy,
-                              void *dx, double *dw_part, size_t channels, size_t inner,
-                              int want, size_t r0, size_t r1);
+ * want: 0 forward (y), 1 value and derivative (y, d). */
+typedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d, size_t channels,
+                              size_t inner, int want, size_t r0, size_t r1);
+/* prelu backward over (outer, channels, inner), one block of the cut of
+ * fastact/math/prelu_blocks.py: positions [lo, hi) of each channel's
+ * sequence of outer * inner elements, for the channels [c0, c1).  Writes dx
+ * there, and each channel's compensated (sum, error) of its dweight terms
+ * to sum[c - c0], err[c - c0]. */
+typedef void (*fa_prelu_backward_block)(const void *x, const void *w, const void *dy, void *dx,
+                                        size_t channels, size_t inner, size_t lo, size_t hi,
+                                        size_t c0, size_t c1, double *sum, double *err);
+/* One channel's dweight from its blocks' pairs, in block order: sums at
+ * pairs[k * stride], errors at pairs[(blocks + k) * stride], k < blocks. */
+typedef double (*fa_prelu_dweight_total)(const double *pairs, size_t blocks, size_t stride);
 /* glu over (outer, 2 * half, inner): a = first half, b = second half along
  * the middle axis; y (outer, half, inner) = a * sigmoid(b).
  * want: 0 forward (y), 1 value and derivative (y, d shaped like x),
@@ -63,6 +72,8 @@ typedef struct {
     fa_softmax_forward_rows softmax_forward[FA_NUM_ROW_DTYPES];   /* [dtype] */
     fa_softmax_backward_rows softmax_backward[FA_NUM_ROW_DTYPES];
     fa_prelu_rows prelu[FA_NUM_ROW_DTYPES];
+    fa_prelu_backward_block prelu_backward[FA_NUM_ROW_DTYPES];
+    fa_prelu_dweight_total prelu_dweight;
     fa_glu_rows glu[FA_NUM_ROW_DTYPES];
 } fa_isa_table;
 
@@ -162,8 +173,9 @@ FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows,
 /* prelu over total elements.  channels == 1: one slope w[0] for all (inner
  * unused); else (outer, channels, inner) with total = outer * channels * inner.
  * want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, and
- * dweight[channels], stored as dweight_dtype, summed in double in a fixed
- * order).  Unused pointers may be NULL. */
+ * dweight[channels], stored as dweight_dtype: a compensated sum in double,
+ * cut into blocks fixed by the shape, fastact/math/prelu_blocks.py).
+ * Unused pointers may be NULL. */
 typedef struct {
     int dtype;
     const void *x, *w, *dy;

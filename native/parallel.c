@@ -1,7 +1,8 @@
 /* The parallel drivers: how a call is cut into pieces for the threads.
  * Both consumers go through these: the public API of fastact.c (after its
  * checks) and the Cython backend (fastact/backends/native.pyx), so the pieces, the
- * prelu layouts and the order of prelu's dweight sum exist only here, and
+ * prelu layouts exist only here (prelu's dweight blocks follow
+ * fastact/math/prelu_blocks.py, as the Numba loops do), and
  * so does the use of the serial threshold FA_PARALLEL_MIN (generated from
  * fastact/backends/parallel.py) for C callers and the Cython short path.
  *
@@ -13,8 +14,8 @@
  *
  * Results never depend on the thread count or on who ran which chunk:
  * elementwise and row kernels are pure per element and per row, and prelu's
- * dweight is summed from shares of fixed pieces (rows, or segments of rows)
- * in one fixed order.
+ * dweight is summed from the (sum, error) pairs of blocks fixed by the
+ * shape, in block order.
  */
 #include <math.h>
 #include <stdint.h>
@@ -36,9 +37,9 @@
 /* Row chunks of at least this many rows hold a multiple of it, so that
  * kernels working on blocks of neighbouring rows keep whole blocks. */
 #define FA_ROWS_ALIGN ((size_t)16)
-/* prelu: rows at least this long (and the whole array under one shared
- * slope) are cut into segments of at most FA_PRELU_SEGMENT elements, each
- * its own kernel call and dweight share; shorter rows run many per call. */
+/* prelu forward: rows at least this long (and the whole array under one
+ * shared slope) are cut into segments of at most FA_PRELU_SEGMENT elements,
+ * each its own kernel call; shorter rows run many per call. */
 #define FA_PRELU_LONG_ROW ((size_t)1024)
 #define FA_PRELU_SEGMENT ((size_t)4096)
 
@@ -173,14 +174,12 @@ FA_API void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows,
 /* prelu                                                               */
 /* ------------------------------------------------------------------ */
 
-/* The pieces of a prelu call, fixed by its shape alone:
+/* The pieces of a prelu forward call:
  *  segmented (one shared slope: the whole array is one row; or rows of at
  *    least FA_PRELU_LONG_ROW elements): unit u is segment u % per_row of row
  *    u / per_row, one kernel call as a single row of one channel;
  *  row layout (short rows): unit u is row u, and a member runs its whole
- *    range of rows in one kernel call.
- * Backward writes one dweight share per unit to shares[u]; they are summed
- * per channel afterwards, in unit order. */
+ *    range of rows in one kernel call. */
 typedef struct {
     const fa_prelu_job *job;
     fa_prelu_rows k;
@@ -189,10 +188,9 @@ typedef struct {
     size_t per_row;      /* segments per row (segmented layout) */
     size_t units;
     int segmented;
-    double *shares;
 } fa_prelu_plan;
 
-static void fa_prelu_segment(const fa_prelu_plan *p, size_t u, double *share)
+static void fa_prelu_segment(const fa_prelu_plan *p, size_t u)
 {
     const fa_prelu_job *j = p->job;
     size_t row = u / p->per_row, seg = u % p->per_row;
@@ -201,7 +199,7 @@ static void fa_prelu_segment(const fa_prelu_plan *p, size_t u, double *share)
     size_t len = p->row_len - start < FA_PRELU_SEGMENT ? p->row_len - start : FA_PRELU_SEGMENT;
     size_t off = (row * p->row_len + start) * p->es;
     p->k(fa_at(j->x, off), fa_at(j->w, c * p->es), fa_at_mut(j->y, off), fa_at_mut(j->d, off),
-         fa_at(j->dy, off), fa_at_mut(j->dx, off), share, 1, len, j->want, 0, 1);
+         1, len, j->want, 0, 1);
 }
 
 static void fa_prelu_units(const fa_prelu_plan *p, size_t lo, size_t hi)
@@ -210,47 +208,16 @@ static void fa_prelu_units(const fa_prelu_plan *p, size_t lo, size_t hi)
     if (lo >= hi)
         return;
     if (p->segmented) {
-        double unused;
         for (size_t u = lo; u < hi; u++)
-            fa_prelu_segment(p, u, p->shares ? p->shares + u : &unused);
+            fa_prelu_segment(p, u);
         return;
     }
-    p->k(j->x, j->w, j->y, j->d, j->dy, j->dx, p->shares, j->channels, p->row_len, j->want,
-         lo, hi);
+    p->k(j->x, j->w, j->y, j->d, j->channels, p->row_len, j->want, lo, hi);
 }
 
 static void fa_prelu_chunk(void *ctx, size_t lo, size_t hi)
 {
     fa_prelu_units(ctx, lo, hi);
-}
-
-/* Compensated sum s + c: TwoSum's exact error of each addition goes to c
- * (branch-free).  Meaningless once s is not finite: see fa_prelu_result. */
-static inline void fa_add(double *s, double *c, double v)
-{
-    double t = *s + v;
-    double vv = t - *s;
-    *c += (*s - (t - vv)) + (v - vv);
-    *s = t;
-}
-
-/* fa_add over spans: the lanes are independent, so this vectorises
- * without reordering any one channel's sum. */
-static void fa_add_span(double *restrict acc, double *restrict comp, const double *restrict v,
-                        size_t count)
-{
-    for (size_t k = 0; k < count; k++) {
-        double s = acc[k], t = s + v[k];
-        double vv = t - s;
-        comp[k] += (s - (t - vv)) + (v[k] - vv);
-        acc[k] = t;
-    }
-}
-
-static double fa_prelu_result(double s, double comp)
-{
-    /* inf - inf made the compensation NaN: the running sum is the answer */
-    return isfinite(s) ? s + comp : s;
 }
 
 static void fa_store(int dtype, void *out, size_t i, double v)
@@ -261,80 +228,124 @@ static void fa_store(int dtype, void *out, size_t i, double v)
         ((double *)out)[i] = v;
 }
 
-/* dweight without the shares' memory: serial, one channel at a time, one
- * unit per kernel call, in the same order (so the same bits).  Slow, right. */
-static void fa_prelu_backward_lean(const fa_prelu_plan *p, void *dweight, int dweight_dtype)
+/* prelu backward: each channel's sequence of outer * inner elements is cut
+ * into `blocks` blocks fixed by the shape (fastact/math/prelu_blocks.py,
+ * whose constants are FA_PRELU_* of gen/limits.h); task t is block
+ * t / chunks of the channels [h * chunk, (h + 1) * chunk), h = t % chunks,
+ * and leaves each channel's (sum, error) pair of the block in pairs.  The
+ * chunks only share out the work: the sums do not depend on them, nor on
+ * the team. */
+typedef struct {
+    const fa_prelu_job *job;
+    fa_prelu_backward_block k;
+    size_t outer, inner, blocks, chunk, chunks;
+    double *pairs;       /* sums [blocks][channels], then errors alike */
+} fa_prelu_sums;
+
+/* [lo, hi) of block k: contiguous, sizes differing by at most one, the
+ * longer ones first (prelu_blocks.block_bounds). */
+static void fa_prelu_block_bounds(const fa_prelu_sums *p, size_t k, size_t *lo, size_t *hi)
+{
+    size_t length = p->outer * p->inner, q = length / p->blocks, r = length % p->blocks;
+    *lo = k * q + (k < r ? k : r);
+    *hi = *lo + q + (k < r ? 1 : 0);
+}
+
+static void fa_prelu_tasks(const fa_prelu_sums *p, size_t t0, size_t t1)
 {
     const fa_prelu_job *j = p->job;
-    fa_prelu_plan one = *p;
-    one.segmented = 1;
-    one.per_row = p->segmented ? p->per_row : 1;
-    one.shares = NULL;
-    size_t rows = p->units / one.per_row;
-    for (size_t c = 0; c < j->channels; c++) {
-        double s = 0.0, comp = 0.0;
-        for (size_t row = c; row < rows; row += j->channels) {
-            for (size_t seg = 0; seg < one.per_row; seg++) {
-                double share = 0.0;
-                fa_prelu_segment(&one, row * one.per_row + seg, &share);
-                fa_add(&s, &comp, share);
-            }
-        }
-        fa_store(dweight_dtype, dweight, c, fa_prelu_result(s, comp));
+    size_t C = j->channels;
+    for (size_t t = t0; t < t1; t++) {
+        size_t k = t / p->chunks, c0 = t % p->chunks * p->chunk, lo, hi;
+        size_t c1 = C - c0 < p->chunk ? C : c0 + p->chunk;
+        fa_prelu_block_bounds(p, k, &lo, &hi);
+        p->k(j->x, j->w, j->dy, j->dx, C, p->inner, lo, hi, c0, c1,
+             p->pairs + k * C + c0, p->pairs + (p->blocks + k) * C + c0);
     }
+}
+
+static void fa_prelu_tasks_chunk(void *ctx, size_t lo, size_t hi)
+{
+    fa_prelu_tasks(ctx, lo, hi);
+}
+
+static void fa_prelu_backward(const fa_prelu_job *job, void *dweight, int dweight_dtype,
+                              int threads)
+{
+    const fa_isa_table *isa = fastact__isa();
+    const size_t C = job->channels;
+    fa_prelu_sums p = {job, isa->prelu_backward[job->dtype], 1, job->total, 1, 1, 1, NULL};
+    if (C > 1) {
+        p.inner = job->inner;
+        p.outer = job->total / (C * p.inner);
+    }
+    /* prelu_blocks.blocks and prelu_blocks.channel_chunk */
+    size_t per_channel = (FA_PRELU_PIECES + C - 1) / C;
+    size_t most = p.outer * p.inner / FA_PRELU_MIN_BLOCK;
+    p.blocks = per_channel < most ? per_channel : most;
+    if (p.blocks < 1)
+        p.blocks = 1;
+    size_t chunks = (FA_PRELU_TASKS + p.blocks - 1) / p.blocks;
+    size_t least = p.inner < FA_PRELU_LANE_RUN ? (FA_PRELU_LANE_RUN + p.inner - 1) / p.inner : 1;
+    p.chunk = (C + chunks - 1) / chunks;
+    if (p.chunk < least)
+        p.chunk = least < C ? least : C;
+    p.chunks = (C + p.chunk - 1) / p.chunk;
+    size_t tasks = p.blocks * p.chunks;
+
+    p.pairs = malloc(2 * p.blocks * C * sizeof(double));
+    if (p.pairs == NULL) {
+        /* no memory for the pairs (at most 2 * (FA_PRELU_PIECES + C)
+         * doubles): one channel at a time on this thread, its pairs on the
+         * stack, the same operations in the same order */
+        double pairs[2 * FA_PRELU_PIECES];
+        for (size_t c = 0; c < C; c++) {
+            for (size_t k = 0; k < p.blocks; k++) {
+                size_t lo, hi;
+                fa_prelu_block_bounds(&p, k, &lo, &hi);
+                p.k(job->x, job->w, job->dy, job->dx, C, p.inner, lo, hi, c, c + 1,
+                    pairs + k, pairs + p.blocks + k);
+            }
+            fa_store(dweight_dtype, dweight, c, isa->prelu_dweight(pairs, p.blocks, 1));
+        }
+        return;
+    }
+    int nt = fa_team(threads, job->total, tasks);
+    if (nt < 2)
+        fa_prelu_tasks(&p, 0, tasks);
+    else
+        fastact__pool_run(fa_prelu_tasks_chunk, &p, tasks, 1, nt);
+    for (size_t c = 0; c < C; c++)
+        fa_store(dweight_dtype, dweight, c, isa->prelu_dweight(p.pairs + c, p.blocks, C));
+    free(p.pairs);
 }
 
 FA_API void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
                                int threads)
 {
     const size_t C = job->channels;
-    const int backward = job->want == 2;
-    if (job->total == 0) {
-        for (size_t c = 0; backward && c < C; c++)
-            fa_store(dweight_dtype, dweight, c, 0.0);
+    if (job->want == 2) {
+        if (job->total == 0) {
+            for (size_t c = 0; c < C; c++)
+                fa_store(dweight_dtype, dweight, c, 0.0);
+            return;
+        }
+        fa_prelu_backward(job, dweight, dweight_dtype, threads);
         return;
     }
+    if (job->total == 0)
+        return;
     fa_prelu_plan p = {job, fastact__isa()->prelu[job->dtype],
                        job->dtype == FASTACT_F32 ? sizeof(float) : sizeof(double),
-                       C == 1 ? job->total : job->inner, 1, 0, 0, NULL};
+                       C == 1 ? job->total : job->inner, 1, 0, 0};
     p.segmented = C == 1 || p.row_len >= FA_PRELU_LONG_ROW;
     if (p.segmented)
         p.per_row = (p.row_len + FA_PRELU_SEGMENT - 1) / FA_PRELU_SEGMENT;
     p.units = job->total / p.row_len * p.per_row;
-
-    double *acc = NULL;
-    if (backward) {
-        /* the shares, then a sum and a compensation per channel */
-        if (p.units <= SIZE_MAX / sizeof(double) - 2 * C)
-            p.shares = malloc((p.units + 2 * C) * sizeof(double));
-        if (p.shares == NULL) {
-            fa_prelu_backward_lean(&p, dweight, dweight_dtype);
-            return;
-        }
-        acc = p.shares + p.units;
-    }
     int nt = fa_team(threads, job->total, p.units);
     if (nt < 2)
         fa_prelu_units(&p, 0, p.units);
     else
         fastact__pool_run(fa_prelu_chunk, &p, p.units, fa_chunk_units(job->total, p.units, nt),
                           nt);
-    if (!backward)
-        return;
-
-    /* each channel's shares in unit order, whatever the team was */
-    double *comp = acc + C;
-    memset(acc, 0, 2 * C * sizeof(double));
-    if (p.segmented) {
-        for (size_t u = 0; u < p.units; u++) {
-            size_t c = u / p.per_row % C;
-            fa_add(&acc[c], &comp[c], p.shares[u]);
-        }
-    } else {
-        for (size_t row = 0; row < p.units; row += C)   /* units: outer * C rows */
-            fa_add_span(acc, comp, p.shares + row, C);
-    }
-    for (size_t c = 0; c < C; c++)
-        fa_store(dweight_dtype, dweight, c, fa_prelu_result(acc[c], comp[c]));
-    free(p.shares);
 }

@@ -481,34 +481,12 @@ def _prelu_dweight_data(shape, axis, dtype, cancelling, seed):
     return x.astype(dtype), dy.astype(dtype)
 
 
-# Layouts whose dweight is summed plainly in float64 within a row or segment (and, on
-# Numba, across blocks): exact enough without cancellation, not with it.  Strict:
-# they pass once the sums are compensated (then this table goes).
-_NATIVE_PLAIN = ("native backend: dweight summed plainly in float64 within each row or "
-                 "segment, compensated only across them (issue 13: compensated sums)")
-_NUMBA_PLAIN = ("Numba backend: dweight summed plainly in float64 within rows and blocks, "
-                "the parts by NumPy (issue 13: compensated sums)")
-PLAIN_SUMS = {
-    **{("cython", label, dt): _NATIVE_PLAIN
-       for label, dt in [("short rows", "float32"), ("short rows", "float64"),
-                         ("long rows", "float64"), ("shared slope", "float32"),
-                         ("shared slope", "float64")]},
-    **{("numba", label, dt): _NUMBA_PLAIN
-       for label in ("short rows", "long rows", "channels last", "shared slope")
-       for dt in ("float32", "float64") if (label, dt) != ("long rows", "float32")},
-}
-
-
 def _prelu_params():
     out = []
     for backend in ("cython", "numba"):
         for label, shape, axis, c in PRELU_LAYOUTS:
             for dt in ("float32", "float64"):
-                marks = ()
-                why = PLAIN_SUMS.get((backend, label, dt))
-                if why:
-                    marks = pytest.mark.xfail(strict=True, reason=why)
-                out.append(pytest.param(backend, label, shape, axis, c, dt, marks=marks,
+                out.append(pytest.param(backend, label, shape, axis, c, dt,
                                         id=f"{backend}-{label}-{dt}"))
     return out
 

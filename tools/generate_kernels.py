@@ -67,7 +67,9 @@ def _piece(n, c):
 '''
 
 # Row kernels of fastact/math/along_axis.py, each run by a serial and a parallel driver.
-ROW_KERNELS = ("softmax_forward", "softmax_backward", "prelu", "glu")
+ROW_KERNELS = ("softmax_forward", "softmax_backward", "prelu", "prelu_backward", "glu")
+# Row kernels with a serial last step once every row has run (_axis._{name}_finish)
+FINISHED = ("prelu_backward",)
 
 DRIVERS = '''
 @njit(**_SERIAL)
@@ -81,6 +83,8 @@ def {name}_par(nrows, args):
     for c in prange(chunks):
         _axis._{name}_rows(*args, c * nrows // chunks, (c + 1) * nrows // chunks)
 '''
+
+FINISH = "    _axis._{name}_finish(*args)\n"
 
 PASSES = {
     # pass name: (arguments, loop body); {f} is the scalar function, {p} the params.
@@ -156,7 +160,12 @@ def render():
                 loops.append(SERIAL_LOOP.format(
                     name=serial, args=args, params=p_args, first=names[0],
                     body=body.format(f=scalar, p=p_args)))
-    loops += [DRIVERS.format(name=name) for name in ROW_KERNELS]
+    for name in ROW_KERNELS:
+        text = DRIVERS.format(name=name)
+        if name in FINISHED:      # after the serial loop and after the prange
+            text = text.replace(" nrows)\n", " nrows)\n" + FINISH.format(name=name))
+            text += FINISH.format(name=name)
+        loops.append(text)
     text = HEADER.format(bindings="\n".join(bindings), digest=math_digest())
     return text + "".join(loops)
 

@@ -9,7 +9,8 @@ Writes
                                 and elementwise_f32.py by tools/translate_math.py
   native/gen/elementwise_loops.inc  one loop per (op, pass, dtype) and the ISA table
   native/gen/op_table.inc      the op table, parameter checks, typed entry points
-  native/gen/limits.h     FA_MAX_PARAMS (over the registry) and FA_PARALLEL_MIN
+  native/gen/limits.h     FA_MAX_PARAMS (over the registry), FA_PARALLEL_MIN and
+                          prelu's FA_PRELU_* (fastact/math/prelu_blocks.py)
   fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the translated scalar math exactly as
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from fastact import registry  # noqa: E402  (plain data)
 from fastact.backends.parallel import PARALLEL_MIN  # noqa: E402  (plain data)
+from fastact.math import prelu_blocks  # noqa: E402  (plain data)
 
 HEADER_PATH = ROOT / "include" / "fastact.h"
 MATH_PATH = ROOT / "native" / "gen" / "scalar_math.h"
@@ -186,6 +188,8 @@ def render_kernels():
                  "    .softmax_forward = {fa_softmax_forward_rows_f32, fa_softmax_forward_rows_f64},\n"
                  "    .softmax_backward = {fa_softmax_backward_rows_f32, fa_softmax_backward_rows_f64},\n"
                  "    .prelu = {fa_prelu_rows_f32, fa_prelu_rows_f64},\n"
+                 "    .prelu_backward = {fa_prelu_backward_block_f32, fa_prelu_backward_block_f64},\n"
+                 "    .prelu_dweight = fa_prelu_dweight_of_blocks,\n"
                  "    .glu = {fa_glu_rows_f32, fa_glu_rows_f64},\n};\n")
     return "\n".join(parts)
 
@@ -282,7 +286,11 @@ def render_limits():
             "/* Below this many elements a call runs on the calling thread\n"
             " * (fastact/backends/parallel.py's PARALLEL_MIN, which the Numba path uses). */\n"
             f"#define FA_PARALLEL_MIN ((size_t){PARALLEL_MIN})\n\n"
-            "#endif\n")
+            "/* How prelu's dweight sum is cut into blocks and lanes, and its work into\n"
+            " * tasks (fastact/math/prelu_blocks.py, which the Numba path uses). */\n"
+            + "".join(f"#define FA_PRELU_{name} ((size_t){getattr(prelu_blocks, name)})\n"
+                      for name in ("PIECES", "MIN_BLOCK", "LANES", "LANE_RUN", "SLICE", "TASKS"))
+            + "\n#endif\n")
 
 
 def _fits_assertion(op, params):

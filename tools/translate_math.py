@@ -605,16 +605,17 @@ def math_roots():
 
 # The scalar math of the kernels that are not elementwise (along_axis.py),
 # for native/axis_kernels.h; every argument is a float64.
-ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "grid_total", "log_sum",
+ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "log_sum",
                  "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
                  "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
-                 "prelu_dweight_share", "glu_value_and_derivative", "glu_value_narrow", "add_compensated")
-ROW_INT_ARGUMENTS = {"grid_total": [I64] * 4, "grid_digits": None}
+                 "prelu_dweight_share", "prelu_dweight_terms", "compensated_add",
+                 "compensated_result", "glu_value_and_derivative", "glu_value_narrow")
+ROW_INT_ARGUMENTS = {}
 
 
 def row_roots():
     from fastact.math import along_axis as _axis_kernels
-    roots = [("fa_grid_digits", _axis_kernels.grid_digits, [F64])]
+    roots = []
     for name in ROW_FUNCTIONS:
         func = getattr(_axis_kernels, name, None) or getattr(_axis_kernels, "_" + name)
         arity = _py_func(func).__code__.co_argcount

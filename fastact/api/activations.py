@@ -19,6 +19,7 @@ from ..backends import choice, threads
 from . import docstrings, operands as ops
 from .params import ParamBinder
 from ..backends.parallel import PARALLEL_MIN
+from ..math import prelu_blocks
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _MISSING = object()
@@ -534,8 +535,8 @@ class PerChannel(Activation):
         y = ops.output_buffer(out, cdt, [xa, wc], shape)
         if size:
             dummy = y.reshape(-1)[:0]
-            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, y.reshape(-1), dummy, dummy,
-                                             dummy, _NO_PARTS, n, inner, 0))
+            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, y.reshape(-1), dummy, n, inner,
+                                             0))
         return ops.finish(y, out, result, len(shape) == 0)
 
     def value_and_derivative(self, x=_MISSING, weight=_MISSING, axis=None, *extra, out=None,
@@ -558,9 +559,8 @@ class PerChannel(Activation):
         y = ops.output_buffer(out, cdt, [xa, wc], shape)
         d = ops.output_buffer(derivative_out, cdt, [xa, wc], shape)
         if size:
-            dummy = y.reshape(-1)[:0]
             _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, y.reshape(-1), d.reshape(-1),
-                                             dummy, dummy, _NO_PARTS, n, inner, 1))
+                                             n, inner, 1))
         scalar = len(shape) == 0
         return ops.finish(y, out, result, scalar), ops.finish(d, derivative_out, result, scalar)
 
@@ -582,23 +582,26 @@ class PerChannel(Activation):
         xc = ops.contiguous(xa, shape, cdt)
         dyc = ops.contiguous(dya, shape, cdt)
         dx = ops.output_buffer(out, cdt, [xa, dya, wc], shape)
-        # dweight's partial sums: per row, times n when channels are last
-        parts = np.zeros(nrows * n if inner == 1 and n > 1 else nrows, np.float64)
+        # dweight: each channel's sequence cut into blocks fixed by the shape
+        # (fastact/math/prelu_blocks.py), a (sum, error) pair per block and channel
+        dweight = np.zeros(n, np.float64)
         if size:
-            dummy = dx.reshape(-1)[:0]
-            _run_rows("prelu", size, nrows, (xc.reshape(-1), wc, dummy, dummy, dyc.reshape(-1),
-                                             dx.reshape(-1), parts, n, inner, 2))
+            outer, inner = (1, size) if n == 1 else (size // (n * inner), inner)
+            blocks = prelu_blocks.blocks(outer, n, inner)
+            chunk = prelu_blocks.channel_chunk(n, inner, blocks)
+            partial = np.empty(2 * blocks * n, np.float64)
+            _run_rows("prelu_backward", size, blocks * -(-n // chunk),
+                      (xc.reshape(-1), wc, dyc.reshape(-1), dx.reshape(-1), partial, dweight,
+                       outer, n, inner, blocks, chunk))
         wshape = np.shape(weight)
         # inf - inf in the sum is NaN and a float32 sum past the range inf, silently
         with np.errstate(all="ignore"):
-            dw = parts.reshape(-1, n).sum(axis=0) if nrows else np.zeros(n)
-            dw = dw.reshape(wshape).astype(result)
+            dw = dweight.reshape(wshape).astype(result)
         if not wshape:
             dw = dw[()]
         return ops.finish(dx, out, result, len(shape) == 0), dw
 
 
-_NO_PARTS = np.zeros(0, np.float64)
 _PRELU_BLOCK = 64      # = fastact.math.along_axis.PRELU_BLOCK (not imported: that module needs numba)
 
 

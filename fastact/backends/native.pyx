@@ -28,8 +28,7 @@ cdef extern from "fastact_internal.h" nogil:
                                               size_t len, size_t inner, int mode, size_t r0,
                                               size_t r1)
     ctypedef void (*fa_prelu_rows)(const void *x, const void *w, void *y, void *d,
-                                   const void *dy, void *dx, double *dw_part, size_t channels,
-                                   size_t inner, int want, size_t r0, size_t r1)
+                                   size_t channels, size_t inner, int want, size_t r0, size_t r1)
     ctypedef void (*fa_glu_rows)(const void *x, const void *dy, void *y, void *d, size_t half,
                                  size_t inner, int want, size_t r0, size_t r1)
     fa_kernel fa_elementwise_kernel(int op, int pass_, int dtype)
@@ -228,31 +227,42 @@ cdef class Glu(_RowDriver):
 
 
 cdef class Prelu(_RowDriver):
-    """prelu_{ser,par}(nrows, (x, w, y, d, dy, dx, parts, n, inner, want)), with
-    the arguments of the Numba kernel (see PerChannel in api/activations.py): n
-    channels (1: one shared slope), ``inner`` elements per channel.  The
-    library's prelu driver does the work; backward writes the whole dweight,
-    summed in double, to parts[:n], and leaves the rest of parts (zeros) alone,
-    so that the caller's sum of parts per channel is that dweight."""
+    """prelu_{ser,par}(nrows, (x, w, y, d, n, inner, want)), with the arguments
+    of the Numba kernel (see PerChannel in api/activations.py): n channels (1:
+    one shared slope), ``inner`` elements per channel, want 0 forward, 1 value
+    and derivative.  The library's prelu driver does the work."""
 
     def __call__(self, Py_ssize_t nrows, tuple args):
-        x, w, y, d, dy, dx, parts, n, inner, want = args
+        x, w, y, d, n, inner, want = args
         cdef fa_prelu_job job
         job.dtype = _dtype_of(x)
-        job.x, job.w = _data(x), _data(w)
-        job.y = _data(y) if want != 2 else NULL
+        job.x, job.w, job.dy, job.dx = _data(x), _data(w), NULL, NULL
+        job.y = _data(y)
         job.d = _data(d) if want == 1 else NULL
-        job.dy = _data(dy) if want == 2 else NULL
-        job.dx = _data(dx) if want == 2 else NULL
         job.total, job.channels, job.inner, job.want = _size(x), n, inner, want
-        cdef void *dweight = NULL
-        if want == 2:
-            if _size(parts) < job.channels:
-                raise ValueError(f"prelu: parts holds {_size(parts)} values, "
-                                 f"dweight needs {job.channels}")
-            dweight = _data(parts)
         with nogil:
-            fastact__run_prelu(&job, dweight, FASTACT_F64, self.threads)
+            fastact__run_prelu(&job, NULL, FASTACT_F64, self.threads)
+
+
+cdef class PreluBackward(_RowDriver):
+    """prelu_backward_{ser,par}(ntasks, (x, w, dy, dx, partial, dweight, outer, n, inner,
+    blocks, chunk)), the Numba kernel's arguments: the library's driver cuts the
+    work into the same blocks (fastact/math/prelu_blocks.py) with scratch of its
+    own, so ``partial``, ``blocks`` and ``chunk`` are not read; dweight (float64,
+    n values) receives the sums."""
+
+    def __call__(self, Py_ssize_t ntasks, tuple args):
+        x, w, dy, dx, partial, dweight, outer, n, inner, blocks, chunk = args
+        cdef fa_prelu_job job
+        job.dtype = _dtype_of(x)
+        job.x, job.w, job.dy, job.dx = _data(x), _data(w), _data(dy), _data(dx)
+        job.y, job.d = NULL, NULL
+        job.total, job.channels, job.inner, job.want = _size(x), n, inner, 2
+        if _size(dweight) != job.channels or _dtype_of(dweight) != FASTACT_F64:
+            raise ValueError(f"prelu backward: dweight must be {job.channels} float64 values")
+        cdef void *dw = _data(dweight)
+        with nogil:
+            fastact__run_prelu(&job, dw, FASTACT_F64, self.threads)
 
 
 class Kernels:
@@ -261,7 +271,7 @@ class Kernels:
     ``softmax_forward_ser``, ...)."""
 
     _ROWS = {"softmax_forward": SoftmaxForward, "softmax_backward": SoftmaxBackward,
-             "glu": Glu, "prelu": Prelu}
+             "glu": Glu, "prelu": Prelu, "prelu_backward": PreluBackward}
 
     def __getattr__(self, name):
         stem, _, mode = name.rpartition("_")

@@ -13,7 +13,8 @@ glu's forward).
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float
+from .llvm_intrinsics import bits_from_float, float_from_bits, fma
+from . import prelu_blocks as _pb
 from .elementwise import tier
 
 _m = tier("f64")
@@ -29,6 +30,8 @@ _log1p_unit = _m.log1p_unit
 _FLAGS = dict(cache=True, nogil=True, error_model="numpy")
 
 SOFTMAX, LOG_SOFTMAX, SOFTMIN = 0, 1, 2
+# lanes of a sum along a unit-stride run (softmax rows, prelu's long runs)
+_LANES = _pb.LANES
 
 
 @njit(inline="always")
@@ -55,17 +58,6 @@ def _difference(a, b):
     return hi, (lo if hi - hi == 0.0 else 0.0)
 
 
-@njit(inline="always")
-def _add_compensated(s, c, e):
-    """Neumaier's step: s + e with its rounding error accumulated in c."""
-    t = s + e
-    c += (s - t) + e if abs(s) >= abs(e) else (e - t) + s
-    return t, c
-
-
-_BLOCK = 256   # exponentials computed (vectorised) per block, then summed
-
-
 # ---- the scalar math of the rows ---------------------------------------------
 # Small straight-line functions, one per formula: the loops below call them,
 # and tools/translate_math.py turns them into the C that native/axis_kernels.h calls.
@@ -82,27 +74,6 @@ def shifted_exp_narrow(v, m):
     """e**(v - m) for float32 results: the f32 tier's polynomial, and v - m
     without its low part (it changes the result by less than 1e-14 relatively)."""
     return _exp_narrow(v - m)
-
-
-@njit(inline="always")
-def grid_digits(e):
-    """e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90."""
-    t1 = e + _GRID1
-    r1 = e - (t1 - _GRID1)
-    t2 = r1 + _GRID2
-    r2 = r1 - (t2 - _GRID2)
-    return (bits_from_float(t1) - _G1, bits_from_float(t2) - _G2,
-            bits_from_float(r2 + _GRID3) - _G3)
-
-
-@njit(inline="always")
-def grid_total(q1, q2, q3, nans):
-    """The sum from the grid sums, rounded once (NaN if a term was NaN).
-
-    q1 * 2**-30 is exact while q1 < 2**53 (rows under 2**23 elements).
-    """
-    total = float(q1) * 2.0 ** -30 + (float(q2) * 2.0 ** -60 + float(q3) * 2.0 ** -90)
-    return np.nan if nans != 0 else total
 
 
 @njit(inline="always")
@@ -154,8 +125,34 @@ def prelu_derivative(v, slope):
 
 @njit(inline="always")
 def prelu_dweight_share(v, g):
-    """An element's share of dweight: 0 where v > 0, else dy v."""
+    """An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data)."""
     return 0.0 if v > 0.0 else g * v
+
+
+@njit(inline="always")
+def prelu_dweight_terms(v, g):
+    """An element's term of dweight for float64 data, and the product's
+    rounding error (exact, by fma): both 0 where v > 0."""
+    p = g * v
+    lost = fma(g, v, -p)
+    return (0.0 if v > 0.0 else p), (0.0 if v > 0.0 else lost)
+
+
+@njit(inline="always")
+def compensated_add(s, err, term, term_err):
+    """(s, err) plus (term, term_err): s + term rounded, and its exact
+    rounding error (TwoSum: no branch, so lanes of it vectorise) added to
+    err with the term's own error."""
+    total = s + term
+    back = total - s
+    lost = (s - (total - back)) + (term - back)
+    return total, err + (lost + term_err)
+
+
+@njit(inline="always")
+def compensated_result(s, err):
+    """s + err; where s is inf or NaN, s (inf - inf made err NaN)."""
+    return s + err if s - s == 0.0 else s
 
 
 @njit(inline="always")
@@ -172,238 +169,321 @@ def glu_value_narrow(a, b):
     return a * s
 
 
-@njit(inline="always")
-def _exp_block(x, first, stride, count, sign, m, out, narrow):
-    """out[k] = e**(sign * x[first + k * stride] - m) for k < count.
+# ---- softmax, log_softmax, softmin ---------------------------------------------
+# A row's sums are compensated sums in float64 (compensated_add: TwoSum, its
+# errors collected apart; plain for the float32 results of softmax and
+# softmin, see _sum_step), in a fixed order that depends on the shape alone:
+# along the last axis (inner == 1) element k goes to lane k % _LANES and the
+# lanes are added in order at the end; along another axis each row is one
+# running sum in k order, and _ROW_BLOCK neighbouring rows (consecutive in
+# memory at each k) go together, so that every inner loop runs over
+# contiguous elements and the rows are the vector lanes.  Error: the
+# compensated sum is within u |s| + (n u)**2 sum |terms| of the exact sum.
+# The max is exact in any order.
 
-    narrow: the results are stored as float32, so the f32 tier's shorter
-    polynomial is accurate enough, and v - m needs no low part (it is exact
-    unless v is below 2**-29 m, where the part lost changes e**(v - m) by
-    less than 1e-14 relatively).
-    """
+_ROW_BLOCK = 64       # neighbouring rows processed together (a non-last axis)
+
+
+@njit(inline="always")
+def _max_step(v, m):
+    """max(v, m), NaN v skipped (a NaN row gives NaN anyway)."""
+    return v if v > m else m
+
+
+# A float64's bits as an int64 that orders like the numbers (-NaN lowest,
+# +NaN highest): the row max becomes an integer max, which vectorises (a
+# float max that must respect NaN does not).  A NaN max only changes which
+# NaN a NaN row gives.
+_SIGN_OFF = 0x7FFFFFFFFFFFFFFF
+
+
+@njit(inline="always")
+def _order_key(v):
+    b = bits_from_float(v)
+    return b ^ ((b >> 63) & _SIGN_OFF)
+
+
+@njit(inline="always")
+def _from_order_key(key):
+    return float_from_bits(key ^ ((key >> 63) & _SIGN_OFF))
+
+
+_KEY_NEG_INF = int(np.float64(-np.inf).view(np.int64)) ^ _SIGN_OFF
+
+
+@njit(inline="always")
+def _row_max(x, base, n, sign):
+    """max(sign * x) along a row of unit stride (-inf for an empty row)."""
+    best = _KEY_NEG_INF
+    for k in range(n):
+        best = max(best, _order_key(sign * _f64(x[_at(base + k)])))
+    return _from_order_key(best)
+
+
+@njit(inline="always")
+def _shifted(v, m, narrow):
+    """e**(v - m) (narrow: for float32 results, the f32 tier's polynomial,
+    and v - m without its low part, which changes the result by less than
+    1e-14 relatively)."""
     if narrow:
-        for k in range(count):
-            out[k] = shifted_exp_narrow(sign * _f64(x[_at(first + k * stride)]), m)
+        return shifted_exp_narrow(v, m)
+    return shifted_exp(v, m)
+
+
+@njit(inline="always")
+def _sum_step(s, err, t, plain):
+    """s + t: plain for softmax's and softmin's float32 results (the float64
+    sum of n terms in [0, 1] is within n 2**-53 s of the exact one, far below
+    a float32 ulp for any row under 2**23), else compensated (TwoSum).
+    Measured: the plain lanes save ~15% of a forward row; in the backward
+    sums they were slower than TwoSum's, which stays there."""
+    if plain:
+        return s + t, err
+    return compensated_add(s, err, t, 0.0)
+
+
+@njit(inline="always")
+def _collapse(lane_s, lane_e):
+    """The lanes' (sum, error) pairs added in lane order: (sum, error)."""
+    s = 0.0
+    err = 0.0
+    for lane in range(_LANES):
+        s, err = compensated_add(s, err, lane_s[lane], lane_e[lane])
+    return s, err
+
+
+@njit(inline="always")
+def _exp_sum_row(x, y, base, n, sign, m, store, lane_s, lane_e, narrow, plain):
+    """Sum of e**(sign * x - m) along a row of unit stride (stored in y when
+    ``store``), in _LANES compensated lanes: (sum, error)."""
+    for lane in range(_LANES):
+        lane_s[lane] = 0.0
+        lane_e[lane] = 0.0
+    full = n // _LANES * _LANES
+    for k in range(0, full, _LANES):
+        for lane in range(_LANES):
+            i = _at(base + k + lane)
+            e = _shifted(sign * _f64(x[i]), m, narrow)
+            if store:
+                y[i] = e
+            lane_s[lane], lane_e[lane] = _sum_step(lane_s[lane], lane_e[lane], e, plain)
+    for k in range(full, n):
+        i = _at(base + k)
+        e = _shifted(sign * _f64(x[i]), m, narrow)
+        if store:
+            y[i] = e
+        lane_s[k - full], lane_e[k - full] = _sum_step(lane_s[k - full], lane_e[k - full], e,
+                                                       plain)
+    return _collapse(lane_s, lane_e)
+
+
+@njit(inline="always")
+def _log_sum_of(s, err):
+    """log of the sum (s, err) for log_softmax: rest = s - 1 is exact, since
+    the row max contributes exactly 1 and s >= 1."""
+    return log_sum(s + err, (s - 1.0) + err)
+
+
+@njit(inline="always")
+def _softmax_row(x, y, base, n, mode, lane_s, lane_e, narrow):
+    sign = -1.0 if mode == SOFTMIN else 1.0
+    m = _row_max(x, base, n, sign)
+    if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
+        m = 0.0
+    if mode == LOG_SOFTMAX:
+        s, err = _exp_sum_row(x, y, base, n, sign, m, False, lane_s, lane_e, narrow, False)
+        log_s = _log_sum_of(s, err)
+        for k in range(n):
+            i = _at(base + k)
+            y[i] = log_softmax_value(sign * _f64(x[i]), m, log_s)
     else:
-        for k in range(count):
-            out[k] = shifted_exp(sign * _f64(x[_at(first + k * stride)]), m)
-
-
-# The exponentials of a row lie in [0, 1] (the row max gives exactly 1), so
-# each can be split on three fixed grids, of spacing 2**-30, 2**-60 and
-# 2**-90, into integers (adding a constant whose last bit is worth the spacing
-# rounds to the grid): the integer sums are exact in any order, so they
-# vectorise, and the sum is off by at most n * 2**-91 before its one rounding:
-# as exact as a compensated sum for softmax's 1 / s in a third of its time
-# (measured 0.5 ns per element against 1.6 for Neumaier's).  log_softmax needs
-# s - 1 to full relative precision even when it is 1e-300, which fixed grids
-# cannot give: it keeps the compensated sum.
-_GRID1, _GRID2, _GRID3 = 1.5 * 2.0 ** 22, 1.5 * 2.0 ** -8, 1.5 * 2.0 ** -38
-# their bit patterns: bits(e + grid) - bits(grid) is e on that grid, an integer
-_G1, _G2, _G3 = (int(np.float64(g).view(np.int64)) for g in (_GRID1, _GRID2, _GRID3))
-
-
-@njit(inline="always")
-def _sum_on_grids(block, count, q1, q2, q3, nans):
-    """Add block[:count] (each in [0, 1] or NaN) to the grid sums (q1, q2, q3)."""
-    for k in range(count):
-        e = block[k]
-        d1, d2, d3 = grid_digits(e)
-        q1 += d1
-        q2 += d2
-        q3 += d3
-        nans += e != e
-    return q1, q2, q3, nans
+        # (log_softmax above keeps the compensated sum: it needs s - 1 to full
+        # relative precision, 1e-300 as well as 1)
+        s, err = _exp_sum_row(x, y, base, n, sign, m, True, lane_s, lane_e, narrow, narrow)
+        # the stored exponentials over the sum: for float32 results times
+        # 1 / s (within one ulp of e / s once rounded to float32, without a
+        # division per element), for float64 divided
+        total = s + err
+        if narrow:
+            inv = 1.0 / total
+            for k in range(n):
+                y[_at(base + k)] = _f64(y[_at(base + k)]) * inv
+        else:
+            for k in range(n):
+                y[_at(base + k)] = _f64(y[_at(base + k)]) / total
 
 
 @njit(inline="always")
-def _sum_compensated(block, count, s, c):
-    for j in range(count):
-        s, c = _add_compensated(s, c, block[j])
-    return s, c
-
-
-@njit(inline="always")
-def _store_block(block, y, first, stride, count):
-    for k in range(count):
-        y[_at(first + k * stride)] = block[k]
-
-
-@njit(inline="always")
-def _divide_row(y, base, stride, n, s):
-    """y /= s along the row: softmax from the stored exponentials.
-
-    For float32 results the exponential was rounded once on the store and
-    the quotient is rounded again: within one ulp, against two exponentials
-    per element for recomputing it.
-    """
+def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
+    """Rows j .. j + count - 1 of outer index o along a non-last axis: each
+    row one running sum in k order (as in _softmax_row), the rows side by side."""
+    sign = -1.0 if mode == SOFTMIN else 1.0
+    plain = narrow and mode != LOG_SOFTMAX
+    first = o * n * inner + j
+    for b in range(count):
+        bm[b] = -np.inf
+        bs[b] = 0.0
+        be[b] = 0.0
     for k in range(n):
-        y[_at(base + k * stride)] = _f64(y[_at(base + k * stride)]) / s
-
-
-@njit(inline="always")
-def _log_softmax_row(x, y, base, stride, n, m, s, rest):
-    log_s = log_sum(s, rest)
+        at = first + k * inner
+        for b in range(count):
+            bm[b] = _max_step(sign * _f64(x[_at(at + b)]), bm[b])
+    for b in range(count):
+        bm[b] = 0.0 if bm[b] == -np.inf else bm[b]
     for k in range(n):
-        y[_at(base + k * stride)] = log_softmax_value(_f64(x[_at(base + k * stride)]), m, log_s)
-
-
-@njit(inline="always")
-def _row_max(x, first, stride, n, sign):
-    """max(sign * x) along the row, NaNs skipped (a NaN row gives NaN anyway).
-
-    Four running maxima: LLVM does not vectorise a max that must respect
-    NaN, and one chain of compare-and-select waits on itself every element.
-    """
-    m0 = m1 = m2 = m3 = -np.inf
-    quads = n // 4 * 4
-    for k in range(0, quads, 4):
-        i = first + k * stride
-        v0 = sign * _f64(x[_at(i)])
-        v1 = sign * _f64(x[_at(i + stride)])
-        v2 = sign * _f64(x[_at(i + 2 * stride)])
-        v3 = sign * _f64(x[_at(i + 3 * stride)])
-        m0 = v0 if v0 > m0 else m0
-        m1 = v1 if v1 > m1 else m1
-        m2 = v2 if v2 > m2 else m2
-        m3 = v3 if v3 > m3 else m3
-    for k in range(quads, n):
-        v = sign * _f64(x[_at(first + k * stride)])
-        m0 = v if v > m0 else m0
-    m0 = m1 if m1 > m0 else m0
-    m2 = m3 if m3 > m2 else m2
-    return m2 if m2 > m0 else m0
+        at = first + k * inner
+        for b in range(count):
+            e = _shifted(sign * _f64(x[_at(at + b)]), bm[b], narrow)
+            if mode != LOG_SOFTMAX:
+                y[_at(at + b)] = e
+            bs[b], be[b] = _sum_step(bs[b], be[b], e, plain)
+    if mode == LOG_SOFTMAX:
+        for b in range(count):
+            bs[b] = _log_sum_of(bs[b], be[b])
+        for k in range(n):
+            at = first + k * inner
+            for b in range(count):
+                y[_at(at + b)] = log_softmax_value(sign * _f64(x[_at(at + b)]), bm[b], bs[b])
+    else:
+        for b in range(count):      # as in _softmax_row
+            bs[b] = 1.0 / (bs[b] + be[b]) if narrow else bs[b] + be[b]
+        for k in range(n):
+            at = first + k * inner
+            if narrow:
+                for b in range(count):
+                    y[_at(at + b)] = _f64(y[_at(at + b)]) * bs[b]
+            else:
+                for b in range(count):
+                    y[_at(at + b)] = _f64(y[_at(at + b)]) / bs[b]
 
 
 @njit(**_FLAGS)
 def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
-    sign = -1.0 if mode == SOFTMIN else 1.0
     narrow = y.itemsize == 4
-    block = np.empty(_BLOCK)
-    for r in range(r0, r1):
-        base = (r // inner) * n * inner + r % inner
-        if inner == 1:
-            m = _row_max(x, base, 1, n, sign)
-        else:
-            m = _row_max(x, base, inner, n, sign)
-        if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
-            m = 0.0
-        # the sum of e**(v - m), v - m carried as hi + lo and the sum exact
-        # (on the grids, or compensated for log_softmax), so that small
-        # probabilities keep their digits; the exponentials go block by block
-        # through a vectorised loop (unit stride spelled out so that LLVM sees
-        # it), and softmax keeps them in y, to be divided by the sum once it
-        # is known
-        q1 = q2 = q3 = nans = 0
-        s = c = 0.0
-        for start in range(0, n, _BLOCK):
-            count = min(_BLOCK, n - start)
-            first = base + start * inner
-            if inner == 1:
-                _exp_block(x, first, 1, count, sign, m, block, narrow)
-                if mode != LOG_SOFTMAX:
-                    _store_block(block, y, first, 1, count)
-            else:
-                _exp_block(x, first, inner, count, sign, m, block, narrow)
-                if mode != LOG_SOFTMAX:
-                    _store_block(block, y, first, inner, count)
-            if mode == LOG_SOFTMAX:
-                s, c = _sum_compensated(block, count, s, c)
-            else:
-                q1, q2, q3, nans = _sum_on_grids(block, count, q1, q2, q3, nans)
-        if mode == LOG_SOFTMAX:
-            rest = (s - 1.0) + c     # s >= 1 (the max term is 1): s - 1 is exact
-            s += c
-            if inner == 1:
-                _log_softmax_row(x, y, base, 1, n, m, s, rest)
-            else:
-                _log_softmax_row(x, y, base, inner, n, m, s, rest)
-        else:
-            s = grid_total(q1, q2, q3, nans)
-            if inner == 1:
-                _divide_row(y, base, 1, n, s)
-            else:
-                _divide_row(y, base, inner, n, s)
+    lane_s = np.empty(_LANES)
+    lane_e = np.empty(_LANES)
+    if inner == 1:
+        for r in range(r0, r1):
+            _softmax_row(x, y, r * n, n, mode, lane_s, lane_e, narrow)
+        return
+    bm = np.empty(_ROW_BLOCK)
+    bs = np.empty(_ROW_BLOCK)
+    be = np.empty(_ROW_BLOCK)
+    r = r0
+    while r < r1:
+        o = r // inner
+        j = r % inner
+        count = min(_ROW_BLOCK, inner - j, r1 - r)
+        _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow)
+        r += count
 
 
 @njit(inline="always")
-def _weighted_sum(dy, y, first, stride, n, log_mode):
-    """Compensated sum of dy * y along the row (of dy alone for log_softmax)."""
-    s = 0.0
-    c = 0.0
-    if log_mode:
-        for k in range(n):
-            s, c = _add_compensated(s, c, _f64(dy[_at(first + k * stride)]))
-    else:
-        for k in range(n):
-            i = _at(first + k * stride)
-            s, c = _add_compensated(s, c, _f64(dy[i]) * _f64(y[i]))
-    return s + c
+def _weighted_sum_row(dy, y, base, n, log_mode, lane_s, lane_e):
+    """Compensated sum of dy * y along a row of unit stride (of dy alone for
+    log_softmax), in _LANES lanes: the sum."""
+    for lane in range(_LANES):
+        lane_s[lane] = 0.0
+        lane_e[lane] = 0.0
+    full = n // _LANES * _LANES
+    for k in range(0, full, _LANES):
+        for lane in range(_LANES):
+            i = _at(base + k + lane)
+            t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
+            lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], t, 0.0)
+    for k in range(full, n):
+        i = _at(base + k)
+        t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
+        lane_s[k - full], lane_e[k - full] = compensated_add(lane_s[k - full], lane_e[k - full],
+                                                             t, 0.0)
+    s, err = _collapse(lane_s, lane_e)
+    return s + err
 
 
 @njit(inline="always")
-def _softmax_gradient_row(dy, y, dx, first, stride, n, mode, s, narrow):
-    # softmax: dx = y (dy - s); softmin: the same, negated;
-    # log_softmax: dx = dy - e**y s, with s = sum(dy)
+def _gradient(dy, y, i, mode, s, narrow):
+    """softmax: dx = y (dy - s); softmin: the same, negated;
+    log_softmax: dx = dy - e**y s, with s = sum(dy)."""
     if mode == LOG_SOFTMAX:
         if narrow:
-            for k in range(n):
-                i = _at(first + k * stride)
-                dx[i] = log_softmax_gradient_narrow(_f64(dy[i]), _f64(y[i]), s)
-        else:
-            for k in range(n):
-                i = _at(first + k * stride)
-                dx[i] = log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
-    else:
-        sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
-        for k in range(n):
-            i = _at(first + k * stride)
-            dx[i] = softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)
+            return log_softmax_gradient_narrow(_f64(dy[i]), _f64(y[i]), s)
+        return log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
+    sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
+    return softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)
+
+
+@njit(inline="always")
+def _softmax_gradient_row(dy, y, dx, base, n, mode, s, narrow):
+    for k in range(n):
+        i = _at(base + k)
+        dx[i] = _gradient(dy, y, i, mode, s, narrow)
+
+
+@njit(inline="always")
+def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narrow):
+    """Rows j .. j + count - 1 of outer index o along a non-last axis."""
+    first = o * n * inner + j
+    for b in range(count):
+        bs[b] = 0.0
+        be[b] = 0.0
+    for k in range(n):
+        at = first + k * inner
+        for b in range(count):
+            i = _at(at + b)
+            t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
+            bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
+    for b in range(count):
+        bs[b] = bs[b] + be[b]
+    for k in range(n):
+        at = first + k * inner
+        for b in range(count):
+            i = _at(at + b)
+            dx[i] = _gradient(dy, y, i, mode, bs[b], narrow)
 
 
 @njit(**_FLAGS)
 def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
     narrow = dx.itemsize == 4
     log_mode = mode == LOG_SOFTMAX
-    for r in range(r0, r1):
-        base = (r // inner) * n * inner + r % inner
-        if inner == 1:
-            s = _weighted_sum(dy, y, base, 1, n, log_mode)
-            _softmax_gradient_row(dy, y, dx, base, 1, n, mode, s, narrow)
-        else:
-            s = _weighted_sum(dy, y, base, inner, n, log_mode)
-            _softmax_gradient_row(dy, y, dx, base, inner, n, mode, s, narrow)
+    if inner == 1:
+        lane_s = np.empty(_LANES)
+        lane_e = np.empty(_LANES)
+        for r in range(r0, r1):
+            s = _weighted_sum_row(dy, y, r * n, n, log_mode, lane_s, lane_e)
+            _softmax_gradient_row(dy, y, dx, r * n, n, mode, s, narrow)
+        return
+    bs = np.empty(_ROW_BLOCK)
+    be = np.empty(_ROW_BLOCK)
+    r = r0
+    while r < r1:
+        o = r // inner
+        j = r % inner
+        count = min(_ROW_BLOCK, inner - j, r1 - r)
+        _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narrow)
+        r += count
 
 
-PRELU_BLOCK = 64   # outer indices per row when channels are last
+PRELU_BLOCK = 64   # outer indices per row of the forward passes when channels are last
 
 
 @njit(inline="always")
-def _prelu_element(x, y, d, dy, dx, i, slope, want):
-    """One element of prelu's pass ``want``; returns its share of dweight."""
+def _prelu_element(x, y, d, i, slope, want):
+    """One element of prelu's forward pass (want 0) or value and derivative (1)."""
     v = _f64(x[i])
-    if want == 0:
-        y[i] = prelu_value(v, slope)
-    elif want == 1:
-        y[i] = prelu_value(v, slope)
+    y[i] = prelu_value(v, slope)
+    if want == 1:
         d[i] = prelu_derivative(v, slope)
-    else:
-        g = _f64(dy[i])
-        dx[i] = g * prelu_derivative(v, slope)
-        return prelu_dweight_share(v, g)
-    return 0.0
 
 
 @njit(**_FLAGS)
-def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
-    """want: 0 forward (y), 1 value and derivative (y, d), 2 backward (dx, dw_part).
+def _prelu_rows(x, w, y, d, n, inner, want, r0, r1):
+    """want: 0 forward (y), 1 value and derivative (y, d).
 
     With inner > 1 a row is one (outer, channel) run of ``inner`` contiguous
-    elements, channel = row % n, and dw_part[row] collects that row's share
-    of dweight; with one shared slope (n = 1) rows are just blocks, the last
-    one shorter.  With inner == 1 (channels last, as in (batch, units)) a
-    row is a block of PRELU_BLOCK outer indices, each holding all n channels,
-    and dw_part[row * n + c] collects the block's share of dweight[c].
+    elements, channel = row % n; with one shared slope (n = 1) rows are just
+    blocks, the last one shorter.  With inner == 1 (channels last, as in
+    (batch, units)) a row is a block of PRELU_BLOCK outer indices, each
+    holding all n channels.
     """
     if inner == 1 and n > 1:
         outer = x.size // n
@@ -411,18 +491,150 @@ def _prelu_rows(x, w, y, d, dy, dx, dw_part, n, inner, want, r0, r1):
             for o in range(r * PRELU_BLOCK, min((r + 1) * PRELU_BLOCK, outer)):
                 base = o * n
                 for c in range(n):
-                    part = _prelu_element(x, y, d, dy, dx, _at(base + c), _f64(w[c]), want)
-                    if want == 2:
-                        dw_part[_at(r * n + c)] += part
+                    _prelu_element(x, y, d, _at(base + c), _f64(w[c]), want)
         return
     for r in range(r0, r1):
         slope = _f64(w[r % n])
         base = r * inner
-        acc = 0.0
         for j in range(min(inner, x.size - base)):
-            acc += _prelu_element(x, y, d, dy, dx, _at(base + j), slope, want)
-        if want == 2:
-            dw_part[r] = acc
+            _prelu_element(x, y, d, _at(base + j), slope, want)
+
+
+# ---- prelu backward: dx, and dweight as a compensated sum in fixed blocks ------
+# (the cut, the lanes and their constants: fastact/math/prelu_blocks.py)
+
+_LANE_RUN = _pb.LANE_RUN
+_SLICE = _pb.SLICE
+_block_bounds = njit(inline="always")(_pb.block_bounds)
+
+
+@njit(inline="always")
+def _prelu_gradient(x, dy, dx, i, slope, narrow):
+    """dx[i], and element i's term of dweight with its rounding error."""
+    v = _f64(x[i])
+    g = _f64(dy[i])
+    dx[i] = g * prelu_derivative(v, slope)
+    if narrow:      # a product of float32 numbers is exact in float64
+        return prelu_dweight_share(v, g), 0.0
+    return prelu_dweight_terms(v, g)
+
+
+@njit(inline="always")
+def _prelu_lanes(x, dy, dx, at, count, slopes, lane_s, lane_e, first, narrow):
+    """Element at + i into lane first + i, slope slopes[first + i], i < count."""
+    for i in range(count):
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + i), slopes[_at(first + i)], narrow)
+        lane_s[_at(first + i)], lane_e[_at(first + i)] = compensated_add(
+            lane_s[_at(first + i)], lane_e[_at(first + i)], p, pe)
+
+
+@njit(inline="always")
+def _prelu_run(x, dy, dx, at, j0, j1, slope, lane_s, lane_e, first, narrow):
+    """Inner positions [j0, j1) of one channel's row (position 0 at ``at``)
+    into its _LANES lanes from ``first``: position j into lane j % _LANES
+    (a head up to a multiple of _LANES, whole groups, a tail)."""
+    j = j0
+    while j < j1 and j % _LANES != 0:
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + j), slope, narrow)
+        lane = first + j % _LANES
+        lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], p, pe)
+        j += 1
+    while j + _LANES <= j1:
+        for lane in range(_LANES):
+            p, pe = _prelu_gradient(x, dy, dx, _at(at + j + lane), slope, narrow)
+            lane_s[_at(first + lane)], lane_e[_at(first + lane)] = compensated_add(
+                lane_s[_at(first + lane)], lane_e[_at(first + lane)], p, pe)
+        j += _LANES
+    for i in range(j1 - j):
+        p, pe = _prelu_gradient(x, dy, dx, _at(at + j + i), slope, narrow)
+        lane_s[_at(first + i)], lane_e[_at(first + i)] = compensated_add(
+            lane_s[_at(first + i)], lane_e[_at(first + i)], p, pe)
+
+
+@njit(inline="always")
+def _prelu_block(x, w, dy, dx, partial, outer, channels, inner, blocks, k, c0, c1,
+                 lane_s, lane_e, slopes, narrow):
+    """Block k of channels [c0, c1): dx, and each channel's (sum, error) of
+    the block in partial[k * channels + c], partial[(blocks + k) * channels + c].
+
+    The channels go _SLICE // lanes at a time, their lanes in lane_s, lane_e
+    (channel c's lane l at (c - s0) * lanes + l); per outer index o, a run of
+    inner positions [j0, j1) of each channel.
+    """
+    lo, hi = _block_bounds(outer * inner, blocks, k)
+    nl = inner if inner < _LANE_RUN else _LANES
+    for s0 in range(c0, c1, _SLICE // nl):
+        s1 = min(s0 + _SLICE // nl, c1)
+        width = (s1 - s0) * nl
+        for i in range(width):
+            lane_s[i] = 0.0
+            lane_e[i] = 0.0
+        if nl == inner:
+            for i in range(width):
+                slopes[i] = _f64(w[_at(s0 + i // inner)])
+        o = lo // inner
+        while o * inner < hi:
+            j0 = max(lo, o * inner) - o * inner
+            j1 = min(hi, (o + 1) * inner) - o * inner
+            row = (o * channels + s0) * inner
+            if nl == inner and j1 - j0 == inner:
+                # whole rows: the slice of channels is one run of lanes
+                _prelu_lanes(x, dy, dx, row, width, slopes, lane_s, lane_e, 0, narrow)
+            elif nl == inner:
+                for c in range(s1 - s0):
+                    _prelu_lanes(x, dy, dx, row + c * inner + j0, j1 - j0, slopes, lane_s,
+                                 lane_e, c * inner + j0, narrow)
+            else:
+                for c in range(s1 - s0):
+                    _prelu_run(x, dy, dx, row + c * inner, j0, j1, _f64(w[_at(s0 + c)]),
+                               lane_s, lane_e, c * nl, narrow)
+            o += 1
+        for c in range(s0, s1):
+            s = 0.0
+            err = 0.0
+            for lane in range((c - s0) * nl, (c - s0 + 1) * nl):
+                s, err = compensated_add(s, err, lane_s[lane], lane_e[lane])
+            partial[_at(k * channels + c)] = s
+            partial[_at((blocks + k) * channels + c)] = err
+
+
+@njit(**_FLAGS)
+def _prelu_backward_rows(x, w, dy, dx, partial, dweight, outer, channels, inner, blocks, chunk,
+                         t0, t1):
+    """Tasks [t0, t1) of prelu's backward: task t is block t // chunks (of
+    each channel's sequence, fixed by the shape) of the channels
+    [h * chunk, (h + 1) * chunk), h = t % chunks.  The channel chunks only
+    share out the work: the sums do not depend on them."""
+    narrow = x.itemsize == 4
+    chunks = (channels + chunk - 1) // chunk
+    lane_s = np.empty(_SLICE)
+    lane_e = np.empty(_SLICE)
+    slopes = np.empty(_SLICE)
+    for t in range(t0, t1):
+        k = t // chunks
+        c0 = t % chunks * chunk
+        c1 = min(c0 + chunk, channels)
+        _prelu_block(x, w, dy, dx, partial, outer, channels, inner, blocks, k, c0, c1,
+                     lane_s, lane_e, slopes, narrow)
+
+
+@njit(inline="always")
+def prelu_dweight_total(partial, first, blocks, stride):
+    """One channel's dweight from its blocks' (sum, error) pairs, in block order."""
+    s = 0.0
+    err = 0.0
+    for k in range(blocks):
+        s, err = compensated_add(s, err, partial[_at(first + k * stride)],
+                                 partial[_at(first + (blocks + k) * stride)])
+    return compensated_result(s, err)
+
+
+@njit(**_FLAGS)
+def _prelu_backward_finish(x, w, dy, dx, partial, dweight, outer, channels, inner, blocks,
+                           chunk):
+    """dweight from the tasks' partial sums (after every task has run)."""
+    for c in range(channels):
+        dweight[c] = prelu_dweight_total(partial, c, blocks, channels)
 
 
 @njit(inline="always")

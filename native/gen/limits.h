@@ -10,4 +10,13 @@
  * (fastact/backends/parallel.py's PARALLEL_MIN, which the Numba path uses). */
 #define FA_PARALLEL_MIN ((size_t)16384)
 
+/* How prelu's dweight sum is cut into blocks and lanes, and its work into
+ * tasks (fastact/math/prelu_blocks.py, which the Numba path uses). */
+#define FA_PRELU_PIECES ((size_t)256)
+#define FA_PRELU_MIN_BLOCK ((size_t)1024)
+#define FA_PRELU_LANES ((size_t)16)
+#define FA_PRELU_LANE_RUN ((size_t)64)
+#define FA_PRELU_SLICE ((size_t)1024)
+#define FA_PRELU_TASKS ((size_t)64)
+
 #endif

@@ -1535,19 +1535,6 @@ FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
     return ((y2 < q) ? small : large);
 }
 
-/* fastact/math/along_axis.py: grid_digits: e in [0, 1] as three integers on the grids of spacing 2**-30, 2**-60, 2**-90. */
-FA_INLINE void fa_grid_digits(double e, int64_t *out0, int64_t *out1, int64_t *out2)
-{
-    double t1, r1, t2, r2;
-    t1 = e + 6291456.0;
-    r1 = e - (t1 - 6291456.0);
-    t2 = r1 + 0.005859375;
-    r2 = r1 - (t2 - 0.005859375);
-    *out0 = (fa_bits_from_double(t1)) - (INT64_C(4708513410415853568));
-    *out1 = (fa_bits_from_double(t2)) - (INT64_C(4573405421594738688));
-    *out2 = (fa_bits_from_double(r2 + (5.4569682106375694e-12))) - (INT64_C(4438297432773623808));
-}
-
 /* fastact/math/along_axis.py: _difference: a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should. */
 FA_INLINE void fa_difference_axis(double a, double b, double *out0, double *out1)
 {
@@ -1571,14 +1558,6 @@ FA_INLINE double fa_shifted_exp(double v, double m)
 FA_INLINE double fa_shifted_exp_narrow(double v, double m)
 {
     return fa_exp_f32d(v - m);
-}
-
-/* fastact/math/along_axis.py: grid_total: The sum from the grid sums, rounded once (NaN if a term was NaN). */
-FA_INLINE double fa_grid_total(int64_t q1, int64_t q2, int64_t q3, int64_t nans)
-{
-    double total;
-    total = (((double)(q1)) * (9.313225746154785e-10)) + ((((double)(q2)) * (8.673617379884035e-19)) + (((double)(q3)) * (8.077935669463161e-28)));
-    return ((nans != 0) ? NAN : total);
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
@@ -1629,10 +1608,37 @@ FA_INLINE double fa_prelu_derivative(double v, double slope)
     return ((v == v) ? ((v > 0.0) ? 1.0 : slope) : v);
 }
 
-/* fastact/math/along_axis.py: prelu_dweight_share: An element's share of dweight: 0 where v > 0, else dy v. */
+/* fastact/math/along_axis.py: prelu_dweight_share: An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data). */
 FA_INLINE double fa_prelu_dweight_share(double v, double g)
 {
     return ((v > 0.0) ? 0.0 : g * v);
+}
+
+/* fastact/math/along_axis.py: prelu_dweight_terms: An element's term of dweight for float64 data, and the product's rounding error (exact, by fma): both 0 where v > 0. */
+FA_INLINE void fa_prelu_dweight_terms(double v, double g, double *out0, double *out1)
+{
+    double p, lost;
+    p = g * v;
+    lost = fma(g, v, -p);
+    *out0 = ((v > 0.0) ? 0.0 : p);
+    *out1 = ((v > 0.0) ? 0.0 : lost);
+}
+
+/* fastact/math/along_axis.py: compensated_add: (s, err) plus (term, term_err): s + term rounded, and its exact rounding error (TwoSum: no branch, so lanes of it vectorise) added to err with the term's own error. */
+FA_INLINE void fa_compensated_add(double s, double err, double term, double term_err, double *out0, double *out1)
+{
+    double total, back, lost;
+    total = s + term;
+    back = total - s;
+    lost = (s - (total - back)) + (term - back);
+    *out0 = total;
+    *out1 = err + (lost + term_err);
+}
+
+/* fastact/math/along_axis.py: compensated_result: s + err; where s is inf or NaN, s (inf - inf made err NaN). */
+FA_INLINE double fa_compensated_result(double s, double err)
+{
+    return (((s - s) == 0.0) ? s + err : s);
 }
 
 /* fastact/math/along_axis.py: glu_value_and_derivative: glu's value a sigmoid(b) and its partial derivatives in a and in b. */
@@ -1652,16 +1658,6 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
     (void)unused0;
     fa_sigmoid_value_and_derivative_f32((float)(b), &s, &unused0);
     return a * ((double)(s));
-}
-
-/* fastact/math/along_axis.py: _add_compensated: Neumaier's step: s + e with its rounding error accumulated in c. */
-FA_INLINE void fa_add_compensated(double s, double c, double e, double *out0, double *out1)
-{
-    double t;
-    t = s + e;
-    c = c + (((fabs(s)) >= (fabs(e))) ? (s - t) + e : (e - t) + s);
-    *out0 = t;
-    *out1 = c;
 }
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
 #define fa_hardshrink_derivative_from_y_f32d fa_softshrink_derivative_from_y_f32d
