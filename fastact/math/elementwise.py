@@ -658,9 +658,12 @@ def _add_fitted(m, coeffs, helpers, tier):
             den2_lo = v - (den2 - 1.0)
             small = (w + corr) - fma(x_du2, den2_lo, den2_lo)
             neg_num = fma(2.0 * c_hi, q, 1.0 + small)
-            num = den + mul_exp(x_du2, hi, lo) if pos else neg_num
-            bracket = num / den2
-            d = bracket if pos else mul_exp(bracket, hi, lo)
+            # (every mul_exp unconditional, then selects: GCC then shares one
+            # reduction of e**hi among them; inside a ?: it computes each anew)
+            pos_part = mul_exp(x_du2, hi, lo)
+            bracket = (den + pos_part if pos else neg_num) / den2
+            neg_d = mul_exp(bracket, hi, lo)
+            d = bracket if pos else neg_d
         else:
             slope = x_du2 / _one_plus_squared(w)   # times w: x sigmoid'(2u) d(2u)/dx
             pos_d = 1.0 / den + mul_exp(slope, hi, lo)

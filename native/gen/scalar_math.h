@@ -422,7 +422,7 @@ FA_INLINE void fa_gelu_value_and_derivative_f64(double x, double *out0, double *
 /* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
 FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, q, corr, x_du2, hi, lo, w, den, neg_y, y, v, den2, den2_lo, small, neg_num, num, bracket, d;
+    double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, q, corr, x_du2, hi, lo, w, den, neg_y, y, v, den2, den2_lo, small, neg_num, pos_part, bracket, neg_d, d;
     int pos;
     xc = fa_clamp_f64(x, -(1e+30), 1e+30);
     c_hi = 0.7978845608028654;
@@ -455,9 +455,10 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, dou
     den2_lo = v - (den2 - 1.0);
     small = (w + corr) - (fma(x_du2, den2_lo, den2_lo));
     neg_num = fma(2.0 * c_hi, q, 1.0 + small);
-    num = (pos ? den + (fa_mul_exp_f64(x_du2, hi, lo)) : neg_num);
-    bracket = num / den2;
-    d = (pos ? bracket : fa_mul_exp_f64(bracket, hi, lo));
+    pos_part = fa_mul_exp_f64(x_du2, hi, lo);
+    bracket = (pos ? den + pos_part : neg_num) / den2;
+    neg_d = fa_mul_exp_f64(bracket, hi, lo);
+    d = (pos ? bracket : neg_d);
     *out0 = y;
     *out1 = d;
 }
