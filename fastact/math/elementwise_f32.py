@@ -32,7 +32,7 @@ promote the arithmetic to float64.
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float32, float32_from_bits, fma
+from .llvm_intrinsics import bits_from_float32, float32_from_bits, float_from_bits, fma
 from .elementwise import _nan_or       # generic: keeps a float32 a float32
 from .float32_fits import FLOAT32_FITS
 
@@ -53,6 +53,8 @@ _E0, _E1, _E2, _E3, _E4, _E5 = _EXPM1_C
 _L0, _L1, _L2, _L3, _L4 = (_f(2 / 3), _f(2 / 5), _f(2 / 7), _f(2 / 9), _f(2 / 11))
 _EXP_LO, _EXP_HI = _f(-104.0), _f(89.0)    # beyond: 0 and inf in float32
 _EXPM1_LO = _f(-20.0)                       # expm1 is -1 in float32 below
+_TAIL = _f(-1e4)                            # x below this behaves as -inf
+_MUL_EXP_LO = _f(-140.0)                    # keeps both halves of 2**k normal
 _SELU_SCALE = _f(1.0507009873554805)
 _SELU_SCALE_WIDE = _d(1.0507009873554805)
 _SELU_SA = _f(1.0507009873554805 * 1.6732632423543772)
@@ -107,6 +109,21 @@ def reduce_exp(x):
 def exp(x):
     k, p = reduce_exp(_clamp(x, _EXP_LO, _EXP_HI))
     return _scale(_ONE + p, k)
+
+
+@njit(inline="always")
+def exp_wide(x):
+    """e**x as a float64 from the float32 reduction: a tiny result is not
+    rounded to a float32 subnormal before the float64 arithmetic that uses it."""
+    k, p = reduce_exp(_clamp(x, _f(-150.0), _EXP_HI))
+    return (1.0 + _d(p)) * float_from_bits((k + 1023) << 52)
+
+
+@njit(inline="always")
+def mul_exp(v, h):
+    """v * e**h rounded once, also where the result is subnormal (|v| <= 1e4)."""
+    k, p = reduce_exp(_clamp(h, _MUL_EXP_LO, _EXP_HI))
+    return _scale(v + v * p, k)
 
 
 @njit(inline="always")
@@ -245,51 +262,24 @@ def silu_value_and_derivative(x):
 @njit(inline="always")
 def mish_value_and_derivative(x):
     x = _f(x)
-    # tanh(softplus x) = num / den in terms of w = e**-|x| = 2**k (1 + p) (see
-    # elementwise.py), one exponential and one reciprocal; for x < 0, y and y' carry a
-    # factor e**x, applied last so that the tails round once
-    xc = _clamp(x, -_SILU_CLAMP, _SILU_CLAMP)
-    k, p = reduce_exp(-abs(xc))
-    w = _scale_low(_ONE + p, k)
-    # x > 0 tested twice, once on the bits for the selects before the division, once on
-    # the float after it: with one test, GCC's jump threading copies the division into
-    # both arms of the select (a NaN with the sign bit clear counts; it stays NaN)
-    pos_bits = bits_from_float32(x) > 0
+    # tanh(softplus x) = num / den in terms of w = e**-|x| (see elementwise.py); the
+    # exponential in float32, the rational part in float64 (in float32 it
+    # collects 5 ulp)
+    w = exp_wide(-abs(x))
+    xd = _d(x)
     pos = x > _ZERO
-    w2 = w + _TWO
-    w2_lo = (_TWO - w2) + w                       # w + 2 = w2 + w2_lo exactly
-    ww = w * w
-    # x > 0: num = 1 + 2 w, den = num + 2 w**2; x < 0: num = w (w + 2), den = num + 2
-    # (as 2 w + 1 or w**2, + 2 w**2 or 2: selecting whole results, GCC divides twice)
-    num = fma(_TWO, w, _ONE if pos_bits else ww)
-    den = fma(_TWO, ww if pos_bits else _ONE, num)
-    inv = _ONE / den
-    # 1 / den_exact = inv (1 + e) to first order: den_exact - den from the error terms
-    den_err = fma(w + w, w, num - den) if pos else fma(w, w2, _TWO - den) + w * w2_lo
-    e = fma(-inv, den_err, fma(-inv, den, _ONE))
-    # x > 0: y = x - x 2 w**2 / den (the correction is at most 0.4 x)
-    neg_2ww = _f(-2.0) * ww
-    pos_y = fma(xc * neg_2ww, inv * (_ONE + e), x)
-    # x < 0: y = e**x x (w + 2) / den, the product kept as a pair until the last rounding
-    xw = xc * w2
-    xw_lo = fma(xc, w2, -xw) + xc * w2_lo
-    m = xw * inv
-    m_lo = fma(xw, inv, -m) + (xw_lo * inv + m * e)
-    neg_y = _scale_low(fma(m, p, fma(m_lo, p, m_lo)) + m, k)
-    y = pos_y if pos else neg_y
-    # x > 0: t + x 4 w**2 (1 + w) / den**2; x < 0: e**x B with B = (1 + x) - w c / den**2
-    # (elementwise.py), c = 2 + 4 w + 3 w**2 + w**3 + x (4 + 8 w + 4 w**2 + w**3); the
-    # square of inv (1 + e) is inv**2 (1 + 2 e)
-    inv2 = inv * inv
-    t = fma(neg_2ww, inv * (_ONE + e), _ONE)
-    cross = _FOUR * ww * (_ONE + w) * inv2
-    c = fma(xc, fma(w, fma(w, _FOUR + w, _f(8.0)), _FOUR), fma(w, fma(w, _f(3.0) + w, _FOUR), _TWO))
-    q = w * c * inv2
-    s1 = _ONE + xc
-    s1_lo = (_ONE - s1) + xc                   # 1 + x = s1 + s1_lo exactly for x <= 0
-    bn = fma(-q, fma(_TWO, e, _ONE), s1) + s1_lo
-    d_neg = _scale_low(fma(bn, p, bn), k)
-    return y, (fma(xc, cross, t) if pos else d_neg)
+    num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
+    den = num + (2.0 * w * w if pos else 2.0)
+    inv = 1.0 / den
+    t = num * inv
+    cross = 4.0 * (w * w if pos else w) * (1.0 + w) * inv * inv
+    # x < 0: y and y' carry a factor e**x, applied last so that tails round once
+    xn = _clamp(x, _TAIL, _ZERO)
+    neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
+    y = _f(xd * t) if pos else neg_y
+    d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
+    xp = _clamp(xd, 0.0, 1e4)             # beyond, x e**-x is 0 (and inf * 0 NaN)
+    return y, (_f(t + xp * cross) if pos else d_neg)
 
 
 @njit(inline="always")

@@ -1230,44 +1230,53 @@ FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out
     *out1 = d;
 }
 
+/* fastact/math/elementwise_f32.py: exp_wide: e**x as a float64 from the float32 reduction: a tiny result is not rounded to a float32 subnormal before the float64 arithmetic that uses it. */
+FA_INLINE double fa_exp_wide_f32(float x)
+{
+    int32_t k;
+    float p;
+    fa_reduce_exp_f32(fa_clamp_f32(x, (float)(-150.0), 89.0f), &k, &p);
+    return (1.0 + ((double)(p))) * (fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52)));
+}
+
+/* fastact/math/elementwise_f32.py: mul_exp: v * e**h rounded once, also where the result is subnormal (|v| <= 1e4). */
+FA_INLINE float fa_mul_exp_f32(float v, float h)
+{
+    int32_t k;
+    float p;
+    fa_reduce_exp_f32(fa_clamp_f32(h, (-140.0f), 89.0f), &k, &p);
+    return fa_scale_f32(v + (v * p), k);
+}
+
+/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
+FA_INLINE double fa_clamp_f32_ddd(double x, double lo, double hi)
+{
+    double t;
+    t = ((x < lo) ? lo : x);
+    return ((t > hi) ? hi : t);
+}
+
 /* fastact/math/elementwise_f32.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float xc, p, w, w2, w2_lo, ww, num, den, inv, den_err, e, neg_2ww, pos_y, xw, xw_lo, m, m_lo, neg_y, y, inv2, t, cross, c, q, s1, s1_lo, bn, d_neg;
-    int32_t k;
-    int pos_bits, pos;
-    xc = fa_clamp_f32(x, -140.0f, 140.0f);
-    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
-    w = fa_scale_low_f32(1.0f + p, k);
-    pos_bits = (fa_bits_from_float(x)) > 0;
+    double w, xd, num, den, inv, t, cross, xp;
+    int pos;
+    float xn, neg_y, y, d_neg;
+    w = fa_exp_wide_f32(-(fabsf(x)));
+    xd = (double)(x);
     pos = x > 0.0f;
-    w2 = w + 2.0f;
-    w2_lo = (2.0f - w2) + w;
-    ww = w * w;
-    num = fmaf(2.0f, w, (pos_bits ? 1.0f : ww));
-    den = fmaf(2.0f, (pos_bits ? ww : 1.0f), num);
-    inv = 1.0f / den;
-    den_err = (pos ? fmaf(w + w, w, num - den) : (fmaf(w, w2, 2.0f - den)) + (w * w2_lo));
-    e = fmaf(-inv, den_err, fmaf(-inv, den, 1.0f));
-    neg_2ww = ((float)(-2.0)) * ww;
-    pos_y = fmaf(xc * neg_2ww, inv * (1.0f + e), x);
-    xw = xc * w2;
-    xw_lo = (fmaf(xc, w2, -xw)) + (xc * w2_lo);
-    m = xw * inv;
-    m_lo = (fmaf(xw, inv, -m)) + ((xw_lo * inv) + (m * e));
-    neg_y = fa_scale_low_f32((fmaf(m, p, fmaf(m_lo, p, m_lo))) + m, k);
-    y = (pos ? pos_y : neg_y);
-    inv2 = inv * inv;
-    t = fmaf(neg_2ww, inv * (1.0f + e), 1.0f);
-    cross = ((4.0f * ww) * (1.0f + w)) * inv2;
-    c = fmaf(xc, fmaf(w, fmaf(w, 4.0f + w, (float)(8.0)), 4.0f), fmaf(w, fmaf(w, ((float)(3.0)) + w, 4.0f), 2.0f));
-    q = (w * c) * inv2;
-    s1 = 1.0f + xc;
-    s1_lo = (1.0f - s1) + xc;
-    bn = (fmaf(-q, fmaf(2.0f, e, 1.0f), s1)) + s1_lo;
-    d_neg = fa_scale_low_f32(fmaf(bn, p, bn), k);
+    num = (pos ? 1.0 + (2.0 * w) : w * (w + 2.0));
+    den = num + (pos ? (2.0 * w) * w : 2.0);
+    inv = 1.0 / den;
+    t = num * inv;
+    cross = (((4.0 * (pos ? w * w : w)) * (1.0 + w)) * inv) * inv;
+    xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
+    neg_y = fa_mul_exp_f32((float)((((double)(xn)) * (w + 2.0)) * inv), xn);
+    y = (pos ? (float)(xd * t) : neg_y);
+    d_neg = fa_mul_exp_f32((float)(((w + 2.0) + (((4.0 * ((double)(xn))) * (1.0 + w)) * inv)) * inv), xn);
+    xp = fa_clamp_f32_ddd(xd, 0.0, 10000.0);
     *out0 = y;
-    *out1 = (pos ? fmaf(xc, cross, t) : d_neg);
+    *out1 = (pos ? (float)(t + (xp * cross)) : d_neg);
 }
 
 /* fastact/math/elementwise.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy. */
