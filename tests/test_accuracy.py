@@ -15,7 +15,6 @@ The stated exceptions to the plain measure (README, "Accuracy"):
 * the softmax family's float64 backward is counted in ULPs of the larger of its
   two terms (its sums' terms are rounded products), prelu's dweight against the
   exact sum with the bound of a compensated sum;
-* SHORTFALLS below: a known excess, held to a stated bound until it is fixed.
 
 Grids (tests/cases.py): float64 ~30k points (dense on [-30, 30], log-spaced
 magnitudes subnormal..max of both signs, random bit patterns, kinks and their
@@ -45,25 +44,11 @@ def _need_wide(dtype):
                     "this platform's long double is float64")
 
 
-# Known excesses over BOUND, each with the x interval and the bound it is held to there
-# until the kernel is fixed (README, "Accuracy", says so too):
-# gelu(approximate='tanh')'s float64 derivative reaches 5.3 ULP for x in [-12, -2]
-# (measured on random samples: 5.25 at -2.241, 4.48 at -6.689; 4.26 at -3.92675 even in
-# ULPs of the larger term), both backends (test_known_shortfalls).
-SHORTFALLS = {("gelu_tanh", "float64"): ((-12.0, -2.0), 6)}
-SHORTFALL_POINTS = {("gelu_tanh", "float64"): [-3.9267498612995375, -2.241039623833096,
-                                               -6.689180548538011]}
-
-
-def derivative_bound(case, dtype, x):
-    """BOUND, or per point where a known shortfall raises it (SHORTFALLS)."""
-    known = SHORTFALLS.get((case.kernel, np.dtype(dtype).name))
-    if known is None:
-        return BOUND
-    (lo, hi), bound = known
-    with np.errstate(invalid="ignore"):
-        inside = (np.asarray(x, np.float64) >= lo) & (np.asarray(x, np.float64) <= hi)
-    return np.where(inside, bound, BOUND)
+# float64 points where gelu(approximate='tanh')'s derivative once reached 4.3-5.3 ULP
+# (its bracket 1/den + slope cancels partly for x in [-12, -2] and magnified the
+# roundings of x d(2u)/dx and (1 + w)**2); test_gelu_tanh_hard_points holds them to BOUND.
+GELU_TANH_HARD_POINTS = [-3.9267498612995375, -2.241039623833096, -6.689180548538011,
+                         -2.2250946014396575, -7.059035295176477, -3.7666188330941672]
 
 
 def spread_dy(shape, dtype, seed=1):
@@ -143,7 +128,7 @@ def test_value_and_derivative(case, dtype):
     assert y.dtype == d.dtype == dtype
     R.assert_ulp(y, ref.f, dtype, BOUND, {"x": x},
                  label=_label(case, dtype, "value_and_derivative: value"))
-    R.assert_ulp(d, ref.df, dtype, derivative_bound(case, dtype, x), {"x": x},
+    R.assert_ulp(d, ref.df, dtype, BOUND, {"x": x},
                  scale=term_scale(case, ref, x),
                  label=_label(case, dtype, "value_and_derivative: derivative"))
 
@@ -153,7 +138,7 @@ def test_value_and_derivative(case, dtype):
 def test_backward_dy_one(case, dtype):
     x, ref = _grid(case, dtype)
     dx = case.func.backward(np.ones_like(x), x, **case.kwargs)
-    R.assert_ulp(dx, ref.df, dtype, derivative_bound(case, dtype, x), {"x": x},
+    R.assert_ulp(dx, ref.df, dtype, BOUND, {"x": x},
                  scale=term_scale(case, ref, x), label=_label(case, dtype, "backward (dy = 1)"))
 
 
@@ -164,7 +149,7 @@ def test_backward_any_dy(case, dtype):
     x, ref = _grid(case, dtype)
     dy = spread_dy(x.shape, dtype)
     dx = case.func.backward(dy, x, **case.kwargs)
-    assert_backward(dx, dy, ref.df, dtype, derivative_bound(case, dtype, x),
+    assert_backward(dx, dy, ref.df, dtype, BOUND,
                     {"x": x, "dy": dy}, scale=term_scale(case, ref, x),
                     label=_label(case, dtype, "backward (dy of every magnitude)"))
 
@@ -186,18 +171,14 @@ def test_backward_from_y(case, dtype):
                     {"x": x, "y": y, "dy": dy}, label=_label(case, dtype, "backward from y"))
 
 
-@pytest.mark.xfail(strict=True, reason="gelu(approximate='tanh') float64 derivative over "
-                   "4 ULP for x in [-12, -2] (SHORTFALLS): a kernel fix is needed")
-@pytest.mark.parametrize("kernel, dtype_name", sorted(SHORTFALL_POINTS), ids=str)
-def test_known_shortfalls(kernel, dtype_name):
-    """The points of a known shortfall, held to BOUND: fails until the kernel is fixed
-    (then SHORTFALLS and the README's sentence go)."""
-    (case,) = [c for c in cases.math_cases(extra=False) if c.kernel == kernel]
-    x = np.array(SHORTFALL_POINTS[kernel, dtype_name], dtype_name)
+def test_gelu_tanh_hard_points():
+    """gelu(approximate='tanh')'s float64 derivative at its former worst points."""
+    (case,) = [c for c in cases.math_cases() if c.kernel == "gelu_tanh"]
+    x = np.array(GELU_TANH_HARD_POINTS, np.float64)
     _need_wide(x.dtype)
-    ref = R.evaluate(kernel, x, case.params, "f64" if dtype_name == "float64" else "f32")
+    ref = R.evaluate("gelu_tanh", x, case.params, "f64")
     d = case.func.value_and_derivative(x, **case.kwargs)[1]
-    R.assert_ulp(d, ref.df, x.dtype, BOUND, {"x": x}, label=f"{kernel} {dtype_name} derivative")
+    R.assert_ulp(d, ref.df, x.dtype, BOUND, {"x": x}, label="gelu_tanh float64 derivative")
 
 
 # --------------------------------------------------------------------------
@@ -222,13 +203,12 @@ def test_lengths(case, dtype):
         R.assert_ulp(y, ref.f[idx], dtype, BOUND, {"x": x}, label=what + " forward")
         y2, d = f.value_and_derivative(x, **case.kwargs)
         R.assert_ulp(y2, ref.f[idx], dtype, BOUND, {"x": x}, label=what + " vad value")
-        bound = derivative_bound(case, dtype, x)
-        R.assert_ulp(d, ref.df[idx], dtype, bound, {"x": x}, scale=sc,
+        R.assert_ulp(d, ref.df[idx], dtype, BOUND, {"x": x}, scale=sc,
                      label=what + " vad derivative")
         dy = random_dy(n, dtype, seed=n)
         dyw = dy.astype(R.WIDE)
         dx = f.backward(dy, x, **case.kwargs)
-        R.assert_ulp(dx, dyw * ref.df[idx], dtype, bound, {"x": x, "dy": dy},
+        R.assert_ulp(dx, dyw * ref.df[idx], dtype, BOUND, {"x": x, "dy": dy},
                      scale=None if sc is None else np.abs(dyw) * sc, label=what + " backward")
         if case.act.backward_from_y:
             with np.errstate(over="ignore"):

@@ -47,6 +47,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 # two-part constants for the gelu tanh form: value = hi + lo
 _SQRT_2_OVER_PI = (0.7978845608028654, -4.9846544045554e-17)
 _GELU_TANH_A = (0.044715, 2.1960211427085595e-18)  # 0.044715 = hi (a double) + lo
+_THREE_SQRT_2_OVER_PI = 3.0 * _SQRT_2_OVER_PI[0]   # scales a low part: its rounding is negligible
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 _SELU_SA = 1.7580993408473768       # scale * alpha, correctly rounded
@@ -624,8 +625,12 @@ def _add_fitted(m, coeffs, helpers, tier):
             s_lo = ((xc - (s - s_virtual)) + (p - s_virtual)) + p_lo
             u = c_hi * s
             u_lo = fma(c_hi, s, -u) + (c_hi * s_lo + c_lo * s)
-            # x d(2u)/dx = 2 c (x + 3 a x**3), from the same pieces
-            x_du2 = 2.0 * c_hi * fma(3.0, p, xc)
+            # x d(2u)/dx = 2 c (x + 3 a x**3), from the same pieces with their
+            # low parts (p_lo, c_lo): the derivative's bracket below magnifies
+            # its error (5 ulp at x = -2.2 without them)
+            q = fma(3.0, p, xc)
+            corr = 2.0 * fma(_THREE_SQRT_2_OVER_PI, p_lo, c_lo * q)
+            x_du2 = fma(2.0 * c_hi, q, corr)
         else:
             u = c_hi * (xc + a_hi * xc * x2)
             u_lo = 0.0
@@ -639,10 +644,31 @@ def _add_fitted(m, coeffs, helpers, tier):
         den = 1.0 + w
         neg_y = mul_exp(xc / den, hi, lo)
         y = x / den if pos else neg_y
-        slope = x_du2 / _one_plus_squared(w)   # times w: x sigmoid'(2u) d(2u)/dx
-        pos_d = 1.0 / den + mul_exp(slope, hi, lo)
-        neg_d = mul_exp(1.0 / den + slope, hi, lo)
-        d = pos_d if pos else neg_d
+        if split:
+            # d = sigmoid(2u) + x sigmoid'(2u) d(2u)/dx = (den + w' x_du2) / den**2
+            # with w' = w (u >= 0) or 1 (u < 0, where w multiplies last): one
+            # division.  For u < 0 the numerator partly cancels (1 + w - 4.9
+            # at x = -2), which magnifies its error: it is rounded once, the
+            # product 2 c_hi q inside the fma and the small terms added to w.
+            # den**2 = den2 + den2_lo (Fast2Sum): 1 + 2w rounded is 1 ulp off
+            # for tiny w; dividing by den2 instead costs num den2_lo / den2,
+            # about (1 + x_du2) den2_lo, taken off the numerator.
+            v = w * (w + 2.0)
+            den2 = 1.0 + v
+            den2_lo = v - (den2 - 1.0)
+            small = (w + corr) - fma(x_du2, den2_lo, den2_lo)
+            neg_num = fma(2.0 * c_hi, q, 1.0 + small)
+            # (every mul_exp unconditional, then selects: GCC then shares one
+            # reduction of e**hi among them; inside a ?: it computes each anew)
+            pos_part = mul_exp(x_du2, hi, lo)
+            bracket = (den + pos_part if pos else neg_num) / den2
+            neg_d = mul_exp(bracket, hi, lo)
+            d = bracket if pos else neg_d
+        else:
+            slope = x_du2 / _one_plus_squared(w)   # times w: x sigmoid'(2u) d(2u)/dx
+            pos_d = 1.0 / den + mul_exp(slope, hi, lo)
+            neg_d = mul_exp(1.0 / den + slope, hi, lo)
+            d = pos_d if pos else neg_d
         return y, d
 
     m.tanhshrink_value_and_derivative = tanhshrink_value_and_derivative

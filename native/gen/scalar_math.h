@@ -422,7 +422,7 @@ FA_INLINE void fa_gelu_value_and_derivative_f64(double x, double *out0, double *
 /* fastact/math/elementwise.py: gelu_tanh_value_and_derivative */
 FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, x_du2, hi, lo, w, den, neg_y, y, slope, pos_d, neg_d, d;
+    double xc, c_hi, c_lo, a_hi, a_lo, x2, x2_lo, x3, x3_lo, p, p_lo, s, s_virtual, s_lo, u, u_lo, q, corr, x_du2, hi, lo, w, den, neg_y, y, v, den2, den2_lo, small, neg_num, pos_part, bracket, neg_d, d;
     int pos;
     xc = fa_clamp_f64(x, -(1e+30), 1e+30);
     c_hi = 0.7978845608028654;
@@ -440,7 +440,9 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, dou
     s_lo = ((xc - (s - s_virtual)) + (p - s_virtual)) + p_lo;
     u = c_hi * s;
     u_lo = (fma(c_hi, s, -u)) + ((c_hi * s_lo) + (c_lo * s));
-    x_du2 = (2.0 * c_hi) * (fma(3.0, p, xc));
+    q = fma(3.0, p, xc);
+    corr = 2.0 * (fma(2.3936536824085963, p_lo, c_lo * q));
+    x_du2 = fma(2.0 * c_hi, q, corr);
     pos = u >= 0.0;
     hi = (-2.0) * (fabs(u));
     lo = (pos ? (-2.0) * u_lo : 2.0 * u_lo);
@@ -448,10 +450,15 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, dou
     den = 1.0 + w;
     neg_y = fa_mul_exp_f64(xc / den, hi, lo);
     y = (pos ? x / den : neg_y);
-    slope = x_du2 / (fa_one_plus_squared_f64(w));
-    pos_d = (1.0 / den) + (fa_mul_exp_f64(slope, hi, lo));
-    neg_d = fa_mul_exp_f64((1.0 / den) + slope, hi, lo);
-    d = (pos ? pos_d : neg_d);
+    v = w * (w + 2.0);
+    den2 = 1.0 + v;
+    den2_lo = v - (den2 - 1.0);
+    small = (w + corr) - (fma(x_du2, den2_lo, den2_lo));
+    neg_num = fma(2.0 * c_hi, q, 1.0 + small);
+    pos_part = fa_mul_exp_f64(x_du2, hi, lo);
+    bracket = (pos ? den + pos_part : neg_num) / den2;
+    neg_d = fa_mul_exp_f64(bracket, hi, lo);
+    d = (pos ? bracket : neg_d);
     *out0 = y;
     *out1 = d;
 }
