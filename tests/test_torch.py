@@ -648,3 +648,53 @@ def test_inplace_modules():
         out = cls(**kwargs, inplace=True)(t)
         assert out is t
         assert torch.equal(t, cls(**kwargs)(x))
+
+
+# --------------------------------------------------------------------------
+# plain eager calls skip the operator's dispatch (fastact/torch/_ops.py, plain_eager)
+
+@pytest.mark.parametrize("name", ["relu", "mish", "leaky_relu", "sigmoid"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_eager_path_matches_the_operator(name, dtype):
+    """An eager call runs the autograd Function, a call under a dispatch mode (what
+    tracing uses) the operator: the same values and gradients to the bit."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Seen(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator().manual_seed(3)
+    x0 = (torch.randn(1000, generator=gen, dtype=torch.float64) * 4).to(dtype)
+    dy = torch.randn(1000, generator=gen, dtype=torch.float64).to(dtype)
+    fn = getattr(ft, name)
+    results = []
+    for traced in (False, True):
+        x = x0.clone().requires_grad_()
+        mode = Seen()
+        if traced:
+            with mode:
+                y = fn(x)
+                y.backward(dy)
+            assert any(f"fastact.{name}" in op for op in mode.ops), mode.ops
+        else:
+            y = fn(x)
+            assert type(y.grad_fn).__name__ == f"{name}_eagerBackward"
+            y.backward(dy)
+        results.append((y.detach(), x.grad))
+    (y1, g1), (y2, g2) = results
+    assert torch.equal(y1.view(torch.int8), y2.view(torch.int8))
+    assert torch.equal(g1.view(torch.int8), g2.view(torch.int8))
+
+
+def test_second_derivatives_are_refused_clearly():
+    x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(ft.mish(x).sum(), x, create_graph=False)
+    assert g.grad_fn is None
+    with pytest.raises(RuntimeError, match="second derivatives are not provided"):
+        torch.autograd.grad(ft.mish(x).sum(), x, create_graph=True)

@@ -130,7 +130,48 @@ def _elementwise(row):
 
     inp = _define(f"{name}_", f"(Tensor(a!) input{schema_params}) -> ()", inplace,
                   lambda input, *params: None, mutates=("input",))
+    EAGER[name] = _eager_function(row, names)
     return fwd, bwd, inp
+
+
+#: {name: autograd Function} of the elementwise rows, for plain eager calls (plain_eager)
+EAGER = {}
+
+
+def plain_eager(t):
+    """Whether a call on ``t`` may skip the operator: a plain CPU tensor, outside
+    torch.compile, export, vmap and any dispatch or function mode.  The operator's
+    dispatch costs ~20 us per pass in Python, as much as a 1M-element relu kernel;
+    whatever traces or transforms the call still sees the operator."""
+    return (type(t) is torch.Tensor and not torch.compiler.is_compiling()
+            and not torch._C._are_functorch_transforms_active()
+            and torch._C._len_torch_dispatch_stack() == 0
+            and not torch._C._is_torch_function_mode_enabled())
+
+
+def _eager_function(row, names):
+    """The operator's forward and backward as one autograd Function: the same kernels
+    and the same saved tensor."""
+    name = row.name
+
+    def forward(ctx, input, *params):
+        y = _elementwise_forward(name, input, dict(zip(names, params)))
+        ctx.params = params
+        ctx.from_y = saves_output(row, input.dtype, params)
+        ctx.save_for_backward(y if ctx.from_y else input)
+        return y
+
+    def backward(ctx, grad):
+        if torch.is_grad_enabled():              # create_graph=True: a graph of dx wanted
+            raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
+                               f"provided (backward with create_graph=True)")
+        saved, = ctx.saved_tensors
+        dx = _elementwise_backward(name, grad, saved, ctx.from_y, dict(zip(names, ctx.params)))
+        return (dx,) + (None,) * len(ctx.params)
+
+    # named at creation: autograd names the node's class after it (relu_eagerBackward)
+    return type(f"{name}_eager", (torch.autograd.Function,),
+                {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
 def _elementwise_forward(name, input, kw):
