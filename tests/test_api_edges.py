@@ -323,3 +323,19 @@ def test_torch_tensors_are_refused(row):
         with pytest.raises(TypeError, match=rf"^{re.escape(func)}: argument '\w+' is a "
                                             r"torch\.Tensor.*\.detach\(\)"):
             call()
+
+
+def test_repeated_parameters_are_checked_as_the_first_time():
+    """Calls repeating checked parameters reuse the check (fastact/api/activations.py,
+    _resolve): a bool after an equal int, or a bad value given twice, still fails."""
+    x = np.linspace(-3, 3, 64)
+    assert np.array_equal(fa.leaky_relu(x, 1), fa.leaky_relu(x, 1.0))
+    with pytest.raises(TypeError, match="negative_slope"):
+        fa.leaky_relu(x, True)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="approximate"):
+            fa.gelu(x, approximate="tan")
+    ref = x * np.where(x > 0, 1.0, 0.25)
+    for _ in range(100):                       # beyond the memo's 64 entries
+        assert np.array_equal(fa.leaky_relu(x, negative_slope=0.25), ref)
+        fa.elu(x, alpha=float(_) + 0.5)

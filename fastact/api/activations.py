@@ -162,6 +162,7 @@ class Elementwise(Activation):
         self._numeric = tuple(p.name for p in row.params if not p.choices)
         self._choice = next((p.name for p in row.params if p.choices), None)
         self._default = None          # (set first: _resolve reads it)
+        self._resolved = {}           # checked parameters by call (_resolve)
         self._default = None if self._binder.default_values is None else \
             self._resolve((), {})
 
@@ -170,6 +171,16 @@ class Elementwise(Activation):
         method called, for messages)."""
         if not args and not kwargs and self._default is not None:
             return self._default
+        # the checks cost ~2 us: a call repeating checked parameters reuses them (keyed
+        # by type too, so that True is not taken for a checked 1)
+        try:
+            key = (tuple((type(a), a) for a in args),
+                   tuple((k, type(v), v) for k, v in kwargs.items()))
+            hit = self._resolved.get(key)
+        except TypeError:                      # an unhashable parameter
+            key = hit = None
+        if hit is not None:
+            return hit
         values = self._binder.bind(args, kwargs, func)
         kernel = self.name
         if self._choice is not None:
@@ -177,7 +188,12 @@ class Elementwise(Activation):
             choice = values[self._choice]
             rows = self._row.kernels
             kernel = rows[self._row.params[0].choices.index(choice)] if rows else kernel
-        return kernel, tuple(values[n] for n in self._numeric), values
+        resolved = kernel, tuple(values[n] for n in self._numeric), values
+        if key is not None:
+            if len(self._resolved) >= 64:
+                self._resolved.clear()
+            self._resolved[key] = resolved
+        return resolved
 
     def _run(self, kernel, pass_, dtype, size, *arrays_and_params):
         key = (kernel, pass_, dtype, size >= PARALLEL_MIN and threads.for_call() > 1)
