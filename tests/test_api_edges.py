@@ -332,6 +332,9 @@ def test_repeated_parameters_are_checked_as_the_first_time():
     assert np.array_equal(fa.leaky_relu(x, 1), fa.leaky_relu(x, 1.0))
     with pytest.raises(TypeError, match="negative_slope"):
         fa.leaky_relu(x, True)
+    neg = np.array([-1.0])
+    assert np.signbit(fa.leaky_relu(neg, 0.0))[0]            # 0.0 * -1 = -0.0
+    assert not np.signbit(fa.leaky_relu(neg, -0.0))[0]       # -0.0 * -1 = +0.0
     for _ in range(2):
         with pytest.raises(ValueError, match="approximate"):
             fa.gelu(x, approximate="tan")

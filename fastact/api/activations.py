@@ -143,6 +143,10 @@ def _lazy(act, method, args, kwargs):
     return _EAGER
 
 
+def _memo_key(value):
+    return type(value), value, value == 0 and math.copysign(1.0, value)
+
+
 class Elementwise(Activation):
     """y = f(x) element by element; see the instance's docstring."""
 
@@ -172,12 +176,12 @@ class Elementwise(Activation):
         if not args and not kwargs and self._default is not None:
             return self._default
         # the checks cost ~2 us: a call repeating checked parameters reuses them (keyed
-        # by type too, so that True is not taken for a checked 1)
+        # by type and zero's sign too: True is not a checked 1, nor -0.0 a checked 0.0)
         try:
-            key = (tuple((type(a), a) for a in args),
-                   tuple((k, type(v), v) for k, v in kwargs.items()))
+            key = (tuple(_memo_key(a) for a in args),
+                   tuple((k, *_memo_key(v)) for k, v in kwargs.items()))
             hit = self._resolved.get(key)
-        except TypeError:                      # an unhashable parameter
+        except (TypeError, ValueError):        # unhashable, or an array's truth value
             key = hit = None
         if hit is not None:
             return hit
