@@ -174,15 +174,21 @@ def _eager_function(row, names):
                 {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
+def _forward_into_new(x, kernel):
+    """kernel(x's array, out array) into a new tensor laid out like x: float16 and
+    bfloat16 in a float32 copy of x, computed in place and rounded once."""
+    if x.dtype in T.HALF:
+        buf = x.float()
+        kernel(T.array(buf), T.array(buf))
+        return buf.to(x.dtype)
+    y = torch.empty_like(x)
+    kernel(T.array(x), T.array(y))
+    return y
+
+
 def _elementwise_forward(name, input, kw):
     order, x = _dense(input)
-    if x.dtype in T.HALF:
-        buf = x.float()                        # a new float32 tensor, computed in place
-        ACT[name](T.array(buf), out=T.array(buf), **kw)
-        y = buf.to(x.dtype)
-    else:
-        y = torch.empty_like(x)
-        ACT[name](T.array(x), out=T.array(y), **kw)
+    y = _forward_into_new(x, lambda a, out: ACT[name](a, out=out, **kw))
     return T.permute(y, T.inverse(order))
 
 
@@ -221,13 +227,7 @@ def _along_axis(row):
         _check_kernel_dtype(input, "input", name)
         order, x = _dense(input)
         axis = _axis(order, dim)
-        if x.dtype in T.HALF:
-            buf = x.float()
-            ACT[name](T.array(buf), axis, out=T.array(buf))
-            y = buf.to(x.dtype)
-        else:
-            y = torch.empty_like(x)
-            ACT[name](T.array(x), axis, out=T.array(y))
+        y = _forward_into_new(x, lambda a, out: ACT[name](a, axis, out=out))
         return T.permute(y, T.inverse(order))
 
     def backward_kernel(grad, saved, dim, from_y):
@@ -354,13 +354,8 @@ def _per_channel(row):
         _check_kernel_dtype(input, "input", name)
         order, x = _dense(input)
         axis = _channel_axis(input, order)
-        if x.dtype in T.HALF:
-            buf = x.float()
-            ACT[name](T.array(buf), T.array(weight.float()), axis, out=T.array(buf))
-            y = buf.to(x.dtype)
-        else:
-            y = torch.empty_like(x)
-            ACT[name](T.array(x), T.array(weight), axis, out=T.array(y))
+        w = T.array(weight.float() if x.dtype in T.HALF else weight)
+        y = _forward_into_new(x, lambda a, out: ACT[name](a, w, axis, out=out))
         return T.permute(y, T.inverse(order))
 
     def backward_kernel(grad, input, weight):
