@@ -629,6 +629,7 @@ ACTIVATIONS = (
                 Param("threshold", 20.0, "above beta * x > threshold, the identity")),
         special_values="softplus(-inf) = 0, softplus(inf) = inf; no overflow for any x "
                        "(the log1p(exp(-|beta x|)) form is used).",
+        f32_arithmetic=True,
         torch="softplus", torch_relation=TORCH_SAME,
         numpy=(
             ("np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)",

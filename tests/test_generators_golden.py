@@ -1,9 +1,10 @@
 """Golden tests of the code generators on a small fixed registry.
 
-tools/generate_native.py and tools/generate_kernels.py run on four rows
+tools/generate_native.py and tools/generate_kernels.py run on five rows
 (relu: no parameter, backward from y; leaky_relu: one parameter and a refusal
 rule for backward from y; hardtanh: two parameters and a relation between
-them; softmax: not elementwise) and their output is compared with
+them; softplus: float32 arithmetic for some parameters only, two loops behind
+a guard; softmax: not elementwise) and their output is compared with
 tests/golden/small_registry/.  A deliberate change to a generator rewrites
 them: ``python tests/test_generators_golden.py``.  The translator of the math
 has its own golden test (test_translate_math.py).
@@ -18,7 +19,7 @@ from fastact import registry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "small_registry")
-ROWS = ("relu", "leaky_relu", "hardtanh", "softmax")
+ROWS = ("relu", "leaky_relu", "hardtanh", "softplus", "softmax")
 
 pytestmark = pytest.mark.one_backend
 

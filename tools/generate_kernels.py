@@ -104,6 +104,19 @@ def {name}({args}{params}):
         {body}
 '''
 
+# A row whose float32 form holds for some parameters only (elementwise_f32.GUARDS):
+# the parameters are tested once, then one of two loops runs.
+GUARDED_LOOP = '''
+@njit(**_SERIAL)
+def {name}({args}{params}):
+    if {guard}({guard_args}):
+        for i in range({first}.size):
+            {body}
+    else:
+        for i in range({first}.size):
+            {wide_body}
+'''
+
 PARALLEL_DRIVER = '''
 @njit(**_PARALLEL)
 def {name}({args}{params}):
@@ -140,6 +153,7 @@ def math_digest():
 
 
 def render():
+    from fastact.math.elementwise_f32 import GUARDS as guards
     bindings = []
     loops = []
     for kernel, params, passes in _rows():
@@ -148,6 +162,11 @@ def render():
             bindings.append(f"{scalar}_value_and_derivative = _m['{tier_}'].{kernel}_value_and_derivative")
             if "backward_from_y" in passes:
                 bindings.append(f"{scalar}_derivative_from_y = _m['{tier_}'].{kernel}_derivative_from_y")
+            guarded = tier_ == "f32" and kernel in guards
+            if guarded:
+                bindings.append(f"{scalar}_lanes_ok = _m['{tier_}'].{kernel}_lanes_ok")
+                bindings.append(f"{scalar}w_value_and_derivative = "
+                                f"_m['{tier_}'].{kernel}_value_and_derivative_wide")
             p_args = "".join(f", {p}" for p in params)
             for pass_ in passes:
                 args, body = PASSES[pass_]
@@ -157,6 +176,13 @@ def render():
                     name=kernel_name(kernel, pass_, tier_, True), serial=serial,
                     args=args, params=p_args, first=names[0],
                     sliced=", ".join(f"{a}[lo:hi]" for a in names)))
+                if guarded:
+                    loops.append(GUARDED_LOOP.format(
+                        name=serial, args=args, params=p_args, first=names[0],
+                        guard=f"{scalar}_lanes_ok", guard_args=", ".join(params),
+                        body=body.format(f=scalar, p=p_args).replace("\n", "\n    "),
+                        wide_body=body.format(f=scalar + "w", p=p_args).replace("\n", "\n    ")))
+                    continue
                 loops.append(SERIAL_LOOP.format(
                     name=serial, args=args, params=p_args, first=names[0],
                     body=body.format(f=scalar, p=p_args)))

@@ -158,10 +158,26 @@ def _loop(op, pass_, dt, ctype, params):
              "        const double *params)", "{"]
     lines += [f"    {s}" for s in ptrs + decl]
     lines += [f"    (void){u};" for u in unused]
-    lines += ["#pragma GCC ivdep", "    for (size_t i = 0; i < n; i++) {"]
-    lines += [f"        {s}" for s in body]
-    lines += ["    }", "}", ""]
+    loop = ["#pragma GCC ivdep", "    for (size_t i = 0; i < n; i++) {"]
+    loop += [f"        {s}" for s in body]
+    loop += ["    }"]
+    guard = f"fa_{op}_lanes_ok"
+    if dt != "f64" and pass_ != "backward_from_y" and guard in _signatures():
+        # float32 arithmetic for some parameters only: tested once, then one of two loops
+        wide = f"fa_{op}_value_and_derivative_f32d"
+        wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;") for s in loop]
+        lines += [f"    if ({guard}({', '.join(p.name for p in params)})) {{"]
+        lines += ["    " + s for s in loop] + ["    } else {"] + ["    " + s for s in wide_loop]
+        lines += ["    }"]
+    else:
+        lines += loop
+    lines += ["}", ""]
     return name, "\n".join(lines)
+
+
+def _signatures():
+    from translate_math import math_signatures
+    return math_signatures()
 
 
 def render_kernels():

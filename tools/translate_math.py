@@ -596,6 +596,13 @@ def math_roots():
                 native32 = tier == "f32" and _py_func(func).__module__ == _math32.__name__
                 name = f"fa_{kernel}_{kind}_{'f32' if native32 else suffix}"
                 roots.append((name, func, [F32 if native32 else F64] + numeric))
+            if tier == "f32" and hasattr(module, f"{kernel}_lanes_ok"):
+                # float32 form for some parameters only: the guard and the float64 math
+                roots.append((f"fa_{kernel}_lanes_ok", getattr(module, f"{kernel}_lanes_ok"),
+                              list(numeric)))
+                roots.append((f"fa_{kernel}_value_and_derivative_f32d",
+                              getattr(module, f"{kernel}_value_and_derivative_wide"),
+                              [F64] + numeric))
         for helper in ROW_HELPERS[suffix]:
             func = getattr(module, helper)
             arity = _py_func(func).__code__.co_argcount
@@ -628,7 +635,8 @@ def translate_all():
     translator = Translator(describe_module=_module_label)
     signatures, aliases = {}, []
     for name, func, arg_types in math_roots() + row_roots():
-        tag = name.rsplit("_", 1)[1] if name.endswith(("_f64", "_f32", "_f32d")) else "axis"
+        tag = (name.rsplit("_", 1)[1] if name.endswith(("_f64", "_f32", "_f32d"))
+               else "f32" if name.endswith("_lanes_ok") else "axis")
         c_name, results = translator.function(func, arg_types, c_name=name, tag=tag)
         if c_name != name:            # one Python function serving two rows
             aliases.append(f"#define {name} {c_name}\n")
@@ -650,7 +658,7 @@ def render_math_header(stamp):
     source, _ = translate_all()
     return "\n".join([
         f"/* {stamp} */\n",
-        "/* The scalar math of every activation, translated from fastact/math/*.py",
+        "/* The scalar math of every activation, translated from the modules of fastact/math/",
         " * by tools/translate_math.py: the same operations in the same",
         " * order and types as the Numba kernels, so that both backends round alike.",
         " * Comments live in the Python source.  Tiers: f64 (float64 data), f32d",

@@ -472,7 +472,11 @@ def build(tier):
         # the rows exact enough in float32 arithmetic (twice the lanes), as
         # their registry rows choose (f32_arithmetic, f32_arithmetic_from_y)
         from .. import registry
-        from .elementwise_f32 import FROM_Y_ROWS, ROWS
+        from .elementwise_f32 import FROM_Y_ROWS, GUARDS, ROWS
+        for row, guard in GUARDS.items():
+            # the float64 math stays, for the parameters the guard refuses
+            setattr(m, f"{row}_value_and_derivative_wide", getattr(m, f"{row}_value_and_derivative"))
+            setattr(m, f"{row}_lanes_ok", guard)
         for kind, rows, functions in (("value_and_derivative", registry.f32_arithmetic_rows(), ROWS),
                                       ("derivative_from_y", registry.f32_arithmetic_from_y_rows(),
                                        FROM_Y_ROWS)):

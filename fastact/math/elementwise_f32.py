@@ -22,13 +22,16 @@ keep it small, each a few fmas:
 The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
 fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
 that keeps the rows within the 4 ULP bound.  tools/sweep_f32.py measures
-every row (docs/accuracy.md); all stay below 3.6 ULP.  softplus, celu
-(rounded beta * x or x / alpha reach exp, which magnifies their rounding)
-and tanhshrink keep the float64 math, and mish its float64 rational part:
-a backward pass rounds dy times the derivative once more, and counted in
+every row (docs/accuracy.md); all stay below 3.6 ULP.  softplus takes
+beta x as a pair, and its float32 form holds for the parameters of
+softplus_lanes_ok only (GUARDS: the loops test them once per call and run
+the float64 math otherwise).  celu (a rounded x / alpha reaches exp, which
+magnifies its rounding) and tanhshrink keep the float64 math.
+A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
 times one near 2), so a derivative much above 1.75 ulp can break the bound
-of dx; mish's in float32 reached 3.4 (4.3 ulp of dx).
+of dx: mish's derivative keeps its cancelling sum and its denominator as
+pairs for that (1.3 ulp; a plainer float32 form reached 3.4, 4.3 ulp of dx).
 
 Every constant is a NumPy float32: a Python float literal would silently
 promote the arithmetic to float64.
@@ -107,6 +110,23 @@ def reduce_exp(x):
     r = fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
     poly = fma(fma(fma(fma(fma(_E5, r, _E4), r, _E3), r, _E2), r, _E1), r, _E0)
     return k, fma(r * r, poly, r)
+
+
+@njit(inline="always")
+def reduce_exp_pair(x):
+    """e**x = 2**k (1 + p + p_lo) for finite -150 <= x <= 89, p_lo holding the
+    roundings of the reduced argument and of p (each up to a quarter ulp of 1 + p)."""
+    t = fma(x, _LOG2E, _ROUND_MAGIC)
+    kf = t - _ROUND_MAGIC
+    k = bits_from_float32(t) - _MAGIC_BITS
+    s = fma(-kf, _LN2_HI, x)                    # exact
+    r = fma(-kf, _LN2_LO, s)
+    r_lo = fma(-kf, _LN2_LO, s - r)             # s - r exact (Sterbenz)
+    r2 = r * r
+    poly = fma(fma(fma(_E5, r, _E4), r2, fma(_E3, r, _E2)), r2, fma(_E1, r, _E0))   # Estrin
+    p = fma(r2, poly, r)
+    p_lo = fma(r2, poly, r - p)                 # r - p exact: p within a factor 2 of r
+    return k, p, fma(r_lo, p, r_lo) + p_lo
 
 
 @njit(inline="always")
@@ -266,24 +286,57 @@ def silu_value_and_derivative(x):
 @njit(inline="always")
 def mish_value_and_derivative(x):
     x = _f(x)
-    # tanh(softplus x) = num / den in terms of w = e**-|x| (see elementwise.py); the
-    # exponential in float32, the rational part in float64 (in float32 it
-    # collects 5 ulp)
-    w = exp_wide(-abs(x))
-    xd = _d(x)
+    # tanh(softplus x) in terms of w = e**-|x| = 2**k (w_hi + w_lo), one exponential:
+    # x > 0: 1 - q with q = 2 w**2 / den, den = 1 + 2 w (1 + w);
+    # x <= 0: w a / den with a = w + 2, den = 2 + w a.
+    # r = 1 / den is corrected to first order (r + re: its rounding would count
+    # twice in the derivative)
     pos = x > _ZERO
-    num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
-    den = num + (2.0 * w * w if pos else 2.0)
-    inv = 1.0 / den
-    t = num * inv
-    cross = 4.0 * (w * w if pos else w) * (1.0 + w) * inv * inv
-    # x < 0: y and y' carry a factor e**x, applied last so that tails round once
+    k, p, p_lo = reduce_exp_pair(_clamp(-abs(x), _MUL_EXP_LO, _ZERO))
+    w_hi = _ONE + p
+    w_lo = ((_ONE - w_hi) + p) + p_lo
+    w = _scale_low(w_hi, k)
+    wl = _scale_low(w_lo, k)                  # w + wl = e**-|x| to ~2**-40
+    u = _ONE + w
+    a = _TWO + w
+    a_lo = ((_TWO - a) + w) + wl
+    wu = w * u
+    den_p = fma(_TWO, wu, _ONE)
+    wa = w * a
+    den_n = _TWO + wa
+    den = den_p if pos else den_n
+    # the roundings of the sum (both) and of w a (x <= 0: there y and y' are w a r
+    # and w r B, and den's error counts in full)
+    den_lo = (((_ONE - den_p) + _TWO * wu) if pos else
+              ((_TWO - den_n) + wa) + fma(w, a, fma(w, a_lo, fma(wl, a, -wa))))
+    r = _ONE / den
+    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    # x > 0: y = x (1 - q), q = 2 w**2 r; y' = 1 + q (2 x u r - 1)
+    ww = w * w
+    q = _TWO * fma(ww, r, ww * re)
+    xp = _clamp(x, _ZERO, _f(1e4))           # beyond, q is 0 (and inf * 0 NaN)
+    pos_y = fma(-xp, q, x)
+    pos_d = fma(q, fma(_TWO * xp, u * r, -_ONE), _ONE)
+    # x <= 0: y = 2**k (w_hi + w_lo) x a r and y' = 2**k (w_hi + w_lo) r B with
+    # B = a + 4 x u r (its terms cancel near x = -1.19), 2**k applied last
     xn = _clamp(x, _TAIL, _ZERO)
-    neg_y = mul_exp(_f(_d(xn) * (w + 2.0) * inv), xn)
-    y = _f(xd * t) if pos else neg_y
-    d_neg = mul_exp(_f(((w + 2.0) + 4.0 * _d(xn) * (1.0 + w) * inv) * inv), xn)
-    xp = _clamp(xd, 0.0, 1e4)             # beyond, x e**-x is 0 (and inf * 0 NaN)
-    return y, (_f(t + xp * cross) if pos else d_neg)
+    g = fma(a, r, fma(a, re, a_lo * r))
+    h = xn * g
+    neg_y = _scale_low(fma(w_hi, h, fma(w_hi, fma(xn, g, -h), w_lo * h)), k)
+    # B to a few ulps of a: a, u and 4 x u r as pairs, their sum by TwoSum
+    u_lo = (_ONE - u) + w
+    ur = u * r
+    ur_lo = fma(u, r, -ur) + (u_lo * r + u * re)
+    x4 = _FOUR * xn
+    t2 = x4 * ur
+    t2_lo = fma(x4, ur, -t2) + x4 * ur_lo
+    b = a + t2
+    bv = b - a
+    b_lo = ((a - (b - bv)) + (t2 - bv)) + (a_lo + t2_lo)
+    rb = r * b
+    rb_lo = fma(r, b, -rb) + (r * b_lo + re * b)
+    neg_d = _scale_low(fma(w_hi, rb, fma(w_hi, rb_lo, w_lo * rb)), k)
+    return (pos_y if pos else neg_y), (pos_d if pos else neg_d)
 
 
 @njit(inline="always")
@@ -370,16 +423,33 @@ _INV_SQRT_2PI_F = _f(0.3989422804014327)
 _INV_SQRT_2PI_F_LO = _f(0.3989422804014327 - float(_f(0.3989422804014327)))
 
 
-def _horner32(name):
+def _horner32(name, tail=False):
     """The float32 polynomial ``name`` of float32_fits.py as a jitted function of t,
     Horner's rule in s = t - center, written out term by term (see
-    elementwise._straight_line) with float32 constants."""
+    elementwise._straight_line) with float32 constants.  With ``tail``, the
+    function returns (C0, s, q) with p = C0 + s q, for callers that round the
+    last step themselves."""
     center, coefficients = FLOAT32_FITS[name]
     namespace = {"fma": fma, "__name__": __name__, "CENTER": _f(center)}
     namespace.update({f"C{k}": _f(c) for k, c in enumerate(coefficients)})
     n = len(coefficients) - 1
-    lines = ["s = t - CENTER", f"p = C{n}"] + [f"p = fma(p, s, C{k})" for k in range(n - 1, -1, -1)]
-    source = f"def {name}(t):\n" + "".join(f"    {line}\n" for line in lines) + "    return p\n"
+    last = 1 if tail else 0
+    if tail:
+        # Estrin's scheme on the powers of s: a shorter chain of dependent operations
+        lines = ["s = t - CENTER", "s2 = s * s", "s4 = s2 * s2"]
+        terms = [f"C{k}" for k in range(1, n + 1)]
+        pairs = [f"fma({terms[i + 1]}, s, {terms[i]})" if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+        lines += [f"a{i} = {e}" for i, e in enumerate(pairs)]
+        quads = [f"fma(a{i + 1}, s2, a{i})" if i + 1 < len(pairs) else f"a{i}"
+                 for i in range(0, len(pairs), 2)]
+        lines += [f"b{i} = {e}" for i, e in enumerate(quads)]
+        assert len(quads) == 2, "tail polynomials of degree 5 to 8"
+        lines += ["p = fma(b1, s4, b0)"]
+    else:
+        lines = ["s = t - CENTER", f"p = C{n}"] + [f"p = fma(p, s, C{k})" for k in range(n - 1, last - 1, -1)]
+    result = "C0, s, p" if tail else "p"
+    source = f"def {name}(t):\n" + "".join(f"    {line}\n" for line in lines) + f"    return {result}\n"
     exec(compile(source, f"<fastact float32 polynomial {name}>", "exec"), namespace)
     function = namespace[name]
     function.__fastact_source__ = source      # for tools/translate_math.py
@@ -480,9 +550,116 @@ def gelu_tanh_value_and_derivative(x):
     neg_d = _scale_low(fma(b, e, b), k)
     return y, (pos_d if pos else neg_d)
 
+
+# ---- softplus: log(1 + e**z) / beta with z = beta x, or x where z > threshold ----------
+# z is a float32 pair (beta as hi + lo): rounded once, its error would reach e**z
+# magnified |z| times.  1 / beta is a pair too, so a beta that is not a float32 is
+# used as given, and the identity piece starts at the first float32 x with
+# beta x > threshold exactly (found once per call).  The float32 form holds for 2**-24 <= beta <= 2**24 and
+# 2**-60 <= |threshold| <= 2**64 (softplus_lanes_ok); other parameters take the
+# float64 math (the loops choose once per call).
+_log1p_tail = _horner32("log1p_tail", tail=True)    # (log1p(w) - w) / w**2 on [0, 1]
+_SP_BETA_MIN, _SP_BETA_MAX = 2.0 ** -24, 2.0 ** 24
+_SP_THRESHOLD_MIN, _SP_THRESHOLD_MAX = 2.0 ** -60, 2.0 ** 64
+_SP_NEIGHBOUR = 0.6 * 2.0 ** -23
+
+
+@njit(inline="always")
+def softplus_lanes_ok(beta, threshold):
+    """Whether softplus_value_and_derivative below holds for these parameters."""
+    a = abs(threshold)
+    return ((beta >= _SP_BETA_MIN) & (beta <= _SP_BETA_MAX)
+            & (a >= _SP_THRESHOLD_MIN) & (a <= _SP_THRESHOLD_MAX))
+
+
+@njit(inline="always")
+def _beta_x_above(beta, v, threshold):
+    """beta * v > threshold exactly, for a float32 v: the product's error is exact
+    (fma), and p - threshold is exact where the two are close."""
+    p = beta * v
+    return (p - threshold) + fma(beta, v, -p) > 0.0
+
+
+@njit(inline="always")
+def _softplus_edge(beta, threshold):
+    """Where the identity piece starts, as float32 comparisons: (c, below, at_c,
+    at_below) with beta x > threshold exactly for the float32 x > c, for x = c when
+    at_c and for x = below (c's float32 neighbour down) when at_below.  For the
+    parameters softplus_lanes_ok accepts, threshold / beta is a normal float32 and c,
+    the float32 nearest the rounded quotient, is within half an ulp (and a hair) of
+    the true edge.  Loop invariants; the loops compare with each (a select between
+    invariants would keep GCC from vectorising)."""
+    c = _f(threshold / beta)
+    # c's float32 neighbour down: c - 0.6 |c| / 2**23 rounds to it (also below a
+    # power of 2, where the spacing halves)
+    cd = _d(c)
+    below = _f(cd - abs(cd) * _SP_NEIGHBOUR)
+    at_c = _beta_x_above(beta, cd, threshold)
+    at_below = _beta_x_above(beta, _d(below), threshold)
+    return c, below, at_c, at_below
+
+
+@njit(inline="always")
+def softplus_value_and_derivative(x, beta, threshold):
+    x = _f(x)
+    # loop invariants: beta and 1 / beta as float32 pairs, where the identity starts
+    b_hi = _f(beta)
+    b_lo = _f(beta - _d(b_hi))
+    inv = 1.0 / beta
+    ib_hi = _f(inv)
+    ib_lo = _f(inv - _d(ib_hi))
+    c_edge, below_edge, at_c, at_below = _softplus_edge(beta, threshold)
+    z = b_hi * x                # +-inf for huge x: then linear, or e**z = 0 and z_lo unused
+    z_lo = fma(b_hi, x, -z) + b_lo * x
+    # beta x > threshold, decided exactly
+    linear = (x > c_edge) | ((x == c_edge) & at_c) | ((x == below_edge) & at_below)
+    pos = z >= _ZERO
+    # w = e**-|z| = 2**k (w_hi + w_lo): the roundings of the reduction and z's low
+    # part taken in to first order
+    nz = _clamp(-abs(z), _MUL_EXP_LO, _ZERO)
+    lo = (-z_lo if pos else z_lo) if nz > _MUL_EXP_LO else _ZERO
+    k, p, p_lo = reduce_exp_pair(nz)
+    w_hi = _ONE + p
+    w_lo = ((_ONE - w_hi) + p) + fma(p, lo, lo + p_lo)
+    w = _scale_low(w_hi, k)
+    # log1p(w) = 2**k (w_hi + w_lo) (1 + c) with c = w T(w) = w C0 + w s q kept as a
+    # pair, and the sum as a pair lm + lm_lo: with beta = 1, rounded once at the end
+    c0, s, q = _log1p_tail(w)
+    v = w * (s * q)
+    c = fma(w, c0, v)
+    c_lo = fma(w, c0, -c) + v
+    u = fma(w_hi, c_lo, fma(w_lo, c, w_lo))
+    t = fma(w_hi, c, u)
+    lm = w_hi + t
+    lm_lo = (t - (lm - w_hi)) + (fma(w_hi, c, -t) + u)
+    # z <= 0: y = log1p(w) / beta, 2**k applied last (tails round once); above,
+    # y = x + log1p(w) / beta (z / beta is x)
+    neg_y = _scale(fma(lm, ib_hi, fma(lm, ib_lo, lm_lo * ib_hi)), k)
+    l1p = _scale_low(lm, k)
+    l1p_lo = _scale_low(lm_lo, k)
+    pos_y = fma(l1p, ib_hi, fma(l1p, ib_lo, fma(l1p_lo, ib_hi, x)))
+    # y' = sigmoid(z): r = 1 / (1 + w) for z >= 0, w r below, r corrected to first
+    # order (r (1 + er) = 1 / (den + den_lo)) so that its rounding counts once
+    den = _ONE + w
+    den_lo = ((_ONE - den) + w) + _scale_low(w_lo, k)
+    r = _ONE / den
+    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    g = w_hi * r
+    g_lo = fma(w_hi, r, -g) + (w_lo * r + w_hi * re)
+    neg_d = _scale_low(g + g_lo, k)
+    pos_d = r + re
+    y = x if linear else (pos_y if pos else neg_y)
+    d = _ONE if linear else (pos_d if pos else neg_d)
+    return y, d
+
+
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
         "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
-        "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative}
+        "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative,
+        "softplus": softplus_value_and_derivative}
+# rows whose float32 form holds for some parameters only: the loops test the
+# parameters once per call and run the f32 tier's float64 math otherwise
+GUARDS = {"softplus": softplus_lanes_ok}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}
