@@ -3,9 +3,12 @@
 One class per registry kind.  Each call binds and checks the parameters,
 turns the operands into C-contiguous buffers of the compute dtype (see
 operands.py), picks the serial or the parallel kernel by size, and hands
-the result back like a ufunc would.  The common case (a contiguous float32
-or float64 array, no ``out``) takes a short path: the n = 1000 budget is a
-few microseconds per call.
+the result back like a ufunc would.  The common case (contiguous float32 or
+float64 arrays, an ``out`` that can take the result as is) takes a short
+path: on the native backend an elementwise call is done whole in compiled
+code (fastact.backends.native.ElementwiseCalls, with the parameters checked
+here once and remembered), ~0.2 us of fixed cost at default parameters and
+~0.3-0.5 us with parameters given; elsewhere it skips the operand handling.
 """
 import inspect
 import math

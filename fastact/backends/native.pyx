@@ -17,6 +17,8 @@ at n = 1000.
 cimport numpy as cnp
 from cpython.contextvars cimport get_value
 from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport signbit
 
 import numpy as np
@@ -350,24 +352,29 @@ cdef class _Checked:
     cdef bint from_y_allowed       # backward from y recovers f'(x) with these parameters
 
 
-cdef inline int _append_key(list key, object value, object memo_key) except -1:
-    """Three entries of a memo key for one parameter value: its type, itself and the
-    sign of a zero (-0.0 is not a checked 0.0; True is not a checked 1).  Floats, ints
-    and strings are handled here; other types by the Python layer's memo_key."""
+cdef inline Py_ssize_t _put_key(tuple key, Py_ssize_t i, object value,
+                                object memo_key) except -1:
+    """Three entries of a memo key, from ``key[i]`` on, for one parameter value: its
+    type, itself and the sign of a zero (-0.0 is not a checked 0.0; True is not a checked
+    1).  Floats, ints and strings are handled here; other types by the Python layer's
+    ``memo_key`` (which raises TypeError or ValueError for values that cannot be a key).
+    Returns the next index."""
     cdef double v
     cdef object t = type(value)
+    cdef object sign = False
     if t is float:
         v = PyFloat_AS_DOUBLE(value)
-        key.append(t)
-        key.append(value)
-        key.append(v == 0.0 and signbit(v))
-    elif t is int or t is str:
-        key.append(t)
-        key.append(value)
-        key.append(False)
-    else:
-        key.extend(memo_key(value))
-    return 0
+        if v == 0.0 and signbit(v):
+            sign = True
+    elif t is not int and t is not str:
+        t, value, sign = memo_key(value)
+    Py_INCREF(t)
+    PyTuple_SET_ITEM(key, i, t)
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(key, i + 1, value)
+    Py_INCREF(sign)
+    PyTuple_SET_ITEM(key, i + 2, sign)
+    return i + 3
 
 
 cdef class ElementwiseCalls:
@@ -437,15 +444,20 @@ cdef class ElementwiseCalls:
         """The checked parameters of a call (raising as the Python layer does)."""
         if not args and not kwargs and self.default is not None:
             return self.default
-        cdef list parts = [len(args)]
-        cdef object key
+        # (len(args), then type, value, sign of each positional parameter, then name,
+        # type, value, sign of each keyword one)
+        cdef Py_ssize_t nargs = len(args), i = 1
+        cdef tuple key = PyTuple_New(1 + 3 * nargs + 4 * len(kwargs))
+        cdef object count = nargs
+        Py_INCREF(count)
+        PyTuple_SET_ITEM(key, 0, count)
         try:
             for value in args:
-                _append_key(parts, value, self.memo_key)
+                i = _put_key(key, i, value, self.memo_key)
             for name, value in kwargs.items():
-                parts.append(name)
-                _append_key(parts, value, self.memo_key)
-            key = tuple(parts)
+                Py_INCREF(name)
+                PyTuple_SET_ITEM(key, i, name)
+                i = _put_key(key, i + 1, value, self.memo_key)
             hit = self.memo.get(key)
         except (TypeError, ValueError):     # unhashable, or an array's truth value
             key = hit = None
