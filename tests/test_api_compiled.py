@@ -199,3 +199,28 @@ def test_not_used_for_another_backend_or_other_operands():
     assert compiled.backward(x, x[:8], None, (), {}, None) is None     # two shapes
     assert compiled.backward(x, x, x, (), {}, None) is None            # both x and y
     assert compiled.forward(x, (), {}, np.empty(32, np.float32)) is None   # out's dtype
+
+
+def test_repeated_and_changing_parameters():
+    """A call repeating the last call's parameter objects reuses their check; any other
+    value, type or sign of zero is checked (or found) as itself."""
+    x = np.linspace(-3, 3, 65)
+    neg = -np.abs(x) - 1
+    same = 0.2
+    values = [same, same, 0.3, same, 0.0, -0.0, -0.0, 0.0, 1, 1.0, np.float32(0.2), same]
+    with fa.use_backend("cython"):
+        for v in values:
+            for a in (x, neg):
+                want = fa.leaky_relu(_strided(a), v)          # the general path
+                _same(fa.leaky_relu(a, v), want)
+                _same(fa.leaky_relu(a, negative_slope=v), want)
+                _same(fa.leaky_relu.backward(a, a, v), fa.leaky_relu.backward(
+                    _strided(a), _strided(a), negative_slope=v))
+            with pytest.raises(TypeError, match="'negative_slope' must be a real number"):
+                fa.leaky_relu(x, True)                       # (== 1, but refused)
+        # positional then keyword, and two keywords in either order
+        for kwargs in ({"min_val": -2.0, "max_val": 2.0}, {"max_val": 2.0, "min_val": -2.0}):
+            _same(fa.hardtanh(x, **kwargs), fa.hardtanh(x, -2.0, 2.0))
+            _same(fa.hardtanh(x, **kwargs), np.clip(x, -2.0, 2.0))
+        with pytest.raises(ValueError, match="min_val must not exceed max_val"):
+            fa.hardtanh(x, min_val=2.0, max_val=-2.0)

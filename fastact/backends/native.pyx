@@ -377,6 +377,10 @@ cdef inline Py_ssize_t _put_key(tuple key, Py_ssize_t i, object value,
     return i + 3
 
 
+cdef inline bint _immutable(object t):
+    return t is float or t is int or t is str
+
+
 cdef class ElementwiseCalls:
     """The calls of one elementwise activation, whole in C, when they are the common
     ones: the native backend active, plain contiguous float32 or float64 arrays (for
@@ -395,6 +399,8 @@ cdef class ElementwiseCalls:
     cdef dict choice_globals
     cdef dict memo
     cdef _Checked default
+    cdef tuple last_key             # the key of the last call's parameters (it holds them)
+    cdef _Checked last
     cdef bint has_from_y
     cdef str func_forward, func_backward, func_vad
     cdef readonly str name
@@ -444,6 +450,8 @@ cdef class ElementwiseCalls:
         """The checked parameters of a call (raising as the Python layer does)."""
         if not args and not kwargs and self.default is not None:
             return self.default
+        if self._repeats_last(args, kwargs):
+            return self.last
         # (len(args), then type, value, sign of each positional parameter, then name,
         # type, value, sign of each keyword one)
         cdef Py_ssize_t nargs = len(args), i = 1
@@ -461,14 +469,37 @@ cdef class ElementwiseCalls:
             hit = self.memo.get(key)
         except (TypeError, ValueError):     # unhashable, or an array's truth value
             key = hit = None
+        cdef _Checked c
         if hit is not None:
-            return <_Checked>hit
-        cdef _Checked c = self._checked(self.resolve(args, kwargs, func))
+            c = <_Checked>hit
+        else:
+            c = self._checked(self.resolve(args, kwargs, func))
+            if key is not None:
+                if len(self.memo) >= 64:
+                    self.memo.clear()
+                self.memo[key] = c
         if key is not None:
-            if len(self.memo) >= 64:
-                self.memo.clear()
-            self.memo[key] = c
+            self.last_key, self.last = key, c
         return c
+
+    cdef bint _repeats_last(self, tuple args, dict kwargs):
+        """The call passes the very objects of the last call's parameters (a loop calling
+        with the same constants), each a float, int or str: immutable, so their type,
+        value and sign are the last call's, and so is the check; no key is built."""
+        cdef tuple key = self.last_key
+        cdef Py_ssize_t nargs = len(args), i = 1
+        if (key is None or len(key) != 1 + 3 * nargs + 4 * len(kwargs)
+                or <Py_ssize_t>key[0] != nargs):
+            return False
+        for value in args:
+            if key[i + 1] is not value or not _immutable(key[i]):
+                return False
+            i += 3
+        for name, value in kwargs.items():
+            if key[i] is not name or key[i + 2] is not value or not _immutable(key[i + 1]):
+                return False
+            i += 4
+        return True
 
     def forward(self, x, tuple args, dict kwargs, target):
         """y = f(x), into ``target`` when it is not None."""
