@@ -403,8 +403,7 @@ def _run_rows(driver, size, nrows, args):
     cache = choice.active_cache()
     fn = cache.get(key)
     if fn is None:
-        fn = cache[key] = getattr(choice.kernels(),
-                                           f"{driver}_{'par' if key[1] else 'ser'}")
+        fn = cache[key] = getattr(choice.kernels(), f"{driver}_{'par' if key[1] else 'ser'}")
     fn(nrows, args)
 
 
