@@ -89,14 +89,15 @@ def test_environment_chooses_at_import():
 
 def test_switching_backends_switches_kernels():
     x = np.linspace(-3, 3, 50)
+    compiled = fa.mish._compiled                    # the native whole-call path
     with fa.use_backend("numba"):
         fa.mish(x)
         kernel = choice.cache[("mish", "forward", x.dtype, False)]
         assert hasattr(kernel, "py_func")           # a Numba dispatcher
-        assert choice.cache[("short", "mish", "forward")] is None   # Numba has none
+        assert compiled.forward(x, (), {}, None) is None    # not while Numba runs the calls
     with fa.use_backend("cython"):
-        fa.mish(x)                                  # the whole call compiled
-        assert type(choice.cache[("short", "mish", "forward")]).__name__ == "ShortCall"
+        assert type(compiled).__name__ == "ElementwiseCalls"
+        assert compiled.forward(x, (), {}, None) is not None
         fa.mish(x[::2])                             # strided: through the Python layer
         kernel = choice.cache[("mish", "forward", x.dtype, False)]
         assert type(kernel).__name__ == "ElementwiseKernel"
@@ -311,7 +312,8 @@ def test_parameter_buffers_hold_every_row():
     with pytest.raises(TypeError, match="parameters"):
         native.Kernels().leaky_relu_forward_f64_ser(x, np.empty_like(x), *too_many)
     with pytest.raises(ValueError, match="parameters"):
-        native.ShortCall(native.op_from_name("leaky_relu"), "forward", too_many)
+        native.ElementwiseCalls("leaky_relu", None, None, True, None, choice._override, {},
+                                ("leaky_relu", too_many, {}))
 
 
 @pytest.mark.parametrize("shape, wsize", [((3, 5, 7), 5), ((2, 3, 5000), 3),

@@ -117,14 +117,22 @@ def kernels():
     return _namespaces[name]
 
 
-def short_call(kernel, pass_, numeric):
-    """A compiled whole-call fast path for one kernel and pass at fixed parameters, or
-    None when the active backend has none (Numba's calls go through the Python layer)."""
-    if get_backend() != "cython":
-        return None
+def active_cache():
+    """The active backend's kernel cache (``cache``, without the module __getattr__,
+    which costs ~0.3 us a call)."""
+    return _caches[_override.get() or _default or get_backend()]
+
+
+def compiled_calls(name, resolve, refuse_from_y, backward_from_y, memo_key, default):
+    """The native backend's whole-call fast path of one elementwise activation
+    (fastact.backends.native.ElementwiseCalls), or None when the native backend was not
+    built.  It runs only while the native backend is the active one: it reads the same
+    two settings as get_backend()."""
     native = native_module()
-    op = native.op_from_name(kernel)
-    return native.ShortCall(op, pass_, tuple(numeric))
+    if native is None:
+        return None
+    return native.ElementwiseCalls(name, resolve, refuse_from_y, backward_from_y, memo_key,
+                                   _override, globals(), default)
 
 
 def _choose_default():

@@ -9,11 +9,17 @@ GIL.  Its callables have the names and the arguments
 of the Numba kernel module (fastact/backends/_gen/numba_loops.py), so
 fastact/api/activations.py
 drives either backend the same way; no compilation happens at run time.
-``ShortCall`` goes further for the common call (a plain contiguous array,
-default parameters): the whole call, checks and allocation included, is done
-here, which is most of the cost at n = 1000.
+``ElementwiseCalls`` goes further for the common call of an elementwise
+activation (plain contiguous arrays, any parameters once checked): the whole
+call, checks and allocation included, is done here, which is most of the cost
+at n = 1000.
 """
 cimport numpy as cnp
+from cpython.contextvars cimport get_value
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.math cimport signbit
 
 import numpy as np
 
@@ -337,73 +343,228 @@ cdef object _output(object target, cnp.ndarray x):
     return target if _usable_out(target, x) else None
 
 
-cdef class ShortCall:
-    """The common call of one kernel, whole in C: a plain contiguous float32 or
-    float64 array (and for backward a second one of the same shape and dtype),
-    default parameters, no out=.  Returns the result, or None when the call is
-    not that common one (the Python layer then takes its general path)."""
-    cdef fa_kernel fn[2]
-    cdef int pass_
+cdef class _Checked:
+    """One checked set of parameters of one activation, as the compiled calls use it:
+    the loop of each (pass, dtype) of its kernel (NULL where there is none) and the
+    numeric parameters as C doubles."""
+    cdef fa_kernel fn[4][2]
     cdef double params[FA_MAX_PARAMS]
+    cdef bint from_y_allowed       # backward from y recovers f'(x) with these parameters
 
-    def __cinit__(self, int op, str pass_, tuple params):
-        if len(params) > FA_MAX_PARAMS:
-            raise ValueError(f"at most {FA_MAX_PARAMS} parameters, got {len(params)}")
-        self.pass_ = _PASSES[pass_]
-        self.fn[0] = fa_elementwise_kernel(op, self.pass_, 0)
-        self.fn[1] = fa_elementwise_kernel(op, self.pass_, 1)
-        if self.fn[0] == NULL or self.fn[1] == NULL:
-            raise ValueError(f"no native kernel for op {op} pass {pass_}")
-        for i in range(len(params)):
-            self.params[i] = params[i]
 
-    def __call__(self, a, b=None, target=None, target2=None):
-        cdef cnp.ndarray first, second, out
-        cdef object result
-        cdef int dt
-        cdef size_t n
-        if not _plain(a):
+cdef inline Py_ssize_t _put_key(tuple key, Py_ssize_t i, object value,
+                                object memo_key) except -1:
+    """Three entries of a memo key, from ``key[i]`` on, for one parameter value: its
+    type, itself and the sign of a zero (-0.0 is not a checked 0.0; True is not a checked
+    1).  Floats, ints and strings are handled here; other types by the Python layer's
+    ``memo_key`` (which raises TypeError or ValueError for values that cannot be a key).
+    Returns the next index."""
+    cdef double v
+    cdef object t = type(value)
+    cdef object sign = False
+    if t is float:
+        v = PyFloat_AS_DOUBLE(value)
+        if v == 0.0 and signbit(v):
+            sign = True
+    elif t is not int and t is not str:
+        t, value, sign = memo_key(value)
+    Py_INCREF(t)
+    PyTuple_SET_ITEM(key, i, t)
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(key, i + 1, value)
+    Py_INCREF(sign)
+    PyTuple_SET_ITEM(key, i + 2, sign)
+    return i + 3
+
+
+cdef inline bint _immutable(object t):
+    return t is float or t is int or t is str
+
+
+cdef class ElementwiseCalls:
+    """The calls of one elementwise activation, whole in C, when they are the common
+    ones: the native backend active, plain contiguous float32 or float64 arrays (for
+    backward two of the same shape and dtype), an ``out`` (and ``derivative_out``) that
+    can take the result as is, and any parameters.  Each method returns the result, or
+    None when the call is not that common one: the Python layer then takes its general
+    path, which also raises every error (checks of the operands and ``out``).
+
+    The parameters are checked once by the Python layer's ``resolve(args, kwargs,
+    func)`` (which raises for bad ones, naming them) and remembered, keyed by type,
+    value and zero's sign, as C doubles beside the loops of their kernel: a call that
+    repeats them costs a dictionary look-up.  ``backend`` (a ContextVar) and
+    ``choice_globals["_default"]`` say which backend is active, as
+    fastact.backends.choice.get_backend() reads them."""
+    cdef object resolve, refuse_from_y, memo_key, backend
+    cdef dict choice_globals
+    cdef dict memo
+    cdef _Checked default
+    cdef tuple last_key             # the key of the last call's parameters (it holds them)
+    cdef _Checked last
+    cdef bint has_from_y
+    cdef str func_forward, func_backward, func_vad
+    cdef readonly str name
+
+    def __cinit__(self, str name, resolve, refuse_from_y, bint backward_from_y, memo_key,
+                  backend, dict choice_globals, default=None):
+        self.name = name
+        self.func_forward = name
+        self.func_backward = name + ".backward"
+        self.func_vad = name + ".value_and_derivative"
+        self.resolve, self.refuse_from_y, self.memo_key = resolve, refuse_from_y, memo_key
+        self.backend, self.choice_globals = backend, choice_globals
+        self.has_from_y = backward_from_y
+        self.memo = {}
+        self.default = None if default is None else self._checked(default)
+
+    cdef _Checked _checked(self, tuple resolved):
+        """The compiled form of a (kernel name, numeric parameters, all values) triple."""
+        kernel, numeric, values = resolved
+        if len(numeric) > FA_MAX_PARAMS:
+            raise ValueError(f"{self.name}: at most {FA_MAX_PARAMS} parameters, "
+                             f"got {len(numeric)}")
+        cdef _Checked c = _Checked.__new__(_Checked)
+        cdef int op = fastact_op_from_name(kernel.encode())
+        cdef int p, dt
+        for p in range(4):
+            for dt in range(2):
+                c.fn[p][dt] = fa_elementwise_kernel(op, p, dt) if op >= 0 else NULL
+        for p in range(len(numeric)):
+            c.params[p] = numeric[p]
+        c.from_y_allowed = self.has_from_y
+        if c.from_y_allowed:
+            try:
+                self.refuse_from_y(values)
+            except ValueError:
+                c.from_y_allowed = False
+        return c
+
+    cdef bint _active(self) except -1:
+        """The native backend runs this call (use_backend's block, else the default)."""
+        cdef object name = get_value(self.backend, None)
+        if name is None:
+            name = self.choice_globals.get("_default")
+        return name is not None and name == "cython"
+
+    cdef _Checked _lookup(self, tuple args, dict kwargs, str func):
+        """The checked parameters of a call (raising as the Python layer does)."""
+        if not args and not kwargs and self.default is not None:
+            return self.default
+        if self._repeats_last(args, kwargs):
+            return self.last
+        # (len(args), then type, value, sign of each positional parameter, then name,
+        # type, value, sign of each keyword one)
+        cdef Py_ssize_t nargs = len(args), i = 1
+        cdef tuple key = PyTuple_New(1 + 3 * nargs + 4 * len(kwargs))
+        cdef object count = nargs
+        Py_INCREF(count)
+        PyTuple_SET_ITEM(key, 0, count)
+        try:
+            for value in args:
+                i = _put_key(key, i, value, self.memo_key)
+            for name, value in kwargs.items():
+                Py_INCREF(name)
+                PyTuple_SET_ITEM(key, i, name)
+                i = _put_key(key, i + 1, value, self.memo_key)
+            hit = self.memo.get(key)
+        except (TypeError, ValueError):     # unhashable, or an array's truth value
+            key = hit = None
+        cdef _Checked c
+        if hit is not None:
+            c = <_Checked>hit
+        else:
+            c = self._checked(self.resolve(args, kwargs, func))
+            if key is not None:
+                if len(self.memo) >= 64:
+                    self.memo.clear()
+                self.memo[key] = c
+        if key is not None:
+            self.last_key, self.last = key, c
+        return c
+
+    cdef bint _repeats_last(self, tuple args, dict kwargs):
+        """The call passes the very objects of the last call's parameters (a loop calling
+        with the same constants), each a float, int or str: immutable, so their type,
+        value and sign are the last call's, and so is the check; no key is built."""
+        cdef tuple key = self.last_key
+        cdef Py_ssize_t nargs = len(args), i = 1
+        if (key is None or len(key) != 1 + 3 * nargs + 4 * len(kwargs)
+                or <Py_ssize_t>key[0] != nargs):
+            return False
+        for value in args:
+            if key[i + 1] is not value or not _immutable(key[i]):
+                return False
+            i += 3
+        for name, value in kwargs.items():
+            if key[i] is not name or key[i + 2] is not value or not _immutable(key[i + 1]):
+                return False
+            i += 4
+        return True
+
+    def forward(self, x, tuple args, dict kwargs, target):
+        """y = f(x), into ``target`` when it is not None."""
+        if not _plain(x) or not self._active():
             return None
-        first = <cnp.ndarray>a
-        dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
-        if self.pass_ == 3:              # value_and_derivative: (x, out, derivative_out)
-            return self._value_and_derivative(first, dt, target, target2)
-        if self.pass_ != 0:              # backward: (dy, x or y), same shape and dtype
-            if not _plain(b):
-                return None
-            second = <cnp.ndarray>b
-            if (cnp.PyArray_TYPE(second) != cnp.PyArray_TYPE(first)
-                    or not cnp.PyArray_SAMESHAPE(first, second)):
-                return None
+        cdef _Checked c = self._lookup(args, kwargs, self.func_forward)
+        cdef cnp.ndarray first = <cnp.ndarray>x
+        cdef int dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
+        if c.fn[0][dt] == NULL:
+            return None
         result = _output(target, first)
-        if result is None or (self.pass_ != 0 and not _same_or_apart(result, second)):
+        if result is None:
             return None
-        out = <cnp.ndarray>result
-        n = <size_t>cnp.PyArray_SIZE(first)
-        cdef char *pa = <char *>cnp.PyArray_DATA(first)
-        cdef char *pb = NULL if self.pass_ == 0 else <char *>cnp.PyArray_DATA(second)
-        cdef char *pc = <char *>cnp.PyArray_DATA(out)
-        with nogil:
-            fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, pa, pb, pc, NULL,
-                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
-        return out
+        _run(c.fn[0][dt], dt, first, None, <cnp.ndarray>result, None, c.params)
+        return result
+
+    def backward(self, dy, x, y, tuple args, dict kwargs, target):
+        """dx from dy and x, or from dy and y (exactly one of them not None)."""
+        cdef int pass_ = 1 if y is None else 2
+        second = x if y is None else y
+        if ((x is None) == (y is None) or (pass_ == 2 and not self.has_from_y)
+                or not _plain(dy) or not _plain(second) or not self._active()):
+            return None
+        cdef cnp.ndarray first = <cnp.ndarray>dy, other = <cnp.ndarray>second
+        if (cnp.PyArray_TYPE(other) != cnp.PyArray_TYPE(first)
+                or not cnp.PyArray_SAMESHAPE(first, other)):
+            return None
+        cdef _Checked c = self._lookup(args, kwargs, self.func_backward)
+        cdef int dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
+        if c.fn[pass_][dt] == NULL or (pass_ == 2 and not c.from_y_allowed):
+            return None
+        result = _output(target, first)
+        if result is None or not _same_or_apart(<cnp.ndarray>result, other):
+            return None
+        _run(c.fn[pass_][dt], dt, first, other, <cnp.ndarray>result, None, c.params)
+        return result
+
+    def value_and_derivative(self, x, tuple args, dict kwargs, target, target2):
+        """(f(x), f'(x)), into ``target`` and ``target2`` where they are not None."""
+        if not _plain(x) or not self._active():
+            return None
+        cdef _Checked c = self._lookup(args, kwargs, self.func_vad)
+        cdef cnp.ndarray first = <cnp.ndarray>x
+        cdef int dt = 0 if cnp.PyArray_TYPE(first) == cnp.NPY_FLOAT32 else 1
+        if c.fn[3][dt] == NULL:
+            return None
+        y_obj, d_obj = _output(target, first), _output(target2, first)
+        if y_obj is None or d_obj is None or not _apart(<cnp.ndarray>y_obj, <cnp.ndarray>d_obj):
+            return None                 # (two outputs: never the same memory)
+        _run(c.fn[3][dt], dt, first, None, <cnp.ndarray>y_obj, <cnp.ndarray>d_obj, c.params)
+        return y_obj, d_obj
 
 
-    cdef object _value_and_derivative(self, cnp.ndarray x, int dt, object y_out, object d_out):
-        y_obj, d_obj = _output(y_out, x), _output(d_out, x)
-        if y_obj is None or d_obj is None:
-            return None
-        cdef cnp.ndarray y = <cnp.ndarray>y_obj, d = <cnp.ndarray>d_obj
-        if not _apart(y, d):            # two outputs: never the same memory
-            return None
-        cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-        cdef char *px = <char *>cnp.PyArray_DATA(x)
-        cdef char *py = <char *>cnp.PyArray_DATA(y)
-        cdef char *pd = <char *>cnp.PyArray_DATA(d)
-        with nogil:
-            fastact__run_elementwise(self.fn[dt], n, 4 if dt == 0 else 8, px, NULL, py, pd,
-                                     self.params, FA_RUN_PARALLEL_FROM_MIN)
-        return y, d
+cdef inline void _run(fa_kernel fn, int dt, cnp.ndarray a, object b, cnp.ndarray c,
+                      object d, const double *params):
+    """One elementwise loop over contiguous arrays: a (and b) in, c (and d) out; on the
+    library's threads from FA_PARALLEL_MIN elements."""
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(a)
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = NULL if b is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>b)
+    cdef char *pc = <char *>cnp.PyArray_DATA(c)
+    cdef char *pd = NULL if d is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>d)
+    with nogil:
+        fastact__run_elementwise(fn, n, 4 if dt == 0 else 8, pa, pb, pc, pd, params,
+                                 FA_RUN_PARALLEL_FROM_MIN)
 
 
 def parallel_min():
