@@ -21,7 +21,7 @@ import reference as R                           # noqa: E402
 import fastact                                  # noqa: E402
 import fastact.torch as ft                      # noqa: E402
 from fastact import registry                    # noqa: E402
-from fastact.torch import _ops                  # noqa: E402
+from fastact.torch import _direct, _ops         # noqa: E402
 
 pytestmark = pytest.mark.one_backend   # the layer around the kernels; backends are tested elsewhere
 
@@ -333,15 +333,19 @@ def test_vmap(in_dim):
 # zero-copy: the kernels are handed the tensors' own memory
 
 class Spy:
-    """Wraps an activation object and records the address of every array it is given."""
+    """Wraps an activation object and records the address of every array it is given;
+    also the addresses the direct path (fastact/torch/_direct.py) hands the C library
+    for the same row, in the same form, so either way of reaching a kernel is seen.
+    ``via`` collects which way each call went ("numpy" or "direct")."""
 
     def __init__(self, act):
-        self.act, self.calls = act, []
+        self.act, self.calls, self.via = act, [], []
 
     def _record(self, kind, args, kwargs):
         seen = {i: a.ctypes.data for i, a in enumerate(args) if isinstance(a, np.ndarray)}
         seen.update({k: a.ctypes.data for k, a in kwargs.items() if isinstance(a, np.ndarray)})
         self.calls.append((kind, seen))
+        self.via.append("numpy")
 
     def __call__(self, *args, **kwargs):
         self._record("forward", args, kwargs)
@@ -351,12 +355,33 @@ class Spy:
         self._record("backward", args, kwargs)
         return self.act.backward(*args, **kwargs)
 
+    def direct(self, call, second, ops):
+        """A stand-in for one of _direct's C calls: (op, dtype, n, input(s)..., out,
+        params); ``second`` names the saved operand of a backward call."""
+        def wrapped(op, dtype, n, *buffers_and_params):
+            if op in ops:
+                *buffers, _ = buffers_and_params
+                if second is None:
+                    self.calls.append(("forward", {0: buffers[0], "out": buffers[1]}))
+                else:
+                    self.calls.append(("backward", {0: buffers[0], second: buffers[1],
+                                                    "out": buffers[2]}))
+                self.via.append("direct")
+            return call(op, dtype, n, *buffers_and_params)
+        return wrapped
+
 
 @pytest.fixture
 def spy(monkeypatch):
     def install(name):
         s = Spy(_ops.ACT[name])
         monkeypatch.setitem(_ops.ACT, name, s)
+        if _direct.LIB is not None:
+            ops = {_direct.LIB.fastact_op_from_name(k.encode())
+                   for k in registry.BY_NAME[name].kernels}
+            for attr, second in (("forward_call", None), ("backward_call", "x"),
+                                 ("backward_from_y_call", "y")):
+                monkeypatch.setattr(_direct, attr, s.direct(getattr(_direct, attr), second, ops))
         return s
     return install
 
@@ -386,6 +411,8 @@ def test_elementwise_zero_copy(row, dtype, layout, spy):
     saved = {"y": y.data_ptr()} if from_y else {"x": x.data_ptr()}
     assert s.calls[1] == ("backward", {0: dy.data_ptr(), **saved, "out": dx.data_ptr()})
     assert torch.equal(x.detach(), before)         # the input untouched
+    if _direct.LIB is not None and layout == "contiguous":
+        assert s.via == ["direct", "direct"]       # the C library, straight from the tensors
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)

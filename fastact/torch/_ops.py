@@ -21,11 +21,12 @@ digits (sigmoid' = y (1 - y) near y = 1), one from the exact input does not.
 """
 import numpy as np
 import torch
+from torch.autograd import forward_ad as _forward_ad
 
 import fastact
 from fastact import registry
 
-from . import _tensors as T
+from . import _direct, _tensors as T
 
 #: the activation objects the kernels call, by registry name (a test wraps them to
 #: check which buffers they are handed)
@@ -136,6 +137,9 @@ def _elementwise(row):
 
 #: {name: autograd Function} of the elementwise rows, for plain eager calls (plain_eager)
 EAGER = {}
+#: {name: function(input, *params)} running a plain eager call: EAGER's Function when
+#: autograd must record it, the forward kernel alone when not
+EAGER_CALL = {}
 
 
 def plain_eager(t):
@@ -149,14 +153,33 @@ def plain_eager(t):
             and not torch._C._is_torch_function_mode_enabled())
 
 
+def _direct_plan(plans, t, params):
+    """The direct path's plan for a call on ``t`` (see _direct.py), or None when the
+    call takes the NumPy path: a dtype other than float32/float64, a tensor that is
+    not contiguous (or a negated view), no C library, the Numba backend in use."""
+    if (plans is not None and t.dtype in T.FULL and t.is_contiguous() and not t.is_neg()
+            and _direct.active()):
+        return plans.get(params)
+    return None
+
+
 def _eager_function(row, names):
-    """The operator's forward and backward as one autograd Function: the same kernels
-    and the same saved tensor."""
+    """The operator's forward and backward as one autograd Function (the same kernels
+    and the same saved tensor), and the function a plain eager call runs."""
     name = row.name
+    plans = _direct.plans(row, _BINDERS[name])
+    rest = (None,) * len(names)
 
     def forward(ctx, input, *params):
+        plan = _direct_plan(plans, input, params)
+        if plan is not None:
+            y = torch.empty_like(input)
+            if plan.forward(input, y):
+                ctx.plan, ctx.from_y, ctx.params = plan, plan.from_y, params
+                ctx.save_for_backward(y if plan.from_y else input)
+                return y
         y = _elementwise_forward(name, input, dict(zip(names, params)))
-        ctx.params = params
+        ctx.plan, ctx.params = None, params
         ctx.from_y = saves_output(row, input.dtype, params)
         ctx.save_for_backward(y if ctx.from_y else input)
         return y
@@ -166,12 +189,38 @@ def _eager_function(row, names):
             raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
                                f"provided (backward with create_graph=True)")
         saved, = ctx.saved_tensors
+        plan = ctx.plan
+        if (plan is not None and grad.dtype is saved.dtype and grad.is_cpu
+                and grad.layout is torch.strided and not grad.is_neg()):
+            # saved is contiguous (the input was, the output is new); an expanded
+            # gradient (from .sum()) is made dense here, as the NumPy path would
+            dy = grad if grad.is_contiguous() else grad.contiguous()
+            dx = torch.empty_like(saved)
+            if plan.backward(dy, saved, dx):
+                return (dx,) + rest
         dx = _elementwise_backward(name, grad, saved, ctx.from_y, dict(zip(names, ctx.params)))
-        return (dx,) + (None,) * len(ctx.params)
+        return (dx,) + rest
 
     # named at creation: autograd names the node's class after it (relu_eagerBackward)
-    return type(f"{name}_eager", (torch.autograd.Function,),
-                {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    fn = type(f"{name}_eager", (torch.autograd.Function,),
+              {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    apply = fn.apply
+
+    def call(input, *params):
+        # inside a forward-mode AD level the Function runs too: it refuses dual tensors
+        # clearly, where the kernel alone would drop their tangents
+        if (input.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
+            return apply(input, *params)
+        # nothing to record: the kernel alone (the Function would cost ~3 us more)
+        plan = _direct_plan(plans, input, params)
+        if plan is not None:
+            y = torch.empty_like(input)
+            if plan.forward(input, y):
+                return y
+        return _elementwise_forward(name, input, dict(zip(names, params)))
+
+    EAGER_CALL[name] = call
+    return fn
 
 
 def _forward_into_new(x, kernel):

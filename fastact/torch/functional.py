@@ -129,7 +129,7 @@ def _body(row, inplace_keyword):
     args = "".join(f", {p.name}" for p in row.params)
     if row.kind == registry.ELEMENTWISE:
         lines = [f"T.check(input, 'input', {name!r})",
-                 f"if _plain_eager(input):\n    return _eager.apply(input{args})",
+                 f"if _plain_eager(input):\n    return _eager(input{args})",
                  f"return _forward(input{args})"]
         if inplace_keyword:
             lines.insert(0, f"if inplace:\n    return {name}_(input{args})")
@@ -187,7 +187,7 @@ def _build(row):
     inplace_keyword, has_inplace = _inplace_in_torch(row)
     has_inplace = has_inplace and row.kind == registry.ELEMENTWISE
     namespace = {"T": T, "torch": torch, "_forward": ops[0], "_row": row,
-                 "_eager": _ops.EAGER.get(row.name), "_plain_eager": _ops.plain_eager,
+                 "_eager": _ops.EAGER_CALL.get(row.name), "_plain_eager": _ops.plain_eager,
                  "_legacy_dim": _legacy_dim, "_dim": _dim, "_glu_dim": _glu_dim,
                  "_prelu_checks": _prelu_checks, "_inplace": _inplace}
     made = {}
