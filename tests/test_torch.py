@@ -725,3 +725,119 @@ def test_second_derivatives_are_refused_clearly():
     assert g.grad_fn is None
     with pytest.raises(RuntimeError, match="second derivatives are not provided"):
         torch.autograd.grad(ft.mish(x).sum(), x, create_graph=True)
+
+
+# --------------------------------------------------------------------------
+# the direct path (fastact/torch/_direct.py): contiguous float32/float64 tensors reach
+# the C library by data pointer; everything else keeps to the NumPy path
+
+needs_library = pytest.mark.skipif(_direct.LIB is None, reason="built without libfastact")
+
+
+@needs_library
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_a_call_without_autograd_runs_the_kernel_alone(dtype, spy):
+    s = spy("softplus")
+    x = torch.linspace(-30, 30, 301, dtype=dtype)
+    want = fastact.softplus(_np(x), 2.0, 10.0)
+    for requires_grad, grad_mode in ((False, True), (True, False)):
+        t = x.clone().requires_grad_(requires_grad)
+        with torch.set_grad_enabled(grad_mode):
+            y = ft.softplus(t, beta=2.0, threshold=10.0)
+        assert y.grad_fn is None and not y.requires_grad
+        assert np.array_equal(_np(y), want)
+    with torch.inference_mode():
+        y = ft.softplus(x, 2.0, 10.0)
+    assert y.is_inference() and np.array_equal(_np(y), want)
+    assert s.via == ["direct"] * 3
+    assert s.calls[-1] == ("forward", {0: x.data_ptr(), "out": y.data_ptr()})
+
+
+# PyTorch's first make_dual loads decompositions that call its deprecated torch.jit.script
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("name", ["relu", "mish"])
+def test_dual_tensors_are_refused_not_stripped(name):
+    """Forward-mode AD has no formula here: a dual tensor is refused (PyTorch's message
+    for a Function without jvp), also when nothing requires grad, rather than its
+    tangent dropped silently."""
+    import torch.autograd.forward_ad as fwAD
+    with fwAD.dual_level():
+        x = fwAD.make_dual(torch.randn(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))
+        with pytest.raises(NotImplementedError, match="jvp"):
+            getattr(ft, name)(x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_an_expanded_gradient_is_read_as_dense(dtype, spy):
+    """y.sum().backward() hands the backward pass a gradient of stride 0."""
+    s = spy("silu")
+    x = torch.linspace(-6, 6, 50, dtype=dtype).reshape(5, 10).requires_grad_()
+    y = ft.silu(x)
+    y.sum().backward()
+    want = fastact.silu.backward(np.ones((5, 10), _np(x).dtype), _np(x))
+    assert np.array_equal(_np(x.grad), want)
+    if _direct.LIB is not None:
+        assert s.via == ["direct", "direct"]
+
+
+def test_parameters_are_told_apart_by_type_and_sign_of_zero():
+    """The direct path keeps a plan per parameter tuple: -0.0 is not 0.0 (threshold
+    writes its value out), True is not a checked 1.0 (a bool is refused)."""
+    x = torch.tensor([-1.0, 0.5, 2.0])
+    for value in (0.0, -0.0, 0.0):
+        y = ft.threshold(x, 1.0, value)
+        assert [np.signbit(v) for v in _np(y)[:2]] == [np.signbit(value)] * 2
+    assert torch.equal(ft.leaky_relu(x, 1.0), x)
+    with pytest.raises(TypeError, match="negative_slope"):
+        ft.leaky_relu(x, True)
+    with pytest.raises(ValueError, match="negative_slope"):
+        ft.leaky_relu(x, float("nan"))
+    with pytest.raises(TypeError, match="negative_slope"):
+        ft.leaky_relu(x, [0.1])                     # unhashable: checked, never kept
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_buffers_the_direct_path_does_not_take(dtype):
+    """A misaligned buffer (refused by the library) and a negated view (whose memory
+    holds the opposite values) are computed right through the NumPy path."""
+    ndt = np.float32 if dtype == torch.float32 else np.float64
+    item = np.dtype(ndt).itemsize
+    values = np.linspace(-4, 4, 33).astype(ndt)
+    raw = bytearray(item * 34)
+    x = torch.frombuffer(raw, dtype=dtype, offset=1, count=33)
+    assert x.data_ptr() % item and x.is_contiguous()
+    x.copy_(torch.from_numpy(values))
+    assert np.array_equal(_np(ft.hardswish(x)), fastact.hardswish(values))
+    xg = x.detach().clone().requires_grad_()
+    neg = torch._neg_view(xg)                       # reads as -values
+    y = ft.relu(neg)
+    assert np.array_equal(_np(y), fastact.relu(-values))
+    dy = torch._neg_view(torch.ones(33, dtype=dtype))
+    (dx,) = torch.autograd.grad(y, xg, dy)
+    assert np.array_equal(_np(dx), fastact.relu.backward(np.ones(33, ndt), y=_np(y)))
+
+
+def test_the_numba_backend_keeps_its_kernels(spy):
+    pytest.importorskip("numba")
+    s = spy("relu")
+    x = torch.linspace(-2, 2, 9, requires_grad=True)
+    with fastact.use_backend("numba"):
+        y = ft.relu(x)
+        (dx,) = torch.autograd.grad(y, x, torch.ones(9))
+    assert s.via == ["numpy", "numpy"]
+    assert np.array_equal(_np(y), fastact.relu(_np(x)))
+    assert np.array_equal(_np(dx), (_np(x) > 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["relu", "hardtanh"])
+def test_inplace_without_autograd_tells_autograd_of_the_change(name):
+    """An in-place call written by the kernel bumps the tensor's version, so that a
+    backward pass needing the old values is refused as for PyTorch's in-place ops."""
+    x = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    y = torch.sigmoid(x)                            # keeps y for its backward
+    version = y._version
+    with torch.no_grad():
+        getattr(ft, name + "_")(y)
+    assert y._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -67,7 +67,10 @@ def _out_like(t):
 
 def _dense(t):
     """(order, contiguous view of t): ``t`` itself when dense, else a copy laid out as
-    torch.empty_like lays it out."""
+    torch.empty_like lays it out (a negated view is made real first: NumPy cannot
+    view it)."""
+    if t.is_neg():
+        t = t.resolve_neg()
     order = T.memory_order(t)
     if order is None:
         t = _out_like(t).copy_(t)
@@ -140,6 +143,15 @@ EAGER = {}
 #: {name: function(input, *params)} running a plain eager call: EAGER's Function when
 #: autograd must record it, the forward kernel alone when not
 EAGER_CALL = {}
+#: {name: function(input, *params)} writing a plain eager in-place call into input
+EAGER_INPLACE = {}
+
+
+def in_dual_level():
+    """Whether forward-mode AD is on (torch.autograd.forward_ad.dual_level): the calls
+    then keep to the autograd Function and the operators, which refuse dual tensors
+    clearly, instead of the bare kernels, which would drop their tangents."""
+    return _forward_ad._current_level >= 0
 
 
 def plain_eager(t):
@@ -207,9 +219,7 @@ def _eager_function(row, names):
     apply = fn.apply
 
     def call(input, *params):
-        # inside a forward-mode AD level the Function runs too: it refuses dual tensors
-        # clearly, where the kernel alone would drop their tangents
-        if (input.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
+        if (input.requires_grad and torch.is_grad_enabled()) or in_dual_level():
             return apply(input, *params)
         # nothing to record: the kernel alone (the Function would cost ~3 us more)
         plan = _direct_plan(plans, input, params)
@@ -219,7 +229,16 @@ def _eager_function(row, names):
                 return y
         return _elementwise_forward(name, input, dict(zip(names, params)))
 
+    def inplace(input, *params):
+        plan = _direct_plan(plans, input, params)
+        if plan is None or not plan.forward(input, input):
+            _elementwise_inplace(name, input, dict(zip(names, params)))
+        # written behind autograd's back: tell it, so that a tensor saved for a backward
+        # pass and changed since is refused as PyTorch's own in-place ops have it
+        torch.autograd.graph.increment_version(input)
+
     EAGER_CALL[name] = call
+    EAGER_INPLACE[name] = inplace
     return fn
 
 

@@ -57,8 +57,9 @@ def inverse(order):
 
 
 def contiguous_in(t, order):
-    """``t`` permuted by ``order`` and made contiguous (a copy only when it is not)."""
-    return permute(t, order).contiguous()
+    """``t`` permuted by ``order`` and made contiguous (a copy only when it is not, or
+    when it is a negated view, which NumPy cannot view)."""
+    return permute(t, order).contiguous().resolve_neg()
 
 
 def array(t):

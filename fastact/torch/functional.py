@@ -64,19 +64,27 @@ def _inplace(row, forward, mutate, input, params, func):
     """``func``(input) written into ``input``.
 
     Without autograd (no grad needed, or torch.no_grad) the kernel writes into the
-    tensor's own memory.  When autograd must record the call, the functional operator
-    computes the result and ``input.copy_`` writes it in, so that the gradient flows
+    tensor's own memory.  When autograd must record the call, the out-of-place path
+    (the eager autograd Function, or the operator when traced) computes the result
+    and ``input.copy_`` writes it in, so that the gradient flows
     as it does for PyTorch's in-place ops; the input is cloned first when the backward
     pass needs it (rows whose derivative is not a function of the output)."""
     T.check(input, "input", func)
+    # a plain eager call skips the operators' dispatch, as the out-of-place functions do
+    eager = _ops.plain_eager(input) and not _ops.in_dual_level()
     if torch.is_grad_enabled() and input.requires_grad:
         if input.is_leaf:
             raise RuntimeError(f"{func}: argument 'input' is a leaf tensor that requires "
                                f"grad, which an in-place operation may not modify (as in "
                                f"PyTorch); call the out-of-place form {row.name}(input)")
         source = input if _ops.saves_output(row, input.dtype, params) else input.clone()
-        return input.copy_(forward(source, *params))
-    mutate(input, *params)
+        result = _ops.EAGER_CALL[row.name](source, *params) if eager else \
+            forward(source, *params)
+        return input.copy_(result)
+    if eager:
+        _ops.EAGER_INPLACE[row.name](input, *params)
+    else:
+        mutate(input, *params)
     return input
 
 
