@@ -334,8 +334,9 @@ def test_vmap(in_dim):
 
 class Spy:
     """Wraps an activation object and records the address of every array it is given;
-    also the addresses the direct path (fastact/torch/_direct.py) hands the C library
-    for the same row, in the same form, so either way of reaching a kernel is seen.
+    also the tensors whose addresses the direct path (fastact/torch/_direct.py) hands
+    the C library for the same row, in the same form, so either way of reaching a
+    kernel is seen.
     ``via`` collects which way each call went ("numpy" or "direct")."""
 
     def __init__(self, act):
@@ -355,19 +356,24 @@ class Spy:
         self._record("backward", args, kwargs)
         return self.act.backward(*args, **kwargs)
 
-    def direct(self, call, second, ops):
-        """A stand-in for one of _direct's C calls: (op, dtype, n, input(s)..., out,
-        params); ``second`` names the saved operand of a backward call."""
-        def wrapped(op, dtype, n, *buffers_and_params):
-            if op in ops:
-                *buffers, _ = buffers_and_params
-                if second is None:
-                    self.calls.append(("forward", {0: buffers[0], "out": buffers[1]}))
-                else:
-                    self.calls.append(("backward", {0: buffers[0], second: buffers[1],
-                                                    "out": buffers[2]}))
+    def direct_forward(self, method):
+        """A stand-in for _direct.Plan.forward (x, y), recording this row's calls."""
+        def wrapped(plan, x, y):
+            if plan.name == self.act.name:
+                self.calls.append(("forward", {0: x.data_ptr(), "out": y.data_ptr()}))
                 self.via.append("direct")
-            return call(op, dtype, n, *buffers_and_params)
+            return method(plan, x, y)
+        return wrapped
+
+    def direct_backward(self, method):
+        """A stand-in for _direct.Plan.backward (dy, saved, dx)."""
+        def wrapped(plan, dy, saved, dx):
+            if plan.name == self.act.name:
+                second = "y" if plan.from_y else "x"
+                self.calls.append(("backward", {0: dy.data_ptr(), second: saved.data_ptr(),
+                                                "out": dx.data_ptr()}))
+                self.via.append("direct")
+            return method(plan, dy, saved, dx)
         return wrapped
 
 
@@ -376,12 +382,8 @@ def spy(monkeypatch):
     def install(name):
         s = Spy(_ops.ACT[name])
         monkeypatch.setitem(_ops.ACT, name, s)
-        if _direct.LIB is not None:
-            ops = {_direct.LIB.fastact_op_from_name(k.encode())
-                   for k in registry.BY_NAME[name].kernels}
-            for attr, second in (("forward_call", None), ("backward_call", "x"),
-                                 ("backward_from_y_call", "y")):
-                monkeypatch.setattr(_direct, attr, s.direct(getattr(_direct, attr), second, ops))
+        monkeypatch.setattr(_direct.Plan, "forward", s.direct_forward(_direct.Plan.forward))
+        monkeypatch.setattr(_direct.Plan, "backward", s.direct_backward(_direct.Plan.backward))
         return s
     return install
 

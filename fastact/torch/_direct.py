@@ -5,18 +5,21 @@ each tensor (``Tensor.numpy()``, ~0.6 us apiece), then the NumPy API's argument
 handling, for a few microseconds per pass; PyTorch's own ops spend about one.
 For the common call -- a contiguous float32 or float64 CPU tensor -- the
 autograd Function of _ops.py hands the tensors' addresses straight to
-libfastact's public entry points instead (``fastact_forward``,
-``fastact_backward``, ``fastact_backward_from_y`` of include/fastact.h): the
-same kernels as the NumPy API's native backend, with the same thread count and
-serial threshold (the library keeps both), through ctypes, which lets go of the
-GIL for the call.  Anything else (other dtypes and layouts, the Numba backend,
-an installation without the C library, a status other than FASTACT_OK such as a
-misaligned buffer) takes the NumPy path, which handles every case.
+libfastact's typed entry points instead (``fastact_mish_f32(n, x, y)``,
+``fastact_mish_backward_f32(n, dy, x, dx)``, ``..._backward_from_y_...``, the
+parameters as trailing doubles; include/fastact.h): the same kernels as the
+NumPy API's native backend, with the same thread count and serial threshold
+(the library keeps both), through ctypes, which lets go of the GIL for the
+call.  ctypes converts each argument on every call (~0.1 us apiece), which is
+why the typed functions, not the generic ``fastact_forward(op, dtype, n, x, y,
+params)``, are called.  Anything else (other dtypes and layouts, the Numba
+backend, an installation without the C library, a status other than FASTACT_OK
+such as a misaligned buffer) takes the NumPy path, which handles every case.
 
-A ``Plan`` is what a call needs beyond its tensors -- the C op, its numeric
-parameters as a C array, whether the backward pass can start from the output --
-worked out once per distinct parameter tuple (the checks and messages are the
-NumPy API's binder's, so bad parameters fail as they always did).
+A ``Plan`` is what a call needs beyond its tensors -- the entry points for each
+dtype with the parameters bound, whether the backward pass starts from the
+output -- worked out once per distinct parameter tuple (the checks and messages
+are the NumPy API's binder's, so bad parameters fail as they always did).
 """
 import ctypes
 import math
@@ -28,67 +31,69 @@ from fastact.backends import choice
 
 _OK = 0
 _MISSING = object()
-#: fastact_dtype of the tensors the entry points take here
-DTYPES = {torch.float32: 0, torch.float64: 1}
+#: the entry points' suffix per tensor dtype
+SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
 
 
 def _load():
     """libfastact, the very instance the Cython backend linked (the dynamic loader
-    hands back an already loaded file), with the signatures used here; None when the
-    package was installed without it."""
+    hands back an already loaded file); None when the package was installed without
+    it."""
     if choice.native_module() is None:
         return None
     from fastact import config
     try:
-        lib = ctypes.CDLL(config.library())
+        return ctypes.CDLL(config.library())
     except (OSError, config.NotBuiltError):
         return None
-    size, ptr, op = ctypes.c_size_t, ctypes.c_void_p, ctypes.c_int
-    params = ctypes.POINTER(ctypes.c_double)
-    lib.fastact_forward.argtypes = (op, ctypes.c_int, size, ptr, ptr, params)
-    for name in ("fastact_backward", "fastact_backward_from_y"):
-        getattr(lib, name).argtypes = (op, ctypes.c_int, size, ptr, ptr, ptr, params)
-    for name in ("fastact_forward", "fastact_backward", "fastact_backward_from_y",
-                 "fastact_op_from_name", "fastact_op_num_params"):
-        getattr(lib, name).restype = ctypes.c_int
-    lib.fastact_op_from_name.argtypes = (ctypes.c_char_p,)
-    lib.fastact_op_num_params.argtypes = (op,)
-    return lib
 
 
 LIB = _load()
 
-# The three calls, as module globals read at each call (a test wraps them to see
-# which buffers the kernels are handed): (op, dtype, n, in, [in,] out, params) -> status
-if LIB is not None:
-    forward_call = LIB.fastact_forward
-    backward_call = LIB.fastact_backward
-    backward_from_y_call = LIB.fastact_backward_from_y
+
+def _entry(name, buffers, params):
+    """The typed entry point ``name`` taking ``buffers`` pointers and ``params``
+    doubles after n, its argument types set (once: ctypes keeps one object per name);
+    None when the library has no such function."""
+    try:
+        fn = getattr(LIB, name)
+    except AttributeError:
+        return None
+    fn.argtypes = ((ctypes.c_size_t,) + (ctypes.c_void_p,) * buffers
+                   + (ctypes.c_double,) * params)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _bound(fn, values):
+    """fn(n, *pointers) with the parameter values appended (fn itself without any)."""
+    if not values:
+        return fn
+    return lambda n, *pointers: fn(n, *pointers, *values)
 
 
 class Plan:
-    """One elementwise row at one tuple of parameters, checked: ``op`` (the C op),
-    ``params`` (its numeric parameters as a C double array, None when it has none)
-    and ``from_y`` (whether the backward pass may read the output instead of the
-    input, for float32 and float64)."""
+    """One elementwise row at one tuple of parameters, checked: the forward and
+    backward entry points per dtype (parameters bound), and ``from_y``: whether the
+    backward pass reads the output instead of the input (float32 and float64)."""
 
-    __slots__ = ("op", "params", "from_y")
+    __slots__ = ("name", "from_y", "forwards", "backwards")
 
-    def __init__(self, op, params, from_y):
-        self.op, self.params, self.from_y = op, params, from_y
+    def __init__(self, name, from_y, forwards, backwards):
+        self.name, self.from_y = name, from_y
+        self.forwards, self.backwards = forwards, backwards
 
     def forward(self, x, y):
-        """y = f(x) for two contiguous tensors of one dtype and shape; False (nothing
-        written) when the library refuses the call."""
-        return forward_call(self.op, DTYPES[x.dtype], x.numel(), x.data_ptr(), y.data_ptr(),
-                            self.params) == _OK
+        """y = f(x) for two contiguous tensors of one dtype and shape (y may be x:
+        in place); False, nothing written, when the library refuses the call."""
+        return self.forwards[x.dtype](x.numel(), x.data_ptr(), y.data_ptr()) == _OK
 
     def backward(self, dy, saved, dx):
-        """dx = dy * f'(.) from ``saved`` (the output when ``from_y``, else the input);
-        False (nothing written) when the library refuses the call."""
-        call = backward_from_y_call if self.from_y else backward_call
-        return call(self.op, DTYPES[saved.dtype], saved.numel(), dy.data_ptr(),
-                    saved.data_ptr(), dx.data_ptr(), self.params) == _OK
+        """dx = dy * f'(.) from ``saved`` (the output when ``from_y``, else the input),
+        three contiguous tensors of one dtype and shape; False, nothing written, when
+        the library refuses the call."""
+        return self.backwards[saved.dtype](saved.numel(), dy.data_ptr(), saved.data_ptr(),
+                                           dx.data_ptr()) == _OK
 
 
 def _memo_key(params):
@@ -105,7 +110,6 @@ class Plans:
         self.names = tuple(p.name for p in row.params)
         self.numeric = tuple(p.name for p in row.params if not p.choices)
         self.choice = next((p for p in row.params if p.choices), None)
-        self.ops = {k: LIB.fastact_op_from_name(k.encode()) for k in row.kernels}
         self.cache = {}
 
     def get(self, params):
@@ -133,18 +137,22 @@ class Plans:
         kernel = self.row.name
         if self.choice is not None:
             kernel = self.row.kernels[self.choice.choices.index(values[self.choice.name])]
-        op = self.ops.get(kernel, -1)
         numeric = tuple(values[n] for n in self.numeric)
-        if op < 0 or LIB.fastact_op_num_params(op) != len(numeric):
-            return None
         from_y = self.row.backward_from_y
         if from_y:
             try:
                 self.binder.refuse_from_y(values)
             except ValueError:
                 from_y = False
-        cparams = (ctypes.c_double * len(numeric))(*numeric) if numeric else None
-        return Plan(op, cparams, from_y)
+        backward = "backward_from_y" if from_y else "backward"
+        forwards, backwards = {}, {}
+        for dtype, suffix in SUFFIXES.items():
+            fwd = _entry(f"fastact_{kernel}_{suffix}", 2, len(numeric))
+            bwd = _entry(f"fastact_{kernel}_{backward}_{suffix}", 3, len(numeric))
+            if fwd is None or bwd is None:
+                return None
+            forwards[dtype], backwards[dtype] = _bound(fwd, numeric), _bound(bwd, numeric)
+        return Plan(self.row.name, from_y, forwards, backwards)
 
 
 def plans(row, binder):
