@@ -843,3 +843,26 @@ def test_inplace_without_autograd_tells_autograd_of_the_change(name):
     assert y._version > version
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@needs_library
+def test_the_operators_take_the_direct_path_too(spy):
+    """Under a dispatch mode (what tracing and torch.compile's graphs run through) the
+    operators' kernels reach the C library by data pointer as the eager path does."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    s = spy("elu")
+    x = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(10, dtype=torch.float64)
+    with Passthrough():
+        y = ft.elu(x, 0.5)
+        (dx,) = torch.autograd.grad(y, x, dy)
+    assert type(y.grad_fn).__name__ != "elu_eagerBackward"       # the operator's node
+    assert s.via == ["direct", "direct"]
+    assert s.calls == [("forward", {0: x.data_ptr(), "out": y.data_ptr()}),
+                       ("backward", {0: dy.data_ptr(), "y": y.data_ptr(), "out": dx.data_ptr()})]
+    assert np.array_equal(_np(y), fastact.elu(_np(x), 0.5))

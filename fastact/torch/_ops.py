@@ -101,10 +101,13 @@ def _check_kernel_dtype(t, arg, func):
 def _elementwise(row):
     name, names = row.name, param_names(row)
     schema_params = "".join(f", {'str' if p.choices else 'float'} {p.name}" for p in row.params)
+    plans = _direct.plans(row, _BINDERS[name])
 
     def forward(input, *params):
         _check_kernel_dtype(input, "input", name)
-        return _elementwise_forward(name, input, dict(zip(names, params)))
+        y = _direct_forward(plans, input, params)
+        return y if y is not None else _elementwise_forward(name, input,
+                                                            dict(zip(names, params)))
 
     def forward_fake(input, *params):
         _BINDERS[name].bind(params, {}, name)        # bad parameters fail while tracing
@@ -112,6 +115,11 @@ def _elementwise(row):
         return _out_like(input)
 
     def backward_kernel(grad, saved, from_y, *params):
+        plan = _direct_plan(plans, saved, params)
+        if plan is not None and plan.from_y == from_y:
+            dx = _direct_backward(plan, grad, saved)
+            if dx is not None:
+                return dx
         return _elementwise_backward(name, grad, saved, from_y, dict(zip(names, params)))
 
     fwd = _define(name, f"(Tensor input{schema_params}) -> Tensor", forward, forward_fake)
@@ -137,11 +145,13 @@ def _elementwise(row):
 
     def inplace(input, *params):
         _check_kernel_dtype(input, "input", f"{name}_")
-        _elementwise_inplace(name, input, dict(zip(names, params)))
+        plan = _direct_plan(plans, input, params)
+        if plan is None or not plan.forward(input, input):
+            _elementwise_inplace(name, input, dict(zip(names, params)))
 
     inp = _define(f"{name}_", f"(Tensor(a!) input{schema_params}) -> ()", inplace,
                   lambda input, *params: None, mutates=("input",))
-    EAGER[name] = _eager_function(row, names)
+    EAGER[name] = _eager_function(row, names, plans)
     return fwd, bwd, inp
 
 
@@ -182,11 +192,33 @@ def _direct_plan(plans, t, params):
     return None
 
 
-def _eager_function(row, names):
+def _direct_forward(plans, input, params):
+    """f(input) as a new tensor through the direct path, or None: the NumPy path's."""
+    plan = _direct_plan(plans, input, params)
+    if plan is not None:
+        y = torch.empty_like(input)
+        if plan.forward(input, y):
+            return y
+    return None
+
+
+def _direct_backward(plan, grad, saved):
+    """The gradient through ``plan`` from ``saved`` (contiguous: the input was, or
+    the output, which is new), or None: the NumPy path's.  An expanded gradient (from
+    .sum()) is made dense first, as the NumPy path would."""
+    if (grad.dtype is saved.dtype and grad.is_cpu and grad.layout is torch.strided
+            and not grad.is_neg()):
+        dy = grad if grad.is_contiguous() else grad.contiguous()
+        dx = torch.empty_like(saved)
+        if plan.backward(dy, saved, dx):
+            return dx
+    return None
+
+
+def _eager_function(row, names, plans):
     """The operator's forward and backward as one autograd Function (the same kernels
-    and the same saved tensor), and the function a plain eager call runs."""
+    and the same saved tensor), and the functions a plain eager call runs."""
     name = row.name
-    plans = _direct.plans(row, _BINDERS[name])
     rest = (None,) * len(names)
 
     def forward(ctx, input, *params):
@@ -208,14 +240,9 @@ def _eager_function(row, names):
             raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
                                f"provided (backward with create_graph=True)")
         saved, = ctx.saved_tensors
-        plan = ctx.plan
-        if (plan is not None and grad.dtype is saved.dtype and grad.is_cpu
-                and grad.layout is torch.strided and not grad.is_neg()):
-            # saved is contiguous (the input was, the output is new); an expanded
-            # gradient (from .sum()) is made dense here, as the NumPy path would
-            dy = grad if grad.is_contiguous() else grad.contiguous()
-            dx = torch.empty_like(saved)
-            if plan.backward(dy, saved, dx):
+        if ctx.plan is not None:
+            dx = _direct_backward(ctx.plan, grad, saved)
+            if dx is not None:
                 return (dx,) + rest
         dx = _elementwise_backward(name, grad, saved, ctx.from_y, dict(zip(names, ctx.params)))
         return (dx,) + rest
@@ -229,12 +256,9 @@ def _eager_function(row, names):
         if (input.requires_grad and torch.is_grad_enabled()) or in_dual_level():
             return apply(input, *params)
         # nothing to record: the kernel alone (the Function would cost ~3 us more)
-        plan = _direct_plan(plans, input, params)
-        if plan is not None:
-            y = torch.empty_like(input)
-            if plan.forward(input, y):
-                return y
-        return _elementwise_forward(name, input, dict(zip(names, params)))
+        y = _direct_forward(plans, input, params)
+        return y if y is not None else _elementwise_forward(name, input,
+                                                            dict(zip(names, params)))
 
     def inplace(input, *params):
         plan = _direct_plan(plans, input, params)
