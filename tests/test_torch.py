@@ -369,7 +369,7 @@ class Spy:
         """A stand-in for _direct.Plan.backward (dy, saved, dx)."""
         def wrapped(plan, dy, saved, dx):
             if plan.name == self.act.name:
-                second = "y" if plan.from_y else "x"
+                second = "y" if plan.saves_y[saved.dtype] else "x"
                 self.calls.append(("backward", {0: dy.data_ptr(), second: saved.data_ptr(),
                                                 "out": dx.data_ptr()}))
                 self.via.append("direct")
@@ -866,3 +866,30 @@ def test_the_operators_take_the_direct_path_too(spy):
     assert s.calls == [("forward", {0: x.data_ptr(), "out": y.data_ptr()}),
                        ("backward", {0: dy.data_ptr(), "y": y.data_ptr(), "out": dx.data_ptr()})]
     assert np.array_equal(_np(y), fastact.elu(_np(x), 0.5))
+
+
+@needs_library
+@pytest.mark.parametrize("row", [r for r in ROWS if r.kind == registry.ELEMENTWISE],
+                         ids=lambda r: r.name)
+def test_bfloat16_in_one_pass_gives_the_round_trips_bits(row, spy, monkeypatch):
+    """bfloat16 runs the library's bfloat16 loops (widened and rounded in registers);
+    the NumPy path computes a float32 copy and rounds it with PyTorch.  Every bfloat16
+    value, forward and backward: the same bits, NaN for NaN."""
+    kwargs = cases.default_kwargs(row)
+    t = _all_values(torch.bfloat16)
+    dy = torch.linspace(-3, 3, t.numel()).to(torch.bfloat16)
+    fn = getattr(ft, row.name)
+    got = []
+    for direct in (True, False):
+        if not direct:
+            monkeypatch.setattr(_direct, "active", lambda: False)
+        s = spy(row.name)
+        x = t.clone().requires_grad_()
+        y = fn(x, **kwargs)
+        (dx,) = torch.autograd.grad(y, x, dy)
+        assert s.via == (["direct"] * 2 if direct else ["numpy"] * 2)
+        got.append((y.detach(), dx))
+    for new, old in zip(*got):
+        nan = torch.isnan(new)
+        assert torch.equal(nan, torch.isnan(old))
+        assert torch.equal(new[~nan].view(torch.int16), old[~nan].view(torch.int16))

@@ -3,7 +3,7 @@
 An eager fastact.torch call used to reach its kernel through NumPy: a view of
 each tensor (``Tensor.numpy()``, ~0.6 us apiece), then the NumPy API's argument
 handling, for a few microseconds per pass; PyTorch's own ops spend about one.
-For the common call -- a contiguous float32 or float64 CPU tensor -- the
+For the common call -- a contiguous float32, float64 or bfloat16 CPU tensor -- the
 autograd Function of _ops.py hands the tensors' addresses straight to
 libfastact's typed entry points instead (``fastact_mish_f32(n, x, y)``,
 ``fastact_mish_backward_f32(n, dy, x, dx)``, ``..._backward_from_y_...``, the
@@ -31,8 +31,13 @@ from fastact.backends import choice
 
 _OK = 0
 _MISSING = object()
-#: the entry points' suffix per tensor dtype
-SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
+#: the entry points' suffix per tensor dtype.  bfloat16 has loops of its own that
+#: widen to float32 in registers and round once (the bits of computing in float32 and
+#: rounding, in one pass over 2-byte elements instead of three over copies)
+SUFFIXES = {torch.float32: "f32", torch.float64: "f64", torch.bfloat16: "bf16"}
+#: dtypes whose backward pass may start from the output; bfloat16's starts from the
+#: input, whose derivative does not lose digits to a rounded output (see _ops.py)
+FROM_Y_DTYPES = (torch.float32, torch.float64)
 
 
 def _load():
@@ -74,13 +79,13 @@ def _bound(fn, values):
 
 class Plan:
     """One elementwise row at one tuple of parameters, checked: the forward and
-    backward entry points per dtype (parameters bound), and ``from_y``: whether the
-    backward pass reads the output instead of the input (float32 and float64)."""
+    backward entry points per dtype (parameters bound), and ``saves_y``: per dtype,
+    whether the backward pass reads the output instead of the input."""
 
-    __slots__ = ("name", "from_y", "forwards", "backwards")
+    __slots__ = ("name", "saves_y", "forwards", "backwards")
 
-    def __init__(self, name, from_y, forwards, backwards):
-        self.name, self.from_y = name, from_y
+    def __init__(self, name, saves_y, forwards, backwards):
+        self.name, self.saves_y = name, saves_y
         self.forwards, self.backwards = forwards, backwards
 
     def forward(self, x, y):
@@ -89,9 +94,9 @@ class Plan:
         return self.forwards[x.dtype](x.numel(), x.data_ptr(), y.data_ptr()) == _OK
 
     def backward(self, dy, saved, dx):
-        """dx = dy * f'(.) from ``saved`` (the output when ``from_y``, else the input),
-        three contiguous tensors of one dtype and shape; False, nothing written, when
-        the library refuses the call."""
+        """dx = dy * f'(.) from ``saved`` (the output where ``saves_y[dtype]``, else
+        the input), three contiguous tensors of one dtype and shape; False, nothing
+        written, when the library refuses the call."""
         return self.backwards[saved.dtype](saved.numel(), dy.data_ptr(), saved.data_ptr(),
                                            dx.data_ptr()) == _OK
 
@@ -144,15 +149,16 @@ class Plans:
                 self.binder.refuse_from_y(values)
             except ValueError:
                 from_y = False
-        backward = "backward_from_y" if from_y else "backward"
-        forwards, backwards = {}, {}
+        saves_y, forwards, backwards = {}, {}, {}
         for dtype, suffix in SUFFIXES.items():
+            saves_y[dtype] = from_y and dtype in FROM_Y_DTYPES
+            backward = "backward_from_y" if saves_y[dtype] else "backward"
             fwd = _entry(f"fastact_{kernel}_{suffix}", 2, len(numeric))
             bwd = _entry(f"fastact_{kernel}_{backward}_{suffix}", 3, len(numeric))
             if fwd is None or bwd is None:
                 return None
             forwards[dtype], backwards[dtype] = _bound(fwd, numeric), _bound(bwd, numeric)
-        return Plan(self.row.name, from_y, forwards, backwards)
+        return Plan(self.row.name, saves_y, forwards, backwards)
 
 
 def plans(row, binder):

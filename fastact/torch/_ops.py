@@ -17,8 +17,9 @@ Plain eager calls of the elementwise rows (no torch.compile, export, vmap or
 dispatch mode: see ``plain_eager``) skip the operators' dispatch, ~20 us per pass in
 Python: an autograd Function (``EAGER``) runs the same kernels, or nothing but the
 forward kernel when autograd records nothing (``EAGER_CALL``, ``EAGER_INPLACE``).
-For a contiguous float32 or float64 tensor it reaches the C library by the
-tensors' data pointers (_direct.py), without NumPy views.
+For a contiguous float32, float64 or bfloat16 tensor it reaches the C library by
+the tensors' data pointers (_direct.py), without NumPy views (bfloat16 in the
+library's bfloat16 loops: the float32 math rounded once, in one pass).
 
 What autograd keeps for the backward pass: the output where the registry row says
 ``backward_from_y`` (and the parameters allow it: a negative leaky_relu slope does
@@ -116,7 +117,7 @@ def _elementwise(row):
 
     def backward_kernel(grad, saved, from_y, *params):
         plan = _direct_plan(plans, saved, params)
-        if plan is not None and plan.from_y == from_y:
+        if plan is not None and plan.saves_y[saved.dtype] == from_y:
             dx = _direct_backward(plan, grad, saved)
             if dx is not None:
                 return dx
@@ -184,9 +185,10 @@ def plain_eager(t):
 
 def _direct_plan(plans, t, params):
     """The direct path's plan for a call on ``t`` (see _direct.py), or None when the
-    call takes the NumPy path: a dtype other than float32/float64, a tensor that is
-    not contiguous (or a negated view), no C library, the Numba backend in use."""
-    if (plans is not None and t.dtype in T.FULL and t.is_contiguous() and not t.is_neg()
+    call takes the NumPy path: float16 (the library has no loops for it), a tensor
+    that is not contiguous (or a negated view), no C library, the Numba backend."""
+    if (plans is not None and t.dtype in _direct.SUFFIXES and t.is_contiguous()
+            and not t.is_neg()
             and _direct.active()):
         return plans.get(params)
     return None
@@ -226,8 +228,8 @@ def _eager_function(row, names, plans):
         if plan is not None:
             y = torch.empty_like(input)
             if plan.forward(input, y):
-                ctx.plan, ctx.from_y, ctx.params = plan, plan.from_y, params
-                ctx.save_for_backward(y if plan.from_y else input)
+                ctx.plan, ctx.from_y, ctx.params = plan, plan.saves_y[input.dtype], params
+                ctx.save_for_backward(y if ctx.from_y else input)
                 return y
         y = _elementwise_forward(name, input, dict(zip(names, params)))
         ctx.plan, ctx.params = None, params
