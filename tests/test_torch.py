@@ -893,3 +893,16 @@ def test_bfloat16_in_one_pass_gives_the_round_trips_bits(row, spy, monkeypatch):
         nan = torch.isnan(new)
         assert torch.equal(nan, torch.isnan(old))
         assert torch.equal(new[~nan].view(torch.int16), old[~nan].view(torch.int16))
+
+
+@needs_library
+def test_the_direct_path_shares_the_librarys_thread_count():
+    """ctypes is handed the library the native backend loaded, not a second copy with
+    a thread count of its own."""
+    before = fastact.get_num_threads()
+    try:
+        for n in (1, 2):
+            fastact.set_num_threads(n)
+            assert _direct.LIB.fastact_get_num_threads() == fastact.get_num_threads()
+    finally:
+        fastact.set_num_threads(before)

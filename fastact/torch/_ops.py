@@ -188,8 +188,7 @@ def _direct_plan(plans, t, params):
     call takes the NumPy path: float16 (the library has no loops for it), a tensor
     that is not contiguous (or a negated view), no C library, the Numba backend."""
     if (plans is not None and t.dtype in _direct.SUFFIXES and t.is_contiguous()
-            and not t.is_neg()
-            and _direct.active()):
+            and not t.is_neg() and _direct.active()):
         return plans.get(params)
     return None
 
