@@ -340,7 +340,7 @@ class Spy:
     ``via`` collects which way each call went ("numpy" or "direct")."""
 
     def __init__(self, act):
-        self.act, self.calls, self.via = act, [], []
+        self.act, self.name, self.calls, self.via = act, act.name, [], []
 
     def _record(self, kind, args, kwargs):
         seen = {i: a.ctypes.data for i, a in enumerate(args) if isinstance(a, np.ndarray)}
@@ -359,7 +359,7 @@ class Spy:
     def direct_forward(self, method):
         """A stand-in for _direct.Plan.forward (x, y), recording this row's calls."""
         def wrapped(plan, x, y):
-            if plan.name == self.act.name:
+            if plan.name == self.name:
                 self.calls.append(("forward", {0: x.data_ptr(), "out": y.data_ptr()}))
                 self.via.append("direct")
             return method(plan, x, y)
@@ -368,7 +368,7 @@ class Spy:
     def direct_backward(self, method):
         """A stand-in for _direct.Plan.backward (dy, saved, dx)."""
         def wrapped(plan, dy, saved, dx):
-            if plan.name == self.act.name:
+            if plan.name == self.name:
                 second = "y" if plan.saves_y[saved.dtype] else "x"
                 self.calls.append(("backward", {0: dy.data_ptr(), second: saved.data_ptr(),
                                                 "out": dx.data_ptr()}))
@@ -413,7 +413,7 @@ def test_elementwise_zero_copy(row, dtype, layout, spy):
     saved = {"y": y.data_ptr()} if from_y else {"x": x.data_ptr()}
     assert s.calls[1] == ("backward", {0: dy.data_ptr(), **saved, "out": dx.data_ptr()})
     assert torch.equal(x.detach(), before)         # the input untouched
-    if _direct.LIB is not None and layout == "contiguous":
+    if _direct.LIB is not None and dtype in _direct.SUFFIXES:
         assert s.via == ["direct", "direct"]       # the C library, straight from the tensors
 
 
@@ -906,3 +906,26 @@ def test_the_direct_path_shares_the_librarys_thread_count():
             assert _direct.LIB.fastact_get_num_threads() == fastact.get_num_threads()
     finally:
         fastact.set_num_threads(before)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_last_3d"])
+def test_channels_last_gradients_laid_out_otherwise(fmt, spy):
+    """A channels-last output with a contiguous gradient (and the reverse): the
+    gradient is brought to the saved tensor's layout before the kernel reads it."""
+    shape = (2, 3, 4, 5) if fmt == "channels_last" else (2, 3, 2, 4, 5)
+    memory_format = getattr(torch, fmt)
+    g = torch.Generator().manual_seed(5)
+    x0 = torch.randn(*shape, generator=g, dtype=torch.float64) * 3
+    dy = torch.randn(*shape, generator=g, dtype=torch.float64)
+    want_y = fastact.softsign(_np(x0))
+    for x_format, dy_format in ((memory_format, torch.contiguous_format),
+                                (torch.contiguous_format, memory_format)):
+        s = spy("softsign")
+        x = x0.to(memory_format=x_format).requires_grad_()
+        y = ft.softsign(x)
+        assert y.stride() == x.stride()
+        (dx,) = torch.autograd.grad(y, x, dy.to(memory_format=dy_format))
+        assert np.array_equal(_np(y), want_y)
+        assert np.array_equal(_np(dx), fastact.softsign.backward(_np(dy), y=want_y))
+        if _direct.LIB is not None:
+            assert s.via == ["direct", "direct"]

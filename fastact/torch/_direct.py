@@ -3,16 +3,16 @@
 An eager fastact.torch call used to reach its kernel through NumPy: a view of
 each tensor (``Tensor.numpy()``, ~0.6 us apiece), then the NumPy API's argument
 handling, for a few microseconds per pass; PyTorch's own ops spend about one.
-For the common call -- a contiguous float32, float64 or bfloat16 CPU tensor -- the
-autograd Function of _ops.py hands the tensors' addresses straight to
-libfastact's typed entry points instead (``fastact_mish_f32(n, x, y)``,
-``fastact_mish_backward_f32(n, dy, x, dx)``, ``..._backward_from_y_...``, the
-parameters as trailing doubles; include/fastact.h): the same kernels as the
+For the common call -- a float32, float64 or bfloat16 CPU tensor, contiguous or
+channels-last -- the autograd Function of _ops.py hands the tensors' addresses
+straight to libfastact's typed entry points instead (``fastact_mish_f32(n, x,
+y)``, ``fastact_mish_backward_f32(n, dy, x, dx)``, ``..._backward_from_y_...``,
+the parameters as trailing doubles; include/fastact.h): the same kernels as the
 NumPy API's native backend, with the same thread count and serial threshold
 (the library keeps both), through ctypes, which lets go of the GIL for the
 call.  ctypes converts each argument on every call (~0.1 us apiece), which is
 why the typed functions, not the generic ``fastact_forward(op, dtype, n, x, y,
-params)``, are called.  Anything else (other dtypes and layouts, the Numba
+params)``, are called.  Anything else (float16, other layouts, the Numba
 backend, an installation without the C library, a status other than FASTACT_OK
 such as a misaligned buffer) takes the NumPy path, which handles every case.
 
@@ -89,14 +89,14 @@ class Plan:
         self.forwards, self.backwards = forwards, backwards
 
     def forward(self, x, y):
-        """y = f(x) for two contiguous tensors of one dtype and shape (y may be x:
+        """y = f(x) for two tensors of one dtype, shape and dense layout (y may be x:
         in place); False, nothing written, when the library refuses the call."""
         return self.forwards[x.dtype](x.numel(), x.data_ptr(), y.data_ptr()) == _OK
 
     def backward(self, dy, saved, dx):
         """dx = dy * f'(.) from ``saved`` (the output where ``saves_y[dtype]``, else
-        the input), three contiguous tensors of one dtype and shape; False, nothing
-        written, when the library refuses the call."""
+        the input), three tensors of one dtype, shape and dense layout; False,
+        nothing written, when the library refuses the call."""
         return self.backwards[saved.dtype](saved.numel(), dy.data_ptr(), saved.data_ptr(),
                                            dx.data_ptr()) == _OK
 

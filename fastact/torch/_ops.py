@@ -183,12 +183,26 @@ def plain_eager(t):
             and not torch._C._is_torch_function_mode_enabled())
 
 
+def _dense_format(t):
+    """The memory format ``t`` is dense in (contiguous, channels-last, channels-last
+    3-d), or None.  An elementwise kernel can run over such a tensor's memory as one
+    block: torch.empty_like gives a result of the same strides."""
+    if t.is_contiguous():
+        return torch.contiguous_format
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    if t.dim() == 5 and t.is_contiguous(memory_format=torch.channels_last_3d):
+        return torch.channels_last_3d
+    return None
+
+
 def _direct_plan(plans, t, params):
     """The direct path's plan for a call on ``t`` (see _direct.py), or None when the
     call takes the NumPy path: float16 (the library has no loops for it), a tensor
-    that is not contiguous (or a negated view), no C library, the Numba backend."""
-    if (plans is not None and t.dtype in _direct.SUFFIXES and t.is_contiguous()
-            and not t.is_neg() and _direct.active()):
+    that is not dense in a memory format (or a negated view), no C library, the Numba
+    backend."""
+    if (plans is not None and t.dtype in _direct.SUFFIXES and not t.is_neg()
+            and _dense_format(t) is not None and _direct.active()):
         return plans.get(params)
     return None
 
@@ -204,12 +218,18 @@ def _direct_forward(plans, input, params):
 
 
 def _direct_backward(plan, grad, saved):
-    """The gradient through ``plan`` from ``saved`` (contiguous: the input was, or
-    the output, which is new), or None: the NumPy path's.  An expanded gradient (from
-    .sum()) is made dense first, as the NumPy path would."""
+    """The gradient through ``plan`` from ``saved`` (dense: the input was, or the
+    output, laid out like it), or None: the NumPy path's.  A gradient laid out
+    otherwise (expanded from .sum(), contiguous for a channels-last output) is made
+    dense in saved's memory format first, as the NumPy path would copy it."""
     if (grad.dtype is saved.dtype and grad.is_cpu and grad.layout is torch.strided
             and not grad.is_neg()):
-        dy = grad if grad.is_contiguous() else grad.contiguous()
+        if grad.is_contiguous() and saved.is_contiguous():
+            dy = grad
+        else:
+            fmt = _dense_format(saved)
+            dy = grad if grad.is_contiguous(memory_format=fmt) else \
+                grad.contiguous(memory_format=fmt)
         dx = torch.empty_like(saved)
         if plan.backward(dy, saved, dx):
             return dx
