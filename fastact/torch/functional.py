@@ -66,9 +66,9 @@ def _inplace(row, forward, mutate, input, params, func):
     Without autograd (no grad needed, or torch.no_grad) the kernel writes into the
     tensor's own memory.  When autograd must record the call, the out-of-place path
     (the eager autograd Function, or the operator when traced) computes the result
-    and ``input.copy_`` writes it in, so that the gradient flows
-    as it does for PyTorch's in-place ops; the input is cloned first when the backward
-    pass needs it (rows whose derivative is not a function of the output)."""
+    and ``input.copy_`` writes it in, so that the gradient flows as it does for
+    PyTorch's in-place ops; the input is cloned first when the backward pass needs
+    it (rows whose derivative is not a function of the output)."""
     T.check(input, "input", func)
     # a plain eager call skips the operators' dispatch, as the out-of-place functions do
     eager = _ops.plain_eager(input) and not _ops.in_dual_level()
