@@ -4,11 +4,22 @@ a small MLP.
 
 Each item times one implementation (``fastact``: fastact.torch's operators, ``torch``:
 torch.nn.functional) of one op or model; items to compare share a group
-(``torch-op|name|float32|1M``, ``torch-op|name|float32|1k``, ``torch-mlp|activation``).  PyTorch runs on fastact's
-thread count.  Inputs are made, and every op run once, before the timing.  Skipped
-without torch, and (like the rest of bench/) unless --benchmark-enable is given::
+(``torch-op|name|float32|1M``, ``torch-op|name|float32|1k``, ``torch-mlp|activation``).
+PyTorch runs on fastact's thread count.  Inputs are made, and every op run once,
+before the timing.  Skipped without torch, and (like the rest of bench/) unless
+--benchmark-enable is given::
 
     pytest bench/test_torch_bench.py --benchmark-enable
+
+A 1M step allocates two 4 MB results.  glibc's malloc may hand that memory back to
+the system at every step (its trim threshold follows the largest block freed) and
+fault it in again on the next, ~1 ms a step, for whichever items the heap's layout
+of the moment exposes: seen as a median of 1.2-1.4 ms with a huge IQR on the first
+item of a run, either implementation.  For figures that compare kernels and call
+costs, fix the thresholds for the run::
+
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912 \
+        pytest bench/test_torch_bench.py --benchmark-enable
 """
 import pytest
 
