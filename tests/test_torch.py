@@ -21,7 +21,7 @@ import reference as R                           # noqa: E402
 import fastact                                  # noqa: E402
 import fastact.torch as ft                      # noqa: E402
 from fastact import registry                    # noqa: E402
-from fastact.torch import _ops                  # noqa: E402
+from fastact.torch import _direct, _ops         # noqa: E402
 
 pytestmark = pytest.mark.one_backend   # the layer around the kernels; backends are tested elsewhere
 
@@ -333,15 +333,20 @@ def test_vmap(in_dim):
 # zero-copy: the kernels are handed the tensors' own memory
 
 class Spy:
-    """Wraps an activation object and records the address of every array it is given."""
+    """Wraps an activation object and records the address of every array it is given;
+    also the tensors whose addresses the direct path (fastact/torch/_direct.py) hands
+    the C library for the same row, in the same form, so either way of reaching a
+    kernel is seen.
+    ``via`` collects which way each call went ("numpy" or "direct")."""
 
     def __init__(self, act):
-        self.act, self.calls = act, []
+        self.act, self.name, self.calls, self.via = act, act.name, [], []
 
     def _record(self, kind, args, kwargs):
         seen = {i: a.ctypes.data for i, a in enumerate(args) if isinstance(a, np.ndarray)}
         seen.update({k: a.ctypes.data for k, a in kwargs.items() if isinstance(a, np.ndarray)})
         self.calls.append((kind, seen))
+        self.via.append("numpy")
 
     def __call__(self, *args, **kwargs):
         self._record("forward", args, kwargs)
@@ -351,12 +356,34 @@ class Spy:
         self._record("backward", args, kwargs)
         return self.act.backward(*args, **kwargs)
 
+    def direct_forward(self, method):
+        """A stand-in for _direct.Plan.forward (x, y), recording this row's calls."""
+        def wrapped(plan, x, y):
+            if plan.name == self.name:
+                self.calls.append(("forward", {0: x.data_ptr(), "out": y.data_ptr()}))
+                self.via.append("direct")
+            return method(plan, x, y)
+        return wrapped
+
+    def direct_backward(self, method):
+        """A stand-in for _direct.Plan.backward (dy, saved, dx)."""
+        def wrapped(plan, dy, saved, dx):
+            if plan.name == self.name:
+                second = "y" if plan.saves_y[saved.dtype] else "x"
+                self.calls.append(("backward", {0: dy.data_ptr(), second: saved.data_ptr(),
+                                                "out": dx.data_ptr()}))
+                self.via.append("direct")
+            return method(plan, dy, saved, dx)
+        return wrapped
+
 
 @pytest.fixture
 def spy(monkeypatch):
     def install(name):
         s = Spy(_ops.ACT[name])
         monkeypatch.setitem(_ops.ACT, name, s)
+        monkeypatch.setattr(_direct.Plan, "forward", s.direct_forward(_direct.Plan.forward))
+        monkeypatch.setattr(_direct.Plan, "backward", s.direct_backward(_direct.Plan.backward))
         return s
     return install
 
@@ -386,6 +413,8 @@ def test_elementwise_zero_copy(row, dtype, layout, spy):
     saved = {"y": y.data_ptr()} if from_y else {"x": x.data_ptr()}
     assert s.calls[1] == ("backward", {0: dy.data_ptr(), **saved, "out": dx.data_ptr()})
     assert torch.equal(x.detach(), before)         # the input untouched
+    if _direct.LIB is not None and dtype in _direct.SUFFIXES:
+        assert s.via == ["direct", "direct"]       # the C library, straight from the tensors
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
@@ -698,3 +727,205 @@ def test_second_derivatives_are_refused_clearly():
     assert g.grad_fn is None
     with pytest.raises(RuntimeError, match="second derivatives are not provided"):
         torch.autograd.grad(ft.mish(x).sum(), x, create_graph=True)
+
+
+# --------------------------------------------------------------------------
+# the direct path (fastact/torch/_direct.py): contiguous float32/float64 tensors reach
+# the C library by data pointer; everything else keeps to the NumPy path
+
+needs_library = pytest.mark.skipif(_direct.LIB is None, reason="built without libfastact")
+
+
+@needs_library
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_a_call_without_autograd_runs_the_kernel_alone(dtype, spy):
+    s = spy("softplus")
+    x = torch.linspace(-30, 30, 301, dtype=dtype)
+    want = fastact.softplus(_np(x), 2.0, 10.0)
+    for requires_grad, grad_mode in ((False, True), (True, False)):
+        t = x.clone().requires_grad_(requires_grad)
+        with torch.set_grad_enabled(grad_mode):
+            y = ft.softplus(t, beta=2.0, threshold=10.0)
+        assert y.grad_fn is None and not y.requires_grad
+        assert np.array_equal(_np(y), want)
+    with torch.inference_mode():
+        y = ft.softplus(x, 2.0, 10.0)
+    assert y.is_inference() and np.array_equal(_np(y), want)
+    assert s.via == ["direct"] * 3
+    assert s.calls[-1] == ("forward", {0: x.data_ptr(), "out": y.data_ptr()})
+
+
+# PyTorch's first make_dual loads decompositions that call its deprecated torch.jit.script
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("name", ["relu", "mish"])
+def test_dual_tensors_are_refused_not_stripped(name):
+    """Forward-mode AD has no formula here: a dual tensor is refused (PyTorch's message
+    for a Function without jvp), also when nothing requires grad, rather than its
+    tangent dropped silently."""
+    import torch.autograd.forward_ad as fwAD
+    with fwAD.dual_level():
+        x = fwAD.make_dual(torch.randn(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))
+        with pytest.raises(NotImplementedError, match="jvp"):
+            getattr(ft, name)(x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_an_expanded_gradient_is_read_as_dense(dtype, spy):
+    """y.sum().backward() hands the backward pass a gradient of stride 0."""
+    s = spy("silu")
+    x = torch.linspace(-6, 6, 50, dtype=dtype).reshape(5, 10).requires_grad_()
+    y = ft.silu(x)
+    y.sum().backward()
+    want = fastact.silu.backward(np.ones((5, 10), _np(x).dtype), _np(x))
+    assert np.array_equal(_np(x.grad), want)
+    if _direct.LIB is not None:
+        assert s.via == ["direct", "direct"]
+
+
+def test_parameters_are_told_apart_by_type_and_sign_of_zero():
+    """The direct path keeps a plan per parameter tuple: -0.0 is not 0.0 (threshold
+    writes its value out), True is not a checked 1.0 (a bool is refused)."""
+    x = torch.tensor([-1.0, 0.5, 2.0])
+    for value in (0.0, -0.0, 0.0):
+        y = ft.threshold(x, 1.0, value)
+        assert [np.signbit(v) for v in _np(y)[:2]] == [np.signbit(value)] * 2
+    assert torch.equal(ft.leaky_relu(x, 1.0), x)
+    with pytest.raises(TypeError, match="negative_slope"):
+        ft.leaky_relu(x, True)
+    with pytest.raises(ValueError, match="negative_slope"):
+        ft.leaky_relu(x, float("nan"))
+    with pytest.raises(TypeError, match="negative_slope"):
+        ft.leaky_relu(x, [0.1])                     # unhashable: checked, never kept
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_buffers_the_direct_path_does_not_take(dtype):
+    """A misaligned buffer (refused by the library) and a negated view (whose memory
+    holds the opposite values) are computed right through the NumPy path."""
+    ndt = np.float32 if dtype == torch.float32 else np.float64
+    item = np.dtype(ndt).itemsize
+    values = np.linspace(-4, 4, 33).astype(ndt)
+    raw = bytearray(item * 34)
+    x = torch.frombuffer(raw, dtype=dtype, offset=1, count=33)
+    assert x.data_ptr() % item and x.is_contiguous()
+    x.copy_(torch.from_numpy(values))
+    assert np.array_equal(_np(ft.hardswish(x)), fastact.hardswish(values))
+    xg = x.detach().clone().requires_grad_()
+    neg = torch._neg_view(xg)                       # reads as -values
+    y = ft.relu(neg)
+    assert np.array_equal(_np(y), fastact.relu(-values))
+    dy = torch._neg_view(torch.ones(33, dtype=dtype))
+    (dx,) = torch.autograd.grad(y, xg, dy)
+    assert np.array_equal(_np(dx), fastact.relu.backward(np.ones(33, ndt), y=_np(y)))
+
+
+def test_the_numba_backend_keeps_its_kernels(spy):
+    pytest.importorskip("numba")
+    s = spy("relu")
+    x = torch.linspace(-2, 2, 9, requires_grad=True)
+    with fastact.use_backend("numba"):
+        y = ft.relu(x)
+        (dx,) = torch.autograd.grad(y, x, torch.ones(9))
+    assert s.via == ["numpy", "numpy"]
+    assert np.array_equal(_np(y), fastact.relu(_np(x)))
+    assert np.array_equal(_np(dx), (_np(x) > 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["relu", "hardtanh"])
+def test_inplace_without_autograd_tells_autograd_of_the_change(name):
+    """An in-place call written by the kernel bumps the tensor's version, so that a
+    backward pass needing the old values is refused as for PyTorch's in-place ops."""
+    x = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    y = torch.sigmoid(x)                            # keeps y for its backward
+    version = y._version
+    with torch.no_grad():
+        getattr(ft, name + "_")(y)
+    assert y._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+@needs_library
+def test_the_operators_take_the_direct_path_too(spy):
+    """Under a dispatch mode (what tracing and torch.compile's graphs run through) the
+    operators' kernels reach the C library by data pointer as the eager path does."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    s = spy("elu")
+    x = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(10, dtype=torch.float64)
+    with Passthrough():
+        y = ft.elu(x, 0.5)
+        (dx,) = torch.autograd.grad(y, x, dy)
+    assert type(y.grad_fn).__name__ != "elu_eagerBackward"       # the operator's node
+    assert s.via == ["direct", "direct"]
+    assert s.calls == [("forward", {0: x.data_ptr(), "out": y.data_ptr()}),
+                       ("backward", {0: dy.data_ptr(), "y": y.data_ptr(), "out": dx.data_ptr()})]
+    assert np.array_equal(_np(y), fastact.elu(_np(x), 0.5))
+
+
+@needs_library
+@pytest.mark.parametrize("row", [r for r in ROWS if r.kind == registry.ELEMENTWISE],
+                         ids=lambda r: r.name)
+def test_bfloat16_in_one_pass_gives_the_round_trips_bits(row, spy, monkeypatch):
+    """bfloat16 runs the library's bfloat16 loops (widened and rounded in registers);
+    the NumPy path computes a float32 copy and rounds it with PyTorch.  Every bfloat16
+    value, forward and backward: the same bits, NaN for NaN."""
+    kwargs = cases.default_kwargs(row)
+    t = _all_values(torch.bfloat16)
+    dy = torch.linspace(-3, 3, t.numel()).to(torch.bfloat16)
+    fn = getattr(ft, row.name)
+    got = []
+    for direct in (True, False):
+        if not direct:
+            monkeypatch.setattr(_direct, "active", lambda: False)
+        s = spy(row.name)
+        x = t.clone().requires_grad_()
+        y = fn(x, **kwargs)
+        (dx,) = torch.autograd.grad(y, x, dy)
+        assert s.via == (["direct"] * 2 if direct else ["numpy"] * 2)
+        got.append((y.detach(), dx))
+    for new, old in zip(*got):
+        nan = torch.isnan(new)
+        assert torch.equal(nan, torch.isnan(old))
+        assert torch.equal(new[~nan].view(torch.int16), old[~nan].view(torch.int16))
+
+
+@needs_library
+def test_the_direct_path_shares_the_librarys_thread_count():
+    """ctypes is handed the library the native backend loaded, not a second copy with
+    a thread count of its own."""
+    before = fastact.get_num_threads()
+    try:
+        for n in (1, 2):
+            fastact.set_num_threads(n)
+            assert _direct.LIB.fastact_get_num_threads() == fastact.get_num_threads()
+    finally:
+        fastact.set_num_threads(before)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_last_3d"])
+def test_channels_last_gradients_laid_out_otherwise(fmt, spy):
+    """A channels-last output with a contiguous gradient (and the reverse): the
+    gradient is brought to the saved tensor's layout before the kernel reads it."""
+    shape = (2, 3, 4, 5) if fmt == "channels_last" else (2, 3, 2, 4, 5)
+    memory_format = getattr(torch, fmt)
+    g = torch.Generator().manual_seed(5)
+    x0 = torch.randn(*shape, generator=g, dtype=torch.float64) * 3
+    dy = torch.randn(*shape, generator=g, dtype=torch.float64)
+    want_y = fastact.softsign(_np(x0))
+    for x_format, dy_format in ((memory_format, torch.contiguous_format),
+                                (torch.contiguous_format, memory_format)):
+        s = spy("softsign")
+        x = x0.to(memory_format=x_format).requires_grad_()
+        y = ft.softsign(x)
+        assert y.stride() == x.stride()
+        (dx,) = torch.autograd.grad(y, x, dy.to(memory_format=dy_format))
+        assert np.array_equal(_np(y), want_y)
+        assert np.array_equal(_np(dx), fastact.softsign.backward(_np(dy), y=want_y))
+        if _direct.LIB is not None:
+            assert s.via == ["direct", "direct"]

@@ -13,6 +13,14 @@ their inputs through NumPy views too, so a float32 or float64 tensor whose eleme
 form one dense block is never copied.  float16 and bfloat16 are computed in float32
 and rounded once to their dtype.
 
+Plain eager calls of the elementwise rows (no torch.compile, export, vmap or
+dispatch mode: see ``plain_eager``) skip the operators' dispatch, ~20 us per pass in
+Python: an autograd Function (``EAGER``) runs the same kernels, or nothing but the
+forward kernel when autograd records nothing (``EAGER_CALL``, ``EAGER_INPLACE``).
+For a contiguous float32, float64 or bfloat16 tensor it reaches the C library by
+the tensors' data pointers (_direct.py), without NumPy views (bfloat16 in the
+library's bfloat16 loops: the float32 math rounded once, in one pass).
+
 What autograd keeps for the backward pass: the output where the registry row says
 ``backward_from_y`` (and the parameters allow it: a negative leaky_relu slope does
 not), as PyTorch does, so the input can be freed; the input otherwise.  float16 and
@@ -21,11 +29,12 @@ digits (sigmoid' = y (1 - y) near y = 1), one from the exact input does not.
 """
 import numpy as np
 import torch
+from torch.autograd import forward_ad as _forward_ad
 
 import fastact
 from fastact import registry
 
-from . import _tensors as T
+from . import _direct, _tensors as T
 
 #: the activation objects the kernels call, by registry name (a test wraps them to
 #: check which buffers they are handed)
@@ -66,7 +75,10 @@ def _out_like(t):
 
 def _dense(t):
     """(order, contiguous view of t): ``t`` itself when dense, else a copy laid out as
-    torch.empty_like lays it out."""
+    torch.empty_like lays it out (a negated view is made real first: NumPy cannot
+    view it)."""
+    if t.is_neg():
+        t = t.resolve_neg()
     order = T.memory_order(t)
     if order is None:
         t = _out_like(t).copy_(t)
@@ -90,10 +102,13 @@ def _check_kernel_dtype(t, arg, func):
 def _elementwise(row):
     name, names = row.name, param_names(row)
     schema_params = "".join(f", {'str' if p.choices else 'float'} {p.name}" for p in row.params)
+    plans = _direct.plans(row, _BINDERS[name])
 
     def forward(input, *params):
         _check_kernel_dtype(input, "input", name)
-        return _elementwise_forward(name, input, dict(zip(names, params)))
+        y = _direct_forward(plans, input, params)
+        return y if y is not None else _elementwise_forward(name, input,
+                                                            dict(zip(names, params)))
 
     def forward_fake(input, *params):
         _BINDERS[name].bind(params, {}, name)        # bad parameters fail while tracing
@@ -101,6 +116,11 @@ def _elementwise(row):
         return _out_like(input)
 
     def backward_kernel(grad, saved, from_y, *params):
+        plan = _direct_plan(plans, saved, params)
+        if plan is not None and plan.saves_y[saved.dtype] == from_y:
+            dx = _direct_backward(plan, grad, saved)
+            if dx is not None:
+                return dx
         return _elementwise_backward(name, grad, saved, from_y, dict(zip(names, params)))
 
     fwd = _define(name, f"(Tensor input{schema_params}) -> Tensor", forward, forward_fake)
@@ -126,16 +146,30 @@ def _elementwise(row):
 
     def inplace(input, *params):
         _check_kernel_dtype(input, "input", f"{name}_")
-        _elementwise_inplace(name, input, dict(zip(names, params)))
+        plan = _direct_plan(plans, input, params)
+        if plan is None or not plan.forward(input, input):
+            _elementwise_inplace(name, input, dict(zip(names, params)))
 
     inp = _define(f"{name}_", f"(Tensor(a!) input{schema_params}) -> ()", inplace,
                   lambda input, *params: None, mutates=("input",))
-    EAGER[name] = _eager_function(row, names)
+    EAGER[name] = _eager_function(row, names, plans)
     return fwd, bwd, inp
 
 
 #: {name: autograd Function} of the elementwise rows, for plain eager calls (plain_eager)
 EAGER = {}
+#: {name: function(input, *params)} running a plain eager call: EAGER's Function when
+#: autograd must record it, the forward kernel alone when not
+EAGER_CALL = {}
+#: {name: function(input, *params)} writing a plain eager in-place call into input
+EAGER_INPLACE = {}
+
+
+def in_dual_level():
+    """Whether forward-mode AD is on (torch.autograd.forward_ad.dual_level): the calls
+    then keep to the autograd Function and the operators, which refuse dual tensors
+    clearly, instead of the bare kernels, which would drop their tangents."""
+    return _forward_ad._current_level >= 0
 
 
 def plain_eager(t):
@@ -149,14 +183,75 @@ def plain_eager(t):
             and not torch._C._is_torch_function_mode_enabled())
 
 
-def _eager_function(row, names):
-    """The operator's forward and backward as one autograd Function: the same kernels
-    and the same saved tensor."""
+def _dense_format(t):
+    """The memory format ``t`` is dense in (contiguous, channels-last, channels-last
+    3-d), or None.  An elementwise kernel can run over such a tensor's memory as one
+    block: torch.empty_like gives a result of the same strides."""
+    if t.is_contiguous():
+        return torch.contiguous_format
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    if t.dim() == 5 and t.is_contiguous(memory_format=torch.channels_last_3d):
+        return torch.channels_last_3d
+    return None
+
+
+def _direct_plan(plans, t, params):
+    """The direct path's plan for a call on ``t`` (see _direct.py), or None when the
+    call takes the NumPy path: float16 (the library has no loops for it), a tensor
+    that is not dense in a memory format (or a negated view), no C library, the Numba
+    backend."""
+    if (plans is not None and t.dtype in _direct.SUFFIXES and not t.is_neg()
+            and _dense_format(t) is not None and _direct.active()):
+        return plans.get(params)
+    return None
+
+
+def _direct_forward(plans, input, params):
+    """f(input) as a new tensor through the direct path, or None: the NumPy path's."""
+    plan = _direct_plan(plans, input, params)
+    if plan is not None:
+        y = torch.empty_like(input)
+        if plan.forward(input, y):
+            return y
+    return None
+
+
+def _direct_backward(plan, grad, saved):
+    """The gradient through ``plan`` from ``saved`` (dense: the input was, or the
+    output, laid out like it), or None: the NumPy path's.  A gradient laid out
+    otherwise (expanded from .sum(), contiguous for a channels-last output) is made
+    dense in saved's memory format first, as the NumPy path would copy it."""
+    if (grad.dtype is saved.dtype and grad.is_cpu and grad.layout is torch.strided
+            and not grad.is_neg()):
+        if grad.is_contiguous() and saved.is_contiguous():
+            dy = grad
+        else:
+            fmt = _dense_format(saved)
+            dy = grad if grad.is_contiguous(memory_format=fmt) else \
+                grad.contiguous(memory_format=fmt)
+        dx = torch.empty_like(saved)
+        if plan.backward(dy, saved, dx):
+            return dx
+    return None
+
+
+def _eager_function(row, names, plans):
+    """The operator's forward and backward as one autograd Function (the same kernels
+    and the same saved tensor), and the functions a plain eager call runs."""
     name = row.name
+    rest = (None,) * len(names)
 
     def forward(ctx, input, *params):
+        plan = _direct_plan(plans, input, params)
+        if plan is not None:
+            y = torch.empty_like(input)
+            if plan.forward(input, y):
+                ctx.plan, ctx.from_y, ctx.params = plan, plan.saves_y[input.dtype], params
+                ctx.save_for_backward(y if ctx.from_y else input)
+                return y
         y = _elementwise_forward(name, input, dict(zip(names, params)))
-        ctx.params = params
+        ctx.plan, ctx.params = None, params
         ctx.from_y = saves_output(row, input.dtype, params)
         ctx.save_for_backward(y if ctx.from_y else input)
         return y
@@ -166,12 +261,37 @@ def _eager_function(row, names):
             raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
                                f"provided (backward with create_graph=True)")
         saved, = ctx.saved_tensors
+        if ctx.plan is not None:
+            dx = _direct_backward(ctx.plan, grad, saved)
+            if dx is not None:
+                return (dx,) + rest
         dx = _elementwise_backward(name, grad, saved, ctx.from_y, dict(zip(names, ctx.params)))
-        return (dx,) + (None,) * len(ctx.params)
+        return (dx,) + rest
 
     # named at creation: autograd names the node's class after it (relu_eagerBackward)
-    return type(f"{name}_eager", (torch.autograd.Function,),
-                {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    fn = type(f"{name}_eager", (torch.autograd.Function,),
+              {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    apply = fn.apply
+
+    def call(input, *params):
+        if (input.requires_grad and torch.is_grad_enabled()) or in_dual_level():
+            return apply(input, *params)
+        # nothing to record: the kernel alone (the Function would cost ~3 us more)
+        y = _direct_forward(plans, input, params)
+        return y if y is not None else _elementwise_forward(name, input,
+                                                            dict(zip(names, params)))
+
+    def inplace(input, *params):
+        plan = _direct_plan(plans, input, params)
+        if plan is None or not plan.forward(input, input):
+            _elementwise_inplace(name, input, dict(zip(names, params)))
+        # written behind autograd's back: tell it, so that a tensor saved for a backward
+        # pass and changed since is refused as PyTorch's own in-place ops have it
+        torch.autograd.graph.increment_version(input)
+
+    EAGER_CALL[name] = call
+    EAGER_INPLACE[name] = inplace
+    return fn
 
 
 def _forward_into_new(x, kernel):

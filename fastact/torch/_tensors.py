@@ -19,6 +19,9 @@ SUPPORTED = FULL + HALF
 def check(t, arg, func):
     """TypeError or ValueError naming ``arg`` unless ``t`` is a strided CPU tensor of a
     supported floating-point dtype."""
+    if (type(t) is torch.Tensor and t.dtype in SUPPORTED and t.is_cpu
+            and t.layout is torch.strided):
+        return                  # the common case in a fraction of the checks below
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{func}: argument '{arg}' must be a torch.Tensor, got "
                         f"{type(t).__name__}")
@@ -57,8 +60,9 @@ def inverse(order):
 
 
 def contiguous_in(t, order):
-    """``t`` permuted by ``order`` and made contiguous (a copy only when it is not)."""
-    return permute(t, order).contiguous()
+    """``t`` permuted by ``order`` and made contiguous (a copy only when it is not, or
+    when it is a negated view, which NumPy cannot view)."""
+    return permute(t, order).contiguous().resolve_neg()
 
 
 def array(t):

@@ -64,19 +64,27 @@ def _inplace(row, forward, mutate, input, params, func):
     """``func``(input) written into ``input``.
 
     Without autograd (no grad needed, or torch.no_grad) the kernel writes into the
-    tensor's own memory.  When autograd must record the call, the functional operator
-    computes the result and ``input.copy_`` writes it in, so that the gradient flows
-    as it does for PyTorch's in-place ops; the input is cloned first when the backward
-    pass needs it (rows whose derivative is not a function of the output)."""
+    tensor's own memory.  When autograd must record the call, the out-of-place path
+    (the eager autograd Function, or the operator when traced) computes the result
+    and ``input.copy_`` writes it in, so that the gradient flows as it does for
+    PyTorch's in-place ops; the input is cloned first when the backward pass needs
+    it (rows whose derivative is not a function of the output)."""
     T.check(input, "input", func)
+    # a plain eager call skips the operators' dispatch, as the out-of-place functions do
+    eager = _ops.plain_eager(input) and not _ops.in_dual_level()
     if torch.is_grad_enabled() and input.requires_grad:
         if input.is_leaf:
             raise RuntimeError(f"{func}: argument 'input' is a leaf tensor that requires "
                                f"grad, which an in-place operation may not modify (as in "
                                f"PyTorch); call the out-of-place form {row.name}(input)")
         source = input if _ops.saves_output(row, input.dtype, params) else input.clone()
-        return input.copy_(forward(source, *params))
-    mutate(input, *params)
+        result = _ops.EAGER_CALL[row.name](source, *params) if eager else \
+            forward(source, *params)
+        return input.copy_(result)
+    if eager:
+        _ops.EAGER_INPLACE[row.name](input, *params)
+    else:
+        mutate(input, *params)
     return input
 
 
@@ -129,7 +137,7 @@ def _body(row, inplace_keyword):
     args = "".join(f", {p.name}" for p in row.params)
     if row.kind == registry.ELEMENTWISE:
         lines = [f"T.check(input, 'input', {name!r})",
-                 f"if _plain_eager(input):\n    return _eager.apply(input{args})",
+                 f"if _plain_eager(input):\n    return _eager(input{args})",
                  f"return _forward(input{args})"]
         if inplace_keyword:
             lines.insert(0, f"if inplace:\n    return {name}_(input{args})")
@@ -187,7 +195,7 @@ def _build(row):
     inplace_keyword, has_inplace = _inplace_in_torch(row)
     has_inplace = has_inplace and row.kind == registry.ELEMENTWISE
     namespace = {"T": T, "torch": torch, "_forward": ops[0], "_row": row,
-                 "_eager": _ops.EAGER.get(row.name), "_plain_eager": _ops.plain_eager,
+                 "_eager": _ops.EAGER_CALL.get(row.name), "_plain_eager": _ops.plain_eager,
                  "_legacy_dim": _legacy_dim, "_dim": _dim, "_glu_dim": _glu_dim,
                  "_prelu_checks": _prelu_checks, "_inplace": _inplace}
     made = {}
