@@ -379,6 +379,7 @@ ACTIVATIONS = (
                               "the sign of x from y"),),
         kinks="leaky_relu'(0) = negative_slope.",
         torch="leaky_relu", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.where(x > 0, x, negative_slope * x)",
              "np.where(x > 0, 1, negative_slope).astype(x.dtype)"),
@@ -414,6 +415,7 @@ ACTIVATIONS = (
         special_values="leaky_relu6(-inf) = -inf for negative_slope > 0; "
                        "leaky_relu6(inf) = 6.",
         torch="", torch_relation=TORCH_NONE,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.where(x < 0, negative_slope * x, np.minimum(x, 6))",
              "np.where(x <= 0, negative_slope, np.where(x < 6, 1, 0)).astype(x.dtype)"),
@@ -658,6 +660,7 @@ ACTIVATIONS = (
               "-0.0 for x <= -3 (x * 0 / 6, PyTorch's sign).",
         special_values="hardswish(-inf) = -0.0 (PyTorch: NaN), hardswish(inf) = inf.",
         torch="hardswish", torch_relation=TORCH_SAME,
+        f32_arithmetic=True,
         numpy=(
             ("x * np.clip(x + 3, 0, 6) / 6",
              "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))"),
@@ -683,6 +686,7 @@ ACTIVATIONS = (
         kinks="The derivative is 0 at x = -3 and x = 3, 1/6 strictly between (1/6 rounded "
               "in the output dtype; PyTorch's float64 kernel uses a float32 1/6).",
         torch="hardsigmoid", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.clip(x / 6 + 0.5, 0, 1)",
              "np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)"),
@@ -715,6 +719,7 @@ ACTIVATIONS = (
               "bounds rounded to float32 (as PyTorch does), so that a clamped y is "
               "recognised.",
         torch="hardtanh", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.clip(x, min_val, max_val)",
              "((x > min_val) & (x < max_val)).astype(x.dtype)"),
@@ -742,6 +747,7 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="(1 - |y|)^2",
         special_values="softsign(+-inf) = +-1.",
         torch="softsign", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("x / (1 + np.abs(x))",
              "1 / (1 + np.abs(x)) ** 2"),
@@ -822,6 +828,7 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1 if y != 0 else 0",
         kinks="The derivative is 0 for |x| <= lambd.",
         torch="softshrink", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))",
              "(np.abs(x) > lambd).astype(x.dtype)"),
@@ -852,6 +859,7 @@ ACTIVATIONS = (
         kinks="The derivative is 0 for |x| <= lambd, where hardshrink(x) = +0.0 whatever "
               "the sign of x (PyTorch's sign).",
         torch="hardshrink", torch_relation=TORCH_SAME,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("np.where(np.abs(x) > lambd, x, 0)",
              "(np.abs(x) > lambd).astype(x.dtype)"),
@@ -880,6 +888,7 @@ ACTIVATIONS = (
                 Param("value", None, "the replacement", allow_inf=True)),
         kinks="The derivative is 0 at x = threshold.",
         torch="threshold", torch_relation=TORCH_SAME,
+        f32_arithmetic=True,
         numpy=(
             ("np.where(x > threshold, x, value)",
              "(x > threshold).astype(x.dtype)"),

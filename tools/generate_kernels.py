@@ -176,7 +176,7 @@ def render():
                     name=kernel_name(kernel, pass_, tier_, True), serial=serial,
                     args=args, params=p_args, first=names[0],
                     sliced=", ".join(f"{a}[lo:hi]" for a in names)))
-                if guarded:
+                if guarded and pass_ != "backward_from_y":     # (the guard is the value's)
                     loops.append(GUARDED_LOOP.format(
                         name=serial, args=args, params=p_args, first=names[0],
                         guard=f"{scalar}_lanes_ok", guard_args=", ".join(params),

@@ -36,6 +36,8 @@ pairs for that (1.3 ulp; a plainer float32 form reached 3.4, 4.3 ulp of dx).
 Every constant is a NumPy float32: a Python float literal would silently
 promote the arithmetic to float64.
 """
+import math
+
 import numpy as np
 from numba import njit
 
@@ -653,13 +655,266 @@ def softplus_value_and_derivative(x, beta, threshold):
     return y, d
 
 
+# ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------
+# Their float64 math on float32 data is one rounding of a double result; here each
+# piece is exact or rounded once in float32 (a few cases near a tie aside), so the
+# loops run at relu's width.  A float64 parameter p enters a comparison as
+# c = float32(p) plus one loop-invariant flag (float32 x > p exactly when x > c, or
+# x == c and c > p: no float32 lies strictly between p and its nearest c), and a
+# product or a sum as a float32 pair hi + lo.
+
+@njit(inline="always")
+def _above(x, c, c_above):
+    """x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p."""
+    return (x > c) | ((x == c) & c_above)
+
+
+@njit(inline="always")
+def _split(p):
+    """A float64 p as float32 hi + lo, hi of p's sign and not above |p|, lo of the same
+    sign (or 0): a product x hi + x lo then keeps the sign of a zero x p.  p scaled
+    down by 2**-23 lies more than half a float32 spacing below |p|, so hi never
+    rounds past it; |p - hi| is a few spacings of hi and lo holds it to ~2**-45 of p.
+    For p = 0 or 2**-100 <= |p| <= 2**100 (_slope_ok)."""
+    hi = _f(p * (1.0 - 2.0 ** -23))
+    return hi, _f(p - _d(hi))
+
+
+@njit(inline="always")
+def _times(x, hi, lo):
+    """x (hi + lo) rounded once (the rounding of x lo is ~2**-47 of the result)."""
+    return fma(x, hi, x * lo)
+
+
+_SLOPE_MIN, _SLOPE_MAX = 2.0 ** -100, 2.0 ** 100
+
+
+@njit(inline="always")
+def _slope_ok(negative_slope):
+    """Whether leaky_relu's and leaky_relu6's float32 forms hold for this slope: 0 or a
+    magnitude whose float32 pair is normal and whose products stay finite where the
+    exact ones do."""
+    a = abs(negative_slope)
+    return (a == 0.0) | ((a >= _SLOPE_MIN) & (a <= _SLOPE_MAX))
+
+
+@njit(inline="always")
+def leaky_relu_value_and_derivative(x, negative_slope):
+    x = _f(x)
+    hi, lo = _split(negative_slope)
+    s = _f(negative_slope)                 # the derivative, rounded once
+    y = x if x > _ZERO else _times(x, hi, lo)
+    return y, _nan_or(x, _ONE if x > _ZERO else s)
+
+
+@njit(inline="always")
+def leaky_relu_derivative_from_y(y, negative_slope):
+    y = _f(y)
+    s = _f(negative_slope)
+    return _nan_or(y, _ONE if y > _ZERO else s)
+
+
+@njit(inline="always")
+def leaky_relu6_value_and_derivative(x, negative_slope):
+    x = _f(x)
+    hi, lo = _split(negative_slope)
+    s = _f(negative_slope)
+    neg = _times(x, hi, lo)
+    y = neg if x < _ZERO else (_SIX if x >= _SIX else x)
+    d = s if x <= _ZERO else (_ZERO if x >= _SIX else _ONE)
+    return y, _nan_or(x, d)
+
+
+@njit(inline="always")
+def leaky_relu6_derivative_from_y(y, negative_slope):
+    y = _f(y)
+    s = _f(negative_slope)
+    return _nan_or(y, s if y <= _ZERO else (_ZERO if y >= _SIX else _ONE))
+
+
+@njit(inline="always")
+def hardtanh_value_and_derivative(x, min_val, max_val):
+    # the float32 bounds are the results too (float32(min_val) is what the float64
+    # bound rounds to), and a clamped y compares with them like x does
+    x = _f(x)
+    lo = _f(min_val)
+    hi = _f(max_val)
+    y = lo if x < lo else (hi if x > hi else x)
+    return y, _nan_or(x, _ONE if (x > lo) & (x < hi) else _ZERO)
+
+
+@njit(inline="always")
+def hardtanh_derivative_from_y(y, min_val, max_val):
+    y = _f(y)
+    lo = _f(min_val)
+    hi = _f(max_val)
+    return _nan_or(y, _ONE if (y > lo) & (y < hi) else _ZERO)
+
+
+@njit(inline="always")
+def threshold_value_and_derivative(x, threshold, value):
+    x = _f(x)
+    c = _f(threshold)
+    c_above = _d(c) > threshold
+    v = _f(value)
+    above = _above(x, c, c_above)
+    return (x if above else _nan_or(x, v)), _nan_or(x, _ONE if above else _ZERO)
+
+
+_THREE = _f(3.0)
+_INV6 = _f(1.0 / 6.0)
+
+
+@njit(inline="always")
+def _sixth(v, v_lo):
+    """(v + v_lo) / 6 rounded once (but near a tie), |v_lo| <= ulp(v): q = v / 6 to
+    about an ulp, its remainder v - 6 q exact (fma: a few bits), then q corrected."""
+    q = v * _INV6
+    r = fma(-q, _SIX, v)
+    return fma(r + v_lo, _INV6, q)
+
+
+@njit(inline="always")
+def hardswish_value_and_derivative(x):
+    x = _f(x)
+    # -3 < x < 3: x + 3 = s + s_lo (3 - s is exact: Sterbenz for s >= 1.5, and below
+    # x + 3 itself is), x (x + 3) = p + p_lo, then / 6 rounded once; likewise
+    # 2 x + 3 = u + u_lo (3 - u exact on the whole interval)
+    s = x + _THREE
+    s_lo = (_THREE - s) + x
+    p = x * s
+    p_lo = fma(x, s_lo, fma(x, s, -p))
+    x2 = x + x
+    u = x2 + _THREE
+    u_lo = (_THREE - u) + x2
+    inner = _sixth(p, p_lo)
+    slope = _sixth(u, u_lo)
+    # x <= -3: -0.0 as PyTorch's x * 0 / 6 (and the limit at -inf); x = +-0 as it is
+    y = _f(-0.0) if x <= -_THREE else (x if (x >= _THREE) | (x == _ZERO) else inner)
+    d = _ZERO if x <= -_THREE else (_ONE if x >= _THREE else slope)
+    return y, d
+
+
+@njit(inline="always")
+def hardsigmoid_value_and_derivative(x):
+    x = _f(x)
+    s = x + _THREE
+    s_lo = (_THREE - s) + x
+    y = _ZERO if x <= -_THREE else (_ONE if x >= _THREE else _sixth(s, s_lo))
+    return y, _nan_or(x, _INV6 if (x > -_THREE) & (x < _THREE) else _ZERO)
+
+
+@njit(inline="always")
+def hardsigmoid_derivative_from_y(y):
+    y = _f(y)
+    return _nan_or(y, _INV6 if (y > _ZERO) & (y < _ONE) else _ZERO)
+
+
+_F32_MAX = _f(3.4028234663852886e38)
+_TWO_P40, _TWO_M80 = _f(2.0 ** 40), _f(2.0 ** -80)
+_INF = _f(np.inf)
+
+
+@njit(inline="always")
+def softsign_value_and_derivative(x):
+    x = _f(x)
+    # 1 + |x| = den + den_lo (Fast2Sum, the larger first), r = 1 / den and
+    # r (1 + e) = 1 / (1 + |x|) to first order, so that r's rounding counts once
+    xc = _clamp(x, -_F32_MAX, _F32_MAX)      # +-inf: +-1 and 0, not inf * 0
+    a = abs(xc)
+    big = a if a > _ONE else _ONE
+    small = _ONE if a > _ONE else a
+    den = _ONE + a
+    den_lo = small - (den - big)
+    r = _ONE / den
+    e = fma(-r, den, _ONE) - r * den_lo
+    # x r (1 + e) with x r = xr + xr_lo exactly: rounded once
+    xr = xc * r
+    xr_lo = fma(xc, r, -xr)
+    y = fma(xr, e, xr_lo) + xr
+    # r**2 (1 + 2 e) with r**2 = g + g_lo exactly, from r scaled by 2**40 so that g_lo
+    # stays normal where r**2 nears the subnormals (one rounding there, then the scale)
+    rs = r * _TWO_P40
+    g = rs * rs
+    g_lo = fma(rs, rs, -g)
+    d = (fma(g, e + e, g_lo) + g) * _TWO_M80
+    return y, d
+
+
+@njit(inline="always")
+def softsign_derivative_from_y(y):
+    # (1 - |y|)**2 with 1 - |y| = t + t_lo exactly (Fast2Sum: |y| <= 1)
+    y = _f(y)
+    a = abs(y)
+    t = _ONE - a
+    t_lo = (_ONE - t) - a
+    return fma(t, t, (t + t) * t_lo)
+
+
+@njit(inline="always")
+def softshrink_value_and_derivative(x, lambd):
+    x = _f(x)
+    # lambd = c - delta with c = float32(lambd) (also the comparison's) and delta,
+    # exact in float64 (a few dozen bits), as a float32 pair: |x| - lambd then
+    # cancels exactly in |x| - c (Fast2Sum: |x| > lambd makes |x| >= c) and the small
+    # parts come in last, so that a result far below lambd is rounded once (a pair of
+    # lambd itself would leave ~2**-48 lambd, several ulps of |x| - lambd near the
+    # dead zone)
+    c = _f(lambd)
+    c_above = _d(c) > lambd
+    delta = _d(c) - lambd
+    d_hi = _f(delta)
+    d_lo = _f(delta - _d(d_hi))
+    a = abs(x)
+    outside = _above(a, c, c_above)
+    m = a - c
+    m_lo = (a - m) - c
+    shrunk = math.copysign(m + ((m_lo + d_hi) + d_lo), x)
+    # +-inf as it is (m_lo would be inf - inf)
+    y = x if a == _INF else (shrunk if outside else _ZERO * x)
+    return y, _nan_or(x, _ONE if outside else _ZERO)
+
+
+@njit(inline="always")
+def softshrink_lanes_ok(lambd):
+    """Whether softshrink_value_and_derivative holds for this lambd (>= 0): c finite
+    (below 2**-100 the pair holds delta to 2**-150, which costs at most a subnormal
+    spacing)."""
+    return lambd <= _SLOPE_MAX
+
+
+@njit(inline="always")
+def hardshrink_value_and_derivative(x, lambd):
+    x = _f(x)
+    c = _f(lambd)
+    outside = _above(abs(x), c, _d(c) > lambd)
+    # +0.0 in the dead zone whatever the sign of x (PyTorch's), NaN kept
+    return (x if outside else _nan_or(x, _ZERO)), _nan_or(x, _ONE if outside else _ZERO)
+
+
+@njit(inline="always")
+def shrink_derivative_from_y(y, lambd):
+    y = _f(y)
+    return _nan_or(y, _ZERO if y == _ZERO else _ONE)
+
+
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
         "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
         "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative,
-        "softplus": softplus_value_and_derivative}
+        "softplus": softplus_value_and_derivative,
+        "leaky_relu": leaky_relu_value_and_derivative, "leaky_relu6": leaky_relu6_value_and_derivative,
+        "hardtanh": hardtanh_value_and_derivative, "threshold": threshold_value_and_derivative,
+        "hardswish": hardswish_value_and_derivative, "hardsigmoid": hardsigmoid_value_and_derivative,
+        "softsign": softsign_value_and_derivative, "softshrink": softshrink_value_and_derivative,
+        "hardshrink": hardshrink_value_and_derivative}
 # rows whose float32 form holds for some parameters only: the loops test the
 # parameters once per call and run the f32 tier's float64 math otherwise
-GUARDS = {"softplus": softplus_lanes_ok}
+GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6": _slope_ok,
+          "softshrink": softshrink_lanes_ok}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
-               "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y}
+               "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
+               "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,
+               "hardtanh": hardtanh_derivative_from_y, "hardsigmoid": hardsigmoid_derivative_from_y,
+               "softsign": softsign_derivative_from_y, "softshrink": shrink_derivative_from_y,
+               "hardshrink": shrink_derivative_from_y}

@@ -955,6 +955,48 @@ FA_INLINE float fa_relu6_derivative_from_y_f32(float y)
     return fa_nan_or_f32(y, (((y > 0.0f) & (y < 6.0f)) ? 1.0f : 0.0f));
 }
 
+/* fastact/math/elementwise_f32.py: _split: A float64 p as float32 hi + lo, hi of p's sign and not above |p|, lo of the same sign (or 0): a product x hi + x lo then keeps the sign of a zero x p. p scaled down by 2**-23 lies more than half a float32 spacing below |p|, so hi never rounds past it; |p - hi| is a few spacings of hi and lo holds it to ~2**-45 of p. For p = 0 or 2**-100 <= |p| <= 2**100 (_slope_ok). */
+FA_INLINE void fa_split_f32(double p, float *out0, float *out1)
+{
+    float hi;
+    hi = (float)(p * (1.0 - (1.1920928955078125e-07)));
+    *out0 = hi;
+    *out1 = (float)(p - ((double)(hi)));
+}
+
+/* fastact/math/elementwise_f32.py: _times: x (hi + lo) rounded once (the rounding of x lo is ~2**-47 of the result). */
+FA_INLINE float fa_times_f32(float x, float hi, float lo)
+{
+    return fmaf(x, hi, x * lo);
+}
+
+/* fastact/math/elementwise_f32.py: leaky_relu_value_and_derivative */
+FA_INLINE void fa_leaky_relu_value_and_derivative_f32(float x, double negative_slope, float *out0, float *out1)
+{
+    float hi, lo, s, y;
+    fa_split_f32(negative_slope, &hi, &lo);
+    s = (float)(negative_slope);
+    y = ((x > 0.0f) ? x : fa_times_f32(x, hi, lo));
+    *out0 = y;
+    *out1 = fa_nan_or_f32(x, ((x > 0.0f) ? 1.0f : s));
+}
+
+/* fastact/math/elementwise_f32.py: leaky_relu_derivative_from_y */
+FA_INLINE float fa_leaky_relu_derivative_from_y_f32(float y, double negative_slope)
+{
+    float s;
+    s = (float)(negative_slope);
+    return fa_nan_or_f32(y, ((y > 0.0f) ? 1.0f : s));
+}
+
+/* fastact/math/elementwise_f32.py: _slope_ok: Whether leaky_relu's and leaky_relu6's float32 forms hold for this slope: 0 or a magnitude whose float32 pair is normal and whose products stay finite where the exact ones do. */
+FA_INLINE int fa_leaky_relu_lanes_ok(double negative_slope)
+{
+    double a;
+    a = fabs(negative_slope);
+    return (a == 0.0) | ((a >= (7.888609052210118e-31)) & (a <= (1.2676506002282294e+30)));
+}
+
 /* fastact/math/elementwise.py: leaky_relu_value_and_derivative */
 FA_INLINE void fa_leaky_relu_value_and_derivative_f32d(double x, double negative_slope, double *out0, double *out1)
 {
@@ -964,10 +1006,25 @@ FA_INLINE void fa_leaky_relu_value_and_derivative_f32d(double x, double negative
     *out1 = fa_nan_or_f64(x, ((x > 0.0) ? 1.0 : negative_slope));
 }
 
-/* fastact/math/elementwise.py: leaky_relu_derivative_from_y */
-FA_INLINE double fa_leaky_relu_derivative_from_y_f32d(double y, double negative_slope)
+/* fastact/math/elementwise_f32.py: leaky_relu6_value_and_derivative */
+FA_INLINE void fa_leaky_relu6_value_and_derivative_f32(float x, double negative_slope, float *out0, float *out1)
 {
-    return fa_nan_or_f64(y, ((y > 0.0) ? 1.0 : negative_slope));
+    float hi, lo, s, neg, y, d;
+    fa_split_f32(negative_slope, &hi, &lo);
+    s = (float)(negative_slope);
+    neg = fa_times_f32(x, hi, lo);
+    y = ((x < 0.0f) ? neg : ((x >= 6.0f) ? 6.0f : x));
+    d = ((x <= 0.0f) ? s : ((x >= 6.0f) ? 0.0f : 1.0f));
+    *out0 = y;
+    *out1 = fa_nan_or_f32(x, d);
+}
+
+/* fastact/math/elementwise_f32.py: leaky_relu6_derivative_from_y */
+FA_INLINE float fa_leaky_relu6_derivative_from_y_f32(float y, double negative_slope)
+{
+    float s;
+    s = (float)(negative_slope);
+    return fa_nan_or_f32(y, ((y <= 0.0f) ? s : ((y >= 6.0f) ? 0.0f : 1.0f)));
 }
 
 /* fastact/math/elementwise.py: leaky_relu6_value_and_derivative */
@@ -978,12 +1035,6 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
     d = ((x <= 0.0) ? negative_slope : ((x >= 6.0) ? 0.0 : 1.0));
     *out0 = y;
     *out1 = fa_nan_or_f64(x, d);
-}
-
-/* fastact/math/elementwise.py: leaky_relu6_derivative_from_y */
-FA_INLINE double fa_leaky_relu6_derivative_from_y_f32d(double y, double negative_slope)
-{
-    return fa_nan_or_f64(y, ((y <= 0.0) ? negative_slope : ((y >= 6.0) ? 0.0 : 1.0)));
 }
 
 /* fastact/math/elementwise_f32.py: expm1 */
@@ -1468,68 +1519,102 @@ FA_INLINE void fa_softplus_value_and_derivative_f32d(double x, double beta, doub
     *out1 = (linear ? 1.0 : s);
 }
 
-/* fastact/math/elementwise.py: hardswish_value_and_derivative */
-FA_INLINE void fa_hardswish_value_and_derivative_f32d(double x, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: _sixth: (v + v_lo) / 6 rounded once (but near a tie), |v_lo| <= ulp(v): q = v / 6 to about an ulp, its remainder v - 6 q exact (fma: a few bits), then q corrected. */
+FA_INLINE float fa_sixth_f32(float v, float v_lo)
 {
-    double y, d;
-    y = ((x <= (-3.0)) ? -0.0 : ((x >= 3.0) ? x : (x * (x + 3.0)) / 6.0));
-    d = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : ((2.0 * x) + 3.0) / 6.0));
+    float q, r;
+    q = v * 0.1666666716337204f;
+    r = fmaf(-q, 6.0f, v);
+    return fmaf(r + v_lo, 0.1666666716337204f, q);
+}
+
+/* fastact/math/elementwise_f32.py: hardswish_value_and_derivative */
+FA_INLINE void fa_hardswish_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    float s, s_lo, p, p_lo, x2, u, u_lo, inner, slope, y, d;
+    s = x + 3.0f;
+    s_lo = (3.0f - s) + x;
+    p = x * s;
+    p_lo = fmaf(x, s_lo, fmaf(x, s, -p));
+    x2 = x + x;
+    u = x2 + 3.0f;
+    u_lo = (3.0f - u) + x2;
+    inner = fa_sixth_f32(p, p_lo);
+    slope = fa_sixth_f32(u, u_lo);
+    y = ((x <= (-3.0f)) ? (float)(-0.0) : (((x >= 3.0f) | (x == 0.0f)) ? x : inner));
+    d = ((x <= (-3.0f)) ? 0.0f : ((x >= 3.0f) ? 1.0f : slope));
     *out0 = y;
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_value_and_derivative */
-FA_INLINE void fa_hardsigmoid_value_and_derivative_f32d(double x, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: hardsigmoid_value_and_derivative */
+FA_INLINE void fa_hardsigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    double y;
-    y = ((x <= (-3.0)) ? 0.0 : ((x >= 3.0) ? 1.0 : (x + 3.0) / 6.0));
+    float s, s_lo, y;
+    s = x + 3.0f;
+    s_lo = (3.0f - s) + x;
+    y = ((x <= (-3.0f)) ? 0.0f : ((x >= 3.0f) ? 1.0f : fa_sixth_f32(s, s_lo)));
     *out0 = y;
-    *out1 = fa_nan_or_f64(x, (((x > (-3.0)) & (x < 3.0)) ? 1.0 / 6.0 : 0.0));
+    *out1 = fa_nan_or_f32(x, (((x > (-3.0f)) & (x < 3.0f)) ? 0.1666666716337204f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: hardsigmoid_derivative_from_y */
-FA_INLINE double fa_hardsigmoid_derivative_from_y_f32d(double y)
+/* fastact/math/elementwise_f32.py: hardsigmoid_derivative_from_y */
+FA_INLINE float fa_hardsigmoid_derivative_from_y_f32(float y)
 {
-    return fa_nan_or_f64(y, (((y > 0.0) & (y < 1.0)) ? 1.0 / 6.0 : 0.0));
+    return fa_nan_or_f32(y, (((y > 0.0f) & (y < 1.0f)) ? 0.1666666716337204f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: hardtanh_value_and_derivative */
-FA_INLINE void fa_hardtanh_value_and_derivative_f32d(double x, double min_val, double max_val, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: hardtanh_value_and_derivative */
+FA_INLINE void fa_hardtanh_value_and_derivative_f32(float x, double min_val, double max_val, float *out0, float *out1)
 {
-    float lo, hi;
-    double y;
+    float lo, hi, y;
     lo = (float)(min_val);
     hi = (float)(max_val);
-    y = ((x < ((double)(lo))) ? min_val : ((x > ((double)(hi))) ? max_val : x));
+    y = ((x < lo) ? lo : ((x > hi) ? hi : x));
     *out0 = y;
-    *out1 = fa_nan_or_f64(x, (((x > ((double)(lo))) & (x < ((double)(hi)))) ? 1.0 : 0.0));
+    *out1 = fa_nan_or_f32(x, (((x > lo) & (x < hi)) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: hardtanh_derivative_from_y */
-FA_INLINE double fa_hardtanh_derivative_from_y_f32d(double y, double min_val, double max_val)
+/* fastact/math/elementwise_f32.py: hardtanh_derivative_from_y */
+FA_INLINE float fa_hardtanh_derivative_from_y_f32(float y, double min_val, double max_val)
 {
     float lo, hi;
     lo = (float)(min_val);
     hi = (float)(max_val);
-    return fa_nan_or_f64(y, (((y > ((double)(lo))) & (y < ((double)(hi)))) ? 1.0 : 0.0));
+    return fa_nan_or_f32(y, (((y > lo) & (y < hi)) ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: softsign_value_and_derivative */
-FA_INLINE void fa_softsign_value_and_derivative_f32d(double x, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: softsign_value_and_derivative */
+FA_INLINE void fa_softsign_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    double xc, r;
-    xc = fa_clamp_f64(x, -(1e+300), 1e+300);
-    r = 1.0 / (1.0 + (fabs(xc)));
-    *out0 = xc * r;
-    *out1 = r * r;
+    float xc, a, big, small, den, den_lo, r, e, xr, xr_lo, y, rs, g, g_lo, d;
+    xc = fa_clamp_f32(x, -(3.4028234663852886e+38f), 3.4028234663852886e+38f);
+    a = fabsf(xc);
+    big = ((a > 1.0f) ? a : 1.0f);
+    small = ((a > 1.0f) ? 1.0f : a);
+    den = 1.0f + a;
+    den_lo = small - (den - big);
+    r = 1.0f / den;
+    e = (fmaf(-r, den, 1.0f)) - (r * den_lo);
+    xr = xc * r;
+    xr_lo = fmaf(xc, r, -xr);
+    y = (fmaf(xr, e, xr_lo)) + xr;
+    rs = r * 1099511627776.0f;
+    g = rs * rs;
+    g_lo = fmaf(rs, rs, -g);
+    d = ((fmaf(g, e + e, g_lo)) + g) * (8.271806125530277e-25f);
+    *out0 = y;
+    *out1 = d;
 }
 
-/* fastact/math/elementwise.py: softsign_derivative_from_y */
-FA_INLINE double fa_softsign_derivative_from_y_f32d(double y)
+/* fastact/math/elementwise_f32.py: softsign_derivative_from_y */
+FA_INLINE float fa_softsign_derivative_from_y_f32(float y)
 {
-    double r;
-    r = 1.0 - (fabs(y));
-    return r * r;
+    float a, t, t_lo;
+    a = fabsf(y);
+    t = 1.0f - a;
+    t_lo = (1.0f - t) - a;
+    return fmaf(t, t, (t + t) * t_lo);
 }
 
 /* fastact/math/elementwise_f32.py: _log1p_small: log(1 + f) for -0.3 <= f <= 0.5. */
@@ -1607,6 +1692,45 @@ FA_INLINE void fa_tanhshrink_value_and_derivative_f32d(double x, double *out0, d
     *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
 }
 
+/* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
+FA_INLINE int fa_above_f32(float x, float c, int c_above)
+{
+    return (x > c) | ((x == c) & c_above);
+}
+
+/* fastact/math/elementwise_f32.py: softshrink_value_and_derivative */
+FA_INLINE void fa_softshrink_value_and_derivative_f32(float x, double lambd, float *out0, float *out1)
+{
+    float c, d_hi, d_lo, a, m, m_lo, shrunk, y;
+    int c_above, outside;
+    double delta;
+    c = (float)(lambd);
+    c_above = ((double)(c)) > lambd;
+    delta = ((double)(c)) - lambd;
+    d_hi = (float)(delta);
+    d_lo = (float)(delta - ((double)(d_hi)));
+    a = fabsf(x);
+    outside = fa_above_f32(a, c, c_above);
+    m = a - c;
+    m_lo = (a - m) - c;
+    shrunk = copysignf(m + ((m_lo + d_hi) + d_lo), x);
+    y = ((a == ((float)HUGE_VAL)) ? x : (outside ? shrunk : 0.0f * x));
+    *out0 = y;
+    *out1 = fa_nan_or_f32(x, (outside ? 1.0f : 0.0f));
+}
+
+/* fastact/math/elementwise_f32.py: shrink_derivative_from_y */
+FA_INLINE float fa_softshrink_derivative_from_y_f32(float y, double lambd)
+{
+    return fa_nan_or_f32(y, ((y == 0.0f) ? 0.0f : 1.0f));
+}
+
+/* fastact/math/elementwise_f32.py: softshrink_lanes_ok: Whether softshrink_value_and_derivative holds for this lambd (>= 0): c finite (below 2**-100 the pair holds delta to 2**-150, which costs at most a subnormal spacing). */
+FA_INLINE int fa_softshrink_lanes_ok(double lambd)
+{
+    return lambd <= (1.2676506002282294e+30);
+}
+
 /* fastact/math/elementwise.py: softshrink_value_and_derivative */
 FA_INLINE void fa_softshrink_value_and_derivative_f32d(double x, double lambd, double *out0, double *out1)
 {
@@ -1616,30 +1740,28 @@ FA_INLINE void fa_softshrink_value_and_derivative_f32d(double x, double lambd, d
     *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
 }
 
-/* fastact/math/elementwise.py: shrink_derivative_from_y */
-FA_INLINE double fa_softshrink_derivative_from_y_f32d(double y, double lambd)
+/* fastact/math/elementwise_f32.py: hardshrink_value_and_derivative */
+FA_INLINE void fa_hardshrink_value_and_derivative_f32(float x, double lambd, float *out0, float *out1)
 {
-    return fa_nan_or_f64(y, ((y == 0.0) ? 0.0 : 1.0));
+    float c;
+    int outside;
+    c = (float)(lambd);
+    outside = fa_above_f32(fabsf(x), c, ((double)(c)) > lambd);
+    *out0 = (outside ? x : fa_nan_or_f32(x, 0.0f));
+    *out1 = fa_nan_or_f32(x, (outside ? 1.0f : 0.0f));
 }
 
-/* fastact/math/elementwise.py: hardshrink_value_and_derivative */
-FA_INLINE void fa_hardshrink_value_and_derivative_f32d(double x, double lambd, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: threshold_value_and_derivative */
+FA_INLINE void fa_threshold_value_and_derivative_f32(float x, double threshold, double value, float *out0, float *out1)
 {
-    double y;
-    y = (((x > lambd) | (x < (-lambd))) ? x : fa_nan_or_f64(x, 0.0));
-    *out0 = y;
-    *out1 = fa_nan_or_f64(x, (((x > lambd) | (x < (-lambd))) ? 1.0 : 0.0));
-}
-
-/* fastact/math/elementwise.py: threshold_value_and_derivative */
-FA_INLINE void fa_threshold_value_and_derivative_f32d(double x, double threshold, double value, double *out0, double *out1)
-{
-    int above;
-    double below;
-    above = x > threshold;
-    below = fa_nan_or_f64(x, value);
-    *out0 = (above ? x : below);
-    *out1 = fa_nan_or_f64(x, (above ? 1.0 : 0.0));
+    float c, v;
+    int c_above, above;
+    c = (float)(threshold);
+    c_above = ((double)(c)) > threshold;
+    v = (float)(value);
+    above = fa_above_f32(x, c, c_above);
+    *out0 = (above ? x : fa_nan_or_f32(x, v));
+    *out1 = fa_nan_or_f32(x, (above ? 1.0f : 0.0f));
 }
 
 /* fastact/math/elementwise.py: squareplus_value_and_derivative */
@@ -1796,6 +1918,7 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
     return a * ((double)(s));
 }
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
-#define fa_hardshrink_derivative_from_y_f32d fa_softshrink_derivative_from_y_f32d
+#define fa_leaky_relu6_lanes_ok fa_leaky_relu_lanes_ok
+#define fa_hardshrink_derivative_from_y_f32 fa_softshrink_derivative_from_y_f32
 
 #endif
