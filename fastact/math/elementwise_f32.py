@@ -1,4 +1,4 @@
-"""Float32 arithmetic for the float32 kernels of the exp-based activations.
+"""Float32 arithmetic for the float32 kernels.
 
 The float64 math of elementwise.py, run on float32 data, keeps half the lanes
 per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
@@ -32,6 +32,16 @@ ulps of that product a derivative's error can double (a mantissa near 1
 times one near 2), so a derivative much above 1.75 ulp can break the bound
 of dx: mish's derivative keeps its cancelling sum and its denominator as
 pairs for that (1.3 ulp; a plainer float32 form reached 3.4, 4.3 ulp of dx).
+
+The piecewise rows (hardtanh, threshold, leaky_relu, leaky_relu6, hardswish,
+hardsigmoid, softsign, softshrink, hardshrink) are here too: on float32 data
+their float64 math cost two to three times relu's instructions (conversions to
+and from double; hardswish and softsign divided in double).  Here a comparison
+with a float64 parameter is decided exactly from its nearest float32 and one
+flag, products with a float64 slope and differences with a float64 lambd are
+rounded once from float32 pairs, and the divisions by 6 are products corrected
+by an fma (see the section below).  leaky_relu's and softshrink's pairs hold
+for the parameters of their guards only.
 
 Every constant is a NumPy float32: a Python float literal would silently
 promote the arithmetic to float64.
@@ -682,7 +692,7 @@ def _split(p):
 
 @njit(inline="always")
 def _times(x, hi, lo):
-    """x (hi + lo) rounded once (the rounding of x lo is ~2**-47 of the result)."""
+    """x (hi + lo) rounded once (the rounding of x lo is a few 2**-47 of the result)."""
     return fma(x, hi, x * lo)
 
 
