@@ -797,10 +797,11 @@ def hardswish_value_and_derivative(x):
     x2 = x + x
     u = x2 + _THREE
     u_lo = (_THREE - u) + x2
-    inner = _sixth(p, p_lo)
+    # the sign of x (x + 3 > 0), also at x = -0.0, where the sums make +0.0
+    inner = math.copysign(_sixth(p, p_lo), x)
     slope = _sixth(u, u_lo)
-    # x <= -3: -0.0 as PyTorch's x * 0 / 6 (and the limit at -inf); x = +-0 as it is
-    y = _f(-0.0) if x <= -_THREE else (x if (x >= _THREE) | (x == _ZERO) else inner)
+    # x <= -3: -0.0 as PyTorch's x * 0 / 6 (and the limit at -inf)
+    y = _f(-0.0) if x <= -_THREE else (x if x >= _THREE else inner)
     d = _ZERO if x <= -_THREE else (_ONE if x >= _THREE else slope)
     return y, d
 
@@ -820,8 +821,6 @@ def hardsigmoid_derivative_from_y(y):
     return _nan_or(y, _INV6 if (y > _ZERO) & (y < _ONE) else _ZERO)
 
 
-_F32_MAX = _f(3.4028234663852886e38)
-_TWO_P40, _TWO_M80 = _f(2.0 ** 40), _f(2.0 ** -80)
 _INF = _f(np.inf)
 
 
@@ -830,25 +829,26 @@ def softsign_value_and_derivative(x):
     x = _f(x)
     # 1 + |x| = den + den_lo (Fast2Sum, the larger first), r = 1 / den and
     # r (1 + e) = 1 / (1 + |x|) to first order, so that r's rounding counts once
-    xc = _clamp(x, -_F32_MAX, _F32_MAX)      # +-inf: +-1 and 0, not inf * 0
-    a = abs(xc)
+    a = abs(x)
     big = a if a > _ONE else _ONE
-    small = _ONE if a > _ONE else a
+    small = a if a < _ONE else _ONE
     den = _ONE + a
     den_lo = small - (den - big)
     r = _ONE / den
     e = fma(-r, den, _ONE) - r * den_lo
     # x r (1 + e) with x r = xr + xr_lo exactly: rounded once
-    xr = xc * r
-    xr_lo = fma(xc, r, -xr)
+    xr = x * r
+    xr_lo = fma(x, r, -xr)
     y = fma(xr, e, xr_lo) + xr
-    # r**2 (1 + 2 e) with r**2 = g + g_lo exactly, from r scaled by 2**40 so that g_lo
-    # stays normal where r**2 nears the subnormals (one rounding there, then the scale)
-    rs = r * _TWO_P40
-    g = rs * rs
-    g_lo = fma(rs, rs, -g)
-    d = (fma(g, e + e, g_lo) + g) * _TWO_M80
-    return y, d
+    # r**2 (1 + 2 e) with r**2 = g + g_lo exactly (g_lo loses bits only where r**2
+    # nears the subnormals): rounded once
+    g = r * r
+    g_lo = fma(r, r, -g)
+    d = fma(g, e + e, g_lo) + g
+    # +-inf: +-1 and 0 (e is inf * 0 there); selects at the end, since a clamp of x
+    # first lets GCC thread the known clamped values through and blend every step
+    infinite = a == _INF
+    return (math.copysign(_ONE, x) if infinite else y), (_ZERO if infinite else d)
 
 
 @njit(inline="always")

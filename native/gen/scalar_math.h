@@ -964,7 +964,7 @@ FA_INLINE void fa_split_f32(double p, float *out0, float *out1)
     *out1 = (float)(p - ((double)(hi)));
 }
 
-/* fastact/math/elementwise_f32.py: _times: x (hi + lo) rounded once (the rounding of x lo is ~2**-47 of the result). */
+/* fastact/math/elementwise_f32.py: _times: x (hi + lo) rounded once (the rounding of x lo is a few 2**-47 of the result). */
 FA_INLINE float fa_times_f32(float x, float hi, float lo)
 {
     return fmaf(x, hi, x * lo);
@@ -1539,9 +1539,9 @@ FA_INLINE void fa_hardswish_value_and_derivative_f32(float x, float *out0, float
     x2 = x + x;
     u = x2 + 3.0f;
     u_lo = (3.0f - u) + x2;
-    inner = fa_sixth_f32(p, p_lo);
+    inner = copysignf(fa_sixth_f32(p, p_lo), x);
     slope = fa_sixth_f32(u, u_lo);
-    y = ((x <= (-3.0f)) ? (float)(-0.0) : (((x >= 3.0f) | (x == 0.0f)) ? x : inner));
+    y = ((x <= (-3.0f)) ? (float)(-0.0) : ((x >= 3.0f) ? x : inner));
     d = ((x <= (-3.0f)) ? 0.0f : ((x >= 3.0f) ? 1.0f : slope));
     *out0 = y;
     *out1 = d;
@@ -1587,24 +1587,24 @@ FA_INLINE float fa_hardtanh_derivative_from_y_f32(float y, double min_val, doubl
 /* fastact/math/elementwise_f32.py: softsign_value_and_derivative */
 FA_INLINE void fa_softsign_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float xc, a, big, small, den, den_lo, r, e, xr, xr_lo, y, rs, g, g_lo, d;
-    xc = fa_clamp_f32(x, -(3.4028234663852886e+38f), 3.4028234663852886e+38f);
-    a = fabsf(xc);
+    float a, big, small, den, den_lo, r, e, xr, xr_lo, y, g, g_lo, d;
+    int infinite;
+    a = fabsf(x);
     big = ((a > 1.0f) ? a : 1.0f);
-    small = ((a > 1.0f) ? 1.0f : a);
+    small = ((a < 1.0f) ? a : 1.0f);
     den = 1.0f + a;
     den_lo = small - (den - big);
     r = 1.0f / den;
     e = (fmaf(-r, den, 1.0f)) - (r * den_lo);
-    xr = xc * r;
-    xr_lo = fmaf(xc, r, -xr);
+    xr = x * r;
+    xr_lo = fmaf(x, r, -xr);
     y = (fmaf(xr, e, xr_lo)) + xr;
-    rs = r * 1099511627776.0f;
-    g = rs * rs;
-    g_lo = fmaf(rs, rs, -g);
-    d = ((fmaf(g, e + e, g_lo)) + g) * (8.271806125530277e-25f);
-    *out0 = y;
-    *out1 = d;
+    g = r * r;
+    g_lo = fmaf(r, r, -g);
+    d = (fmaf(g, e + e, g_lo)) + g;
+    infinite = a == ((float)HUGE_VAL);
+    *out0 = (infinite ? copysignf(1.0f, x) : y);
+    *out1 = (infinite ? 0.0f : d);
 }
 
 /* fastact/math/elementwise_f32.py: softsign_derivative_from_y */
