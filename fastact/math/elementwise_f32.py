@@ -668,28 +668,15 @@ def softplus_value_and_derivative(x, beta, threshold):
 # ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------
 # Their float64 math on float32 data is one rounding of a double result; here each
 # piece is exact or rounded once in float32 (a few cases near a tie aside), so the
-# loops run at relu's width.  A float64 parameter p enters a comparison as one
-# float32 edge (_edge: float32 x > p exactly when x > edge), and a product or a
-# difference as float32 pairs.
-
-_EDGE_TOP = 2.0 ** 128                      # the largest float32 and its spacing
-_EDGE_STEP = 0.535 * 2.0 ** -149            # a little more than half the smallest spacing
-
+# loops run at relu's width.  A float64 parameter p enters a comparison as
+# c = float32(p) plus one loop-invariant flag (float32 x > p exactly when x > c, or
+# x == c and c > p: no float32 lies strictly between p and its nearest c), and a
+# product or a sum as a float32 pair hi + lo.
 
 @njit(inline="always")
-def _edge(p):
-    """The float32 e with x > p exactly when x > e, for every float32 x (a loop invariant:
-    one comparison per element).  c = float32(p) is p's nearest and no float32 lies
-    strictly between them: e = c where c <= p, else c's float32 neighbour down (x > p
-    means x >= c), found as softplus's: c less 0.6 of its spacing, or less a little more
-    than half the smallest spacing where that is more (c subnormal or 0), rounded; for
-    c = inf (p beyond the largest float32 by half a spacing or more), from 2**128."""
-    c = _f(p)
-    cd = _d(c)
-    top = cd if cd < _EDGE_TOP else _EDGE_TOP
-    step = abs(top) * _SP_NEIGHBOUR
-    below = _f(top - (step if step > _EDGE_STEP else _EDGE_STEP))
-    return below if cd > p else c
+def _above(x, c, c_above):
+    """x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p."""
+    return (x > c) | ((x == c) & c_above)
 
 
 @njit(inline="always")
@@ -777,8 +764,10 @@ def hardtanh_derivative_from_y(y, min_val, max_val):
 @njit(inline="always")
 def threshold_value_and_derivative(x, threshold, value):
     x = _f(x)
+    c = _f(threshold)
+    c_above = _d(c) > threshold
     v = _f(value)
-    above = x > _edge(threshold)
+    above = _above(x, c, c_above)
     return (x if above else _nan_or(x, v)), _nan_or(x, _ONE if above else _ZERO)
 
 
@@ -882,11 +871,12 @@ def softshrink_value_and_derivative(x, lambd):
     # lambd itself would leave ~2**-48 lambd, several ulps of |x| - lambd near the
     # dead zone)
     c = _f(lambd)
+    c_above = _d(c) > lambd
     delta = _d(c) - lambd
     d_hi = _f(delta)
     d_lo = _f(delta - _d(d_hi))
     a = abs(x)
-    outside = a > _edge(lambd)
+    outside = _above(a, c, c_above)
     m = a - c
     m_lo = (a - m) - c
     shrunk = math.copysign(m + ((m_lo + d_hi) + d_lo), x)
@@ -906,7 +896,8 @@ def softshrink_lanes_ok(lambd):
 @njit(inline="always")
 def hardshrink_value_and_derivative(x, lambd):
     x = _f(x)
-    outside = abs(x) > _edge(lambd)
+    c = _f(lambd)
+    outside = _above(abs(x), c, _d(c) > lambd)
     # +0.0 in the dead zone whatever the sign of x (PyTorch's), NaN kept
     return (x if outside else _nan_or(x, _ZERO)), _nan_or(x, _ONE if outside else _ZERO)
 

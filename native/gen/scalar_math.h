@@ -1692,31 +1692,25 @@ FA_INLINE void fa_tanhshrink_value_and_derivative_f32d(double x, double *out0, d
     *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
 }
 
-/* fastact/math/elementwise_f32.py: _edge: The float32 e with x > p exactly when x > e, for every float32 x (a loop invariant: one comparison per element). c = float32(p) is p's nearest and no float32 lies strictly between them: e = c where c <= p, else c's float32 neighbour down (x > p means x >= c), found as softplus's: c less 0.6 of its spacing, or less a little more than half the smallest spacing where that is more (c subnormal or 0), rounded; for c = inf (p beyond the largest float32 by half a spacing or more), from 2**128. */
-FA_INLINE float fa_edge_f32(double p)
+/* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
+FA_INLINE int fa_above_f32(float x, float c, int c_above)
 {
-    float c, below;
-    double cd, top, step;
-    c = (float)(p);
-    cd = (double)(c);
-    top = ((cd < (3.402823669209385e+38)) ? cd : 3.402823669209385e+38);
-    step = (fabs(top)) * (7.152557373046875e-08);
-    below = (float)(top - ((step > (7.496946784137772e-46)) ? step : 7.496946784137772e-46));
-    return ((cd > p) ? below : c);
+    return (x > c) | ((x == c) & c_above);
 }
 
 /* fastact/math/elementwise_f32.py: softshrink_value_and_derivative */
 FA_INLINE void fa_softshrink_value_and_derivative_f32(float x, double lambd, float *out0, float *out1)
 {
     float c, d_hi, d_lo, a, m, m_lo, shrunk, y;
+    int c_above, outside;
     double delta;
-    int outside;
     c = (float)(lambd);
+    c_above = ((double)(c)) > lambd;
     delta = ((double)(c)) - lambd;
     d_hi = (float)(delta);
     d_lo = (float)(delta - ((double)(d_hi)));
     a = fabsf(x);
-    outside = a > (fa_edge_f32(lambd));
+    outside = fa_above_f32(a, c, c_above);
     m = a - c;
     m_lo = (a - m) - c;
     shrunk = copysignf(m + ((m_lo + d_hi) + d_lo), x);
@@ -1749,8 +1743,10 @@ FA_INLINE void fa_softshrink_value_and_derivative_f32d(double x, double lambd, d
 /* fastact/math/elementwise_f32.py: hardshrink_value_and_derivative */
 FA_INLINE void fa_hardshrink_value_and_derivative_f32(float x, double lambd, float *out0, float *out1)
 {
+    float c;
     int outside;
-    outside = (fabsf(x)) > (fa_edge_f32(lambd));
+    c = (float)(lambd);
+    outside = fa_above_f32(fabsf(x), c, ((double)(c)) > lambd);
     *out0 = (outside ? x : fa_nan_or_f32(x, 0.0f));
     *out1 = fa_nan_or_f32(x, (outside ? 1.0f : 0.0f));
 }
@@ -1758,10 +1754,12 @@ FA_INLINE void fa_hardshrink_value_and_derivative_f32(float x, double lambd, flo
 /* fastact/math/elementwise_f32.py: threshold_value_and_derivative */
 FA_INLINE void fa_threshold_value_and_derivative_f32(float x, double threshold, double value, float *out0, float *out1)
 {
-    float v;
-    int above;
+    float c, v;
+    int c_above, above;
+    c = (float)(threshold);
+    c_above = ((double)(c)) > threshold;
     v = (float)(value);
-    above = x > (fa_edge_f32(threshold));
+    above = fa_above_f32(x, c, c_above);
     *out0 = (above ? x : fa_nan_or_f32(x, v));
     *out1 = fa_nan_or_f32(x, (above ? 1.0f : 0.0f));
 }
