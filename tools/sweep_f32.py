@@ -58,6 +58,7 @@ from refcache import term_scale  # noqa: E402
 from fastact import registry  # noqa: E402
 
 PASSES = ("forward", "value", "derivative", "backward", "backward_from_y")
+BACKENDS = ("cython", "numba")
 ALL_PATTERNS = 1 << 32
 DEFAULT_CHUNK = 1 << 22         # points per task: workers peaked at ~0.7 GB resident
 CHECK_POINTS = 2000             # random bit patterns per op in the mpmath check
@@ -146,6 +147,11 @@ def merge(a, b):
     top = b if b["max_ulp"] > a["max_ulp"] else a
     out.update({k: top[k] for k in ("max_ulp", "max_bits", "max_got", "max_ref")})
     out["seconds"] = a.get("seconds", 0.0) + b.get("seconds", 0.0)
+    if "backend_mismatches" in a:
+        first = a["first_mismatch_bits"]
+        out.update(compared_backend=a["compared_backend"],
+                   backend_mismatches=a["backend_mismatches"] + b["backend_mismatches"],
+                   first_mismatch_bits=b["first_mismatch_bits"] if first is None else first)
     return out
 
 
@@ -163,33 +169,110 @@ def _measure(got, ref, bits, scale=None):
     return summarize(err, bits, got, ref, nan_mismatch)
 
 
-def run_passes(case, bits, passes):
-    """{pass: statistics} for the inputs ``bits`` (uint32)."""
-    import fastact  # noqa: F401  (the case's function lives there)
+class WideReference:
+    """tests/reference.py's long-double reference at a chunk's inputs, measured by
+    ``reference.ulp_error`` (NumPy, several temporaries: ~0.4 µs per point)."""
+    name = "wide"
+
+    def __init__(self, case, x):
+        self.case = case
+        with np.errstate(all="ignore"):
+            self.ref = R.evaluate(case.kernel, x, case.params, "f32")
+        R._CACHE.clear()                   # evaluate() keeps every result: not here
+        self.scale = term_scale(case, self.ref, x)
+
+    def rounded_value(self):
+        with np.errstate(over="ignore"):
+            return self.ref.f.astype(F32)
+
+    def measure(self, p, got, bits, y=None):
+        if p in ("forward", "value"):
+            return _measure(got, self.ref.f, bits)
+        if p in ("derivative", "backward"):
+            return _measure(got, self.ref.df, bits, self.scale)
+        return _measure(got, R.derivative_from_y(self.case.kernel, y, self.case.params), bits)
+
+
+class FastReference:
+    """tests/reference_fast.py's compiled float64 reference at a chunk's inputs,
+    measured by tests/ulp_fast.py (the same definition, fused with the statistics)."""
+    name = "fast"
+
+    def __init__(self, case, x):
+        import reference_fast
+        self.case = case
+        self.ref = reference_fast.evaluate(case, x)
+
+    def rounded_value(self):
+        with np.errstate(over="ignore"):
+            return self.ref.f.astype(F32)
+
+    def measure(self, p, got, bits, y=None):
+        import reference_fast
+        import ulp_fast
+        if p in ("forward", "value"):
+            ref, scale = self.ref.f, self.ref.f
+        elif p in ("derivative", "backward"):
+            ref, scale = self.ref.df, self.ref.scale
+        else:
+            ref = scale = reference_fast.derivative_from_y(self.case, y)
+        over1, over2, overb, nans, top, at = ulp_fast.stats(got, ref, scale,
+                                                            float(registry.ULP_BOUND))
+        out = {"points": int(got.size), "over_1": int(over1), "over_2": int(over2),
+               "over_4": int(overb), "nan_mismatches": int(nans)}
+        if got.size:
+            out.update(max_ulp=float(top), max_bits=int(bits[at]), max_got=_text(got[at]),
+                       max_ref=_text(R.WIDE(ref[at])))
+        else:
+            out.update(max_ulp=0.0, max_bits=None, max_got=None, max_ref=None)
+        return out
+
+
+REFERENCES = {"fast": FastReference, "wide": WideReference}
+
+
+def pass_output(case, x, p, y, memo):
+    """fastact's output of pass ``p`` at x (backward passes with dy = 1; y for
+    backward_from_y); ``memo`` keeps value_and_derivative's pair and the ones."""
+    f, kw = case.func, case.kwargs
+    if p == "forward":
+        return f(x, **kw)
+    if p in ("value", "derivative"):
+        if "pair" not in memo:
+            memo["pair"] = f.value_and_derivative(x, **kw)
+        return memo["pair"][0 if p == "value" else 1]
+    if "ones" not in memo:
+        memo["ones"] = np.ones_like(x)
+    if p == "backward":
+        return f.backward(memo["ones"], x, **kw)
+    return f.backward(memo["ones"], y=y, **kw)
+
+
+def run_passes(case, bits, passes, reference="fast", other_backend=None):
+    """({pass: statistics}, reference seconds) for the inputs ``bits`` (uint32).
+
+    With ``other_backend``, each pass also runs on that backend and the
+    statistics count the outputs whose bits differ from the current backend's
+    (``backend_mismatches``, the first such input in ``first_mismatch_bits``).
+    """
+    import fastact
+    import ulp_fast
     x = bits.view(F32)
     t0 = time.perf_counter()
-    with np.errstate(all="ignore"):
-        ref = R.evaluate(case.kernel, x, case.params, "f32")
-    R._CACHE.clear()                       # evaluate() keeps every result: not here
+    ref = REFERENCES[reference](case, x)
+    y = ref.rounded_value() if "backward_from_y" in passes else None
     ref_seconds = time.perf_counter() - t0
-    f, kw = case.func, case.kwargs
-    scale = term_scale(case, ref, x)
-    out = {}
+    memo, other_memo, out = {}, {}, {}
     for p in passes:
         t = time.perf_counter()
-        if p == "forward":
-            st = _measure(f(x, **kw), ref.f, bits)
-        elif p == "value":
-            st = _measure(f.value_and_derivative(x, **kw)[0], ref.f, bits)
-        elif p == "derivative":
-            st = _measure(f.value_and_derivative(x, **kw)[1], ref.df, bits, scale)
-        elif p == "backward":
-            st = _measure(f.backward(np.ones_like(x), x, **kw), ref.df, bits, scale)
-        else:                              # backward_from_y at the correctly rounded y
-            with np.errstate(over="ignore"):
-                y = ref.f.astype(F32)
-            dx = f.backward(np.ones_like(y), y=y, **kw)
-            st = _measure(dx, R.derivative_from_y(case.kernel, y, case.params), bits)
+        got = pass_output(case, x, p, y, memo)
+        st = ref.measure(p, got, bits, y)
+        if other_backend is not None:
+            with fastact.use_backend(other_backend):
+                got2 = pass_output(case, x, p, y, other_memo)
+            count, first = ulp_fast.bits_differ(got, got2)
+            st.update(compared_backend=other_backend, backend_mismatches=int(count),
+                      first_mismatch_bits=None if count == 0 else int(bits[first]))
         st["seconds"] = time.perf_counter() - t
         out[p] = st
     return out, ref_seconds
@@ -198,24 +281,32 @@ def run_passes(case, bits, passes):
 # --------------------------------------------------------------------------
 # the reference against mpmath
 
-def check_reference(case, n=CHECK_POINTS, seed=0):
-    """The float64/long-double reference against plain mpmath, in float32 ULPs."""
+def check_reference(case, n=CHECK_POINTS, seed=0, reference="fast"):
+    """The sweep's reference (``reference``: 'fast' or 'wide') against plain mpmath,
+    in float32 ULPs, for the value and the derivative (the derivative's error
+    counted as the sweep counts it)."""
     rng = np.random.default_rng(seed)
     rand = rng.integers(0, 0x7F800000, n, dtype=np.uint32)       # finite, positive
     rand[rng.random(n) < 0.5] |= np.uint32(0x80000000)
     bits = np.unique(np.concatenate([rand, extra_bits(case)]))
-    x = bits.view(F32)
-    keep = np.isfinite(x)
-    bits, x = bits[keep], x[keep].astype(np.float64)
-    fast = R.evaluate(case.kernel, x, case.params, "f32")
-    R._CACHE.clear()
+    x32 = bits.view(F32)
+    keep = np.isfinite(x32)
+    bits, x32 = bits[keep], x32[keep]
+    x = x32.astype(np.float64)
+    if reference == "fast":
+        import reference_fast
+        ref = reference_fast.evaluate(case, x32)
+        value, derivative, scale = ref.f, ref.df, ref.scale
+    else:
+        ref = R.evaluate(case.kernel, x, case.params, "f32")
+        R._CACHE.clear()
+        value, derivative, scale = ref.f, ref.df, term_scale(case, ref, x)
     f, d = R.mp_evaluate(case.kernel, x, case.params)
-    scale = term_scale(case, fast, x)
-    ef = R.ulp_error(fast.f, f, F32)
-    ed = R.ulp_error(fast.df, d, F32, scale)
+    ef = R.ulp_error(value, f, F32)
+    ed = R.ulp_error(derivative, d, F32, scale)
     i, j = int(np.argmax(ef)), int(np.argmax(ed))
     worst = max(float(ef[i]), float(ed[j]))
-    return {"points": int(x.size), "tolerance_ulp": CHECK_TOLERANCE,
+    return {"reference": reference, "points": int(x.size), "tolerance_ulp": CHECK_TOLERANCE,
             "max_ulp_value": float(ef[i]), "max_ulp_value_bits": int(bits[i]),
             "max_ulp_derivative": float(ed[j]), "max_ulp_derivative_bits": int(bits[j]),
             "ok": bool(worst <= CHECK_TOLERANCE)}
@@ -227,11 +318,11 @@ def check_reference(case, n=CHECK_POINTS, seed=0):
 _WORKER = {}
 
 
-def _init_worker(backend):
+def _init_worker(backend, reference, other_backend):
     import fastact
     fastact.set_backend(backend)
-    fastact.set_num_threads(1)             # the pool gives the parallelism
-    _WORKER["cases"] = all_cases()
+    fastact.set_num_threads(1)             # the pool gives the parallelism (both backends)
+    _WORKER.update(cases=all_cases(), reference=reference, other_backend=other_backend)
 
 
 def _task(task):
@@ -239,13 +330,15 @@ def _task(task):
     case = _WORKER["cases"][op]
     t = time.perf_counter()
     if kind == "check":
-        return kind, op, task[2], check_reference(case, task[3]), time.perf_counter() - t
+        result = check_reference(case, task[3], reference=_WORKER["reference"])
+        return kind, op, task[2], result, time.perf_counter() - t
     _, _, index, bits_spec, passes = task
     if isinstance(bits_spec, tuple):
-        bits = strided_bits(*bits_spec)
+        bits = strided_bits(*bits_spec)    # made here: only three numbers cross the pipe
     else:
         bits = np.asarray(bits_spec, np.uint32)
-    stats, ref_seconds = run_passes(case, bits, passes)
+    stats, ref_seconds = run_passes(case, bits, passes, _WORKER["reference"],
+                                    _WORKER["other_backend"])
     return kind, op, index, (stats, ref_seconds), time.perf_counter() - t
 
 
@@ -289,22 +382,25 @@ def git_commit():
 
 
 def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_points=CHECK_POINTS,
-          log=sys.stderr):
+          log=sys.stderr, reference="fast", other_backend=None):
+    """Run the tasks of ``plan`` on a pool of ``workers`` processes; the JSON-ready result."""
     import fastact
     table = all_cases()
     tasks = plan(ops, stride, chunk, passes, user_bits, check_points)
     strided = -(-ALL_PATTERNS // stride)
     started = datetime.datetime.now(datetime.timezone.utc)
-    run = {"stride": stride, "backend": backend, "cpu": cpu_model(),
+    run = {"stride": stride, "backend": backend, "reference": reference, "cpu": cpu_model(),
            "fastact_version": fastact.__version__, "git_commit": git_commit()}
     t0 = time.perf_counter()
     pieces = {op: {} for op in ops}
     checks, worker_seconds, ref_seconds = {}, dict.fromkeys(ops, 0.0), dict.fromkeys(ops, 0.0)
+    last_result = dict.fromkeys(ops, 0.0)
     ctx = multiprocessing.get_context("spawn")      # no fork of OpenMP/Numba state
-    with ctx.Pool(workers, _init_worker, (backend,)) as pool:
+    with ctx.Pool(workers, _init_worker, (backend, reference, other_backend)) as pool:
         for done, (kind, op, index, result, secs) in enumerate(
                 pool.imap_unordered(_task, tasks), 1):
             worker_seconds[op] += secs
+            last_result[op] = time.perf_counter() - t0
             if kind == "check":
                 checks[op] = result
             else:
@@ -316,10 +412,15 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
     result = dict(run, tool="tools/sweep_f32.py", command=" ".join(["python", "tools/sweep_f32.py"]
                                                                     + sys.argv[1:]),
                   ulp_bound=registry.ULP_BOUND, workers=workers, chunk=chunk,
+                  compared_backend=other_backend,
                   started=started.isoformat(timespec="seconds"),
                   wall_seconds=round(time.perf_counter() - t0, 2), ops={})
+    previous = 0.0
     for op in ops:
         case = table[op]
+        # the ops' tasks run in order, so an op's wall time is from the previous
+        # op's last result to its own (to within a chunk, where they overlap)
+        op_wall, previous = last_result[op] - previous, last_result[op]
         stats = {}
         for index in sorted(pieces[op]):
             for p, st in pieces[op][index].items():
@@ -330,6 +431,7 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
         result["ops"][op] = {
             "activation": case.act.name, "kwargs": case.kwargs, "params": case.params,
             "strided_points": strided, "extra_points": points - strided,
+            "wall_seconds": round(op_wall, 2),
             "reference_seconds": round(ref_seconds[op], 3),
             "worker_seconds": round(worker_seconds[op], 3),
             "reference_check": checks.get(op), "passes": stats}
@@ -447,7 +549,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("ops", nargs="*", help="math rows, or 'all'")
     ap.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
-    ap.add_argument("--backend", choices=("cython", "numba"), default="cython")
+    ap.add_argument("--backend", choices=BACKENDS, default="cython")
+    ap.add_argument("--both-backends", action="store_true",
+                    help="also run the other backend's passes on every chunk and count the "
+                         "outputs whose bits differ")
+    ap.add_argument("--reference", choices=tuple(REFERENCES), default="fast",
+                    help="fast: tests/reference_fast.py (compiled float64, the default); "
+                         "wide: tests/reference.py (NumPy long double, ~20x slower)")
     ap.add_argument("--stride", type=int, default=1,
                     help="every K-th bit pattern (odd, so that mantissas vary); 1: all 2^32")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
@@ -473,11 +581,13 @@ def main(argv=None):
         ap.error(f"unknown op(s) {unknown}; choose from {', '.join(table)} or 'all'")
     if args.stride < 1 or (args.stride > 1 and args.stride % 2 == 0):
         ap.error("--stride must be 1 or odd (an even stride never varies the last mantissa bit)")
-    if not R.EXTENDED:
+    if args.reference == "wide" and not R.EXTENDED:
         print("warning: long double is float64 here; the reference is not wider than float64",
               file=sys.stderr)
+    other = next(b for b in BACKENDS if b != args.backend) if args.both_backends else None
     result = sweep(ops, args.passes, args.backend, args.stride, max(1, args.workers), args.chunk,
-                   [int(b, 16) for b in args.bits], args.check_points)
+                   [int(b, 16) for b in args.bits], args.check_points,
+                   reference=args.reference, other_backend=other)
     text = to_json(result)
     if args.json:
         with open(args.json, "w") as fh:
@@ -487,8 +597,11 @@ def main(argv=None):
     for op, entry in result["ops"].items():
         for p, st in entry["passes"].items():
             flag = "" if as_float(st["max_ulp"]) <= registry.ULP_BOUND else "  OVER BOUND"
+            other = ("" if "backend_mismatches" not in st else
+                     f"  bits differ on {st['compared_backend']}: {st['backend_mismatches']}")
             print(f"{op:12s} {p:16s} max {_fmt_ulp(st['max_ulp']):>8s} ULP at 0x{st['max_bits']:08x}"
-                  f"  >4: {st['over_4']}  NaN: {st['nan_mismatches']}{flag}", file=sys.stderr)
+                  f"  >4: {st['over_4']}  NaN: {st['nan_mismatches']}{other}{flag}",
+                  file=sys.stderr)
     bad = [op for op, e in result["ops"].items() if e["reference_check"] and not e["reference_check"]["ok"]]
     if bad:
         print(f"reference check FAILED for {', '.join(bad)}", file=sys.stderr)
