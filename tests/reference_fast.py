@@ -456,10 +456,113 @@ def squareplus_from_y(y, p):
 
 
 # --------------------------------------------------------------------------
-# the array kernels (one specialisation per row function)
+# the array kernels
+
+# The array kernels reach a row by its number in this list, through the
+# if-chains below: a kernel taking the row function itself as an argument
+# would be compiled anew in every process (Numba's cache keys such a
+# specialisation on the function object), ~0.2 s per row and worker.
+# tests/test_reference_fast.py checks the chains against ROWS and FROM_Y.
+CODES = ("sigmoid", "tanh", "relu", "relu6", "leaky_relu", "leaky_relu6", "elu", "celu", "selu",
+         "gelu", "gelu_tanh", "silu", "mish", "softplus", "hardswish", "hardsigmoid", "hardtanh",
+         "softsign", "logsigmoid", "tanhshrink", "softshrink", "hardshrink", "threshold",
+         "squareplus")
+
 
 @numba.njit(**NJIT)
-def _reference_chunk(fn, x, p, near_lo, near_hi, f, df, scale):
+def row_values(code, x, p):
+    """(f, f', t1, t2) of row CODES[code] at x."""
+    if code == 0:
+        return sigmoid(x, p)
+    if code == 1:
+        return tanh(x, p)
+    if code == 2:
+        return relu(x, p)
+    if code == 3:
+        return relu6(x, p)
+    if code == 4:
+        return leaky_relu(x, p)
+    if code == 5:
+        return leaky_relu6(x, p)
+    if code == 6:
+        return elu(x, p)
+    if code == 7:
+        return celu(x, p)
+    if code == 8:
+        return selu(x, p)
+    if code == 9:
+        return gelu(x, p)
+    if code == 10:
+        return gelu_tanh(x, p)
+    if code == 11:
+        return silu(x, p)
+    if code == 12:
+        return mish(x, p)
+    if code == 13:
+        return softplus(x, p)
+    if code == 14:
+        return hardswish(x, p)
+    if code == 15:
+        return hardsigmoid(x, p)
+    if code == 16:
+        return hardtanh(x, p)
+    if code == 17:
+        return softsign(x, p)
+    if code == 18:
+        return logsigmoid(x, p)
+    if code == 19:
+        return tanhshrink(x, p)
+    if code == 20:
+        return softshrink(x, p)
+    if code == 21:
+        return hardshrink(x, p)
+    if code == 22:
+        return threshold(x, p)
+    if code == 23:
+        return squareplus(x, p)
+    return math.nan, math.nan, math.nan, math.nan
+
+
+@numba.njit(**NJIT)
+def row_from_y(code, y, p):
+    """f' of row CODES[code] as a function of y; NaN for rows without one."""
+    if code == 0:
+        return sigmoid_from_y(y, p)
+    if code == 1:
+        return tanh_from_y(y, p)
+    if code == 2:
+        return relu_from_y(y, p)
+    if code == 3:
+        return relu6_from_y(y, p)
+    if code == 4:
+        return leaky_relu_from_y(y, p)
+    if code == 5:
+        return leaky_relu6_from_y(y, p)
+    if code == 6:
+        return elu_from_y(y, p)
+    if code == 7:
+        return celu_from_y(y, p)
+    if code == 8:
+        return selu_from_y(y, p)
+    if code == 15:
+        return hardsigmoid_from_y(y, p)
+    if code == 16:
+        return hardtanh_from_y(y, p)
+    if code == 17:
+        return softsign_from_y(y, p)
+    if code == 18:
+        return logsigmoid_from_y(y, p)
+    if code == 20:
+        return softshrink_from_y(y, p)
+    if code == 21:
+        return hardshrink_from_y(y, p)
+    if code == 23:
+        return squareplus_from_y(y, p)
+    return math.nan
+
+
+@numba.njit(**NJIT)
+def _reference_chunk(code, x, p, near_lo, near_hi, f, df, scale):
     """f, f' and the derivative's error scale at each x (float32): the larger
     cancelling term for x in [near_lo, near_hi], |f'| elsewhere; NaN for NaN."""
     for i in range(x.size):
@@ -467,7 +570,7 @@ def _reference_chunk(fn, x, p, near_lo, near_hi, f, df, scale):
         if math.isnan(v):
             f[i] = df[i] = scale[i] = math.nan
             continue
-        a, b, t1, t2 = fn(v, p)
+        a, b, t1, t2 = row_values(code, v, p)
         f[i] = a
         df[i] = b
         if near_lo <= v <= near_hi:
@@ -477,10 +580,10 @@ def _reference_chunk(fn, x, p, near_lo, near_hi, f, df, scale):
 
 
 @numba.njit(**NJIT)
-def _from_y_chunk(fn, y, p, out):
+def _from_y_chunk(code, y, p, out):
     for i in range(y.size):
         v = np.float64(y[i])
-        out[i] = math.nan if math.isnan(v) else fn(v, p)
+        out[i] = math.nan if math.isnan(v) else row_from_y(code, v, p)
 
 
 # --------------------------------------------------------------------------
@@ -493,10 +596,6 @@ class FastRef:
 
     def __init__(self, f, df, scale):
         self.f, self.df, self.scale = f, df, scale
-
-
-def has_row(kernel):
-    return kernel in ROWS
 
 
 def params_array(kernel, params):
@@ -517,21 +616,18 @@ def evaluate(case, x):
     interval and |f'| elsewhere; |f'| for the other rows.
     """
     x = np.ascontiguousarray(x, np.float32).reshape(-1)
-    fn, _ = ROWS[case.kernel]
     p = params_array(case.kernel, case.params)
     lo, hi = case.act.cancelling_near if case.act.cancelling_terms else (INF, -INF)
     f, df, scale = (np.empty(x.size) for _ in range(3))
-    _reference_chunk(fn, x, p, float(lo), float(hi), f, df, scale)
+    _reference_chunk(CODES.index(case.kernel), x, p, float(lo), float(hi), f, df, scale)
     return FastRef(f, df, scale)
 
 
 def derivative_from_y(case, y):
     """f' as a function of y at float32 points ``y`` (float64; NaN for NaN)."""
-    try:
-        fn = FROM_Y[case.kernel]
-    except KeyError:
-        raise KeyError(f"{case.kernel} has no compiled derivative from y") from None
+    if case.kernel not in FROM_Y:
+        raise KeyError(f"{case.kernel} has no compiled derivative from y")
     y = np.ascontiguousarray(y, np.float32).reshape(-1)
     out = np.empty(y.size)
-    _from_y_chunk(fn, y, params_array(case.kernel, case.params), out)
+    _from_y_chunk(CODES.index(case.kernel), y, params_array(case.kernel, case.params), out)
     return out

@@ -91,12 +91,18 @@ def stats(got, ref, scale, bound):
 
 @numba.njit(**NJIT)
 def bits_differ(a, b):
-    """(how many elements of two float32 arrays differ in their bits, index of the first)."""
+    """Where two float32 arrays differ in their bits: (how many elements, the index of
+    the first or -1, how many of them are not NaN in both, the index of the first
+    of those or -1).  Two NaNs with different sign or payload count only in the first."""
     ua, ub = a.view(np.uint32), b.view(np.uint32)
-    count, first = 0, -1
+    count, first, values, first_value = 0, -1, 0, -1
     for i in range(ua.size):
         if ua[i] != ub[i]:
             if count == 0:
                 first = i
             count += 1
-    return count, first
+            if not (math.isnan(a[i]) and math.isnan(b[i])):
+                if values == 0:
+                    first_value = i
+                values += 1
+    return count, first, values, first_value

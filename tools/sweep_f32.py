@@ -148,10 +148,11 @@ def merge(a, b):
     out.update({k: top[k] for k in ("max_ulp", "max_bits", "max_got", "max_ref")})
     out["seconds"] = a.get("seconds", 0.0) + b.get("seconds", 0.0)
     if "backend_mismatches" in a:
-        first = a["first_mismatch_bits"]
-        out.update(compared_backend=a["compared_backend"],
-                   backend_mismatches=a["backend_mismatches"] + b["backend_mismatches"],
-                   first_mismatch_bits=b["first_mismatch_bits"] if first is None else first)
+        out["compared_backend"] = a["compared_backend"]
+        for count, first in (("backend_mismatches", "first_mismatch_bits"),
+                             ("backend_value_mismatches", "first_value_mismatch_bits")):
+            out[count] = a[count] + b[count]
+            out[first] = b[first] if a[first] is None else a[first]
     return out
 
 
@@ -253,7 +254,9 @@ def run_passes(case, bits, passes, reference="fast", other_backend=None):
 
     With ``other_backend``, each pass also runs on that backend and the
     statistics count the outputs whose bits differ from the current backend's
-    (``backend_mismatches``, the first such input in ``first_mismatch_bits``).
+    (``backend_mismatches``, the first such input in ``first_mismatch_bits``)
+    and, of those, the ones that are not NaN on both (``backend_value_mismatches``,
+    ``first_value_mismatch_bits``): a NaN's sign and payload may differ.
     """
     import fastact
     import ulp_fast
@@ -270,9 +273,11 @@ def run_passes(case, bits, passes, reference="fast", other_backend=None):
         if other_backend is not None:
             with fastact.use_backend(other_backend):
                 got2 = pass_output(case, x, p, y, other_memo)
-            count, first = ulp_fast.bits_differ(got, got2)
+            count, first, values, first_value = ulp_fast.bits_differ(got, got2)
             st.update(compared_backend=other_backend, backend_mismatches=int(count),
-                      first_mismatch_bits=None if count == 0 else int(bits[first]))
+                      first_mismatch_bits=None if count == 0 else int(bits[first]),
+                      backend_value_mismatches=int(values),
+                      first_value_mismatch_bits=None if values == 0 else int(bits[first_value]))
         st["seconds"] = time.perf_counter() - t
         out[p] = st
     return out, ref_seconds
@@ -598,7 +603,8 @@ def main(argv=None):
         for p, st in entry["passes"].items():
             flag = "" if as_float(st["max_ulp"]) <= registry.ULP_BOUND else "  OVER BOUND"
             other = ("" if "backend_mismatches" not in st else
-                     f"  bits differ on {st['compared_backend']}: {st['backend_mismatches']}")
+                     f"  bits differ on {st['compared_backend']}: {st['backend_mismatches']}"
+                     f" ({st['backend_value_mismatches']} not NaN on both)")
             print(f"{op:12s} {p:16s} max {_fmt_ulp(st['max_ulp']):>8s} ULP at 0x{st['max_bits']:08x}"
                   f"  >4: {st['over_4']}  NaN: {st['nan_mismatches']}{other}{flag}",
                   file=sys.stderr)
