@@ -1,14 +1,17 @@
-"""Sweep float32 bit patterns through fastact's elementwise passes against the tests' reference.
+"""Sweep float32 bit patterns through fastact's elementwise passes against an independent reference.
 
     python tools/sweep_f32.py OP [OP ...] [--passes PASS ...] [--backend cython|numba]
+                              [--both-backends] [--reference fast|wide]
                               [--stride K] [--workers N] [--chunk N] [--json FILE]
-    python tools/sweep_f32.py all --stride 257 --json docs/accuracy-sweep.json
-    python tools/sweep_f32.py --report docs/accuracy-sweep.json [--out docs/accuracy.md]
+    python tools/sweep_f32.py gelu --stride 1 --both-backends --json docs/accuracy-exhaustive.json
+    python tools/sweep_f32.py all --stride 257 --reference wide --json docs/accuracy-sweep.json
+    python tools/sweep_f32.py --report docs/accuracy-sweep.json ... [--out docs/accuracy.md]
 
-A development tool, run from a clone: it imports tests/reference.py (the
-references), tests/cases.py (the cases, kinks and specials) and
-tests/refcache.py (``term_scale``), so the sweep measures exactly as the
-tests do.
+A development tool, run from a clone: it imports tests/reference_fast.py and
+tests/ulp_fast.py (the compiled reference and measure), tests/reference.py
+(the long-double reference, mpmath, ``ulp_error``), tests/cases.py (the cases,
+kinks and specials) and tests/refcache.py (``term_scale``), so the sweep
+measures exactly as the tests do.
 
 OP is a math row (``gelu_tanh`` is gelu with approximate='tanh'), or ``all``
 for every elementwise row, each with fastact's default parameters (rows with
@@ -16,23 +19,39 @@ required parameters use the registry's first sample set).  For every STRIDE-th
 of the 2**32 bit patterns (stride 1: all of them, NaNs and infinities included)
 and, when STRIDE > 1, the specials, the kinks with their neighbours and the
 inputs around the overflow threshold, each pass is compared with the reference
-in float32 ULPs (``reference.ulp_error``; the rows with cancelling derivative
-terms are measured against the larger term near the zero of f',
-``refcache.term_scale``).
+in float32 ULPs (``reference.ulp_error``'s definition; the rows with cancelling
+derivative terms are measured against the larger term near the zero of f',
+``reference.cancelling_scale``).
 
 Passes: ``forward`` f(x); ``value`` and ``derivative`` from
 value_and_derivative; ``backward`` from x with dy = 1; ``backward_from_y`` with
 dy = 1 at y = the reference value rounded to float32 (rows that have it).
 
-Cost: the long-double reference and the measure dominate (the kernels are a
-few percent).  ``all --stride 257`` (16.7M inputs per op, five passes) took
-11 minutes on 2 cores shared with other work; the whole line is 257 times that,
-so stride 1 is for a single op on an idle, larger machine.
+References: ``fast`` (the default) is tests/reference_fast.py, each row's
+formula compiled with Numba in float64 (~1e-7 float32 ULP from exact), with
+the measure and its statistics fused in one compiled pass (tests/ulp_fast.py);
+``wide`` is tests/reference.py's NumPy long double with ``reference.ulp_error``
+(the tests' own path; CI's strided run uses it).  tests/test_reference_fast.py
+holds the two to 1e-3 ULP of each other.  ``--both-backends`` runs the other
+backend's passes on every chunk too and counts the outputs whose bits differ
+(and, apart, those that differ as numbers rather than as two NaNs).
+
+Work: chunks of CHUNK consecutive patterns (made in the worker from three
+numbers), one process per worker, fastact single-threaded in each.  Cost with
+the fast reference, 2 workers on a 2-core AMD EPYC shared with other work:
+about 5 minutes for all 2^32 inputs of a 4-pass op with ``--both-backends``
+(gelu: reference ~0.6 min, each pass ~0.3 min per backend, measure included,
+on an idle machine); the wide reference takes ~20x that.  ``all --stride 257``
+takes ~1.5 minutes with either.
 
 Before sweeping an op, its reference is checked against mpmath at a few
 thousand points (random finite bit patterns, the kinks, the specials, the
 overflow threshold); the check's verdict goes into the JSON and a failure makes
 the exit status 1.
+
+``--report`` writes docs/accuracy.md from sweep JSON files: per op and backend
+the exhaustive (stride 1) run where one exists, else the strided one, saying
+which (``choose_rows``).
 """
 import argparse
 import datetime
@@ -394,6 +413,10 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
     tasks = plan(ops, stride, chunk, passes, user_bits, check_points)
     strided = -(-ALL_PATTERNS // stride)
     started = datetime.datetime.now(datetime.timezone.utc)
+    here = os.path.dirname(os.path.abspath(fastact.__file__))
+    if os.path.dirname(here) != ROOT and log is not None:
+        print(f"warning: fastact comes from {here}, not from this clone ({ROOT}): the "
+              f"commit recorded is this clone's", file=log)
     run = {"stride": stride, "backend": backend, "reference": reference, "cpu": cpu_model(),
            "fastact_version": fastact.__version__, "git_commit": git_commit()}
     t0 = time.perf_counter()
@@ -463,27 +486,74 @@ def as_float(v):
 # --------------------------------------------------------------------------
 # the report
 
+REFERENCE_TEXT = {
+    "fast": "`tests/reference_fast.py`, compiled float64",
+    "wide": "`tests/reference.py`, NumPy long double",
+}
+
+
+def choose_rows(runs):
+    """{(op, backend): (entry, run data, source backend)} from the runs [(path, data)]:
+    per op and backend the run with the smallest stride (the exhaustive one where
+    there is one; a later file wins a tie).  An exhaustive run that compared the
+    other backend and found no value differing on any pass (NaNs may differ in
+    sign or payload, which the measure counts alike) stands for that backend
+    too: its source backend is then the one that ran."""
+    rows = {}
+    for _, data in runs:
+        for op, entry in data["ops"].items():
+            key = (op, data["backend"])
+            if key not in rows or data["stride"] <= rows[key][1]["stride"]:
+                rows[key] = (entry, data, data["backend"])
+    for (op, backend), (entry, data, _) in list(rows.items()):
+        other = data.get("compared_backend")
+        same = other and all(st.get("backend_value_mismatches") == 0
+                             for st in entry["passes"].values())
+        if same and ((op, other) not in rows or data["stride"] < rows[(op, other)][1]["stride"]):
+            rows[(op, other)] = (entry, data, backend)
+    op_order = list(dict.fromkeys(op for _, data in runs for op in data["ops"]))
+    return {k: rows[k] for k in sorted(rows, key=lambda k: (op_order.index(k[0]), k[1]))}
+
+
+def _inputs(data, backend, source):
+    k = data["stride"]
+    text = "all 2^32" if k == 1 else f"1 in {k} + extras"
+    return text if source == backend else f"{text} ({source}'s run, same values)"
+
+
+def _backend_cell(st):
+    if "backend_mismatches" not in st:
+        return ""
+    nan_only = st["backend_mismatches"] - st["backend_value_mismatches"]
+    cell = f"{st['backend_value_mismatches']:,}"
+    if st["backend_value_mismatches"]:
+        cell += f" ✗ (first at 0x{st['first_value_mismatch_bits']:08x})"
+    return cell + (f" (+{nan_only:,} NaN bits)" if nan_only else "")
+
+
 def report(paths, command):
-    """docs/accuracy.md from sweep JSON files (a later file's op replaces an earlier one's)."""
-    runs, found = [], {}
+    """docs/accuracy.md from sweep JSON files: per op and backend the exhaustive
+    run where one exists, else the strided one (``choose_rows``)."""
+    runs = []
     for path in paths:
         with open(path) as fh:
-            data = json.load(fh)
-        runs.append((path, data))
-        for op, entry in data["ops"].items():
-            found[(op, data["backend"])] = (entry, data)
-    op_order = list(dict.fromkeys(op for op, _ in found))
-    rows = {k: found[k] for k in sorted(found, key=lambda k: (op_order.index(k[0]), k[1]))}
+            runs.append((path, json.load(fh)))
+    rows = choose_rows(runs)
     bound = registry.ULP_BOUND
     lines = [f"<!-- generated by `{command}`; do not edit -->", "",
              "# float32 accuracy sweep", "",
              f"The largest error of each pass of each elementwise activation over float32 "
-             f"inputs, in float32 ULPs of the reference (`tests/reference.py`: long double, "
-             f"limits at ±inf, NaN for NaN), measured as the tests measure it "
+             f"inputs, in float32 ULPs of an independent reference (limits at ±inf, NaN for "
+             f"NaN; each run names its reference below, and checks it against mpmath first), "
+             f"measured as the tests measure it "
              f"(`reference.ulp_error`; silu, mish and gelu's derivatives against their "
-             f"larger cancelling term). The promise is {bound} ULP. Passes: forward f(x); "
+             f"larger cancelling term near its zero). The promise is {bound} ULP. Passes: "
+             f"forward f(x); "
              f"value and derivative of value_and_derivative; backward from x with dy = 1; "
              f"backward from y with dy = 1 at the correctly rounded y. Default parameters.", "",
+             "Where a run covers **all 2^32 float32 bit patterns** of an op (stride 1: NaNs, "
+             "infinities and subnormals included) the tables show it; elsewhere they show the "
+             "strided run, which is **not the whole line**. The `inputs` column says which.", "",
              "bfloat16 (computed in float32, rounded once more; within 1 bfloat16 ULP) is "
              "measured on every one of its 65,536 inputs, from Python and from C, in "
              "[accuracy-bfloat16.md](accuracy-bfloat16.md) (`python tools/sweep_bf16.py`).", ""]
@@ -497,32 +567,47 @@ def report(paths, command):
                     f"{100 * n / ALL_PATTERNS:.2g}%; **not the whole line**), plus per op the "
                     f"specials, the kinks with 8 neighbours a side and the 8 inputs a side of "
                     f"the overflow threshold")
-        lines += [f"- `{path}`: {what}; backend `{data['backend']}`, fastact "
+        ops = ", ".join(data["ops"]) if len(data["ops"]) < 10 else f"{len(data['ops'])} ops"
+        other = data.get("compared_backend")
+        compared = (f"; backend `{other}`'s outputs compared bit for bit on the same inputs"
+                    if other else "")
+        per_op = ""
+        if k == 1:
+            per_op = " (" + ", ".join(f"{op} {e['wall_seconds'] / 60:.1f} min"
+                                      for op, e in data["ops"].items()
+                                      if "wall_seconds" in e) + ")"
+        lines += [f"- `{path}`: {what}; {ops}; backend `{data['backend']}`{compared}; reference "
+                  f"{REFERENCE_TEXT[data.get('reference', 'wide')]}; fastact "
                   f"{data['fastact_version']} (commit {data.get('git_commit')}), "
-                  f"{data['workers']} workers on {data['cpu']}, {data['wall_seconds']:.0f} s wall, "
-                  f"{data['started']}; command `{data['command']}`"]
+                  f"{data['workers']} workers on {data['cpu']}, {data['wall_seconds']:.0f} s wall"
+                  f"{per_op}, {data['started']}; command `{data['command']}`"]
     lines += ["", "## Max ULP per op and pass", "",
-              "| op | backend | " + " | ".join(PASSES) + " | points per pass |",
-              "|---|---|" + "---:|" * len(PASSES) + "---:|"]
-    for (op, backend), (entry, data) in rows.items():
+              "| op | backend | inputs | " + " | ".join(PASSES) + " | points per pass |",
+              "|---|---|---|" + "---:|" * len(PASSES) + "---:|"]
+    for (op, backend), (entry, data, source) in rows.items():
         cells = []
         for p in PASSES:
             st = entry["passes"].get(p)
             m = None if st is None else as_float(st["max_ulp"])
             cells.append("" if m is None else _fmt_ulp(m) + ("" if m <= bound else " ✗"))
         n = max((st["points"] for st in entry["passes"].values()), default=0)
-        lines.append(f"| {op} | {backend} | " + " | ".join(cells) + f" | {n:,} |")
+        lines.append(f"| {op} | {backend} | {_inputs(data, backend, source)} | "
+                     + " | ".join(cells) + f" | {n:,} |")
     lines += ["", "## Details", "", "A ✗ marks a pass over the bound. \"at x\" is the first input where the "
               "maximum occurs (bit pattern in brackets); >1/>2/>4 count the inputs over "
               "1, 2 and 4 ULP; NaN counts inputs where exactly one of the result and the "
               "reference is NaN. \"ref. check\" is the reference's largest distance from "
               "mpmath at the check's points, in float32 ULPs; s: seconds spent on the pass (kernel "
-              "and measure; the reference is shared by the passes). Where the reference "
-              "rounds to the largest float32 the unit is the spacing below it.", "",
+              "and measure, and the other backend's kernel where compared; the reference is "
+              "shared by the passes). \"≠ other backend\": where the run also ran the other "
+              "backend, the inputs whose result differs from this backend's as a number "
+              "(and, in brackets, those where both are NaN but the NaN's sign or payload "
+              "differs). Where the reference rounds to the largest float32 the unit is the "
+              "spacing below it.", "",
               "| op | backend | pass | max ULP | at x | got | reference | >1 | >2 | >4 | NaN "
-              "| points | s | ref. check |",
-              "|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
-    for (op, backend), (entry, data) in rows.items():
+              "| points | inputs | s | ref. check | ≠ other backend |",
+              "|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---|---|"]
+    for (op, backend), (entry, data, source) in rows.items():
         chk = entry.get("reference_check")
         chk_text = "not run" if not chk else (
             f"{max(chk['max_ulp_value'], chk['max_ulp_derivative']):.1e} at {chk['points']} pts"
@@ -533,14 +618,21 @@ def report(paths, command):
             at = "" if st["max_bits"] is None else (
                 f"{_text(np.array([st['max_bits']], np.uint32).view(F32)[0])} "
                 f"[0x{st['max_bits']:08x}]")
+            other = _backend_cell(st) if source == backend else f"(this is {source}'s run)"
             lines.append(f"| {op} | {backend} | {p} | {_fmt_ulp(m)}{mark} | {at} | {st['max_got']} "
                          f"| {st['max_ref']} | {st['over_1']} | {st['over_2']} | {st['over_4']} "
-                         f"| {st['nan_mismatches']} | {st['points']:,} | {st['seconds']:.1f} "
-                         f"| {chk_text} |")
-    over = [(op, b, p) for (op, b), (e, _) in rows.items() for p, st in e["passes"].items()
+                         f"| {st['nan_mismatches']} | {st['points']:,} "
+                         f"| {_inputs(data, backend, source)} | {st['seconds']:.1f} "
+                         f"| {chk_text} | {other} |")
+    over = [(op, b, p) for (op, b), (e, _, _) in rows.items() for p, st in e["passes"].items()
             if not as_float(st["max_ulp"]) <= bound]
+    differ = [(op, b, p) for (op, b), (e, _, src) in rows.items() if src == b
+              for p, st in e["passes"].items() if st.get("backend_value_mismatches")]
     lines += ["", f"Over {bound} ULP: " + (", ".join(f"{op} {p} ({b})" for op, b, p in over)
                                           if over else "none.")]
+    if differ:
+        lines += ["", "Backends differing as numbers: "
+                  + ", ".join(f"{op} {p} ({b} run)" for op, b, p in differ)]
     return "\n".join(lines) + "\n"
 
 
