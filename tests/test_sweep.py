@@ -176,7 +176,8 @@ def test_report_says_which_inputs(tmp_path):
     lines = sweep_f32.report(paths, "cmd").splitlines()
     summary = {ln.split(" | ")[0][2:] + "/" + ln.split(" | ")[1]: ln.split(" | ")[2]
                for ln in lines if ln.startswith("| ") and ln.split(" | ")[2][:3] in ("all", "1 i")}
-    assert summary == {"gelu/cython": "all 2^32", "gelu/numba": "all 2^32 (cython's run, same values)",
+    assert summary == {"gelu/cython": "all 2^32",
+                       "gelu/numba": "all 2^32 (cython's run, same values)",
                        "relu/cython": "1 in 257 + extras"}
     detail = [ln for ln in lines if ln.startswith("| gelu | cython | forward | ")]
     assert len(detail) == 1 and detail[0].endswith("| 0 (+3 NaN bits) |")

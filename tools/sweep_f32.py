@@ -352,10 +352,10 @@ def _init_worker(backend, reference, other_backend):
 def _task(task):
     kind, op = task[0], task[1]
     case = _WORKER["cases"][op]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     if kind == "check":
         result = check_reference(case, task[3], reference=_WORKER["reference"])
-        return kind, op, task[2], result, time.perf_counter() - t
+        return kind, op, task[2], result, (time.perf_counter() - t, time.process_time() - cpu)
     _, _, index, bits_spec, passes = task
     if isinstance(bits_spec, tuple):
         bits = strided_bits(*bits_spec)    # made here: only three numbers cross the pipe
@@ -363,7 +363,8 @@ def _task(task):
         bits = np.asarray(bits_spec, np.uint32)
     stats, ref_seconds = run_passes(case, bits, passes, _WORKER["reference"],
                                     _WORKER["other_backend"])
-    return kind, op, index, (stats, ref_seconds), time.perf_counter() - t
+    return kind, op, index, (stats, ref_seconds), (time.perf_counter() - t,
+                                                   time.process_time() - cpu)
 
 
 def plan(ops, stride, chunk, passes, user_bits, check_points):
@@ -422,12 +423,13 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
     t0 = time.perf_counter()
     pieces = {op: {} for op in ops}
     checks, worker_seconds, ref_seconds = {}, dict.fromkeys(ops, 0.0), dict.fromkeys(ops, 0.0)
-    last_result = dict.fromkeys(ops, 0.0)
+    last_result, cpu_seconds = dict.fromkeys(ops, 0.0), dict.fromkeys(ops, 0.0)
     ctx = multiprocessing.get_context("spawn")      # no fork of OpenMP/Numba state
     with ctx.Pool(workers, _init_worker, (backend, reference, other_backend)) as pool:
         for done, (kind, op, index, result, secs) in enumerate(
                 pool.imap_unordered(_task, tasks), 1):
-            worker_seconds[op] += secs
+            worker_seconds[op] += secs[0]
+            cpu_seconds[op] += secs[1]
             last_result[op] = time.perf_counter() - t0
             if kind == "check":
                 checks[op] = result
@@ -462,6 +464,8 @@ def sweep(ops, passes, backend, stride, workers, chunk, user_bits=(), check_poin
             "wall_seconds": round(op_wall, 2),
             "reference_seconds": round(ref_seconds[op], 3),
             "worker_seconds": round(worker_seconds[op], 3),
+            # CPU time of the workers: what the op costs on idle cores, whatever the load
+            "cpu_seconds": round(cpu_seconds[op], 3),
             "reference_check": checks.get(op), "passes": stats}
     return result
 
@@ -573,9 +577,10 @@ def report(paths, command):
                     if other else "")
         per_op = ""
         if k == 1:
-            per_op = " (" + ", ".join(f"{op} {e['wall_seconds'] / 60:.1f} min"
-                                      for op, e in data["ops"].items()
-                                      if "wall_seconds" in e) + ")"
+            per_op = " (wall time per op: " + ", ".join(
+                f"{op} {e['wall_seconds'] / 60:.1f} min"
+                + (f" for {e['cpu_seconds'] / 60:.1f} CPU-minutes" if "cpu_seconds" in e else "")
+                for op, e in data["ops"].items() if "wall_seconds" in e) + ")"
         lines += [f"- `{path}`: {what}; {ops}; backend `{data['backend']}`{compared}; reference "
                   f"{REFERENCE_TEXT[data.get('reference', 'wide')]}; fastact "
                   f"{data['fastact_version']} (commit {data.get('git_commit')}), "
