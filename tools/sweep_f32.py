@@ -38,11 +38,13 @@ backend's passes on every chunk too and counts the outputs whose bits differ
 
 Work: chunks of CHUNK consecutive patterns (made in the worker from three
 numbers), one process per worker, fastact single-threaded in each.  Cost with
-the fast reference, 2 workers on a 2-core AMD EPYC shared with other work:
-about 5 minutes for all 2^32 inputs of a 4-pass op with ``--both-backends``
-(gelu: reference ~0.6 min, each pass ~0.3 min per backend, measure included,
-on an idle machine); the wide reference takes ~20x that.  ``all --stride 257``
-takes ~1.5 minutes with either.
+the fast reference and ``--both-backends``, on a 2-core AMD EPYC (Zen 5 class):
+~50 ns of CPU per input for all of an op's passes (gelu 47, sigmoid 50), so
+about 1.7 minutes per op over all 2^32 inputs with 2 workers on idle cores
+(the reference ~20% of it, each pass's kernels and measure the rest); with
+the cores shared with other work, 2.6 to 6.2 minutes per op.  The JSON
+records each op's wall and CPU seconds.  The wide reference costs ~0.4 µs per
+point: 15 to 35 minutes per op.  ``all --stride 257`` takes ~1.5 minutes.
 
 Before sweeping an op, its reference is checked against mpmath at a few
 thousand points (random finite bit patterns, the kinks, the specials, the
