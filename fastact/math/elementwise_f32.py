@@ -320,9 +320,11 @@ def mish_value_and_derivative(x):
     # x <= 0: y = 2**k (w_hi + w_lo) x a r and y' = 2**k (w_hi + w_lo) r B with
     # B = a + 4 x u r (its terms cancel near x = -1.19), 2**k applied last
     xn = _clamp(x, _TAIL, _ZERO)
-    g = fma(a, r, fma(a, re, a_lo * r))
+    g_tail = fma(a, re, a_lo * r)
+    g = fma(a, r, g_tail)
     h = xn * g
-    neg_y = _scale_low(fma(w_hi, h, fma(w_hi, fma(xn, g, -h), w_lo * h)), k)
+    h_lo = fma(xn, g, -h) + xn * (fma(a, r, -g) + g_tail)     # g's rounding too
+    neg_y = _scale_low(fma(w_hi, h, fma(w_hi, h_lo, w_lo * h)), k)
     # B to a few ulps of a: a, u and 4 x u r as pairs, their sum by TwoSum
     u_lo = (_ONE - u) + w
     ur = u * r

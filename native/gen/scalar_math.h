@@ -1264,7 +1264,7 @@ FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out
 {
     int pos;
     int32_t k;
-    float p, p_lo, w_hi, w_lo, w, wl, u, a, a_lo, wu, den_p, wa, den_n, den, den_lo, r, re, ww, q, xp, pos_y, pos_d, xn, g, h, neg_y, u_lo, ur, ur_lo, x4, t2, t2_lo, b, bv, b_lo, rb, rb_lo, neg_d;
+    float p, p_lo, w_hi, w_lo, w, wl, u, a, a_lo, wu, den_p, wa, den_n, den, den_lo, r, re, ww, q, xp, pos_y, pos_d, xn, g_tail, g, h, h_lo, neg_y, u_lo, ur, ur_lo, x4, t2, t2_lo, b, bv, b_lo, rb, rb_lo, neg_d;
     pos = x > 0.0f;
     fa_reduce_exp_pair_f32(fa_clamp_f32(-(fabsf(x)), (-140.0f), 0.0f), &k, &p, &p_lo);
     w_hi = 1.0f + p;
@@ -1288,9 +1288,11 @@ FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out
     pos_y = fmaf(-xp, q, x);
     pos_d = fmaf(q, fmaf(2.0f * xp, u * r, -1.0f), 1.0f);
     xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    g = fmaf(a, r, fmaf(a, re, a_lo * r));
+    g_tail = fmaf(a, re, a_lo * r);
+    g = fmaf(a, r, g_tail);
     h = xn * g;
-    neg_y = fa_scale_low_f32(fmaf(w_hi, h, fmaf(w_hi, fmaf(xn, g, -h), w_lo * h)), k);
+    h_lo = (fmaf(xn, g, -h)) + (xn * ((fmaf(a, r, -g)) + g_tail));
+    neg_y = fa_scale_low_f32(fmaf(w_hi, h, fmaf(w_hi, h_lo, w_lo * h)), k);
     u_lo = (1.0f - u) + w;
     ur = u * r;
     ur_lo = (fmaf(u, r, -ur)) + ((u_lo * r) + (u * re));
