@@ -2,9 +2,12 @@
 
 The subprocess sweep is CI's share of the float32 sweep: every elementwise
 row (``all``), each at every 8191st bit pattern (both signs, NaNs and
-infinities among them) plus the specials, kinks and overflow thresholds.  The
-stride keeps both backends' runs near 15 s together on 2 shared cores once
-Numba's cache is warm (its first compile adds about a minute).
+infinities among them) plus the specials, kinks and overflow thresholds,
+against the long-double reference (``--reference wide``).  The stride keeps
+both backends' runs near 15 s together on 2 shared cores once Numba's cache
+is warm (its first compile adds about a minute).  One more run at the same
+stride uses the compiled reference the exhaustive sweep uses (``--reference
+fast``, with ``--both-backends``) and must count exactly as the wide one.
 """
 import importlib.util
 import json
@@ -42,22 +45,24 @@ def sweeps(tmp_path_factory):
     return {}, tmp_path_factory.mktemp("sweep")
 
 
-def _run_sweep(sweeps, backend):
+def _run_sweep(sweeps, backend, reference="wide", both=False):
     done, tmp = sweeps
-    if backend not in done:
-        path = tmp / f"{backend}.json"
+    key = (backend, reference, both)
+    if key not in done:
+        path = tmp / f"{backend}-{reference}{'-both' if both else ''}.json"
         cmd = [sys.executable, TOOL, *OPS, "--stride", str(STRIDE), "--workers", "2",
-               "--backend", backend, "--check-points", "300", "--json", str(path)]
+               "--backend", backend, "--check-points", "300", "--reference", reference,
+               "--json", str(path)] + (["--both-backends"] if both else [])
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         with open(path) as fh:
-            done[backend] = (path, json.load(fh))
-    return done[backend]
+            done[key] = (path, json.load(fh))
+    return done[key]
 
 
 def test_strided_sweep_within_bound(sweeps, backend):
     _, data = _run_sweep(sweeps, backend)
-    assert data["stride"] == STRIDE and data["backend"] == backend
+    assert data["stride"] == STRIDE and data["backend"] == backend and data["reference"] == "wide"
     assert data["ulp_bound"] == registry.ULP_BOUND
     for key in ("cpu", "fastact_version", "command", "wall_seconds", "workers"):
         assert data[key], key
@@ -96,6 +101,88 @@ def test_sweep_maximum_is_where_it_says(sweeps, backend):
             y, _ = case.func.value_and_derivative(x, **case.kwargs)
         ref = R.evaluate(case.kernel, x, case.params, "f32")
         assert R.ulp_error(y, ref.f, F32)[0] == pytest.approx(float(st["max_ulp"])), op
+
+
+@pytest.mark.one_backend
+def test_fast_reference_sweep_counts_as_the_wide_one(sweeps):
+    """The compiled reference and fused measure give the wide run's statistics (counts
+    exactly, maxima within 1e-3 ULP) and the numba backend the same numbers."""
+    _, wide = _run_sweep(sweeps, "cython")
+    _, fast = _run_sweep(sweeps, "cython", "fast", both=True)
+    assert fast["reference"] == "fast" and fast["compared_backend"] == "numba"
+    assert set(fast["ops"]) == set(wide["ops"])
+    for op, entry in fast["ops"].items():
+        assert entry["reference_check"]["ok"] and entry["reference_check"]["reference"] == "fast"
+        assert set(entry["passes"]) == set(wide["ops"][op]["passes"]), op
+        for p, st in entry["passes"].items():
+            ref = wide["ops"][op]["passes"][p]
+            what = f"{op} {p}: fast {st} wide {ref}"
+            for key in ("points", "over_1", "over_2", "over_4", "nan_mismatches"):
+                assert st[key] == ref[key], what
+            assert abs(float(st["max_ulp"]) - float(ref["max_ulp"])) <= 1e-3, what
+            assert st["compared_backend"] == "numba", what
+            # NaNs may differ in sign or payload between the backends; numbers may not
+            assert st["backend_value_mismatches"] == 0, what
+            assert st["backend_mismatches"] >= 0 and st["first_value_mismatch_bits"] is None
+
+
+def _run(stride, backend, ops, compared=None, value_mismatches=0):
+    """A hand-made sweep result: every pass of every op at max_ulp = stride / 1000."""
+    def stats():
+        st = {"points": 10, "over_1": 0, "over_2": 0, "over_4": 0, "nan_mismatches": 0,
+              "max_ulp": stride / 1000, "max_bits": 0x3F800000, "max_got": "1.0",
+              "max_ref": "1.0", "seconds": 1.0}
+        if compared:
+            st.update(compared_backend=compared, backend_mismatches=value_mismatches + 3,
+                      first_mismatch_bits=0x7FC00000, backend_value_mismatches=value_mismatches,
+                      first_value_mismatch_bits=0x3F800000 if value_mismatches else None)
+        return st
+    return {"stride": stride, "backend": backend, "compared_backend": compared,
+            "reference": "fast" if stride == 1 else "wide", "cpu": "cpu",
+            "fastact_version": "0", "git_commit": "abc", "workers": 2, "wall_seconds": 60.0,
+            "started": "today", "command": "cmd",
+            "ops": {op: {"wall_seconds": 60.0, "reference_check": None,
+                         "passes": {"forward": stats(), "value": stats()}} for op in ops}}
+
+
+@pytest.mark.one_backend
+def test_report_prefers_the_exhaustive_run():
+    """Per op and backend the stride-1 run wins over a strided one, whichever file comes
+    first; it stands for the backend it compared only when no value differed there."""
+    strided = [("s.json", _run(257, "cython", ["gelu", "relu", "silu"])),
+               ("n.json", _run(257, "numba", ["gelu", "relu", "silu"]))]
+    exhaustive = ("e.json", _run(1, "cython", ["gelu"], compared="numba"))
+    for runs in (strided + [exhaustive], [exhaustive] + strided):
+        rows = sweep_f32.choose_rows(runs)
+        assert [k for k in rows] == [("gelu", "cython"), ("gelu", "numba"), ("relu", "cython"),
+                                     ("relu", "numba"), ("silu", "cython"), ("silu", "numba")]
+        assert rows[("gelu", "cython")][1]["stride"] == 1
+        assert rows[("gelu", "numba")][1]["stride"] == 1 and rows[("gelu", "numba")][2] == "cython"
+        assert rows[("relu", "cython")][1]["stride"] == 257
+    differing = ("e.json", _run(1, "cython", ["silu"], compared="numba", value_mismatches=2))
+    rows = sweep_f32.choose_rows(strided + [differing])
+    assert rows[("silu", "cython")][1]["stride"] == 1
+    assert rows[("silu", "numba")][1]["stride"] == 257        # its own, strided, run
+
+
+@pytest.mark.one_backend
+def test_report_says_which_inputs(tmp_path):
+    paths = []
+    for name, data in [("s.json", _run(257, "cython", ["gelu", "relu"])),
+                       ("e.json", _run(1, "cython", ["gelu"], compared="numba"))]:
+        paths.append(str(tmp_path / name))
+        with open(paths[-1], "w") as fh:
+            fh.write(sweep_f32.to_json(data))
+    lines = sweep_f32.report(paths, "cmd").splitlines()
+    summary = {ln.split(" | ")[0][2:] + "/" + ln.split(" | ")[1]: ln.split(" | ")[2]
+               for ln in lines if ln.startswith("| ") and ln.split(" | ")[2][:3] in ("all", "1 i")}
+    assert summary == {"gelu/cython": "all 2^32",
+                       "gelu/numba": "all 2^32 (cython's run, same values)",
+                       "relu/cython": "1 in 257 + extras"}
+    detail = [ln for ln in lines if ln.startswith("| gelu | cython | forward | ")]
+    assert len(detail) == 1 and detail[0].endswith("| 0 (+3 NaN bits) |")
+    assert any("every one of the 2^32 float32 bit patterns" in ln and "gelu 1.0 min" in ln
+               for ln in lines)
 
 
 @pytest.mark.one_backend

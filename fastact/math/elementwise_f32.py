@@ -332,9 +332,11 @@ def mish_value_and_derivative(x):
     # x <= 0: y = 2**k (w_hi + w_lo) x a r and y' = 2**k (w_hi + w_lo) r B with
     # B = a + 4 x u r (its terms cancel near x = -1.19), 2**k applied last
     xn = _clamp(x, _TAIL, _ZERO)
-    g = fma(a, r, fma(a, re, a_lo * r))
+    g_tail = fma(a, re, a_lo * r)
+    g = fma(a, r, g_tail)
     h = xn * g
-    neg_y = _scale_low(fma(w_hi, h, fma(w_hi, fma(xn, g, -h), w_lo * h)), k)
+    h_lo = fma(xn, g, -h) + xn * (fma(a, r, -g) + g_tail)     # g's rounding too
+    neg_y = _scale_low(fma(w_hi, h, fma(w_hi, h_lo, w_lo * h)), k)
     # B to a few ulps of a: a, u and 4 x u r as pairs, their sum by TwoSum
     u_lo = (_ONE - u) + w
     ur = u * r
@@ -538,8 +540,8 @@ def gelu_tanh_value_and_derivative(x):
     # sigmoid(2 u) = r or w r, r = 1 / (1 + w), w = e**(-2|u|) = 2**k (1 + e)
     pos = u >= _ZERO
     lo = _f(-2.0) * u_lo if pos else _TWO * u_lo
-    k, p = reduce_exp(_f(-2.0) * abs(u))
-    e = fma(p, lo, p + lo)
+    k, e, p_lo = reduce_exp_pair(_f(-2.0) * abs(u))
+    e_lo = fma(e, lo, lo + p_lo)               # e**(-2|u|) = 2**k (1 + e + e_lo)
     w = _scale_low(_ONE + e, k)
     den = _ONE + w
     r = _ONE / den
@@ -548,7 +550,7 @@ def gelu_tanh_value_and_derivative(x):
     re = r * fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
     # u < 0: y = x r e**(2 u), the factor e**(2u) applied last
     m = xc * r
-    neg_y = _scale_low(fma(m, e, m), k)
+    neg_y = _scale_low(fma(m, e, m * e_lo) + m, k)
     y = x * r if pos else neg_y
     # y' = sigmoid(2u) + x sigmoid'(2u) d(2u)/dx, x d(2u)/dx = 2 c (x + 3 a x**3) = s2:
     # r + s2 w r**2 for u >= 0, e**(2u) r (1 + s2 r) below
@@ -556,10 +558,22 @@ def gelu_tanh_value_and_derivative(x):
     s2 = _TWO * fma(_GT_C, ts, _GT_C_LO * ts)
     slope = s2 * r * r
     pos_d = r + (_scale_low(fma(slope, e, slope), k) + re)
+    # u < 0: s2 reaches -17 where e**(2u) r (1 + s2 r) is still a normal number, so
+    # 1 + s2 r is a pair and the factor e**(2u) keeps its low part
+    # s2 = 2 c (x + 3 pa) as s2 + s2_lo: 3 pa + x by TwoSum, then the product with c
+    pa3 = _f(3.0) * pa
+    pa3_lo = fma(_f(3.0), pa, -pa3) + _f(3.0) * pa_lo
+    ts2 = xc + pa3
+    tv = ts2 - xc
+    ts2_lo = ((xc - (ts2 - tv)) + (pa3 - tv)) + pa3_lo
+    s2_lo = _TWO * (fma(_GT_C, ts2, -_HALF * s2) + (_GT_C * ts2_lo + _GT_C_LO * ts2))
     sr = s2 * r
-    u1 = fma(s2, r, _ONE)
-    b = fma(u1, r, re * (u1 + sr))
-    neg_d = _scale_low(fma(b, e, b), k)
+    u1 = _ONE + sr
+    sr_lo = fma(s2, r, -sr) + s2_lo * r
+    u1_lo = (((_ONE - u1) + sr) if sr > _f(-1.0) else ((sr - u1) + _ONE)) + sr_lo
+    b = fma(u1, r, fma(u1_lo, r, re * (u1 + sr)))
+    b_lo = fma(u1, r, -b) + fma(u1_lo, r, re * (u1 + sr))
+    neg_d = _scale_low(fma(b, e, fma(b, e_lo, b_lo)) + b, k)
     return y, (pos_d if pos else neg_d)
 
 

@@ -1213,10 +1213,30 @@ FA_INLINE void fa_gelu_value_and_derivative_f32(float x, float *out0, float *out
     *out1 = (neg ? slope : 1.0f + slope);
 }
 
+/* fastact/math/elementwise_f32.py: reduce_exp_pair: e**x = 2**k (1 + p + p_lo) for finite -150 <= x <= 89, p_lo holding the roundings of the reduced argument and of p (each up to a quarter ulp of 1 + p). */
+FA_INLINE void fa_reduce_exp_pair_f32(float x, int32_t *out0, float *out1, float *out2)
+{
+    float t, kf, s, r, r_lo, r2, poly, p, p_lo;
+    int32_t k;
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    k = (fa_bits_from_float(t)) - 1262485504;
+    s = fmaf(-kf, 0.693145751953125f, x);
+    r = fmaf(-kf, 1.428606765330187e-06f, s);
+    r_lo = fmaf(-kf, 1.428606765330187e-06f, s - r);
+    r2 = r * r;
+    poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
+    p = fmaf(r2, poly, r);
+    p_lo = fmaf(r2, poly, r - p);
+    *out0 = k;
+    *out1 = p;
+    *out2 = (fmaf(r_lo, p, r_lo)) + p_lo;
+}
+
 /* fastact/math/elementwise_f32.py: gelu_tanh_value_and_derivative */
 FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float xc, x2, x2_lo, x3, x3_lo, pa, pa_lo, sm, sv, sm_lo, u, u_lo, lo, p, e, w, den, r, re, m, neg_y, y, ts, s2, slope, pos_d, sr, u1, b, neg_d;
+    float xc, x2, x2_lo, x3, x3_lo, pa, pa_lo, sm, sv, sm_lo, u, u_lo, lo, e, p_lo, e_lo, w, den, r, re, m, neg_y, y, ts, s2, slope, pos_d, pa3, pa3_lo, ts2, tv, ts2_lo, s2_lo, sr, u1, sr_lo, u1_lo, b, b_lo, neg_d;
     int pos;
     int32_t k;
     xc = fa_clamp_f32(x, -11.0f, 11.0f);
@@ -1233,23 +1253,32 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float
     u_lo = (fmaf(0.7978845834732056f, sm, -u)) + ((0.7978845834732056f * sm_lo) + ((-2.2670340271702116e-08f) * sm));
     pos = u >= 0.0f;
     lo = (pos ? ((float)(-2.0)) * u_lo : 2.0f * u_lo);
-    fa_reduce_exp_f32(((float)(-2.0)) * (fabsf(u)), &k, &p);
-    e = fmaf(p, lo, p + lo);
+    fa_reduce_exp_pair_f32(((float)(-2.0)) * (fabsf(u)), &k, &e, &p_lo);
+    e_lo = fmaf(e, lo, lo + p_lo);
     w = fa_scale_low_f32(1.0f + e, k);
     den = 1.0f + w;
     r = 1.0f / den;
     re = r * (fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f)));
     m = xc * r;
-    neg_y = fa_scale_low_f32(fmaf(m, e, m), k);
+    neg_y = fa_scale_low_f32((fmaf(m, e, m * e_lo)) + m, k);
     y = (pos ? x * r : neg_y);
     ts = (fmaf((float)(3.0), pa, xc)) + (((float)(3.0)) * pa_lo);
     s2 = 2.0f * (fmaf(0.7978845834732056f, ts, (-2.2670340271702116e-08f) * ts));
     slope = (s2 * r) * r;
     pos_d = r + ((fa_scale_low_f32(fmaf(slope, e, slope), k)) + re);
+    pa3 = ((float)(3.0)) * pa;
+    pa3_lo = (fmaf((float)(3.0), pa, -pa3)) + (((float)(3.0)) * pa_lo);
+    ts2 = xc + pa3;
+    tv = ts2 - xc;
+    ts2_lo = ((xc - (ts2 - tv)) + (pa3 - tv)) + pa3_lo;
+    s2_lo = 2.0f * ((fmaf(0.7978845834732056f, ts2, (-0.5f) * s2)) + ((0.7978845834732056f * ts2_lo) + ((-2.2670340271702116e-08f) * ts2)));
     sr = s2 * r;
-    u1 = fmaf(s2, r, 1.0f);
-    b = fmaf(u1, r, re * (u1 + sr));
-    neg_d = fa_scale_low_f32(fmaf(b, e, b), k);
+    u1 = 1.0f + sr;
+    sr_lo = (fmaf(s2, r, -sr)) + (s2_lo * r);
+    u1_lo = ((sr > ((float)(-1.0))) ? (1.0f - u1) + sr : (sr - u1) + 1.0f) + sr_lo;
+    b = fmaf(u1, r, fmaf(u1_lo, r, re * (u1 + sr)));
+    b_lo = (fmaf(u1, r, -b)) + (fmaf(u1_lo, r, re * (u1 + sr)));
+    neg_d = fa_scale_low_f32((fmaf(b, e, fmaf(b, e_lo, b_lo))) + b, k);
     *out0 = y;
     *out1 = (pos ? pos_d : neg_d);
 }
@@ -1281,32 +1310,12 @@ FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out
     *out1 = d;
 }
 
-/* fastact/math/elementwise_f32.py: reduce_exp_pair: e**x = 2**k (1 + p + p_lo) for finite -150 <= x <= 89, p_lo holding the roundings of the reduced argument and of p (each up to a quarter ulp of 1 + p). */
-FA_INLINE void fa_reduce_exp_pair_f32(float x, int32_t *out0, float *out1, float *out2)
-{
-    float t, kf, s, r, r_lo, r2, poly, p, p_lo;
-    int32_t k;
-    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
-    kf = t - 12582912.0f;
-    k = (fa_bits_from_float(t)) - 1262485504;
-    s = fmaf(-kf, 0.693145751953125f, x);
-    r = fmaf(-kf, 1.428606765330187e-06f, s);
-    r_lo = fmaf(-kf, 1.428606765330187e-06f, s - r);
-    r2 = r * r;
-    poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
-    p = fmaf(r2, poly, r);
-    p_lo = fmaf(r2, poly, r - p);
-    *out0 = k;
-    *out1 = p;
-    *out2 = (fmaf(r_lo, p, r_lo)) + p_lo;
-}
-
 /* fastact/math/elementwise_f32.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out1)
 {
     int pos;
     int32_t k;
-    float p, p_lo, w_hi, w_lo, w, wl, u, a, a_lo, wu, den_p, wa, den_n, den, den_lo, r, re, ww, q, xp, pos_y, pos_d, xn, g, h, neg_y, u_lo, ur, ur_lo, x4, t2, t2_lo, b, bv, b_lo, rb, rb_lo, neg_d;
+    float p, p_lo, w_hi, w_lo, w, wl, u, a, a_lo, wu, den_p, wa, den_n, den, den_lo, r, re, ww, q, xp, pos_y, pos_d, xn, g_tail, g, h, h_lo, neg_y, u_lo, ur, ur_lo, x4, t2, t2_lo, b, bv, b_lo, rb, rb_lo, neg_d;
     pos = x > 0.0f;
     fa_reduce_exp_pair_f32(fa_clamp_f32(-(fabsf(x)), (-140.0f), 0.0f), &k, &p, &p_lo);
     w_hi = 1.0f + p;
@@ -1330,9 +1339,11 @@ FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out
     pos_y = fmaf(-xp, q, x);
     pos_d = fmaf(q, fmaf(2.0f * xp, u * r, -1.0f), 1.0f);
     xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    g = fmaf(a, r, fmaf(a, re, a_lo * r));
+    g_tail = fmaf(a, re, a_lo * r);
+    g = fmaf(a, r, g_tail);
     h = xn * g;
-    neg_y = fa_scale_low_f32(fmaf(w_hi, h, fmaf(w_hi, fmaf(xn, g, -h), w_lo * h)), k);
+    h_lo = (fmaf(xn, g, -h)) + (xn * ((fmaf(a, r, -g)) + g_tail));
+    neg_y = fa_scale_low_f32(fmaf(w_hi, h, fmaf(w_hi, h_lo, w_lo * h)), k);
     u_lo = (1.0f - u) + w;
     ur = u * r;
     ur_lo = (fmaf(u, r, -ur)) + ((u_lo * r) + (u * re));
