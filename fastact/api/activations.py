@@ -458,6 +458,20 @@ class AlongAxis(Activation):
         """dx from dy and the forward output y (the Jacobian is never formed)."""
         if extra or unexpected or dy is _MISSING or y is _MISSING:
             raise self._bad_call("backward", (("dy", dy), ("y", y)), extra, unexpected)
+        # the short path: dy and y contiguous float32/float64 arrays of one shape and
+        # dtype, and a plain axis (the general path costs ~5 us more at n = 1000)
+        if (_short_path(dy, None) and type(y) is np.ndarray and y.dtype == dy.dtype
+                and y.shape == dy.shape and y.flags.c_contiguous
+                and (out is None or _plain_out(out, dy, y))
+                and type(axis) is int and -dy.ndim <= axis < dy.ndim):
+            dx = np.empty(dy.shape, dy.dtype) if out is None else out
+            if dy.size:
+                ax = axis % dy.ndim
+                n = dy.shape[ax]
+                _run_rows("softmax_backward", dy.size, dy.size // n,
+                          (dy.reshape(-1), y.reshape(-1), dx.reshape(-1), n,
+                           math.prod(dy.shape[ax + 1:]), self._mode))
+            return dx
         if "dask" in _MODULES and (lazy := _lazy(
                 self, "backward", (dy, y, axis), {"out": out})) is not _EAGER:
             return lazy
