@@ -638,7 +638,7 @@ def softplus_value_and_derivative(x, beta, threshold):
     z = b_hi * x                # +-inf for huge x: then linear, or e**z = 0 and z_lo unused
     z_lo = fma(b_hi, x, -z) + b_lo * x
     # beta x > threshold, decided exactly
-    linear = (x > c_edge) | ((x == c_edge) & at_c) | ((x == below_edge) & at_below)
+    linear = _above(x, c_edge, at_c) | ((x == below_edge) & at_below)
     pos = z >= _ZERO
     # w = e**-|z| = 2**k (w_hi + w_lo): the roundings of the reduction and z's low
     # part taken in to first order

@@ -1385,6 +1385,12 @@ FA_INLINE void fa_softplus_edge_f32(double beta, double threshold, float *out0, 
     *out3 = at_below;
 }
 
+/* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
+FA_INLINE int fa_above_f32(float x, float c, int c_above)
+{
+    return (x > c) | ((x == c) & c_above);
+}
+
 /* fastact/math/elementwise_f32.py: log1p_tail */
 FA_INLINE void fa_log1p_tail_f32(float t, float *out0, float *out1, float *out2)
 {
@@ -1419,7 +1425,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     fa_softplus_edge_f32(beta, threshold, &c_edge, &below_edge, &at_c, &at_below);
     z = b_hi * x;
     z_lo = (fmaf(b_hi, x, -z)) + (b_lo * x);
-    linear = ((x > c_edge) | ((x == c_edge) & at_c)) | ((x == below_edge) & at_below);
+    linear = (fa_above_f32(x, c_edge, at_c)) | ((x == below_edge) & at_below);
     pos = z >= 0.0f;
     nz = fa_clamp_f32(-(fabsf(z)), (-140.0f), 0.0f);
     lo = ((nz > (-140.0f)) ? (pos ? -z_lo : z_lo) : 0.0f);
@@ -1701,12 +1707,6 @@ FA_INLINE void fa_tanhshrink_value_and_derivative_f32d(double x, double *out0, d
     t = x - series;
     *out0 = (small ? series : tail);
     *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
-}
-
-/* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
-FA_INLINE int fa_above_f32(float x, float c, int c_above)
-{
-    return (x > c) | ((x == c) & c_above);
 }
 
 /* fastact/math/elementwise_f32.py: softshrink_value_and_derivative */
