@@ -1823,10 +1823,47 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: shifted_exp_narrow: e**(v - m) for float32 results: the f32 tier's polynomial, and v - m without its low part (it changes the result by less than 1e-14 relatively). */
-FA_INLINE double fa_shifted_exp_narrow(double v, double m)
+/* fastact/math/along_axis.py: _difference32: _difference in float32 arithmetic. */
+FA_INLINE void fa_difference32_axis(float a, float b, float *out0, float *out1)
 {
-    return fa_exp_f32d(v - m);
+    float hi, a_part, lo;
+    hi = a - b;
+    a_part = hi + b;
+    lo = (a - a_part) + ((-b) - (hi - a_part));
+    *out0 = hi;
+    *out1 = (((hi - hi) == 0.0f) ? lo : 0.0f);
+}
+
+/* fastact/math/along_axis.py: _shifted_exp32_parts: e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f = (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair. */
+FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, float *out1)
+{
+    float hi, lo, p, p_lo, small, one_p, one_p_lo;
+    int32_t k;
+    fa_difference32_axis(v, m, &hi, &lo);
+    fa_reduce_exp_pair_f32(((hi < (-140.0f)) ? (-140.0f) : hi), &k, &p, &p_lo);
+    small = (fmaf(lo, p, lo)) + p_lo;
+    one_p = 1.0f + p;
+    one_p_lo = (1.0f - one_p) + p;
+    *out0 = k;
+    *out1 = one_p + (one_p_lo + small);
+}
+
+/* fastact/math/along_axis.py: shifted_exp32: e**(v - m) in float32 arithmetic, within about half an ulp. */
+FA_INLINE float fa_shifted_exp32(float v, float m)
+{
+    int32_t k;
+    float f;
+    fa_shifted_exp32_parts_axis(v, m, &k, &f);
+    return fa_scale_low_f32(f, k);
+}
+
+/* fastact/math/along_axis.py: shifted_exp32_up: e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms of a row whose sum is tiny would each carry the rounding of a float32 subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product rounds once). */
+FA_INLINE float fa_shifted_exp32_up(float v, float m)
+{
+    int32_t k;
+    float f;
+    fa_shifted_exp32_parts_axis(v, m, &k, &f);
+    return (f * (fa_pow2_f32(k + 114))) * (8.881784197001252e-16f);
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
@@ -1845,6 +1882,14 @@ FA_INLINE double fa_log_softmax_value(double v, double m, double log_s)
     double hi, lo;
     fa_difference_axis(v, m, &hi, &lo);
     return (hi - log_s) + lo;
+}
+
+/* fastact/math/along_axis.py: log_softmax_value32: (v - m) - log_s in float32 arithmetic, log_s = log_hi + log_lo >= 0: v - m = hi + lo exactly and hi <= 0, so nothing cancels. */
+FA_INLINE float fa_log_softmax_value32(float v, float m, float log_hi, float log_lo)
+{
+    float hi, lo;
+    fa_difference32_axis(v, m, &hi, &lo);
+    return (hi - log_hi) + (lo - log_lo);
 }
 
 /* fastact/math/along_axis.py: softmax_gradient: softmax: y (dy - s), s = sum(dy y); softmin: the same times sign = -1. */
