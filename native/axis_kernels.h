@@ -375,7 +375,7 @@ FA_INLINE T FA_R(fa_rows_gradient)(double g, double v, int mode, double s)
 {
     if (mode == FA_LOG_SOFTMAX)
 #if NARROW
-        return (T)fa_log_softmax_gradient_narrow(g, v, s);
+        return (T)fa_log_softmax_gradient32((float)g, (float)v, s);
 #else
         return (T)fa_log_softmax_gradient(g, v, s);
 #endif
@@ -391,11 +391,18 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
         ls[l] = le[l] = 0.0;
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
-    for (size_t k = 0; k < full; k += FA_PRELU_LANES)
-        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
-            double t = log_mode ? (double)dy[k + l] : (double)dy[k + l] * (double)y[k + l];
-            fa_compensated_add(ls[l], le[l], t, 0.0, &ls[l], &le[l]);
-        }
+    /* two loops, and the first one not unrolled: otherwise GCC leaves the
+     * log_softmax sum scalar (the lanes' SLP fails) */
+    if (log_mode)
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                fa_compensated_add(ls[l], le[l], (double)dy[k + l], 0.0, &ls[l], &le[l]);
+    else
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                fa_compensated_add(ls[l], le[l], (double)dy[k + l] * (double)y[k + l], 0.0,
+                                   &ls[l], &le[l]);
     for (size_t k = full; k < n; k++) {
         double t = log_mode ? (double)dy[k] : (double)dy[k] * (double)y[k];
         fa_compensated_add(ls[k - full], le[k - full], t, 0.0, &ls[k - full], &le[k - full]);

@@ -17,12 +17,11 @@ from numba import njit
 from .llvm_intrinsics import bits_from_float, bits_from_float32, float32_from_bits, float_from_bits, fma
 from . import prelu_blocks as _pb
 from . import elementwise_f32 as _f32m
-from .elementwise import tier
+from .elementwise import tier, _scale as _scale64
 
 _m = tier("f64")
 _exp = _m.exp
 _exp_of_sum = _m.exp_of_sum
-_exp_narrow = tier("f32").exp
 _log = _m.log
 _sigmoid_value_and_derivative = _m.sigmoid_value_and_derivative
 _sigmoid_narrow = tier("f32").sigmoid_value_and_derivative
@@ -160,9 +159,19 @@ def log_softmax_gradient(dy, y, s):
     return dy - _exp(y) * s
 
 
+_GRADIENT_EXP_LO, _GRADIENT_EXP_HI = _F32(-746.0), _F32(710.0)   # e**y is 0 / inf beyond
+
+
 @njit(inline="always")
-def log_softmax_gradient_narrow(dy, y, s):
-    return dy - _exp_narrow(y) * s
+def log_softmax_gradient32(dy, y, s):
+    """dy - e**y s for float32 dy and y: e**y = 2**k (f + f_lo) from the float32
+    reduction (reduce_exp_pair, exact for |y| < 2800, where k ln2_hi has at
+    most 23 bits; within ~1e-10 relatively), then the product and the
+    difference in float64, rounded once to float32 by the caller."""
+    k, p, p_lo = _f32m.reduce_exp_pair(_f32m._clamp(y, _GRADIENT_EXP_LO, _GRADIENT_EXP_HI))
+    f = _F32_ONE + p
+    f_lo = ((_F32_ONE - f) + p) + p_lo
+    return _f64(dy) - _scale64(_f64(f) + _f64(f_lo), k) * s
 
 
 @njit(inline="always")
@@ -539,7 +548,7 @@ def _gradient(dy, y, i, mode, s, narrow):
     log_softmax: dx = dy - e**y s, with s = sum(dy)."""
     if mode == LOG_SOFTMAX:
         if narrow:
-            return log_softmax_gradient_narrow(_f64(dy[i]), _f64(y[i]), s)
+            return log_softmax_gradient32(_F32(dy[i]), _F32(y[i]), s)
         return log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
     sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
     return softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)

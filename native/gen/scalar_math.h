@@ -1904,10 +1904,29 @@ FA_INLINE double fa_log_softmax_gradient(double dy, double y, double s)
     return dy - ((fa_exp_f64(y)) * s);
 }
 
-/* fastact/math/along_axis.py: log_softmax_gradient_narrow */
-FA_INLINE double fa_log_softmax_gradient_narrow(double dy, double y, double s)
+/* fastact/math/elementwise.py: _pow2: 2.0**k for integer -1022 <= k <= 1023. */
+FA_INLINE double fa_pow2_axis(int32_t k)
 {
-    return dy - ((fa_exp_f32d(y)) * s);
+    return fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52));
+}
+
+/* fastact/math/elementwise.py: _scale: v * 2**k for -2044 <= k <= 2046, rounding once even when subnormal. */
+FA_INLINE double fa_scale_axis(double v, int32_t k)
+{
+    int32_t k1;
+    k1 = k >> 1;
+    return (v * (fa_pow2_axis(k1))) * (fa_pow2_axis(k - k1));
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient32: dy - e**y s for float32 dy and y: e**y = 2**k (f + f_lo) from the float32 reduction (reduce_exp_pair, exact for |y| < 2800, where k ln2_hi has at most 23 bits; within ~1e-10 relatively), then the product and the difference in float64, rounded once to float32 by the caller. */
+FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
+{
+    int32_t k;
+    float p, p_lo, f, f_lo;
+    fa_reduce_exp_pair_f32(fa_clamp_f32(y, (-746.0f), 710.0f), &k, &p, &p_lo);
+    f = 1.0f + p;
+    f_lo = ((1.0f - f) + p) + p_lo;
+    return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
 }
 
 /* fastact/math/along_axis.py: prelu_value */
