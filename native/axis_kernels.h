@@ -370,42 +370,60 @@ static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, 
 }
 
 /* dx from dy, y and the row's sum s (along_axis._gradient): softmax
- * y (dy - s), softmin the same negated, log_softmax dy - e**y s. */
-FA_INLINE T FA_R(fa_rows_gradient)(double g, double v, int mode, double s)
+ * y (dy - s), softmin the same negated, log_softmax dy - e**y s; float32 data
+ * in float32 arithmetic (s as a pair), but log_softmax's last steps. */
+FA_INLINE T FA_R(fa_rows_gradient)(T g, T v, int mode, double s)
 {
-    if (mode == FA_LOG_SOFTMAX)
 #if NARROW
-        return (T)fa_log_softmax_gradient32((float)g, (float)v, s);
+    if (mode == FA_LOG_SOFTMAX)
+        return (T)fa_log_softmax_gradient32(g, v, s);
+    return fa_softmax_gradient32(g, v, s, mode == FA_SOFTMIN ? -1.0f : 1.0f);
 #else
+    if (mode == FA_LOG_SOFTMAX)
         return (T)fa_log_softmax_gradient(g, v, s);
-#endif
     /* (a product by +-1 is exact) */
     return (T)fa_softmax_gradient(g, v, s, mode == FA_SOFTMIN ? -1.0 : 1.0);
+#endif
 }
 
-/* Compensated sum of dy * y along a row of unit stride (of dy alone for
- * log_softmax), in lanes (along_axis._weighted_sum_row). */
-FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, int log_mode)
+/* sum of dy * y along a row of unit stride (of dy alone for log_softmax), in
+ * lanes: compensated, but plain for softmax's and softmin's float32 data
+ * (along_axis._weighted_sum_row says why).  One loop per case, the lane
+ * loops not unrolled: otherwise GCC leaves some of them scalar. */
+FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, int mode)
 {
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES], s, err;
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
         ls[l] = le[l] = 0.0;
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
-    /* two loops, and the first one not unrolled: otherwise GCC leaves the
-     * log_softmax sum scalar (the lanes' SLP fails) */
-    if (log_mode)
+    if (mode == FA_LOG_SOFTMAX) {
         for (size_t k = 0; k < full; k += FA_PRELU_LANES)
 #pragma GCC unroll 1
             for (size_t l = 0; l < FA_PRELU_LANES; l++)
                 fa_compensated_add(ls[l], le[l], (double)dy[k + l], 0.0, &ls[l], &le[l]);
-    else
+        for (size_t k = full; k < n; k++)
+            fa_compensated_add(ls[k - full], le[k - full], (double)dy[k], 0.0,
+                               &ls[k - full], &le[k - full]);
+    } else if (NARROW) {
         for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                ls[l] += (double)dy[k + l] * (double)y[k + l];
+        for (size_t k = full; k < n; k++)
+            ls[k - full] += (double)dy[k] * (double)y[k];
+        double total = 0.0;
+        for (size_t l = 0; l < FA_PRELU_LANES; l++)
+            total += ls[l];
+        return total;
+    } else {
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
             for (size_t l = 0; l < FA_PRELU_LANES; l++)
                 fa_compensated_add(ls[l], le[l], (double)dy[k + l] * (double)y[k + l], 0.0,
                                    &ls[l], &le[l]);
-    for (size_t k = full; k < n; k++) {
-        double t = log_mode ? (double)dy[k] : (double)dy[k] * (double)y[k];
-        fa_compensated_add(ls[k - full], le[k - full], t, 0.0, &ls[k - full], &le[k - full]);
+        for (size_t k = full; k < n; k++)
+            fa_compensated_add(ls[k - full], le[k - full], (double)dy[k] * (double)y[k], 0.0,
+                               &ls[k - full], &le[k - full]);
     }
     fa_rows_collapse(ls, le, &s, &err);
     return s + err;
@@ -417,14 +435,19 @@ FA_INLINE void FA_R(fa_rows_backward_block)(const T *dy, const T *y, T *dx, size
                                             size_t count, size_t n, size_t inner, int mode)
 {
     double bs[FA_ROWS_BLOCK], be[FA_ROWS_BLOCK];
+    int plain = NARROW && mode != FA_LOG_SOFTMAX;
     for (size_t b = 0; b < count; b++)
         bs[b] = be[b] = 0.0;
     for (size_t k = 0; k < n; k++) {
         const T *g = dy + first + k * inner, *v = y + first + k * inner;
-        for (size_t b = 0; b < count; b++) {
-            double t = mode == FA_LOG_SOFTMAX ? (double)g[b] : (double)g[b] * (double)v[b];
-            fa_compensated_add(bs[b], be[b], t, 0.0, &bs[b], &be[b]);
-        }
+        if (plain)
+            for (size_t b = 0; b < count; b++)
+                bs[b] += (double)g[b] * (double)v[b];
+        else
+            for (size_t b = 0; b < count; b++) {
+                double t = mode == FA_LOG_SOFTMAX ? (double)g[b] : (double)g[b] * (double)v[b];
+                fa_compensated_add(bs[b], be[b], t, 0.0, &bs[b], &be[b]);
+            }
     }
     for (size_t b = 0; b < count; b++)
         bs[b] = bs[b] + be[b];
@@ -444,20 +467,23 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
     const T *dy = (const T *)dyv, *y = (const T *)yv;
     T *dx = (T *)dxv;
     if (inner == 1) {
-        int log_mode = mode == FA_LOG_SOFTMAX;
         for (size_t r = r0; r < r1; r++) {
             const T *g = dy + r * len, *v = y + r * len;
             T *d = dx + r * len;
-            double s = FA_R(fa_rows_weighted_sum)(g, v, len, log_mode);
+            double s = FA_R(fa_rows_weighted_sum)(g, v, len, mode);
+            /* one loop per mode, each vectorised */
             if (mode == FA_LOG_SOFTMAX) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)
                     d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_LOG_SOFTMAX, s);
-            } else {
-                double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
+            } else if (mode == FA_SOFTMIN) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)
-                    d[k] = (T)fa_softmax_gradient(g[k], v[k], s, sign);
+                    d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_SOFTMIN, s);
+            } else {
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_SOFTMAX, s);
             }
         }
         return;

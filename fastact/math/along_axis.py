@@ -159,6 +159,15 @@ def log_softmax_gradient(dy, y, s):
     return dy - _exp(y) * s
 
 
+@njit(inline="always")
+def softmax_gradient32(dy, y, s, sign):
+    """sign y (dy - s) for float32 dy, y and sign: s as a float32 pair; dy - s_hi
+    is exact where the two are close (Sterbenz) and cannot cancel elsewhere."""
+    s_hi = _F32(s)
+    s_lo = _F32(s - _f64(s_hi))
+    return sign * (y * ((dy - s_hi) - s_lo))
+
+
 _GRADIENT_EXP_LO, _GRADIENT_EXP_HI = _F32(-746.0), _F32(710.0)   # e**y is 0 / inf beyond
 
 
@@ -521,23 +530,48 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
 
 
 @njit(inline="always")
-def _weighted_sum_row(dy, y, base, n, log_mode, lane_s, lane_e):
-    """Compensated sum of dy * y along a row of unit stride (of dy alone for
-    log_softmax), in _LANES lanes: the sum."""
+def _weighted_sum_row(dy, y, base, n, mode, lane_s, lane_e, narrow):
+    """sum of dy * y along a row of unit stride (of dy alone for log_softmax),
+    in _LANES lanes: compensated, except for softmax's and softmin's float32
+    data: there the products are exact in float64 and their plain sum is
+    within (n / _LANES + _LANES) 2**-53 sum |dy y| of the exact one, far below
+    what dx = y (dy - s) is measured against (a float32 ulp of |y| sum |dy y|);
+    log_softmax's S = sum dy keeps the compensation: its dx is measured
+    against e**y |S|, and S may cancel."""
     for lane in range(_LANES):
         lane_s[lane] = 0.0
         lane_e[lane] = 0.0
     full = n // _LANES * _LANES
-    for k in range(0, full, _LANES):
+    if mode == LOG_SOFTMAX:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane],
+                                                             _f64(dy[_at(base + k + lane)]), 0.0)
+        for k in range(full, n):
+            lane_s[k - full], lane_e[k - full] = compensated_add(
+                lane_s[k - full], lane_e[k - full], _f64(dy[_at(base + k)]), 0.0)
+    elif narrow:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                i = _at(base + k + lane)
+                lane_s[lane] += _f64(dy[i]) * _f64(y[i])
+        for k in range(full, n):
+            i = _at(base + k)
+            lane_s[k - full] += _f64(dy[i]) * _f64(y[i])
+        total = 0.0
         for lane in range(_LANES):
-            i = _at(base + k + lane)
-            t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
-            lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], t, 0.0)
-    for k in range(full, n):
-        i = _at(base + k)
-        t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
-        lane_s[k - full], lane_e[k - full] = compensated_add(lane_s[k - full], lane_e[k - full],
-                                                             t, 0.0)
+            total += lane_s[lane]
+        return total
+    else:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                i = _at(base + k + lane)
+                lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane],
+                                                             _f64(dy[i]) * _f64(y[i]), 0.0)
+        for k in range(full, n):
+            i = _at(base + k)
+            lane_s[k - full], lane_e[k - full] = compensated_add(
+                lane_s[k - full], lane_e[k - full], _f64(dy[i]) * _f64(y[i]), 0.0)
     s, err = _collapse(lane_s, lane_e)
     return s + err
 
@@ -551,6 +585,8 @@ def _gradient(dy, y, i, mode, s, narrow):
             return log_softmax_gradient32(_F32(dy[i]), _F32(y[i]), s)
         return log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
     sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
+    if narrow:
+        return softmax_gradient32(_F32(dy[i]), _F32(y[i]), s, _F32(sign))
     return softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)
 
 
@@ -568,12 +604,18 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
     for b in range(count):
         bs[b] = 0.0
         be[b] = 0.0
+    plain = narrow and mode != LOG_SOFTMAX       # as in _weighted_sum_row
     for k in range(n):
         at = first + k * inner
-        for b in range(count):
-            i = _at(at + b)
-            t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
-            bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
+        if plain:
+            for b in range(count):
+                i = _at(at + b)
+                bs[b] += _f64(dy[i]) * _f64(y[i])
+        else:
+            for b in range(count):
+                i = _at(at + b)
+                t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
+                bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
     for b in range(count):
         bs[b] = bs[b] + be[b]
     for k in range(n):
@@ -586,12 +628,11 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
 @njit(**_FLAGS)
 def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
     narrow = dx.itemsize == 4
-    log_mode = mode == LOG_SOFTMAX
     if inner == 1:
         lane_s = np.empty(_LANES)
         lane_e = np.empty(_LANES)
         for r in range(r0, r1):
-            s = _weighted_sum_row(dy, y, r * n, n, log_mode, lane_s, lane_e)
+            s = _weighted_sum_row(dy, y, r * n, n, mode, lane_s, lane_e, narrow)
             _softmax_gradient_row(dy, y, dx, r * n, n, mode, s, narrow)
         return
     bs = np.empty(_ROW_BLOCK)

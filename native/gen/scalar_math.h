@@ -1898,6 +1898,15 @@ FA_INLINE double fa_softmax_gradient(double dy, double y, double s, double sign)
     return sign * (y * (dy - s));
 }
 
+/* fastact/math/along_axis.py: softmax_gradient32: sign y (dy - s) for float32 dy, y and sign: s as a float32 pair; dy - s_hi is exact where the two are close (Sterbenz) and cannot cancel elsewhere. */
+FA_INLINE float fa_softmax_gradient32(float dy, float y, double s, float sign)
+{
+    float s_hi, s_lo;
+    s_hi = (float)(s);
+    s_lo = (float)(s - ((double)(s_hi)));
+    return sign * (y * ((dy - s_hi) - s_lo));
+}
+
 /* fastact/math/along_axis.py: log_softmax_gradient: dy - e**y s, s = sum(dy). */
 FA_INLINE double fa_log_softmax_gradient(double dy, double y, double s)
 {
