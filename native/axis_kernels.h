@@ -40,6 +40,7 @@ enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 #define FA_ROWS_BLOCK 64
 /* log_softmax's float32 terms are e**(v - m) 2**64 (along_axis.TERM_SCALE) */
 #define FA_TERM_SCALE 18446744073709551616.0
+#define FA_TERM_SCALE_F 18446744073709551616.0f
 
 /* The lanes' (sum, error) pairs added in lane order. */
 FA_INLINE void fa_rows_collapse(const double *ls, const double *le, double *s, double *err)
@@ -159,21 +160,24 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
             ls[k - full] += (double)e;
         }
     } else {
+        /* an element equal to the max: its term 2**64 (e is 1) subtracted in
+         * float32, exactly (or NaN for an inf - inf), and counted */
+        int32_t lc[FA_PRELU_LANES] = {0};
         for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
 #pragma GCC ivdep
             for (size_t l = 0; l < FA_PRELU_LANES; l++) {
                 float v = sign * x[k + l];
-                double top = v == m ? 1.0 : 0.0;
-                ls[l] += (double)fa_shifted_exp32_up(v, m) - top * FA_TERM_SCALE;
-                le[l] += top;
+                ls[l] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                lc[l] += v == m;
             }
         }
         for (size_t k = full; k < n; k++) {
             float v = sign * x[k];
-            double top = v == m ? 1.0 : 0.0;
-            ls[k - full] += (double)fa_shifted_exp32_up(v, m) - top * FA_TERM_SCALE;
-            le[k - full] += top;
+            ls[k - full] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+            lc[k - full] += v == m;
         }
+        for (size_t l = 0; l < FA_PRELU_LANES; l++)
+            le[l] = (double)lc[l];
     }
     double total = 0.0, count = 0.0;
     for (size_t l = 0; l < FA_PRELU_LANES; l++) {
@@ -283,9 +287,8 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
 #pragma GCC ivdep
             for (size_t b = 0; b < count; b++) {
                 float v = sign32 * x_[b], m = (float)bm[b];   /* a float32 number: exact */
-                double top = v == m ? 1.0 : 0.0;
-                bs[b] += (double)fa_shifted_exp32_up(v, m) - top * FA_TERM_SCALE;
-                be[b] += top;
+                bs[b] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                be[b] += v == m ? 1.0 : 0.0;
             }
         }
     }

@@ -14,7 +14,8 @@ exponentials and results in float32 arithmetic (the sums stay float64).
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float, bits_from_float32, float32_from_bits, float_from_bits, fma
+from .llvm_intrinsics import (bits_from_float, bits_from_float32, float32_from_bits, float_from_bits,
+                              fma)
 from . import prelu_blocks as _pb
 from . import elementwise_f32 as _f32m
 from .elementwise import tier, _scale as _scale64
@@ -126,6 +127,7 @@ def shifted_exp32(v, m):
 
 
 TERM_SCALE = 2.0 ** 64
+_TERM_SCALE32 = _F32(TERM_SCALE)
 _TWO_M50 = _F32(2.0 ** -50)
 
 
@@ -379,9 +381,11 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
                 y[i] = e
                 lane_s[lane] += _f64(e)
             else:
-                top = 1.0 if v == m else 0.0     # then e is 1 (or NaN: inf - inf)
-                lane_s[lane] += _f64(shifted_exp32_up(v, m)) - top * TERM_SCALE
-                lane_e[lane] += top
+                # an element equal to the max: its term 2**64 (e is 1) taken off in
+                # float32, exactly (or NaN for an inf - inf), and counted
+                top = v == m
+                lane_s[lane] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+                lane_e[lane] += 1.0 if top else 0.0
     for k in range(full, n):
         i = _at(base + k)
         v = sign * _F32(x[i])
@@ -390,9 +394,9 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
             y[i] = e
             lane_s[k - full] += _f64(e)
         else:
-            top = 1.0 if v == m else 0.0
-            lane_s[k - full] += _f64(shifted_exp32_up(v, m)) - top * TERM_SCALE
-            lane_e[k - full] += top
+            top = v == m
+            lane_s[k - full] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+            lane_e[k - full] += 1.0 if top else 0.0
     total = 0.0
     count = 0.0
     for lane in range(_LANES):
@@ -463,9 +467,9 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                     y[i] = e
                     bs[b] += _f64(e)
                 else:
-                    top = 1.0 if v == m else 0.0
-                    bs[b] += _f64(shifted_exp32_up(v, m)) - top * TERM_SCALE
-                    be[b] += top
+                    top = v == m
+                    bs[b] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+                    be[b] += 1.0 if top else 0.0
         else:
             for b in range(count):
                 e = shifted_exp(sign * _f64(x[_at(at + b)]), bm[b])
