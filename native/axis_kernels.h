@@ -389,6 +389,20 @@ FA_INLINE T FA_R(fa_rows_gradient)(T g, T v, int mode, double s)
 #endif
 }
 
+#if NARROW
+/* The conditions of along_axis.log_softmax_gradient_scaled (_scaled_row_ok):
+ * S finite and not 0, every |dy| <= 2**100. */
+FA_INLINE int fa_rows_scaled_ok(const float *dy, size_t n, double s)
+{
+    if (!(s - s == 0.0 && s != 0.0))
+        return 0;
+    int large = 0;
+    for (size_t k = 0; k < n; k++)
+        large |= fabsf(dy[k]) > 0x1p100f;
+    return !large;
+}
+#endif
+
 /* sum of dy * y along a row of unit stride (of dy alone for log_softmax), in
  * lanes: compensated, but plain for softmax's and softmin's float32 data
  * (along_axis._weighted_sum_row says why).  One loop per case, the lane
@@ -429,7 +443,7 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
                                &ls[k - full], &le[k - full]);
     }
     fa_rows_collapse(ls, le, &s, &err);
-    return s + err;
+    return fa_compensated_result(s, err);       /* an inf sum stays inf (err is NaN) */
 }
 
 /* Rows j .. j + count - 1 of outer index o along a non-last axis
@@ -453,7 +467,7 @@ FA_INLINE void FA_R(fa_rows_backward_block)(const T *dy, const T *y, T *dx, size
             }
     }
     for (size_t b = 0; b < count; b++)
-        bs[b] = bs[b] + be[b];
+        bs[b] = fa_compensated_result(bs[b], be[b]);
     for (size_t k = 0; k < n; k++) {
         size_t at = first + k * inner;
         const T *g = dy + at, *v = y + at;
@@ -475,6 +489,17 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
             T *d = dx + r * len;
             double s = FA_R(fa_rows_weighted_sum)(g, v, len, mode);
             /* one loop per mode, each vectorised */
+#if NARROW
+            if (mode == FA_LOG_SOFTMAX && fa_rows_scaled_ok(g, len, s)) {
+                float s_hi, s_lo;
+                int64_t j;
+                fa_log_softmax_split(s, &s_hi, &s_lo, &j);
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = fa_log_softmax_gradient_scaled(g[k], v[k], s_hi, s_lo, (int32_t)j);
+                continue;
+            }
+#endif
             if (mode == FA_LOG_SOFTMAX) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)

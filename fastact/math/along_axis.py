@@ -18,7 +18,7 @@ from .llvm_intrinsics import (bits_from_float, bits_from_float32, float32_from_b
                               fma)
 from . import prelu_blocks as _pb
 from . import elementwise_f32 as _f32m
-from .elementwise import tier, _scale as _scale64
+from .elementwise import tier, _scale as _scale64, _pow2 as _pow2_64
 
 _m = tier("f64")
 _exp = _m.exp
@@ -112,7 +112,9 @@ def _shifted_exp32_parts(v, m):
     exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f =
     (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair."""
     hi, lo = _difference32(v, m)
-    k, p, p_lo = _f32m.reduce_exp_pair(_SHIFT_FLOOR if hi < _SHIFT_FLOOR else hi)
+    low = hi < _SHIFT_FLOOR         # then e is 0, and lo (up to half an ulp of hi) is no
+    lo = _F32_ZERO if low else lo   # small correction of the floor
+    k, p, p_lo = _f32m.reduce_exp_pair(_SHIFT_FLOOR if low else hi)
     small = fma(lo, p, lo) + p_lo
     one_p = _F32_ONE + p
     one_p_lo = (_F32_ONE - one_p) + p
@@ -183,6 +185,40 @@ def log_softmax_gradient32(dy, y, s):
     f = _F32_ONE + p
     f_lo = ((_F32_ONE - f) + p) + p_lo
     return _f64(dy) - _scale64(_f64(f) + _f64(f_lo), k) * s
+
+
+@njit(inline="always")
+def log_softmax_split(s):
+    """A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32:
+    for log_softmax_gradient_scaled."""
+    j = ((bits_from_float(s) >> 52) & 0x7FF) - 1023
+    m = s * _pow2_64(-j)
+    hi = _F32(m)
+    return hi, _F32(m - _f64(hi)), j
+
+
+_Y_LIMIT = _F32(2000.0)     # e**y is 0 or inf well before, and the reduction still exact
+_DY_LIMIT = _F32(2.0 ** 100)
+
+
+@njit(inline="always")
+def log_softmax_gradient_scaled(dy, y, s_hi, s_lo, j):
+    """dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j
+    (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are
+    at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product
+    (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then
+    subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|.
+    Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and
+    e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN)."""
+    k, p, p_lo = _f32m.reduce_exp_pair(_f32m._clamp(y, -_Y_LIMIT, _Y_LIMIT))
+    f = _F32_ONE + p
+    f_lo = ((_F32_ONE - f) + p) + p_lo
+    t = f * s_hi
+    t_lo = fma(f, s_hi, -t) + fma(f_lo, s_hi, f * s_lo)
+    e = k + j
+    e = -252 if e < -252 else e
+    e = 140 if e > 140 else e
+    return (dy - _f32m._scale(t, e)) - _f32m._scale(t_lo, e)
 
 
 @njit(inline="always")
@@ -577,7 +613,7 @@ def _weighted_sum_row(dy, y, base, n, mode, lane_s, lane_e, narrow):
             lane_s[k - full], lane_e[k - full] = compensated_add(
                 lane_s[k - full], lane_e[k - full], _f64(dy[i]) * _f64(y[i]), 0.0)
     s, err = _collapse(lane_s, lane_e)
-    return s + err
+    return compensated_result(s, err)       # an inf sum stays inf (err is NaN)
 
 
 @njit(inline="always")
@@ -595,7 +631,25 @@ def _gradient(dy, y, i, mode, s, narrow):
 
 
 @njit(inline="always")
+def _scaled_row_ok(dy, base, n, s):
+    """The conditions of log_softmax_gradient_scaled: S finite and not 0, every
+    |dy| <= 2**100."""
+    if not (s - s == 0.0 and s != 0.0):
+        return False
+    large = False
+    for k in range(n):
+        large |= abs(_F32(dy[_at(base + k)])) > _DY_LIMIT
+    return not large
+
+
+@njit(inline="always")
 def _softmax_gradient_row(dy, y, dx, base, n, mode, s, narrow):
+    if narrow and mode == LOG_SOFTMAX and _scaled_row_ok(dy, base, n, s):
+        s_hi, s_lo, j = log_softmax_split(s)
+        for k in range(n):
+            i = _at(base + k)
+            dx[i] = log_softmax_gradient_scaled(_F32(dy[i]), _F32(y[i]), s_hi, s_lo, j)
+        return
     for k in range(n):
         i = _at(base + k)
         dx[i] = _gradient(dy, y, i, mode, s, narrow)
@@ -621,7 +675,7 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
                 t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
                 bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
     for b in range(count):
-        bs[b] = bs[b] + be[b]
+        bs[b] = compensated_result(bs[b], be[b])
     for k in range(n):
         at = first + k * inner
         for b in range(count):

@@ -1838,9 +1838,12 @@ FA_INLINE void fa_difference32_axis(float a, float b, float *out0, float *out1)
 FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, float *out1)
 {
     float hi, lo, p, p_lo, small, one_p, one_p_lo;
+    int low;
     int32_t k;
     fa_difference32_axis(v, m, &hi, &lo);
-    fa_reduce_exp_pair_f32(((hi < (-140.0f)) ? (-140.0f) : hi), &k, &p, &p_lo);
+    low = hi < (-140.0f);
+    lo = (low ? 0.0f : lo);
+    fa_reduce_exp_pair_f32((low ? (-140.0f) : hi), &k, &p, &p_lo);
     small = (fmaf(lo, p, lo)) + p_lo;
     one_p = 1.0f + p;
     one_p_lo = (1.0f - one_p) + p;
@@ -1936,6 +1939,36 @@ FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
     f = 1.0f + p;
     f_lo = ((1.0f - f) + p) + p_lo;
     return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
+}
+
+/* fastact/math/along_axis.py: log_softmax_split: A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32: for log_softmax_gradient_scaled. */
+FA_INLINE void fa_log_softmax_split(double s, float *out0, float *out1, int64_t *out2)
+{
+    int64_t j;
+    double m;
+    float hi;
+    j = (((fa_bits_from_double(s)) >> 52) & 2047) - 1023;
+    m = s * (fa_pow2_f64(-j));
+    hi = (float)(m);
+    *out0 = hi;
+    *out1 = (float)(m - ((double)(hi)));
+    *out2 = j;
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient_scaled: dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|. Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN). */
+FA_INLINE float fa_log_softmax_gradient_scaled(float dy, float y, float s_hi, float s_lo, int32_t j)
+{
+    int32_t k, e;
+    float p, p_lo, f, f_lo, t, t_lo;
+    fa_reduce_exp_pair_f32(fa_clamp_f32(y, -2000.0f, 2000.0f), &k, &p, &p_lo);
+    f = 1.0f + p;
+    f_lo = ((1.0f - f) + p) + p_lo;
+    t = f * s_hi;
+    t_lo = (fmaf(f, s_hi, -t)) + (fmaf(f_lo, s_hi, f * s_lo));
+    e = k + j;
+    e = ((e < (-252)) ? -252 : e);
+    e = ((e > 140) ? 140 : e);
+    return (dy - (fa_scale_f32(t, e))) - (fa_scale_f32(t_lo, e));
 }
 
 /* fastact/math/along_axis.py: prelu_value */
