@@ -148,6 +148,21 @@ def exp(x):
 
 
 @njit(inline="always")
+def _floor_exp_arg(x):
+    """x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0."""
+    return _EXP_LO if x < _EXP_LO else x
+
+
+@njit(inline="always")
+def exp_nonpositive(x):
+    """exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0)
+    applied by _scale_low (one pow2 where _scale builds two; either product is
+    exact or rounded once from the same value)."""
+    k, p = reduce_exp(_floor_exp_arg(x))
+    return _scale_low(_ONE + p, k)
+
+
+@njit(inline="always")
 def exp_wide(x):
     """e**x as a float64 from the float32 reduction: a tiny result is not
     rounded to a float32 subnormal before the float64 arithmetic that uses it."""
@@ -203,7 +218,7 @@ def log1p_unit(u):
 @njit(inline="always")
 def sigmoid_pair(x):
     """(sigmoid(x), sigmoid(-x), e**-|x|, 1 / (1 + e**-|x|)) with one division."""
-    w = exp(-abs(x))
+    w = exp_nonpositive(-abs(x))
     r = _ONE / (_ONE + w)
     pos = x >= _ZERO
     return (r if pos else w * r), (w * r if pos else r), w, r
@@ -218,7 +233,7 @@ def sigmoid_value_and_derivative(x):
     # w / (1 + w)**2 = w r**2 (1 + 2 e), r (1 + e) = 1 / (1 + w) to first order, from
     # the reduction of w = e**-|x| = 2**k (wp + wp_lo) (the one exp() made), the
     # products kept as pairs and 2**k applied last: rounded once, also when subnormal
-    k, p = reduce_exp(_clamp(-abs(x), _EXP_LO, _EXP_HI))
+    k, p = reduce_exp(_floor_exp_arg(-abs(x)))
     den = _ONE + w
     e = fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
     wp = _ONE + p

@@ -802,12 +802,10 @@ FA_INLINE double fa_log_f64(double x)
     return (ef * 0.6931471803691238) + ((fa_log1p_small_f64(mant - 1.0)) + (ef * (1.9082149292705877e-10)));
 }
 
-/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
-FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+/* fastact/math/elementwise_f32.py: _floor_exp_arg: x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0. */
+FA_INLINE float fa_floor_exp_arg_f32(float x)
 {
-    float t;
-    t = ((x < lo) ? lo : x);
-    return ((t > hi) ? hi : t);
+    return ((x < (-104.0f)) ? (-104.0f) : x);
 }
 
 /* fastact/math/elementwise_f32.py: reduce_exp: e**x = 2**k * (1 + p) for finite -150 <= x <= 89. */
@@ -830,21 +828,19 @@ FA_INLINE float fa_pow2_f32(int32_t k)
     return fa_float_from_bits((int32_t)((uint32_t)(k + 127) << 23));
 }
 
-/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal. */
-FA_INLINE float fa_scale_f32(float v, int32_t k)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    int32_t k1;
-    k1 = k >> 1;
-    return (v * (fa_pow2_f32(k1))) * (fa_pow2_f32(k - k1));
+    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
-/* fastact/math/elementwise_f32.py: exp */
-FA_INLINE float fa_exp_f32(float x)
+/* fastact/math/elementwise_f32.py: exp_nonpositive: exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0) applied by _scale_low (one pow2 where _scale builds two; either product is exact or rounded once from the same value). */
+FA_INLINE float fa_exp_nonpositive_f32(float x)
 {
     int32_t k;
     float p;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (-104.0f), 89.0f), &k, &p);
-    return fa_scale_f32(1.0f + p, k);
+    fa_reduce_exp_f32(fa_floor_exp_arg_f32(x), &k, &p);
+    return fa_scale_low_f32(1.0f + p, k);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 / (1 + e**-|x|)) with one division. */
@@ -852,19 +848,13 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
 {
     float w, r;
     int pos;
-    w = fa_exp_f32(-(fabsf(x)));
+    w = fa_exp_nonpositive_f32(-(fabsf(x)));
     r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
     *out0 = (pos ? r : w * r);
     *out1 = (pos ? w * r : r);
     *out2 = w;
     *out3 = r;
-}
-
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
-FA_INLINE float fa_scale_low_f32(float v, int32_t k)
-{
-    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
@@ -874,7 +864,7 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
     int32_t k;
     (void)unused0;
     fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    fa_reduce_exp_f32(fa_clamp_f32(-(fabsf(x)), (-104.0f), 89.0f), &k, &p);
+    fa_reduce_exp_f32(fa_floor_exp_arg_f32(-(fabsf(x))), &k, &p);
     den = 1.0f + w;
     e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
     wp = 1.0f + p;
@@ -889,6 +879,14 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
 FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
 {
     return y * (1.0f - y);
+}
+
+/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
+FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+{
+    float t;
+    t = ((x < lo) ? lo : x);
+    return ((t > hi) ? hi : t);
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
@@ -1037,6 +1035,14 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
     *out1 = fa_nan_or_f64(x, d);
 }
 
+/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal. */
+FA_INLINE float fa_scale_f32(float v, int32_t k)
+{
+    int32_t k1;
+    k1 = k >> 1;
+    return (v * (fa_pow2_f32(k1))) * (fa_pow2_f32(k - k1));
+}
+
 /* fastact/math/elementwise_f32.py: expm1 */
 FA_INLINE float fa_expm1_f32(float x)
 {
@@ -1047,6 +1053,15 @@ FA_INLINE float fa_expm1_f32(float x)
     small = (p * two_k) + (two_k - 1.0f);
     big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
     return ((k >= 25) ? big : small);
+}
+
+/* fastact/math/elementwise_f32.py: exp */
+FA_INLINE float fa_exp_f32(float x)
+{
+    int32_t k;
+    float p;
+    fa_reduce_exp_f32(fa_clamp_f32(x, (-104.0f), 89.0f), &k, &p);
+    return fa_scale_f32(1.0f + p, k);
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
