@@ -1301,21 +1301,24 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float
 /* fastact/math/elementwise_f32.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float xc, p, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
+    float na, p, xl, xc, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
     int32_t k;
     int pos;
-    xc = fa_clamp_f32(x, -140.0f, 140.0f);
-    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
+    na = -(fabsf(x));
+    na = ((na < (-140.0f)) ? -140.0f : na);
+    fa_reduce_exp_f32(na, &k, &p);
+    xl = ((x < (-140.0f)) ? -140.0f : x);
+    xc = copysignf(-na, x);
     w = fa_scale_low_f32(1.0f + p, k);
     r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
-    xr = xc * r;
+    xr = xl * r;
     neg_y = fa_scale_low_f32(fmaf(xr, p, xr), k);
     y = (pos ? x * r : neg_y);
     den = 1.0f + w;
     den_lo = (1.0f - den) + w;
     re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
-    u = fmaf(xc, r, 1.0f);
+    u = fmaf(xl, r, 1.0f);
     b = fmaf(u, r, re * (u + xr));
     neg_d = fa_scale_low_f32(fmaf(b, p, b), k);
     xwr = xc * (w * r);
