@@ -82,10 +82,31 @@ _LN2 = _f(0.6931471805599453)
 
 @njit(inline="always")
 def _clamp(x, lo, hi):
-    """x limited to [lo, hi], NaN kept, as two selects in a row: with the
-    nested form GCC threads jumps through a clamp whose input is known on a
-    path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the
-    loop scalar."""
+    """x limited to [lo, hi] (lo <= hi), NaN kept, as three selects on x: nested, GCC
+    threads jumps through a clamp whose input is known on a path (silu's and mish's
+    xn <= 0 into mul_exp's clamp) and leaves the loop scalar; as two selects in a
+    row it makes 7 instructions of them (AVX-512), this way 4."""
+    below = lo if x < lo else x
+    above = hi if x > hi else x
+    return above if x > hi else below
+
+
+@njit(inline="always")
+def _at_least(x, lo):
+    """max(x, lo), NaN kept: _clamp where x <= hi is known (x = -|z|)."""
+    return lo if x < lo else x
+
+
+@njit(inline="always")
+def _at_most(x, hi):
+    """min(x, hi), NaN kept: _clamp where x >= lo is known (x = |z|)."""
+    return hi if x > hi else x
+
+
+@njit(inline="always")
+def _clamp_in_a_row(x, lo, hi):
+    """_clamp as two selects in a row: in exp() (elu's and selu's derivatives) GCC
+    makes fewer instructions of this form, elsewhere more."""
     t = lo if x < lo else x
     return hi if t > hi else t
 
@@ -143,14 +164,8 @@ def reduce_exp_pair(x):
 
 @njit(inline="always")
 def exp(x):
-    k, p = reduce_exp(_clamp(x, _EXP_LO, _EXP_HI))
+    k, p = reduce_exp(_clamp_in_a_row(x, _EXP_LO, _EXP_HI))
     return _scale(_ONE + p, k)
-
-
-@njit(inline="always")
-def _floor_exp_arg(x):
-    """x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0."""
-    return _EXP_LO if x < _EXP_LO else x
 
 
 @njit(inline="always")
@@ -158,7 +173,7 @@ def exp_nonpositive(x):
     """exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0)
     applied by _scale_low (one pow2 where _scale builds two; either product is
     exact or rounded once from the same value)."""
-    k, p = reduce_exp(_floor_exp_arg(x))
+    k, p = reduce_exp(_at_least(x, _EXP_LO))
     return _scale_low(_ONE + p, k)
 
 
@@ -233,7 +248,7 @@ def sigmoid_value_and_derivative(x):
     # w / (1 + w)**2 = w r**2 (1 + 2 e), r (1 + e) = 1 / (1 + w) to first order, from
     # the reduction of w = e**-|x| = 2**k (wp + wp_lo) (the one exp() made), the
     # products kept as pairs and 2**k applied last: rounded once, also when subnormal
-    k, p = reduce_exp(_floor_exp_arg(-abs(x)))
+    k, p = reduce_exp(_at_least(-abs(x), _EXP_LO))
     den = _ONE + w
     e = fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
     wp = _ONE + p
@@ -253,7 +268,7 @@ def tanh_value_and_derivative(x):
     # tanh|x| = -em / (2 + em) and 1 - tanh**2 = 4 w / (1 + w)**2 = 4 w / (2 + em)**2
     # (no cancellation in either) from one reciprocal r of 2 + em; r (1 + e) is
     # 1 / (2 + em) to first order, so that r's rounding does not count twice
-    a = _clamp(abs(x), _ZERO, _TANH_CLAMP)
+    a = _at_most(abs(x), _TANH_CLAMP)
     k, p = reduce_exp(_f(-2.0) * a)
     two_k = _pow2(k if k > -60 else -60)            # past 2**-60, em is -1 anyway
     em = p * two_k + (two_k - _ONE)                 # 2**k - 1 exact for k >= -24
@@ -283,12 +298,11 @@ def silu_value_and_derivative(x):
     # one exponential: e**-|x| = 2**k (1 + p); w = e**-|x| scaled for the denominator,
     # and for x < 0 the factor e**x applied last to what it multiplies, so that the
     # tails round once
-    # xc = x clamped to [-140, 140], from one-sided clamps (GCC makes 8 instructions
-    # of _clamp's two selects; the forward pass needs only na and xl)
-    na = -abs(x)
-    na = -_SILU_CLAMP if na < -_SILU_CLAMP else na                    # -|xc|
+    # xc = x clamped to [-140, 140], from one-sided clamps (the forward pass needs
+    # only na and xl)
+    na = _at_least(-abs(x), -_SILU_CLAMP)          # -|xc|
     k, p = reduce_exp(na)
-    xl = -_SILU_CLAMP if x < -_SILU_CLAMP else x                      # xc where x < 140
+    xl = _at_least(x, -_SILU_CLAMP)                # xc where x < 140
     xc = math.copysign(-na, x)
     w = _scale_low(_ONE + p, k)
     r = _ONE / (_ONE + w)
@@ -324,7 +338,7 @@ def mish_value_and_derivative(x):
     # r = 1 / den is corrected to first order (r + re: its rounding would count
     # twice in the derivative)
     pos = x > _ZERO
-    k, p, p_lo = reduce_exp_pair(_clamp(-abs(x), _MUL_EXP_LO, _ZERO))
+    k, p, p_lo = reduce_exp_pair(_at_least(-abs(x), _MUL_EXP_LO))
     w_hi = _ONE + p
     w_lo = ((_ONE - w_hi) + p) + p_lo
     w = _scale_low(w_hi, k)
@@ -662,7 +676,7 @@ def softplus_value_and_derivative(x, beta, threshold):
     pos = z >= _ZERO
     # w = e**-|z| = 2**k (w_hi + w_lo): the roundings of the reduction and z's low
     # part taken in to first order
-    nz = _clamp(-abs(z), _MUL_EXP_LO, _ZERO)
+    nz = _at_least(-abs(z), _MUL_EXP_LO)
     lo = (-z_lo if pos else z_lo) if nz > _MUL_EXP_LO else _ZERO
     k, p, p_lo = reduce_exp_pair(nz)
     w_hi = _ONE + p

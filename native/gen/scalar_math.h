@@ -802,10 +802,10 @@ FA_INLINE double fa_log_f64(double x)
     return (ef * 0.6931471803691238) + ((fa_log1p_small_f64(mant - 1.0)) + (ef * (1.9082149292705877e-10)));
 }
 
-/* fastact/math/elementwise_f32.py: _floor_exp_arg: x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0. */
-FA_INLINE float fa_floor_exp_arg_f32(float x)
+/* fastact/math/elementwise_f32.py: _at_least: max(x, lo), NaN kept: _clamp where x <= hi is known (x = -|z|). */
+FA_INLINE float fa_at_least_f32(float x, float lo)
 {
-    return ((x < (-104.0f)) ? (-104.0f) : x);
+    return ((x < lo) ? lo : x);
 }
 
 /* fastact/math/elementwise_f32.py: reduce_exp: e**x = 2**k * (1 + p) for finite -150 <= x <= 89. */
@@ -839,7 +839,7 @@ FA_INLINE float fa_exp_nonpositive_f32(float x)
 {
     int32_t k;
     float p;
-    fa_reduce_exp_f32(fa_floor_exp_arg_f32(x), &k, &p);
+    fa_reduce_exp_f32(fa_at_least_f32(x, (-104.0f)), &k, &p);
     return fa_scale_low_f32(1.0f + p, k);
 }
 
@@ -864,7 +864,7 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
     int32_t k;
     (void)unused0;
     fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    fa_reduce_exp_f32(fa_floor_exp_arg_f32(-(fabsf(x))), &k, &p);
+    fa_reduce_exp_f32(fa_at_least_f32(-(fabsf(x)), (-104.0f)), &k, &p);
     den = 1.0f + w;
     e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
     wp = 1.0f + p;
@@ -881,12 +881,10 @@ FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
     return y * (1.0f - y);
 }
 
-/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
-FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+/* fastact/math/elementwise_f32.py: _at_most: min(x, hi), NaN kept: _clamp where x >= lo is known (x = |z|). */
+FA_INLINE float fa_at_most_f32(float x, float hi)
 {
-    float t;
-    t = ((x < lo) ? lo : x);
-    return ((t > hi) ? hi : t);
+    return ((x > hi) ? hi : x);
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
@@ -894,7 +892,7 @@ FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out
 {
     float a, p, two_k, em, den, den_lo, r, e, tr, t, wp, wp_lo, g, g_lo, d;
     int32_t k;
-    a = fa_clamp_f32(fabsf(x), 0.0f, 60.0f);
+    a = fa_at_most_f32(fabsf(x), 60.0f);
     fa_reduce_exp_f32(((float)(-2.0)) * a, &k, &p);
     two_k = fa_pow2_f32(((k > (-60)) ? k : -60));
     em = (p * two_k) + (two_k - 1.0f);
@@ -1035,6 +1033,15 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
     *out1 = fa_nan_or_f64(x, d);
 }
 
+/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi] (lo <= hi), NaN kept, as three selects on x: nested, GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar; as two selects in a row it makes 7 instructions of them (AVX-512), this way 4. */
+FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+{
+    float below, above;
+    below = ((x < lo) ? lo : x);
+    above = ((x > hi) ? hi : x);
+    return ((x > hi) ? above : below);
+}
+
 /* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal. */
 FA_INLINE float fa_scale_f32(float v, int32_t k)
 {
@@ -1055,12 +1062,20 @@ FA_INLINE float fa_expm1_f32(float x)
     return ((k >= 25) ? big : small);
 }
 
+/* fastact/math/elementwise_f32.py: _clamp_in_a_row: _clamp as two selects in a row: in exp() (elu's and selu's derivatives) GCC makes fewer instructions of this form, elsewhere more. */
+FA_INLINE float fa_clamp_in_a_row_f32(float x, float lo, float hi)
+{
+    float t;
+    t = ((x < lo) ? lo : x);
+    return ((t > hi) ? hi : t);
+}
+
 /* fastact/math/elementwise_f32.py: exp */
 FA_INLINE float fa_exp_f32(float x)
 {
     int32_t k;
     float p;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (-104.0f), 89.0f), &k, &p);
+    fa_reduce_exp_f32(fa_clamp_in_a_row_f32(x, (-104.0f), 89.0f), &k, &p);
     return fa_scale_f32(1.0f + p, k);
 }
 
@@ -1304,10 +1319,9 @@ FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out
     float na, p, xl, xc, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
     int32_t k;
     int pos;
-    na = -(fabsf(x));
-    na = ((na < (-140.0f)) ? -140.0f : na);
+    na = fa_at_least_f32(-(fabsf(x)), -140.0f);
     fa_reduce_exp_f32(na, &k, &p);
-    xl = ((x < (-140.0f)) ? -140.0f : x);
+    xl = fa_at_least_f32(x, -140.0f);
     xc = copysignf(-na, x);
     w = fa_scale_low_f32(1.0f + p, k);
     r = 1.0f / (1.0f + w);
@@ -1335,7 +1349,7 @@ FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out
     int32_t k;
     float p, p_lo, w_hi, w_lo, w, wl, u, a, a_lo, wu, den_p, wa, den_n, den, den_lo, r, re, ww, q, xp, pos_y, pos_d, xn, g_tail, g, h, h_lo, neg_y, u_lo, ur, ur_lo, x4, t2, t2_lo, b, bv, b_lo, rb, rb_lo, neg_d;
     pos = x > 0.0f;
-    fa_reduce_exp_pair_f32(fa_clamp_f32(-(fabsf(x)), (-140.0f), 0.0f), &k, &p, &p_lo);
+    fa_reduce_exp_pair_f32(fa_at_least_f32(-(fabsf(x)), (-140.0f)), &k, &p, &p_lo);
     w_hi = 1.0f + p;
     w_lo = ((1.0f - w_hi) + p) + p_lo;
     w = fa_scale_low_f32(w_hi, k);
@@ -1445,7 +1459,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     z_lo = (fmaf(b_hi, x, -z)) + (b_lo * x);
     linear = (fa_above_f32(x, c_edge, at_c)) | ((x == below_edge) & at_below);
     pos = z >= 0.0f;
-    nz = fa_clamp_f32(-(fabsf(z)), (-140.0f), 0.0f);
+    nz = fa_at_least_f32(-(fabsf(z)), (-140.0f));
     lo = ((nz > (-140.0f)) ? (pos ? -z_lo : z_lo) : 0.0f);
     fa_reduce_exp_pair_f32(nz, &k, &p, &p_lo);
     w_hi = 1.0f + p;
