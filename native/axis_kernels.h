@@ -231,7 +231,14 @@ FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, do
 FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode)
 {
 #if NARROW
-    fa_rows_softmax32(x, y, n, mode);
+    /* the mode a constant in each copy: softmax's and log_softmax's sign * x
+     * folds away */
+    if (mode == FA_SOFTMAX)
+        fa_rows_softmax32(x, y, n, FA_SOFTMAX);
+    else if (mode == FA_LOG_SOFTMAX)
+        fa_rows_softmax32(x, y, n, FA_LOG_SOFTMAX);
+    else
+        fa_rows_softmax32(x, y, n, FA_SOFTMIN);
 #else
     double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
     double m = FA_R(fa_rows_max)(x, n, sign), s, err;

@@ -111,7 +111,9 @@ def _shifted_exp32_parts(v, m):
     """e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo
     exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f =
     (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair."""
-    hi, lo = _difference32(v, m)
+    hi = v - m                      # TwoSum, without _difference32's test for an
+    v_part = hi + m                 # infinite hi: `low` below covers it
+    lo = (v - v_part) + (-m - (hi - v_part))
     low = hi < _SHIFT_FLOOR         # then e is 0, and lo (up to half an ulp of hi) is no
     lo = _F32_ZERO if low else lo   # small correction of the floor
     k, p, p_lo = _f32m.reduce_exp_pair(_SHIFT_FLOOR if low else hi)

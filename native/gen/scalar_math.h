@@ -1855,24 +1855,15 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: _difference32: _difference in float32 arithmetic. */
-FA_INLINE void fa_difference32_axis(float a, float b, float *out0, float *out1)
-{
-    float hi, a_part, lo;
-    hi = a - b;
-    a_part = hi + b;
-    lo = (a - a_part) + ((-b) - (hi - a_part));
-    *out0 = hi;
-    *out1 = (((hi - hi) == 0.0f) ? lo : 0.0f);
-}
-
 /* fastact/math/along_axis.py: _shifted_exp32_parts: e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f = (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair. */
 FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, float *out1)
 {
-    float hi, lo, p, p_lo, small, one_p, one_p_lo;
+    float hi, v_part, lo, p, p_lo, small, one_p, one_p_lo;
     int low;
     int32_t k;
-    fa_difference32_axis(v, m, &hi, &lo);
+    hi = v - m;
+    v_part = hi + m;
+    lo = (v - v_part) + ((-m) - (hi - v_part));
     low = hi < (-140.0f);
     lo = (low ? 0.0f : lo);
     fa_reduce_exp_pair_f32((low ? (-140.0f) : hi), &k, &p, &p_lo);
@@ -1917,6 +1908,17 @@ FA_INLINE double fa_log_softmax_value(double v, double m, double log_s)
     double hi, lo;
     fa_difference_axis(v, m, &hi, &lo);
     return (hi - log_s) + lo;
+}
+
+/* fastact/math/along_axis.py: _difference32: _difference in float32 arithmetic. */
+FA_INLINE void fa_difference32_axis(float a, float b, float *out0, float *out1)
+{
+    float hi, a_part, lo;
+    hi = a - b;
+    a_part = hi + b;
+    lo = (a - a_part) + ((-b) - (hi - a_part));
+    *out0 = hi;
+    *out1 = (((hi - hi) == 0.0f) ? lo : 0.0f);
 }
 
 /* fastact/math/along_axis.py: log_softmax_value32: (v - m) - log_s in float32 arithmetic, log_s = log_hi + log_lo >= 0: v - m = hi + lo exactly and hi <= 0, so nothing cancels. */
