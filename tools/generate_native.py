@@ -139,8 +139,16 @@ def _loop(op, pass_, dt, ctype, params):
         unused = ["in1", "out1"]
     elif pass_ == "backward":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *x = in1;", f"{ctype} *dx = out0;"]
+        # dy f'(x) as an fma with -0: the same bits as the product (the zero keeps a
+        # zero product's sign), but where f'(x) is tiny or subnormal in a tail a
+        # multiplication takes the slow path of AMD Zen 4 and 5 and an fma does not
+        # (bench/tails.py).  GCC keeps the fma; LLVM folds it back into a product,
+        # so the Numba loops keep theirs.
+        fma = "fmaf" if t == "float" else "fma"
+        zero = "-0.0f" if t == "float" else "-0.0"
+        product = f"{fma}({load.format('dy[i]')}, dv, {zero})"
         body = [f"{t} v, dv;", f"{vad}({load.format('x[i]')}{args}, &v, &dv);",
-                f"dx[i] = {store.format('(' + load.format('dy[i]') + ' * dv)')};"]
+                f"dx[i] = {store.format(product)};"]
         unused = ["out1"]
     elif pass_ == "backward_from_y":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *y = in1;", f"{ctype} *dx = out0;"]
@@ -165,7 +173,8 @@ def _loop(op, pass_, dt, ctype, params):
     if dt != "f64" and pass_ != "backward_from_y" and guard in _signatures():
         # float32 arithmetic for some parameters only: tested once, then one of two loops
         wide = f"fa_{op}_value_and_derivative_f32d"
-        wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;") for s in loop]
+        wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;")
+                     .replace("fmaf(", "fma(").replace("-0.0f)", "-0.0)") for s in loop]
         lines += [f"    if ({guard}({', '.join(p.name for p in params)})) {{"]
         lines += ["    " + s for s in loop] + ["    } else {"] + ["    " + s for s in wide_loop]
         lines += ["    }"]
