@@ -76,12 +76,12 @@ def _median_ns(call, n, repeat):
     return float(np.median(times)) / n * 1e9
 
 
-def measure(rows, sets, n, repeat, passes=PASSES):
+def measure(rows, sets, n, repeat, passes=PASSES, dtype=np.float32):
     """{row: {pass: {set: ns per element}}} for one thread's calls."""
     rng = np.random.default_rng(12)
-    inputs = {s: SETS[s](rng, n).astype(np.float32) for s in sets}
-    dy = rng.standard_normal(n).astype(np.float32)
-    out = np.empty(n, np.float32)
+    inputs = {s: SETS[s](rng, n).astype(dtype) for s in sets}
+    dy = rng.standard_normal(n).astype(dtype)
+    out = np.empty(n, dtype)
     results = {}
     for row in rows:
         name, kwargs = ROWS[row]
@@ -136,6 +136,8 @@ def main(argv=None):
     parser.add_argument("--n", default="1M", help="elements per call (1M, 100K, ...)")
     parser.add_argument("--repeat", type=int, default=31, help="calls per median")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="float64 runs the same rows' float64 kernels")
     parser.add_argument("--flag", type=float, default=1.3,
                         help="mark rows whose slowest set exceeds this ratio to U[-2,2]")
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -143,13 +145,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sets = args.sets if BASE in args.sets else [BASE, *args.sets]
     fastact.set_num_threads(args.threads)
-    results = measure(args.functions, sets, _size(args.n), args.repeat, args.passes)
+    results = measure(args.functions, sets, _size(args.n), args.repeat, args.passes,
+                      np.dtype(args.dtype))
     if args.format == "json":
         json.dump(results, sys.stdout, indent=1)
         print()
         return
     before = json.loads(Path(args.compare).read_text()) if args.compare else None
-    print(f"ns per element, {args.n} float32, {args.threads} thread(s), backend "
+    print(f"ns per element, {args.n} {args.dtype}, {args.threads} thread(s), backend "
           f"{fastact.get_backend()}, median of {args.repeat}")
     print(_table(results, sets, args.flag, before))
 
