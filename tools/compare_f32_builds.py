@@ -13,7 +13,7 @@ the default: all of them, NaNs and infinities included) through each pass of eac
 both builds' C functions (``fastact_OP_f32``, ``..._backward_f32`` with a pseudo-random
 dy, ``..._value_and_derivative_f32``, ``..._backward_from_y_f32`` with the inputs as y)
 and counts the outputs whose bits differ, two NaNs counting as equal whatever their sign
-and payload.  ``--numba`` runs this checkout's Numba kernels too (through the Python API
+and payload.  ``--params`` gives the ops other parameters than their defaults.  ``--numba`` runs this checkout's Numba kernels too (through the Python API
 with the numba backend) and compares them with the new build's.  OP is a C op name
 (``gelu_tanh`` for gelu with approximate='tanh'); parameterised ops run with their
 defaults.  The exit status is 1 when anything differs.
@@ -41,6 +41,10 @@ _FP = ctypes.POINTER(ctypes.c_float)
 PARAMETERS = {"elu": (1.0,), "celu": (1.0,), "leaky_relu": (0.01,), "leaky_relu6": (0.01,),
               "softplus": (1.0, 20.0), "hardtanh": (-1.0, 1.0), "softshrink": (0.5,),
               "hardshrink": (0.5,), "squareplus": (4.0,)}
+PARAMETER_NAMES = {"elu": ("alpha",), "celu": ("alpha",), "leaky_relu": ("negative_slope",),
+                   "leaky_relu6": ("negative_slope",), "softplus": ("beta", "threshold"),
+                   "hardtanh": ("min_val", "max_val"), "softshrink": ("lambd",),
+                   "hardshrink": ("lambd",), "squareplus": ("b",)}
 # the Python API's name and keyword arguments for a C op name
 API = {"gelu_tanh": ("gelu", {"approximate": "tanh"})}
 
@@ -52,9 +56,10 @@ def _ptr(a):
 class Build:
     """The float32 entry points of one libfastact, single-threaded."""
 
-    def __init__(self, path):
+    def __init__(self, path, parameters=None):
         self.lib = ctypes.CDLL(os.path.abspath(path))
         self.lib.fastact_set_num_threads(1)
+        self.parameters = parameters or {}
 
     def has(self, op, kind):
         suffix = {"fwd": "", "bwd": "_backward", "vad": "_value_and_derivative",
@@ -64,7 +69,7 @@ class Build:
     def run(self, op, kind, x, dy):
         """The outputs of pass ``kind`` at x (a tuple: y and d for vad)."""
         n = ctypes.c_size_t(x.size)
-        params = [ctypes.c_double(p) for p in PARAMETERS.get(op, ())]
+        params = [ctypes.c_double(p) for p in self.parameters.get(op, PARAMETERS.get(op, ()))]
         out = np.empty_like(x)
         if kind == "fwd":
             status = getattr(self.lib, f"fastact_{op}_f32")(n, _ptr(x), _ptr(out), *params)
@@ -83,10 +88,12 @@ class Build:
         return outs
 
 
-def run_numba(op, kind, x, dy):
+def run_numba(op, kind, x, dy, parameters=None):
     """The same pass from this checkout's Numba kernels (the Python API)."""
     import fastact
     name, kwargs = API.get(op, (op, {}))
+    if parameters and op in parameters:
+        kwargs = dict(zip(PARAMETER_NAMES[op], parameters[op]))
     act = fastact.get(name)
     with fastact.use_backend("numba"):
         if kind == "fwd":
@@ -110,10 +117,11 @@ def differ(a, b):
 _WORKER = {}
 
 
-def _init(reference, new, numba):
-    _WORKER["a"] = Build(reference)
-    _WORKER["b"] = Build(new)
+def _init(reference, new, numba, parameters=None):
+    _WORKER["a"] = Build(reference, parameters)
+    _WORKER["b"] = Build(new, parameters)
     _WORKER["numba"] = numba
+    _WORKER["parameters"] = parameters
     if numba:
         import fastact
         fastact.set_num_threads(1)
@@ -133,7 +141,7 @@ def _task(task):
             b = _WORKER["b"].run(op, kind, x, dy)
             pairs = [("build", a, b)]
             if _WORKER["numba"]:
-                pairs.append(("numba", b, run_numba(op, kind, x, dy)))
+                pairs.append(("numba", b, run_numba(op, kind, x, dy, _WORKER["parameters"])))
             for label, first, second in pairs:
                 for i, (u, v) in enumerate(zip(first, second)):
                     n, at = differ(u, v)
@@ -151,12 +159,21 @@ def main(argv=None):
     ap.add_argument("--numba", action="store_true",
                     help="also compare this checkout's Numba kernels with the new build")
     ap.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
+    ap.add_argument("--params", nargs="+", type=float,
+                    help="the parameters of every OP (e.g. elu: --params -1.5; softplus: "
+                         "--params 2.0 10.0) instead of the defaults")
     ap.add_argument("--stride", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=1 << 22)
     args = ap.parse_args(argv)
 
     probe = Build(args.lib)
+    parameters = None
+    if args.params is not None:
+        for op in args.ops:
+            if len(PARAMETER_NAMES.get(op, ())) != len(args.params):
+                ap.error(f"{op} takes parameters {PARAMETER_NAMES.get(op, ())}")
+        parameters = {op: tuple(args.params) for op in args.ops}
     total = -(-ALL_PATTERNS // args.stride)
     tasks = []
     for op in args.ops:
@@ -168,7 +185,7 @@ def main(argv=None):
     totals = {}
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(
-            args.workers, _init, (args.reference, args.lib, args.numba)) as pool:
+            args.workers, _init, (args.reference, args.lib, args.numba, parameters)) as pool:
         for done, rows in enumerate(pool.imap_unordered(_task, tasks), 1):
             for op, kind, i, label, count, n, at in rows:
                 key = (op, kind, i, label)
@@ -184,6 +201,8 @@ def main(argv=None):
         what = f"{op} {kind}" + (f"[{i}]" if kind == "vad" else "")
         against = "reference build vs new build" if label == "build" else "new build vs numba"
         note = "" if diffs == 0 else f"  first at bits 0x{first:08x}"
+        if parameters:
+            what += f" {parameters[op]}"
         print(f"{what:<28} {against:<30} {points:>11} inputs, {diffs} differ{note}")
         bad |= diffs != 0
     print(f"{time.perf_counter() - started:.0f} s")

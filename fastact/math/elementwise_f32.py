@@ -17,7 +17,12 @@ keep it small, each a few fmas:
 - where the exponential magnifies an error in its argument (gelu's a**2 / 2,
   gelu_tanh's u), the argument is an exact or double-float pair;
 - a factor e**x in a tail is applied last (``_scale_low``), so that a
-  subnormal result is rounded once.
+  subnormal result is rounded once;
+- a product that may be tiny (below 2**-126) or take a subnormal factor, as
+  in the tails, is an fma with +0 (``_times_tiny``): the same bits, without
+  the microcode path that AMD Zen 4 and 5 take for such a multiplication
+  (and for a division with a subnormal operand), which cost up to 4x per
+  element where most lanes lie in the tails (bench/tails.py).
 
 The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
 fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
@@ -98,19 +103,22 @@ def _pow2(k):
 
 @njit(inline="always")
 def _times_tiny(a, b):
-    """a * b for a product that may be tiny (below 2**-126, subnormal or 0), as an fma
-    with +0: the same bits except where a * b is exactly -0 (a or b a zero, the signs
-    apart), which gives +0.  On AMD Zen 4 and 5 a multiplication of two normal floats
-    whose result is tiny takes a microcode path (~3x the time of the whole vector
-    operation, measured), an fma does not: a tail lane then no longer slows its
-    vector.  (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into the
-    multiplication; +0 it keeps.)"""
+    """a * b for a product that may be tiny (below 2**-126: subnormal or 0) or take a
+    subnormal factor, as an fma with +0: the same bits except where a * b is exactly
+    -0 (a or b a zero, the signs apart), which gives +0 (each caller's zeros are
+    checked: the tools/compare_f32_builds.py runs).  On AMD Zen 5 (measured on
+    AVX-512, 16 lanes) a multiplication of two normal floats with a tiny result costs
+    ~3x a plain one, and so can one whose factor is a subnormal just computed (one
+    loaded from memory is fine); a division with a subnormal operand ~4x; an fma in
+    all these cases costs what it always does.  One such lane slows its whole
+    vector: with the tails' lanes spread over the input, every vector.
+    (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into a product.)"""
     return fma(a, b, _ZERO)
 
 
 @njit(inline="always")
 def _scale(v, k):
-    """v * 2**k for -252 <= k <= 254, one rounding even when subnormal (v != -0)."""
+    """v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0."""
     k1 = k >> 1
     return _times_tiny(v * _pow2(k1), _pow2(k - k1))
 
@@ -120,9 +128,9 @@ _TWO_M100 = _f(2.0 ** -100)
 
 @njit(inline="always")
 def _scale_low(v, k):
-    """v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact
-    first, then one rounding where the result is subnormal (cheaper than _scale;
-    v != -0)."""
+    """v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal
+    float32 (exact first, then one rounding where the result is subnormal; cheaper
+    than _scale); +0 for v = -0."""
     return _times_tiny(_times_tiny(v, _pow2(k + 100)), _TWO_M100)
 
 

@@ -830,13 +830,13 @@ FA_INLINE float fa_pow2_f32(int32_t k)
     return fa_float_from_bits((int32_t)((uint32_t)(k + 127) << 23));
 }
 
-/* fastact/math/elementwise_f32.py: _times_tiny: a * b for a product that may be tiny (below 2**-126, subnormal or 0), as an fma with +0: the same bits except where a * b is exactly -0 (a or b a zero, the signs apart), which gives +0. On AMD Zen 4 and 5 a multiplication of two normal floats whose result is tiny takes a microcode path (~3x the time of the whole vector operation, measured), an fma does not: a tail lane then no longer slows its vector. (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into the multiplication; +0 it keeps.) */
+/* fastact/math/elementwise_f32.py: _times_tiny: a * b for a product that may be tiny (below 2**-126: subnormal or 0) or take a subnormal factor, as an fma with +0: the same bits except where a * b is exactly -0 (a or b a zero, the signs apart), which gives +0 (each caller's zeros are checked: the tools/compare_f32_builds.py runs). On AMD Zen 5 (measured on AVX-512, 16 lanes) a multiplication of two normal floats with a tiny result costs ~3x a plain one, and so can one whose factor is a subnormal just computed (one loaded from memory is fine); a division with a subnormal operand ~4x; an fma in all these cases costs what it always does. One such lane slows its whole vector: with the tails' lanes spread over the input, every vector. (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into a product.) */
 FA_INLINE float fa_times_tiny_f32(float a, float b)
 {
     return fmaf(a, b, 0.0f);
 }
 
-/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal (v != -0). */
+/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0. */
 FA_INLINE float fa_scale_f32(float v, int32_t k)
 {
     int32_t k1;
@@ -868,7 +868,7 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
     *out3 = r;
 }
 
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale; v != -0). */
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal float32 (exact first, then one rounding where the result is subnormal; cheaper than _scale); +0 for v = -0. */
 FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
     return fa_times_tiny_f32(fa_times_tiny_f32(v, fa_pow2_f32(k + 100)), 7.888609052210118e-31f);
