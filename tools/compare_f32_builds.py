@@ -37,14 +37,15 @@ ALL_PATTERNS = 1 << 32
 F32 = np.float32
 _FP = ctypes.POINTER(ctypes.c_float)
 
-# the C ops' parameters (the registry's defaults), passed as doubles after the arrays
+# the C ops' parameters (the registry's defaults; threshold has none: a sample), passed
+# as doubles after the arrays
 PARAMETERS = {"elu": (1.0,), "celu": (1.0,), "leaky_relu": (0.01,), "leaky_relu6": (0.01,),
               "softplus": (1.0, 20.0), "hardtanh": (-1.0, 1.0), "softshrink": (0.5,),
-              "hardshrink": (0.5,), "squareplus": (4.0,)}
+              "hardshrink": (0.5,), "squareplus": (4.0,), "threshold": (0.1, 20.0)}
 PARAMETER_NAMES = {"elu": ("alpha",), "celu": ("alpha",), "leaky_relu": ("negative_slope",),
                    "leaky_relu6": ("negative_slope",), "softplus": ("beta", "threshold"),
                    "hardtanh": ("min_val", "max_val"), "softshrink": ("lambd",),
-                   "hardshrink": ("lambd",), "squareplus": ("b",)}
+                   "hardshrink": ("lambd",), "squareplus": ("b",), "threshold": ("threshold", "value")}
 # the Python API's name and keyword arguments for a C op name
 API = {"gelu_tanh": ("gelu", {"approximate": "tanh"})}
 

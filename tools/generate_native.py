@@ -141,8 +141,8 @@ def _loop(op, pass_, dt, ctype, params):
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *x = in1;", f"{ctype} *dx = out0;"]
         # dy f'(x) as an fma with -0: the same bits as the product (the zero keeps a
         # zero product's sign), but where f'(x) is tiny or subnormal in a tail a
-        # multiplication takes the slow path of AMD Zen 4 and 5 and an fma does not
-        # (bench/tails.py).  GCC keeps the fma; LLVM folds it back into a product,
+        # multiplication takes a slow path on AMD Zen 5 and an fma does not
+        # (bench/tails.py, elementwise_f32._times_tiny).  GCC keeps the fma; LLVM folds it back into a product,
         # so the Numba loops keep theirs.
         fma = "fmaf" if t == "float" else "fma"
         zero = "-0.0f" if t == "float" else "-0.0"

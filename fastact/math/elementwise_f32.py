@@ -20,9 +20,9 @@ keep it small, each a few fmas:
   subnormal result is rounded once;
 - a product that may be tiny (below 2**-126) or take a subnormal factor, as
   in the tails, is an fma with +0 (``_times_tiny``): the same bits, without
-  the microcode path that AMD Zen 4 and 5 take for such a multiplication
-  (and for a division with a subnormal operand), which cost up to 4x per
-  element where most lanes lie in the tails (bench/tails.py).
+  the slow path that AMD Zen 5 takes for such a multiplication (and for a
+  division with a subnormal operand), which cost up to 3.5x per element
+  where most lanes lie in the tails (bench/tails.py).
 
 The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
 fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
