@@ -29,26 +29,18 @@
 enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
 
-/* A softmax row's sums are sums in double (compensated, fa_compensated_add:
- * TwoSum, its errors collected apart, except softmax's and softmin's for
- * float32 results: fa_rows_sum_step) in an order fixed by the shape, as in
- * along_axis.py: along the last axis (inner == 1) element k goes to lane
- * k % FA_PRELU_LANES and the lanes are added in order; along another axis
- * each row is one running sum in k order, FA_ROWS_BLOCK neighbouring rows
- * (contiguous at each k) side by side as the vector lanes. */
+/* A softmax row's sums are sums in double in an order fixed by the shape,
+ * as in along_axis.py: compensated (fa_compensated_add: TwoSum, its errors
+ * collected apart) for float64 data, plain for float32 data (float32 terms;
+ * log_softmax counts the terms equal to 1 apart).  Along the last axis
+ * (inner == 1) element k goes to lane k % FA_PRELU_LANES and the lanes are
+ * added in order; along another axis each row is one running sum in k order,
+ * FA_ROWS_BLOCK neighbouring rows (contiguous at each k) side by side as the
+ * vector lanes. */
 #define FA_ROWS_BLOCK 64
-
-/* s + t: plain for softmax's and softmin's float32 results (the double sum
- * of n terms in [0, 1] is within n 2**-53 s of the exact one, far below a
- * float32 ulp; not for log_softmax, which needs s - 1 to full relative
- * precision), else compensated (along_axis._sum_step). */
-FA_INLINE void fa_rows_sum_step(double *s, double *err, double t, int plain)
-{
-    if (plain)
-        *s += t;
-    else
-        fa_compensated_add(*s, *err, t, 0.0, s, err);
-}
+/* log_softmax's float32 terms are e**(v - m) 2**64 (along_axis.TERM_SCALE) */
+#define FA_TERM_SCALE 18446744073709551616.0
+#define FA_TERM_SCALE_F 18446744073709551616.0f
 
 /* The lanes' (sum, error) pairs added in lane order. */
 FA_INLINE void fa_rows_collapse(const double *ls, const double *le, double *s, double *err)
@@ -106,22 +98,11 @@ static double fa_prelu_dweight_of_blocks(const double *pairs, size_t blocks, siz
 #endif /* FASTACT_ROWS_H */
 #else
 /* ---- the dtype template: T is the storage type, FA_R(name) adds its suffix.
- * NARROW (float32 results) picks the f32 tier's exp for the softmax family
- * and the float32 sigmoid for glu's forward. */
+ * NARROW (float32 data) picks the float32 forward rows of the softmax family,
+ * the f32 tier's exp for log_softmax's backward and the float32 sigmoid for
+ * glu's forward. */
 #define T FA_ROWS_T
 #define NARROW FA_ROWS_NARROW
-
-/* e**(v - m): float32 results take the f32 tier's polynomial and v - m
- * without its low part (which changes the result by less than 1e-14
- * relatively). */
-FA_INLINE double FA_R(fa_rows_exp)(double v, double m)
-{
-#if NARROW
-    return fa_shifted_exp_narrow(v, m);
-#else
-    return fa_shifted_exp(v, m);
-#endif
-}
 
 /* max(sign * x) along a row of unit stride (-inf for an empty row), as
  * along_axis._row_max: each double's bits as an int64 that orders like the
@@ -138,11 +119,90 @@ FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
     return fa_double_from_bits(best ^ ((best >> 63) & INT64_MAX));
 }
 
+#if NARROW
+/* The float32 forward row (along_axis._softmax_row32): the max over float32
+ * order keys, exponentials and results in float32 arithmetic, the sums in
+ * FA_PRELU_LANES float64 lanes, plain; for log_softmax the elements equal
+ * to the max are counted apart (le), so that the lanes sum to s - 1. */
+FA_INLINE int32_t fa_rows_order_key32(float v)
+{
+    int32_t b = fa_bits_from_float(v);
+    return b ^ ((b >> 31) & INT32_MAX);
+}
+
+FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
+{
+    float sign = mode == FA_SOFTMIN ? -1.0f : 1.0f;
+    int32_t best = fa_rows_order_key32(-INFINITY);
+    for (size_t k = 0; k < n; k++) {
+        int32_t key = fa_rows_order_key32(sign * x[k]);
+        best = key > best ? key : best;
+    }
+    float m = fa_float_from_bits(best ^ ((best >> 31) & INT32_MAX));
+    if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
+        m = 0.0f;
+    double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
+    for (size_t l = 0; l < FA_PRELU_LANES; l++)
+        ls[l] = le[l] = 0.0;
+    size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
+    if (mode != FA_LOG_SOFTMAX) {
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
+#pragma GCC ivdep
+            for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+                float e = fa_shifted_exp32(sign * x[k + l], m);
+                y[k + l] = e;
+                ls[l] += (double)e;
+            }
+        }
+        for (size_t k = full; k < n; k++) {
+            float e = fa_shifted_exp32(sign * x[k], m);
+            y[k] = e;
+            ls[k - full] += (double)e;
+        }
+    } else {
+        /* an element equal to the max: its term 2**64 (e is 1) subtracted in
+         * float32, exactly (or NaN for an inf - inf), and counted */
+        int32_t lc[FA_PRELU_LANES] = {0};
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
+#pragma GCC ivdep
+            for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+                float v = sign * x[k + l];
+                ls[l] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                lc[l] += v == m;
+            }
+        }
+        for (size_t k = full; k < n; k++) {
+            float v = sign * x[k];
+            ls[k - full] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+            lc[k - full] += v == m;
+        }
+        for (size_t l = 0; l < FA_PRELU_LANES; l++)
+            le[l] = (double)lc[l];
+    }
+    double total = 0.0, count = 0.0;
+    for (size_t l = 0; l < FA_PRELU_LANES; l++) {
+        total += ls[l];
+        count += le[l];
+    }
+    if (mode != FA_LOG_SOFTMAX) {
+        float inv = (float)(1.0 / total);
+        for (size_t k = 0; k < n; k++)
+            y[k] = y[k] * inv;
+        return;
+    }
+    double rest = total / FA_TERM_SCALE + (count - 1.0);
+    double log_s = fa_log_sum(rest + 1.0, rest);
+    float log_hi = (float)log_s, log_lo = (float)(log_s - (double)log_hi);
+#pragma GCC ivdep
+    for (size_t k = 0; k < n; k++)
+        y[k] = fa_log_softmax_value32(sign * x[k], m, log_hi, log_lo);
+}
+#endif
+
 /* Sum of e**(sign * x - m) along a row of unit stride, stored in y when
- * `store`, in compensated lanes (along_axis._exp_sum_row).  In place, each
- * x is read before its y is written. */
+ * `store`, in compensated lanes (along_axis._exp_sum_row; float64 data). */
 FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, double m,
-                                     int store, int plain, double *s, double *err)
+                                     int store, double *s, double *err)
 {
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
@@ -151,53 +211,50 @@ FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, do
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
 #pragma GCC ivdep
         for (size_t l = 0; l < FA_PRELU_LANES; l++) {
-            double e = FA_R(fa_rows_exp)(sign * (double)x[k + l], m);
+            double e = fa_shifted_exp(sign * (double)x[k + l], m);
             if (store)
                 y[k + l] = (T)e;
-            fa_rows_sum_step(&ls[l], &le[l], e, plain);
+            fa_compensated_add(ls[l], le[l], e, 0.0, &ls[l], &le[l]);
         }
     }
     for (size_t k = full; k < n; k++) {
-        double e = FA_R(fa_rows_exp)(sign * (double)x[k], m);
+        double e = fa_shifted_exp(sign * (double)x[k], m);
         if (store)
             y[k] = (T)e;
-        fa_rows_sum_step(&ls[k - full], &le[k - full], e, plain);
+        fa_compensated_add(ls[k - full], le[k - full], e, 0.0, &ls[k - full], &le[k - full]);
     }
     fa_rows_collapse(ls, le, s, err);
 }
 
-/* One softmax-family row along the last axis (along_axis._softmax_row). */
+/* One softmax-family row along the last axis (along_axis._softmax_row,
+ * _softmax_row32). */
 FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode)
 {
+#if NARROW
+    fa_rows_softmax32(x, y, n, mode);
+#else
     double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
     double m = FA_R(fa_rows_max)(x, n, sign), s, err;
     if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
         m = 0.0;
     if (mode == FA_LOG_SOFTMAX) {
-        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, 0, &s, &err);
+        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, &s, &err);
         double log_s = fa_rows_log_sum(s, err);
 #pragma GCC ivdep
         for (size_t k = 0; k < n; k++)
             y[k] = (T)fa_log_softmax_value(sign * (double)x[k], m, log_s);
         return;
     }
-    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, NARROW, &s, &err);
-    /* float32 results: times 1 / s (within one ulp of e / s once rounded
-     * to float32, without a division per element); float64: divided */
+    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, &s, &err);
     double total = s + err;
-#if NARROW
-    double inv = 1.0 / total;
-    for (size_t k = 0; k < n; k++)
-        y[k] = (T)((double)y[k] * inv);
-#else
     for (size_t k = 0; k < n; k++)
         y[k] = (T)((double)y[k] / total);
 #endif
 }
 
 /* Rows j .. j + count - 1 of outer index o along a non-last axis, side by
- * side: each one running compensated sum in k order
- * (along_axis._softmax_row_block). */
+ * side: each one running sum in k order, with the math and sums of the
+ * rows above (along_axis._softmax_row_block). */
 FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_t count,
                                            size_t n, size_t inner, int mode)
 {
@@ -214,15 +271,61 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
     }
     for (size_t b = 0; b < count; b++)
         bm[b] = bm[b] == -INFINITY ? 0.0 : bm[b];
+#if NARROW
+    float sign32 = (float)sign;
+    for (size_t k = 0; k < n; k++) {
+        const T *x_ = x + first + k * inner;
+        T *y_ = y + first + k * inner;
+        if (mode != FA_LOG_SOFTMAX) {
+#pragma GCC ivdep
+            for (size_t b = 0; b < count; b++) {
+                float e = fa_shifted_exp32(sign32 * x_[b], (float)bm[b]);
+                y_[b] = e;
+                bs[b] += (double)e;
+            }
+        } else {
+#pragma GCC ivdep
+            for (size_t b = 0; b < count; b++) {
+                float v = sign32 * x_[b], m = (float)bm[b];   /* a float32 number: exact */
+                bs[b] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                be[b] += v == m ? 1.0 : 0.0;
+            }
+        }
+    }
+    if (mode == FA_LOG_SOFTMAX) {
+        for (size_t b = 0; b < count; b++) {    /* log_s as a float32 pair in bs, be */
+            double rest = bs[b] / FA_TERM_SCALE + (be[b] - 1.0);
+            double log_s = fa_log_sum(rest + 1.0, rest);
+            bs[b] = (float)log_s;
+            be[b] = (float)(log_s - bs[b]);
+        }
+        for (size_t k = 0; k < n; k++) {
+            const T *x_ = x + first + k * inner;
+            T *y_ = y + first + k * inner;
+#pragma GCC ivdep
+            for (size_t b = 0; b < count; b++)
+                y_[b] = fa_log_softmax_value32(sign32 * x_[b], (float)bm[b], (float)bs[b],
+                                               (float)be[b]);
+        }
+        return;
+    }
+    for (size_t b = 0; b < count; b++)
+        bs[b] = (float)(1.0 / bs[b]);
+    for (size_t k = 0; k < n; k++) {
+        T *y_ = y + first + k * inner;
+        for (size_t b = 0; b < count; b++)
+            y_[b] = y_[b] * (float)bs[b];
+    }
+#else
     for (size_t k = 0; k < n; k++) {
         const T *x_ = x + first + k * inner;
         T *y_ = y + first + k * inner;
 #pragma GCC ivdep
         for (size_t b = 0; b < count; b++) {
-            double e = FA_R(fa_rows_exp)(sign * (double)x_[b], bm[b]);
+            double e = fa_shifted_exp(sign * (double)x_[b], bm[b]);
             if (mode != FA_LOG_SOFTMAX)
                 y_[b] = (T)e;
-            fa_rows_sum_step(&bs[b], &be[b], e, NARROW && mode != FA_LOG_SOFTMAX);
+            fa_compensated_add(bs[b], be[b], e, 0.0, &bs[b], &be[b]);
         }
     }
     if (mode == FA_LOG_SOFTMAX) {
@@ -238,20 +341,13 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
         return;
     }
     for (size_t b = 0; b < count; b++)
-#if NARROW
-        bs[b] = 1.0 / (bs[b] + be[b]);
-#else
         bs[b] = bs[b] + be[b];
-#endif
     for (size_t k = 0; k < n; k++) {
         T *y_ = y + first + k * inner;
         for (size_t b = 0; b < count; b++)
-#if NARROW
-            y_[b] = (T)((double)y_[b] * bs[b]);
-#else
             y_[b] = (T)((double)y_[b] / bs[b]);
-#endif
     }
+#endif
 }
 
 static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, size_t inner,
@@ -277,38 +373,77 @@ static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, 
 }
 
 /* dx from dy, y and the row's sum s (along_axis._gradient): softmax
- * y (dy - s), softmin the same negated, log_softmax dy - e**y s. */
-FA_INLINE T FA_R(fa_rows_gradient)(double g, double v, int mode, double s)
+ * y (dy - s), softmin the same negated, log_softmax dy - e**y s; float32 data
+ * in float32 arithmetic (s as a pair), but log_softmax's last steps. */
+FA_INLINE T FA_R(fa_rows_gradient)(T g, T v, int mode, double s)
 {
-    if (mode == FA_LOG_SOFTMAX)
 #if NARROW
-        return (T)fa_log_softmax_gradient_narrow(g, v, s);
+    if (mode == FA_LOG_SOFTMAX)
+        return (T)fa_log_softmax_gradient32(g, v, s);
+    return fa_softmax_gradient32(g, v, s, mode == FA_SOFTMIN ? -1.0f : 1.0f);
 #else
+    if (mode == FA_LOG_SOFTMAX)
         return (T)fa_log_softmax_gradient(g, v, s);
-#endif
     /* (a product by +-1 is exact) */
     return (T)fa_softmax_gradient(g, v, s, mode == FA_SOFTMIN ? -1.0 : 1.0);
+#endif
 }
 
-/* Compensated sum of dy * y along a row of unit stride (of dy alone for
- * log_softmax), in lanes (along_axis._weighted_sum_row). */
-FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, int log_mode)
+#if NARROW
+/* The conditions of along_axis.log_softmax_gradient_scaled (_scaled_row_ok):
+ * S finite and not 0, every |dy| <= 2**100. */
+FA_INLINE int fa_rows_scaled_ok(const float *dy, size_t n, double s)
+{
+    if (!(s - s == 0.0 && s != 0.0))
+        return 0;
+    int large = 0;
+    for (size_t k = 0; k < n; k++)
+        large |= fabsf(dy[k]) > 0x1p100f;
+    return !large;
+}
+#endif
+
+/* sum of dy * y along a row of unit stride (of dy alone for log_softmax), in
+ * lanes: compensated, but plain for softmax's and softmin's float32 data
+ * (along_axis._weighted_sum_row says why).  One loop per case, the lane
+ * loops not unrolled: otherwise GCC leaves some of them scalar. */
+FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, int mode)
 {
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES], s, err;
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
         ls[l] = le[l] = 0.0;
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
-    for (size_t k = 0; k < full; k += FA_PRELU_LANES)
-        for (size_t l = 0; l < FA_PRELU_LANES; l++) {
-            double t = log_mode ? (double)dy[k + l] : (double)dy[k + l] * (double)y[k + l];
-            fa_compensated_add(ls[l], le[l], t, 0.0, &ls[l], &le[l]);
-        }
-    for (size_t k = full; k < n; k++) {
-        double t = log_mode ? (double)dy[k] : (double)dy[k] * (double)y[k];
-        fa_compensated_add(ls[k - full], le[k - full], t, 0.0, &ls[k - full], &le[k - full]);
+    if (mode == FA_LOG_SOFTMAX) {
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                fa_compensated_add(ls[l], le[l], (double)dy[k + l], 0.0, &ls[l], &le[l]);
+        for (size_t k = full; k < n; k++)
+            fa_compensated_add(ls[k - full], le[k - full], (double)dy[k], 0.0,
+                               &ls[k - full], &le[k - full]);
+    } else if (NARROW) {
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                ls[l] += (double)dy[k + l] * (double)y[k + l];
+        for (size_t k = full; k < n; k++)
+            ls[k - full] += (double)dy[k] * (double)y[k];
+        double total = 0.0;
+        for (size_t l = 0; l < FA_PRELU_LANES; l++)
+            total += ls[l];
+        return total;
+    } else {
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
+#pragma GCC unroll 1
+            for (size_t l = 0; l < FA_PRELU_LANES; l++)
+                fa_compensated_add(ls[l], le[l], (double)dy[k + l] * (double)y[k + l], 0.0,
+                                   &ls[l], &le[l]);
+        for (size_t k = full; k < n; k++)
+            fa_compensated_add(ls[k - full], le[k - full], (double)dy[k] * (double)y[k], 0.0,
+                               &ls[k - full], &le[k - full]);
     }
     fa_rows_collapse(ls, le, &s, &err);
-    return s + err;
+    return fa_compensated_result(s, err);       /* an inf sum stays inf (err is NaN) */
 }
 
 /* Rows j .. j + count - 1 of outer index o along a non-last axis
@@ -317,17 +452,22 @@ FA_INLINE void FA_R(fa_rows_backward_block)(const T *dy, const T *y, T *dx, size
                                             size_t count, size_t n, size_t inner, int mode)
 {
     double bs[FA_ROWS_BLOCK], be[FA_ROWS_BLOCK];
+    int plain = NARROW && mode != FA_LOG_SOFTMAX;
     for (size_t b = 0; b < count; b++)
         bs[b] = be[b] = 0.0;
     for (size_t k = 0; k < n; k++) {
         const T *g = dy + first + k * inner, *v = y + first + k * inner;
-        for (size_t b = 0; b < count; b++) {
-            double t = mode == FA_LOG_SOFTMAX ? (double)g[b] : (double)g[b] * (double)v[b];
-            fa_compensated_add(bs[b], be[b], t, 0.0, &bs[b], &be[b]);
-        }
+        if (plain)
+            for (size_t b = 0; b < count; b++)
+                bs[b] += (double)g[b] * (double)v[b];
+        else
+            for (size_t b = 0; b < count; b++) {
+                double t = mode == FA_LOG_SOFTMAX ? (double)g[b] : (double)g[b] * (double)v[b];
+                fa_compensated_add(bs[b], be[b], t, 0.0, &bs[b], &be[b]);
+            }
     }
     for (size_t b = 0; b < count; b++)
-        bs[b] = bs[b] + be[b];
+        bs[b] = fa_compensated_result(bs[b], be[b]);
     for (size_t k = 0; k < n; k++) {
         size_t at = first + k * inner;
         const T *g = dy + at, *v = y + at;
@@ -344,20 +484,34 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
     const T *dy = (const T *)dyv, *y = (const T *)yv;
     T *dx = (T *)dxv;
     if (inner == 1) {
-        int log_mode = mode == FA_LOG_SOFTMAX;
         for (size_t r = r0; r < r1; r++) {
             const T *g = dy + r * len, *v = y + r * len;
             T *d = dx + r * len;
-            double s = FA_R(fa_rows_weighted_sum)(g, v, len, log_mode);
+            double s = FA_R(fa_rows_weighted_sum)(g, v, len, mode);
+            /* one loop per mode, each vectorised */
+#if NARROW
+            if (mode == FA_LOG_SOFTMAX && fa_rows_scaled_ok(g, len, s)) {
+                float s_hi, s_lo;
+                int64_t j;
+                fa_log_softmax_split(s, &s_hi, &s_lo, &j);
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = fa_log_softmax_gradient_scaled(g[k], v[k], s_hi, s_lo, (int32_t)j);
+                continue;
+            }
+#endif
             if (mode == FA_LOG_SOFTMAX) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)
                     d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_LOG_SOFTMAX, s);
-            } else {
-                double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
+            } else if (mode == FA_SOFTMIN) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)
-                    d[k] = (T)fa_softmax_gradient(g[k], v[k], s, sign);
+                    d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_SOFTMIN, s);
+            } else {
+#pragma GCC ivdep
+                for (size_t k = 0; k < len; k++)
+                    d[k] = FA_R(fa_rows_gradient)(g[k], v[k], FA_SOFTMAX, s);
             }
         }
         return;

@@ -611,13 +611,19 @@ def math_roots():
 
 
 # The scalar math of the kernels that are not elementwise (along_axis.py),
-# for native/axis_kernels.h; every argument is a float64.
-ROW_FUNCTIONS = ("shifted_exp", "shifted_exp_narrow", "log_sum",
-                 "log_softmax_value", "softmax_gradient", "log_softmax_gradient",
-                 "log_softmax_gradient_narrow", "prelu_value", "prelu_derivative",
-                 "prelu_dweight_share", "prelu_dweight_terms", "compensated_add",
-                 "compensated_result", "glu_value_and_derivative", "glu_value_narrow")
-ROW_INT_ARGUMENTS = {}
+# for native/axis_kernels.h; every argument is a float64 unless listed below.
+ROW_FUNCTIONS = ("shifted_exp", "shifted_exp32", "shifted_exp32_up", "log_sum",
+                 "log_softmax_value", "log_softmax_value32", "softmax_gradient",
+                 "softmax_gradient32", "log_softmax_gradient", "log_softmax_gradient32",
+                 "log_softmax_split", "log_softmax_gradient_scaled",
+                 "prelu_value", "prelu_derivative", "prelu_dweight_share",
+                 "prelu_dweight_terms", "compensated_add", "compensated_result",
+                 "glu_value_and_derivative", "glu_value_narrow")
+ROW_ARGUMENT_TYPES = {"shifted_exp32": [F32] * 2, "shifted_exp32_up": [F32] * 2,
+                      "log_softmax_value32": [F32] * 4,
+                      "softmax_gradient32": [F32, F32, F64, F32],
+                      "log_softmax_gradient32": [F32, F32, F64],
+                      "log_softmax_gradient_scaled": [F32, F32, F32, F32, I32]}
 
 
 def row_roots():
@@ -626,7 +632,7 @@ def row_roots():
     for name in ROW_FUNCTIONS:
         func = getattr(_axis_kernels, name, None) or getattr(_axis_kernels, "_" + name)
         arity = _py_func(func).__code__.co_argcount
-        roots.append((f"fa_{name}", func, ROW_INT_ARGUMENTS.get(name) or [F64] * arity))
+        roots.append((f"fa_{name}", func, ROW_ARGUMENT_TYPES.get(name) or [F64] * arity))
     return roots
 
 

@@ -7,20 +7,22 @@ serial function over a range of rows, and two drivers run it over all rows,
 one serially (small arrays) and one in parallel (generated into
 fastact/backends/_gen/numba_loops.py by tools/generate_kernels.py, so that
 Numba's cache holds them).  All of them compute in float64, with the f64-tier
-math (the f32 tier's for the float32 results of the softmax family and of
-glu's forward).
+math (the f32 tier's for glu's forward to float32 results), except the
+forward pass of the softmax family on float32 data, which computes its
+exponentials and results in float32 arithmetic (the sums stay float64).
 """
 import numpy as np
 from numba import njit
 
-from .llvm_intrinsics import bits_from_float, float_from_bits, fma
+from .llvm_intrinsics import (bits_from_float, bits_from_float32, float32_from_bits, float_from_bits,
+                              fma)
 from . import prelu_blocks as _pb
-from .elementwise import tier
+from . import elementwise_f32 as _f32m
+from .elementwise import tier, _scale as _scale64, _pow2 as _pow2_64
 
 _m = tier("f64")
 _exp = _m.exp
 _exp_of_sum = _m.exp_of_sum
-_exp_narrow = tier("f32").exp
 _log = _m.log
 _sigmoid_value_and_derivative = _m.sigmoid_value_and_derivative
 _sigmoid_narrow = tier("f32").sigmoid_value_and_derivative
@@ -70,13 +72,6 @@ def shifted_exp(v, m):
 
 
 @njit(inline="always")
-def shifted_exp_narrow(v, m):
-    """e**(v - m) for float32 results: the f32 tier's polynomial, and v - m
-    without its low part (it changes the result by less than 1e-14 relatively)."""
-    return _exp_narrow(v - m)
-
-
-@njit(inline="always")
 def log_sum(s, rest):
     """log(s) for log_softmax, from s and rest = s - 1: log1p of the rest,
     since the log of the row's largest probability is tiny when it dominates
@@ -95,6 +90,67 @@ def log_softmax_value(v, m, log_s):
     return (hi - log_s) + lo
 
 
+# float32 forms, for the forward pass of the softmax family on float32 data:
+# 16 lanes per AVX-512 register instead of 8, no conversions.
+_F32 = np.float32
+_F32_ZERO, _F32_ONE = _F32(0.0), _F32(1.0)
+_SHIFT_FLOOR = _F32(-140.0)     # e**-140 is 0 in float32; keeps 2**k where _scale_low works
+
+
+@njit(inline="always")
+def _difference32(a, b):
+    """_difference in float32 arithmetic."""
+    hi = a - b
+    a_part = hi + b
+    lo = (a - a_part) + (-b - (hi - a_part))
+    return hi, (lo if hi - hi == _F32_ZERO else _F32_ZERO)
+
+
+@njit(inline="always")
+def _shifted_exp32_parts(v, m):
+    """e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo
+    exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f =
+    (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair."""
+    hi, lo = _difference32(v, m)
+    low = hi < _SHIFT_FLOOR         # then e is 0, and lo (up to half an ulp of hi) is no
+    lo = _F32_ZERO if low else lo   # small correction of the floor
+    k, p, p_lo = _f32m.reduce_exp_pair(_SHIFT_FLOOR if low else hi)
+    small = fma(lo, p, lo) + p_lo
+    one_p = _F32_ONE + p
+    one_p_lo = (_F32_ONE - one_p) + p
+    return k, one_p + (one_p_lo + small)
+
+
+@njit(inline="always")
+def shifted_exp32(v, m):
+    """e**(v - m) in float32 arithmetic, within about half an ulp."""
+    k, f = _shifted_exp32_parts(v, m)
+    return _f32m._scale_low(f, k)
+
+
+TERM_SCALE = 2.0 ** 64
+_TERM_SCALE32 = _F32(TERM_SCALE)
+_TWO_M50 = _F32(2.0 ** -50)
+
+
+@njit(inline="always")
+def shifted_exp32_up(v, m):
+    """e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms
+    of a row whose sum is tiny would each carry the rounding of a float32
+    subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product
+    rounds once)."""
+    k, f = _shifted_exp32_parts(v, m)
+    return f * _f32m._pow2(k + 114) * _TWO_M50
+
+
+@njit(inline="always")
+def log_softmax_value32(v, m, log_hi, log_lo):
+    """(v - m) - log_s in float32 arithmetic, log_s = log_hi + log_lo >= 0:
+    v - m = hi + lo exactly and hi <= 0, so nothing cancels."""
+    hi, lo = _difference32(v, m)
+    return (hi - log_hi) + (lo - log_lo)
+
+
 @njit(inline="always")
 def softmax_gradient(dy, y, s, sign):
     """softmax: y (dy - s), s = sum(dy y); softmin: the same times sign = -1."""
@@ -108,8 +164,61 @@ def log_softmax_gradient(dy, y, s):
 
 
 @njit(inline="always")
-def log_softmax_gradient_narrow(dy, y, s):
-    return dy - _exp_narrow(y) * s
+def softmax_gradient32(dy, y, s, sign):
+    """sign y (dy - s) for float32 dy, y and sign: s as a float32 pair; dy - s_hi
+    is exact where the two are close (Sterbenz) and cannot cancel elsewhere."""
+    s_hi = _F32(s)
+    s_lo = _F32(s - _f64(s_hi))
+    return sign * (y * ((dy - s_hi) - s_lo))
+
+
+_GRADIENT_EXP_LO, _GRADIENT_EXP_HI = _F32(-746.0), _F32(710.0)   # e**y is 0 / inf beyond
+
+
+@njit(inline="always")
+def log_softmax_gradient32(dy, y, s):
+    """dy - e**y s for float32 dy and y: e**y = 2**k (f + f_lo) from the float32
+    reduction (reduce_exp_pair, exact for |y| < 2800, where k ln2_hi has at
+    most 23 bits; within ~1e-10 relatively), then the product and the
+    difference in float64, rounded once to float32 by the caller."""
+    k, p, p_lo = _f32m.reduce_exp_pair(_f32m._clamp(y, _GRADIENT_EXP_LO, _GRADIENT_EXP_HI))
+    f = _F32_ONE + p
+    f_lo = ((_F32_ONE - f) + p) + p_lo
+    return _f64(dy) - _scale64(_f64(f) + _f64(f_lo), k) * s
+
+
+@njit(inline="always")
+def log_softmax_split(s):
+    """A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32:
+    for log_softmax_gradient_scaled."""
+    j = ((bits_from_float(s) >> 52) & 0x7FF) - 1023
+    m = s * _pow2_64(-j)
+    hi = _F32(m)
+    return hi, _F32(m - _f64(hi)), j
+
+
+_Y_LIMIT = _F32(2000.0)     # e**y is 0 or inf well before, and the reduction still exact
+_DY_LIMIT = _F32(2.0 ** 100)
+
+
+@njit(inline="always")
+def log_softmax_gradient_scaled(dy, y, s_hi, s_lo, j):
+    """dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j
+    (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are
+    at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product
+    (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then
+    subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|.
+    Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and
+    e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN)."""
+    k, p, p_lo = _f32m.reduce_exp_pair(_f32m._clamp(y, -_Y_LIMIT, _Y_LIMIT))
+    f = _F32_ONE + p
+    f_lo = ((_F32_ONE - f) + p) + p_lo
+    t = f * s_hi
+    t_lo = fma(f, s_hi, -t) + fma(f_lo, s_hi, f * s_lo)
+    e = k + j
+    e = -252 if e < -252 else e
+    e = 140 if e > 140 else e
+    return (dy - _f32m._scale(t, e)) - _f32m._scale(t_lo, e)
 
 
 @njit(inline="always")
@@ -170,14 +279,14 @@ def glu_value_narrow(a, b):
 
 
 # ---- softmax, log_softmax, softmin ---------------------------------------------
-# A row's sums are compensated sums in float64 (compensated_add: TwoSum, its
-# errors collected apart; plain for the float32 results of softmax and
-# softmin, see _sum_step), in a fixed order that depends on the shape alone:
-# along the last axis (inner == 1) element k goes to lane k % _LANES and the
-# lanes are added in order at the end; along another axis each row is one
-# running sum in k order, and _ROW_BLOCK neighbouring rows (consecutive in
-# memory at each k) go together, so that every inner loop runs over
-# contiguous elements and the rows are the vector lanes.  Error: the
+# A row's sums are float64 sums in a fixed order that depends on the shape
+# alone: compensated (compensated_add: TwoSum, its errors collected apart) for
+# float64 data, plain for float32 data (float32 terms in [0, 1]; see
+# _softmax_row32).  Along the last axis (inner == 1) element k goes to lane
+# k % _LANES and the lanes are added in order at the end; along another axis
+# each row is one running sum in k order, and _ROW_BLOCK neighbouring rows
+# (consecutive in memory at each k) go together, so that every inner loop runs
+# over contiguous elements and the rows are the vector lanes.  Error: the
 # compensated sum is within u |s| + (n u)**2 sum |terms| of the exact sum.
 # The max is exact in any order.
 
@@ -221,28 +330,6 @@ def _row_max(x, base, n, sign):
 
 
 @njit(inline="always")
-def _shifted(v, m, narrow):
-    """e**(v - m) (narrow: for float32 results, the f32 tier's polynomial,
-    and v - m without its low part, which changes the result by less than
-    1e-14 relatively)."""
-    if narrow:
-        return shifted_exp_narrow(v, m)
-    return shifted_exp(v, m)
-
-
-@njit(inline="always")
-def _sum_step(s, err, t, plain):
-    """s + t: plain for softmax's and softmin's float32 results (the float64
-    sum of n terms in [0, 1] is within n 2**-53 s of the exact one, far below
-    a float32 ulp for any row under 2**23), else compensated (TwoSum).
-    Measured: the plain lanes save ~15% of a forward row; in the backward
-    sums they were slower than TwoSum's, which stays there."""
-    if plain:
-        return s + t, err
-    return compensated_add(s, err, t, 0.0)
-
-
-@njit(inline="always")
 def _collapse(lane_s, lane_e):
     """The lanes' (sum, error) pairs added in lane order: (sum, error)."""
     s = 0.0
@@ -253,7 +340,7 @@ def _collapse(lane_s, lane_e):
 
 
 @njit(inline="always")
-def _exp_sum_row(x, y, base, n, sign, m, store, lane_s, lane_e, narrow, plain):
+def _exp_sum_row(x, y, base, n, sign, m, store, lane_s, lane_e):
     """Sum of e**(sign * x - m) along a row of unit stride (stored in y when
     ``store``), in _LANES compensated lanes: (sum, error)."""
     for lane in range(_LANES):
@@ -263,17 +350,17 @@ def _exp_sum_row(x, y, base, n, sign, m, store, lane_s, lane_e, narrow, plain):
     for k in range(0, full, _LANES):
         for lane in range(_LANES):
             i = _at(base + k + lane)
-            e = _shifted(sign * _f64(x[i]), m, narrow)
+            e = shifted_exp(sign * _f64(x[i]), m)
             if store:
                 y[i] = e
-            lane_s[lane], lane_e[lane] = _sum_step(lane_s[lane], lane_e[lane], e, plain)
+            lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], e, 0.0)
     for k in range(full, n):
         i = _at(base + k)
-        e = _shifted(sign * _f64(x[i]), m, narrow)
+        e = shifted_exp(sign * _f64(x[i]), m)
         if store:
             y[i] = e
-        lane_s[k - full], lane_e[k - full] = _sum_step(lane_s[k - full], lane_e[k - full], e,
-                                                       plain)
+        lane_s[k - full], lane_e[k - full] = compensated_add(lane_s[k - full], lane_e[k - full],
+                                                             e, 0.0)
     return _collapse(lane_s, lane_e)
 
 
@@ -284,41 +371,115 @@ def _log_sum_of(s, err):
     return log_sum(s + err, (s - 1.0) + err)
 
 
+_SIGN_OFF32 = 0x7FFFFFFF
+_KEY32_NEG_INF = int(np.float32(-np.inf).view(np.int32)) ^ _SIGN_OFF32
+
+
 @njit(inline="always")
-def _softmax_row(x, y, base, n, mode, lane_s, lane_e, narrow):
+def _order_key32(v):
+    """_order_key of a float32 (its bits sign-extended: the int64 orders alike)."""
+    b = bits_from_float32(v)
+    return b ^ ((b >> 31) & _SIGN_OFF32)
+
+
+@njit(inline="always")
+def _row_max32(x, base, n, sign):
+    """max(sign * x) of a float32 row of unit stride, as a float32 (-inf if empty)."""
+    best = _KEY32_NEG_INF
+    for k in range(n):
+        best = max(best, _order_key32(sign * _F32(x[_at(base + k)])))
+    return float32_from_bits(best ^ ((best >> 31) & _SIGN_OFF32))
+
+
+@njit(inline="always")
+def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
+    """_softmax_row for float32 data, in float32 arithmetic but for the sums:
+    _LANES float64 lanes, plain (float32 terms in [0, 1]: the float64 sum of
+    n of them is within n 2**-53 of the exact one).  log_softmax needs
+    s - 1 to full relative precision: the elements equal to the max (their
+    term is exactly 1) are counted apart in lane_e, and the lanes of the
+    others sum to s - 1 directly."""
+    sign = _F32(-1.0) if mode == SOFTMIN else _F32_ONE
+    m = _row_max32(x, base, n, sign)
+    if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
+        m = _F32_ZERO
+    store = mode != LOG_SOFTMAX
+    for lane in range(_LANES):
+        lane_s[lane] = 0.0
+        lane_e[lane] = 0.0
+    full = n // _LANES * _LANES
+    for k in range(0, full, _LANES):
+        for lane in range(_LANES):
+            i = _at(base + k + lane)
+            v = sign * _F32(x[i])
+            if store:
+                e = shifted_exp32(v, m)
+                y[i] = e
+                lane_s[lane] += _f64(e)
+            else:
+                # an element equal to the max: its term 2**64 (e is 1) taken off in
+                # float32, exactly (or NaN for an inf - inf), and counted
+                top = v == m
+                lane_s[lane] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+                lane_e[lane] += 1.0 if top else 0.0
+    for k in range(full, n):
+        i = _at(base + k)
+        v = sign * _F32(x[i])
+        if store:
+            e = shifted_exp32(v, m)
+            y[i] = e
+            lane_s[k - full] += _f64(e)
+        else:
+            top = v == m
+            lane_s[k - full] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+            lane_e[k - full] += 1.0 if top else 0.0
+    total = 0.0
+    count = 0.0
+    for lane in range(_LANES):
+        total += lane_s[lane]
+        count += lane_e[lane]
+    if store:
+        # times 1 / s rounded to float32: within 2 ulp of e / s with e's own half ulp
+        inv = _F32(1.0 / total)
+        for k in range(n):
+            y[_at(base + k)] = y[_at(base + k)] * inv
+        return
+    rest = total / TERM_SCALE + (count - 1.0)
+    log_s = log_sum(rest + 1.0, rest)
+    log_hi = _F32(log_s)
+    log_lo = _F32(log_s - _f64(log_hi))
+    for k in range(n):
+        i = _at(base + k)
+        y[i] = log_softmax_value32(sign * _F32(x[i]), m, log_hi, log_lo)
+
+
+@njit(inline="always")
+def _softmax_row(x, y, base, n, mode, lane_s, lane_e):
+    """One row of float64 data (float32 data: _softmax_row32)."""
     sign = -1.0 if mode == SOFTMIN else 1.0
     m = _row_max(x, base, n, sign)
     if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
         m = 0.0
     if mode == LOG_SOFTMAX:
-        s, err = _exp_sum_row(x, y, base, n, sign, m, False, lane_s, lane_e, narrow, False)
+        s, err = _exp_sum_row(x, y, base, n, sign, m, False, lane_s, lane_e)
         log_s = _log_sum_of(s, err)
         for k in range(n):
             i = _at(base + k)
             y[i] = log_softmax_value(sign * _f64(x[i]), m, log_s)
     else:
-        # (log_softmax above keeps the compensated sum: it needs s - 1 to full
-        # relative precision, 1e-300 as well as 1)
-        s, err = _exp_sum_row(x, y, base, n, sign, m, True, lane_s, lane_e, narrow, narrow)
-        # the stored exponentials over the sum: for float32 results times
-        # 1 / s (within one ulp of e / s once rounded to float32, without a
-        # division per element), for float64 divided
+        s, err = _exp_sum_row(x, y, base, n, sign, m, True, lane_s, lane_e)
         total = s + err
-        if narrow:
-            inv = 1.0 / total
-            for k in range(n):
-                y[_at(base + k)] = _f64(y[_at(base + k)]) * inv
-        else:
-            for k in range(n):
-                y[_at(base + k)] = _f64(y[_at(base + k)]) / total
+        for k in range(n):
+            y[_at(base + k)] = _f64(y[_at(base + k)]) / total
 
 
 @njit(inline="always")
 def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
     """Rows j .. j + count - 1 of outer index o along a non-last axis: each
-    row one running sum in k order (as in _softmax_row), the rows side by side."""
+    row one running sum in k order, the rows side by side; the math and the
+    sums of _softmax_row (float64 data) or _softmax_row32 (narrow: float32)."""
     sign = -1.0 if mode == SOFTMIN else 1.0
-    plain = narrow and mode != LOG_SOFTMAX
+    sign32 = _F32(sign)
     first = o * n * inner + j
     for b in range(count):
         bm[b] = -np.inf
@@ -332,26 +493,53 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
         bm[b] = 0.0 if bm[b] == -np.inf else bm[b]
     for k in range(n):
         at = first + k * inner
-        for b in range(count):
-            e = _shifted(sign * _f64(x[_at(at + b)]), bm[b], narrow)
-            if mode != LOG_SOFTMAX:
-                y[_at(at + b)] = e
-            bs[b], be[b] = _sum_step(bs[b], be[b], e, plain)
+        if narrow:
+            for b in range(count):
+                i = _at(at + b)
+                v = sign32 * _F32(x[i])
+                m = _F32(bm[b])             # a float32 number: exact
+                if mode != LOG_SOFTMAX:
+                    e = shifted_exp32(v, m)
+                    y[i] = e
+                    bs[b] += _f64(e)
+                else:
+                    top = v == m
+                    bs[b] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
+                    be[b] += 1.0 if top else 0.0
+        else:
+            for b in range(count):
+                e = shifted_exp(sign * _f64(x[_at(at + b)]), bm[b])
+                if mode != LOG_SOFTMAX:
+                    y[_at(at + b)] = e
+                bs[b], be[b] = compensated_add(bs[b], be[b], e, 0.0)
     if mode == LOG_SOFTMAX:
         for b in range(count):
-            bs[b] = _log_sum_of(bs[b], be[b])
-        for k in range(n):
-            at = first + k * inner
-            for b in range(count):
-                y[_at(at + b)] = log_softmax_value(sign * _f64(x[_at(at + b)]), bm[b], bs[b])
-    else:
-        for b in range(count):      # as in _softmax_row
-            bs[b] = 1.0 / (bs[b] + be[b]) if narrow else bs[b] + be[b]
+            if narrow:      # log_s as a float32 pair in bs, be
+                rest = bs[b] / TERM_SCALE + (be[b] - 1.0)
+                log_s = log_sum(rest + 1.0, rest)
+                bs[b] = _F32(log_s)
+                be[b] = _F32(log_s - bs[b])
+            else:
+                bs[b] = _log_sum_of(bs[b], be[b])
         for k in range(n):
             at = first + k * inner
             if narrow:
                 for b in range(count):
-                    y[_at(at + b)] = _f64(y[_at(at + b)]) * bs[b]
+                    i = _at(at + b)
+                    y[i] = log_softmax_value32(sign32 * _F32(x[i]), _F32(bm[b]), _F32(bs[b]),
+                                               _F32(be[b]))
+            else:
+                for b in range(count):
+                    i = _at(at + b)
+                    y[i] = log_softmax_value(sign * _f64(x[i]), bm[b], bs[b])
+    else:
+        for b in range(count):      # as in _softmax_row(32)
+            bs[b] = _F32(1.0 / bs[b]) if narrow else bs[b] + be[b]
+        for k in range(n):
+            at = first + k * inner
+            if narrow:
+                for b in range(count):
+                    y[_at(at + b)] = _F32(y[_at(at + b)]) * _F32(bs[b])
             else:
                 for b in range(count):
                     y[_at(at + b)] = _f64(y[_at(at + b)]) / bs[b]
@@ -364,7 +552,10 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
     lane_e = np.empty(_LANES)
     if inner == 1:
         for r in range(r0, r1):
-            _softmax_row(x, y, r * n, n, mode, lane_s, lane_e, narrow)
+            if narrow:
+                _softmax_row32(x, y, r * n, n, mode, lane_s, lane_e)
+            else:
+                _softmax_row(x, y, r * n, n, mode, lane_s, lane_e)
         return
     bm = np.empty(_ROW_BLOCK)
     bs = np.empty(_ROW_BLOCK)
@@ -379,25 +570,50 @@ def _softmax_forward_rows(x, y, n, inner, mode, r0, r1):
 
 
 @njit(inline="always")
-def _weighted_sum_row(dy, y, base, n, log_mode, lane_s, lane_e):
-    """Compensated sum of dy * y along a row of unit stride (of dy alone for
-    log_softmax), in _LANES lanes: the sum."""
+def _weighted_sum_row(dy, y, base, n, mode, lane_s, lane_e, narrow):
+    """sum of dy * y along a row of unit stride (of dy alone for log_softmax),
+    in _LANES lanes: compensated, except for softmax's and softmin's float32
+    data: there the products are exact in float64 and their plain sum is
+    within (n / _LANES + _LANES) 2**-53 sum |dy y| of the exact one, far below
+    what dx = y (dy - s) is measured against (a float32 ulp of |y| sum |dy y|);
+    log_softmax's S = sum dy keeps the compensation: its dx is measured
+    against e**y |S|, and S may cancel."""
     for lane in range(_LANES):
         lane_s[lane] = 0.0
         lane_e[lane] = 0.0
     full = n // _LANES * _LANES
-    for k in range(0, full, _LANES):
+    if mode == LOG_SOFTMAX:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane],
+                                                             _f64(dy[_at(base + k + lane)]), 0.0)
+        for k in range(full, n):
+            lane_s[k - full], lane_e[k - full] = compensated_add(
+                lane_s[k - full], lane_e[k - full], _f64(dy[_at(base + k)]), 0.0)
+    elif narrow:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                i = _at(base + k + lane)
+                lane_s[lane] += _f64(dy[i]) * _f64(y[i])
+        for k in range(full, n):
+            i = _at(base + k)
+            lane_s[k - full] += _f64(dy[i]) * _f64(y[i])
+        total = 0.0
         for lane in range(_LANES):
-            i = _at(base + k + lane)
-            t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
-            lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane], t, 0.0)
-    for k in range(full, n):
-        i = _at(base + k)
-        t = _f64(dy[i]) if log_mode else _f64(dy[i]) * _f64(y[i])
-        lane_s[k - full], lane_e[k - full] = compensated_add(lane_s[k - full], lane_e[k - full],
-                                                             t, 0.0)
+            total += lane_s[lane]
+        return total
+    else:
+        for k in range(0, full, _LANES):
+            for lane in range(_LANES):
+                i = _at(base + k + lane)
+                lane_s[lane], lane_e[lane] = compensated_add(lane_s[lane], lane_e[lane],
+                                                             _f64(dy[i]) * _f64(y[i]), 0.0)
+        for k in range(full, n):
+            i = _at(base + k)
+            lane_s[k - full], lane_e[k - full] = compensated_add(
+                lane_s[k - full], lane_e[k - full], _f64(dy[i]) * _f64(y[i]), 0.0)
     s, err = _collapse(lane_s, lane_e)
-    return s + err
+    return compensated_result(s, err)       # an inf sum stays inf (err is NaN)
 
 
 @njit(inline="always")
@@ -406,14 +622,34 @@ def _gradient(dy, y, i, mode, s, narrow):
     log_softmax: dx = dy - e**y s, with s = sum(dy)."""
     if mode == LOG_SOFTMAX:
         if narrow:
-            return log_softmax_gradient_narrow(_f64(dy[i]), _f64(y[i]), s)
+            return log_softmax_gradient32(_F32(dy[i]), _F32(y[i]), s)
         return log_softmax_gradient(_f64(dy[i]), _f64(y[i]), s)
     sign = -1.0 if mode == SOFTMIN else 1.0      # (a product by +-1 is exact)
+    if narrow:
+        return softmax_gradient32(_F32(dy[i]), _F32(y[i]), s, _F32(sign))
     return softmax_gradient(_f64(dy[i]), _f64(y[i]), s, sign)
 
 
 @njit(inline="always")
+def _scaled_row_ok(dy, base, n, s):
+    """The conditions of log_softmax_gradient_scaled: S finite and not 0, every
+    |dy| <= 2**100."""
+    if not (s - s == 0.0 and s != 0.0):
+        return False
+    large = False
+    for k in range(n):
+        large |= abs(_F32(dy[_at(base + k)])) > _DY_LIMIT
+    return not large
+
+
+@njit(inline="always")
 def _softmax_gradient_row(dy, y, dx, base, n, mode, s, narrow):
+    if narrow and mode == LOG_SOFTMAX and _scaled_row_ok(dy, base, n, s):
+        s_hi, s_lo, j = log_softmax_split(s)
+        for k in range(n):
+            i = _at(base + k)
+            dx[i] = log_softmax_gradient_scaled(_F32(dy[i]), _F32(y[i]), s_hi, s_lo, j)
+        return
     for k in range(n):
         i = _at(base + k)
         dx[i] = _gradient(dy, y, i, mode, s, narrow)
@@ -426,14 +662,20 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
     for b in range(count):
         bs[b] = 0.0
         be[b] = 0.0
+    plain = narrow and mode != LOG_SOFTMAX       # as in _weighted_sum_row
     for k in range(n):
         at = first + k * inner
-        for b in range(count):
-            i = _at(at + b)
-            t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
-            bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
+        if plain:
+            for b in range(count):
+                i = _at(at + b)
+                bs[b] += _f64(dy[i]) * _f64(y[i])
+        else:
+            for b in range(count):
+                i = _at(at + b)
+                t = _f64(dy[i]) if mode == LOG_SOFTMAX else _f64(dy[i]) * _f64(y[i])
+                bs[b], be[b] = compensated_add(bs[b], be[b], t, 0.0)
     for b in range(count):
-        bs[b] = bs[b] + be[b]
+        bs[b] = compensated_result(bs[b], be[b])
     for k in range(n):
         at = first + k * inner
         for b in range(count):
@@ -444,12 +686,11 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
 @njit(**_FLAGS)
 def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
     narrow = dx.itemsize == 4
-    log_mode = mode == LOG_SOFTMAX
     if inner == 1:
         lane_s = np.empty(_LANES)
         lane_e = np.empty(_LANES)
         for r in range(r0, r1):
-            s = _weighted_sum_row(dy, y, r * n, n, log_mode, lane_s, lane_e)
+            s = _weighted_sum_row(dy, y, r * n, n, mode, lane_s, lane_e, narrow)
             _softmax_gradient_row(dy, y, dx, r * n, n, mode, s, narrow)
         return
     bs = np.empty(_ROW_BLOCK)

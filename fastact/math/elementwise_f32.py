@@ -169,6 +169,21 @@ def exp(x):
 
 
 @njit(inline="always")
+def _floor_exp_arg(x):
+    """x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0."""
+    return _EXP_LO if x < _EXP_LO else x
+
+
+@njit(inline="always")
+def exp_nonpositive(x):
+    """exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0)
+    applied by _scale_low (one pow2 where _scale builds two; either product is
+    exact or rounded once from the same value)."""
+    k, p = reduce_exp(_floor_exp_arg(x))
+    return _scale_low(_ONE + p, k)
+
+
+@njit(inline="always")
 def exp_wide(x):
     """e**x as a float64 from the float32 reduction: a tiny result is not
     rounded to a float32 subnormal before the float64 arithmetic that uses it."""
@@ -236,7 +251,7 @@ def log1p_unit(u):
 @njit(inline="always")
 def sigmoid_pair(x):
     """(sigmoid(x), sigmoid(-x), e**-|x|, 1 / (1 + e**-|x|)) with one division."""
-    w = exp(-abs(x))
+    w = exp_nonpositive(-abs(x))
     r = _ONE / (_ONE + w)
     pos = x >= _ZERO
     wr = _times_tiny(w, r)                # w subnormal past |x| = 87
@@ -252,7 +267,7 @@ def sigmoid_value_and_derivative(x):
     # w / (1 + w)**2 = w r**2 (1 + 2 e), r (1 + e) = 1 / (1 + w) to first order, from
     # the reduction of w = e**-|x| = 2**k (wp + wp_lo) (the one exp() made), the
     # products kept as pairs and 2**k applied last: rounded once, also when subnormal
-    k, p = reduce_exp(_clamp(-abs(x), _EXP_LO, _EXP_HI))
+    k, p = reduce_exp(_floor_exp_arg(-abs(x)))
     den = _ONE + w
     e = fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
     wp = _ONE + p
@@ -302,13 +317,18 @@ def silu_value_and_derivative(x):
     # one exponential: e**-|x| = 2**k (1 + p); w = e**-|x| scaled for the denominator,
     # and for x < 0 the factor e**x applied last to what it multiplies, so that the
     # tails round once
-    xc = _clamp(x, -_SILU_CLAMP, _SILU_CLAMP)
-    k, p = reduce_exp(-abs(xc))
+    # xc = x clamped to [-140, 140], from one-sided clamps (GCC makes 8 instructions
+    # of _clamp's two selects; the forward pass needs only na and xl)
+    na = -abs(x)
+    na = -_SILU_CLAMP if na < -_SILU_CLAMP else na                    # -|xc|
+    k, p = reduce_exp(na)
+    xl = -_SILU_CLAMP if x < -_SILU_CLAMP else x                      # xc where x < 140
+    xc = math.copysign(-na, x)
     w = _scale_low(_ONE + p, k)
     r = _ONE / (_ONE + w)
     pos = x >= _ZERO
     # x < 0: y = x r e**x
-    xr = xc * r
+    xr = xl * r
     neg_y = _scale_low(fma(xr, p, xr), k)
     y = x * r if pos else neg_y
     # y' = s (1 + x (1 - s)): r (1 + x w r) for x >= 0 (xc: x w is 0 past 140, not
@@ -318,7 +338,7 @@ def silu_value_and_derivative(x):
     den = _ONE + w
     den_lo = (_ONE - den) + w
     re = _times_tiny(r, fma(-r, den, _ONE) - _times_tiny(r, den_lo))
-    u = fma(xc, r, _ONE)
+    u = fma(xl, r, _ONE)
     b = fma(u, r, _times_tiny(re, u + xr))
     neg_d = _scale_low(fma(b, p, b), k)
     xwr = _times_tiny(xc, _times_tiny(w, r))

@@ -802,12 +802,10 @@ FA_INLINE double fa_log_f64(double x)
     return (ef * 0.6931471803691238) + ((fa_log1p_small_f64(mant - 1.0)) + (ef * (1.9082149292705877e-10)));
 }
 
-/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
-FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+/* fastact/math/elementwise_f32.py: _floor_exp_arg: x limited below to _EXP_LO (NaN kept): _clamp for an x <= 0. */
+FA_INLINE float fa_floor_exp_arg_f32(float x)
 {
-    float t;
-    t = ((x < lo) ? lo : x);
-    return ((t > hi) ? hi : t);
+    return ((x < (-104.0f)) ? (-104.0f) : x);
 }
 
 /* fastact/math/elementwise_f32.py: reduce_exp: e**x = 2**k * (1 + p) for finite -150 <= x <= 89. */
@@ -836,21 +834,19 @@ FA_INLINE float fa_times_tiny_f32(float a, float b)
     return fmaf(a, b, 0.0f);
 }
 
-/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0. */
-FA_INLINE float fa_scale_f32(float v, int32_t k)
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal float32 (exact first, then one rounding where the result is subnormal; cheaper than _scale); +0 for v = -0. */
+FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    int32_t k1;
-    k1 = k >> 1;
-    return fa_times_tiny_f32(v * (fa_pow2_f32(k1)), fa_pow2_f32(k - k1));
+    return fa_times_tiny_f32(fa_times_tiny_f32(v, fa_pow2_f32(k + 100)), 7.888609052210118e-31f);
 }
 
-/* fastact/math/elementwise_f32.py: exp */
-FA_INLINE float fa_exp_f32(float x)
+/* fastact/math/elementwise_f32.py: exp_nonpositive: exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0) applied by _scale_low (one pow2 where _scale builds two; either product is exact or rounded once from the same value). */
+FA_INLINE float fa_exp_nonpositive_f32(float x)
 {
     int32_t k;
     float p;
-    fa_reduce_exp_f32(fa_clamp_f32(x, (-104.0f), 89.0f), &k, &p);
-    return fa_scale_f32(1.0f + p, k);
+    fa_reduce_exp_f32(fa_floor_exp_arg_f32(x), &k, &p);
+    return fa_scale_low_f32(1.0f + p, k);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 / (1 + e**-|x|)) with one division. */
@@ -858,7 +854,7 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
 {
     float w, r, wr;
     int pos;
-    w = fa_exp_f32(-(fabsf(x)));
+    w = fa_exp_nonpositive_f32(-(fabsf(x)));
     r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
     wr = fa_times_tiny_f32(w, r);
@@ -868,12 +864,6 @@ FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out
     *out3 = r;
 }
 
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal float32 (exact first, then one rounding where the result is subnormal; cheaper than _scale); +0 for v = -0. */
-FA_INLINE float fa_scale_low_f32(float v, int32_t k)
-{
-    return fa_times_tiny_f32(fa_times_tiny_f32(v, fa_pow2_f32(k + 100)), 7.888609052210118e-31f);
-}
-
 /* fastact/math/elementwise_f32.py: sigmoid_value_and_derivative */
 FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *out1)
 {
@@ -881,7 +871,7 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
     int32_t k;
     (void)unused0;
     fa_sigmoid_pair_f32(x, &s, &unused0, &w, &r);
-    fa_reduce_exp_f32(fa_clamp_f32(-(fabsf(x)), (-104.0f), 89.0f), &k, &p);
+    fa_reduce_exp_f32(fa_floor_exp_arg_f32(-(fabsf(x))), &k, &p);
     den = 1.0f + w;
     e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
     wp = 1.0f + p;
@@ -896,6 +886,14 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
 FA_INLINE float fa_sigmoid_derivative_from_y_f32(float y)
 {
     return y * (1.0f - y);
+}
+
+/* fastact/math/elementwise_f32.py: _clamp: x limited to [lo, hi], NaN kept, as two selects in a row: with the nested form GCC threads jumps through a clamp whose input is known on a path (silu's and mish's xn <= 0 into mul_exp's clamp) and leaves the loop scalar. */
+FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
+{
+    float t;
+    t = ((x < lo) ? lo : x);
+    return ((t > hi) ? hi : t);
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
@@ -1044,6 +1042,14 @@ FA_INLINE void fa_leaky_relu6_value_and_derivative_f32d(double x, double negativ
     *out1 = fa_nan_or_f64(x, d);
 }
 
+/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0. */
+FA_INLINE float fa_scale_f32(float v, int32_t k)
+{
+    int32_t k1;
+    k1 = k >> 1;
+    return fa_times_tiny_f32(v * (fa_pow2_f32(k1)), fa_pow2_f32(k - k1));
+}
+
 /* fastact/math/elementwise_f32.py: expm1 */
 FA_INLINE float fa_expm1_f32(float x)
 {
@@ -1054,6 +1060,15 @@ FA_INLINE float fa_expm1_f32(float x)
     small = (p * two_k) + (two_k - 1.0f);
     big = (fa_scale_f32(1.0f + p, k)) - 1.0f;
     return ((k >= 25) ? big : small);
+}
+
+/* fastact/math/elementwise_f32.py: exp */
+FA_INLINE float fa_exp_f32(float x)
+{
+    int32_t k;
+    float p;
+    fa_reduce_exp_f32(fa_clamp_f32(x, (-104.0f), 89.0f), &k, &p);
+    return fa_scale_f32(1.0f + p, k);
 }
 
 /* fastact/math/elementwise_f32.py: elu_value_and_derivative */
@@ -1293,21 +1308,24 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float
 /* fastact/math/elementwise_f32.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out1)
 {
-    float xc, p, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
+    float na, p, xl, xc, w, r, xr, neg_y, y, den, den_lo, re, u, b, neg_d, xwr, pos_d, d;
     int32_t k;
     int pos;
-    xc = fa_clamp_f32(x, -140.0f, 140.0f);
-    fa_reduce_exp_f32(-(fabsf(xc)), &k, &p);
+    na = -(fabsf(x));
+    na = ((na < (-140.0f)) ? -140.0f : na);
+    fa_reduce_exp_f32(na, &k, &p);
+    xl = ((x < (-140.0f)) ? -140.0f : x);
+    xc = copysignf(-na, x);
     w = fa_scale_low_f32(1.0f + p, k);
     r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
-    xr = xc * r;
+    xr = xl * r;
     neg_y = fa_scale_low_f32(fmaf(xr, p, xr), k);
     y = (pos ? x * r : neg_y);
     den = 1.0f + w;
     den_lo = (1.0f - den) + w;
     re = fa_times_tiny_f32(r, (fmaf(-r, den, 1.0f)) - (fa_times_tiny_f32(r, den_lo)));
-    u = fmaf(xc, r, 1.0f);
+    u = fmaf(xl, r, 1.0f);
     b = fmaf(u, r, fa_times_tiny_f32(re, u + xr));
     neg_d = fa_scale_low_f32(fmaf(b, p, b), k);
     xwr = fa_times_tiny_f32(xc, fa_times_tiny_f32(w, r));
@@ -1834,10 +1852,50 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: shifted_exp_narrow: e**(v - m) for float32 results: the f32 tier's polynomial, and v - m without its low part (it changes the result by less than 1e-14 relatively). */
-FA_INLINE double fa_shifted_exp_narrow(double v, double m)
+/* fastact/math/along_axis.py: _difference32: _difference in float32 arithmetic. */
+FA_INLINE void fa_difference32_axis(float a, float b, float *out0, float *out1)
 {
-    return fa_exp_f32d(v - m);
+    float hi, a_part, lo;
+    hi = a - b;
+    a_part = hi + b;
+    lo = (a - a_part) + ((-b) - (hi - a_part));
+    *out0 = hi;
+    *out1 = (((hi - hi) == 0.0f) ? lo : 0.0f);
+}
+
+/* fastact/math/along_axis.py: _shifted_exp32_parts: e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f = (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair. */
+FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, float *out1)
+{
+    float hi, lo, p, p_lo, small, one_p, one_p_lo;
+    int low;
+    int32_t k;
+    fa_difference32_axis(v, m, &hi, &lo);
+    low = hi < (-140.0f);
+    lo = (low ? 0.0f : lo);
+    fa_reduce_exp_pair_f32((low ? (-140.0f) : hi), &k, &p, &p_lo);
+    small = (fmaf(lo, p, lo)) + p_lo;
+    one_p = 1.0f + p;
+    one_p_lo = (1.0f - one_p) + p;
+    *out0 = k;
+    *out1 = one_p + (one_p_lo + small);
+}
+
+/* fastact/math/along_axis.py: shifted_exp32: e**(v - m) in float32 arithmetic, within about half an ulp. */
+FA_INLINE float fa_shifted_exp32(float v, float m)
+{
+    int32_t k;
+    float f;
+    fa_shifted_exp32_parts_axis(v, m, &k, &f);
+    return fa_scale_low_f32(f, k);
+}
+
+/* fastact/math/along_axis.py: shifted_exp32_up: e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms of a row whose sum is tiny would each carry the rounding of a float32 subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product rounds once). */
+FA_INLINE float fa_shifted_exp32_up(float v, float m)
+{
+    int32_t k;
+    float f;
+    fa_shifted_exp32_parts_axis(v, m, &k, &f);
+    return (f * (fa_pow2_f32(k + 114))) * (8.881784197001252e-16f);
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
@@ -1858,10 +1916,27 @@ FA_INLINE double fa_log_softmax_value(double v, double m, double log_s)
     return (hi - log_s) + lo;
 }
 
+/* fastact/math/along_axis.py: log_softmax_value32: (v - m) - log_s in float32 arithmetic, log_s = log_hi + log_lo >= 0: v - m = hi + lo exactly and hi <= 0, so nothing cancels. */
+FA_INLINE float fa_log_softmax_value32(float v, float m, float log_hi, float log_lo)
+{
+    float hi, lo;
+    fa_difference32_axis(v, m, &hi, &lo);
+    return (hi - log_hi) + (lo - log_lo);
+}
+
 /* fastact/math/along_axis.py: softmax_gradient: softmax: y (dy - s), s = sum(dy y); softmin: the same times sign = -1. */
 FA_INLINE double fa_softmax_gradient(double dy, double y, double s, double sign)
 {
     return sign * (y * (dy - s));
+}
+
+/* fastact/math/along_axis.py: softmax_gradient32: sign y (dy - s) for float32 dy, y and sign: s as a float32 pair; dy - s_hi is exact where the two are close (Sterbenz) and cannot cancel elsewhere. */
+FA_INLINE float fa_softmax_gradient32(float dy, float y, double s, float sign)
+{
+    float s_hi, s_lo;
+    s_hi = (float)(s);
+    s_lo = (float)(s - ((double)(s_hi)));
+    return sign * (y * ((dy - s_hi) - s_lo));
 }
 
 /* fastact/math/along_axis.py: log_softmax_gradient: dy - e**y s, s = sum(dy). */
@@ -1870,10 +1945,59 @@ FA_INLINE double fa_log_softmax_gradient(double dy, double y, double s)
     return dy - ((fa_exp_f64(y)) * s);
 }
 
-/* fastact/math/along_axis.py: log_softmax_gradient_narrow */
-FA_INLINE double fa_log_softmax_gradient_narrow(double dy, double y, double s)
+/* fastact/math/elementwise.py: _pow2: 2.0**k for integer -1022 <= k <= 1023. */
+FA_INLINE double fa_pow2_axis(int32_t k)
 {
-    return dy - ((fa_exp_f32d(y)) * s);
+    return fa_double_from_bits((int64_t)((uint64_t)((int64_t)(k + 1023)) << 52));
+}
+
+/* fastact/math/elementwise.py: _scale: v * 2**k for -2044 <= k <= 2046, rounding once even when subnormal. */
+FA_INLINE double fa_scale_axis(double v, int32_t k)
+{
+    int32_t k1;
+    k1 = k >> 1;
+    return (v * (fa_pow2_axis(k1))) * (fa_pow2_axis(k - k1));
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient32: dy - e**y s for float32 dy and y: e**y = 2**k (f + f_lo) from the float32 reduction (reduce_exp_pair, exact for |y| < 2800, where k ln2_hi has at most 23 bits; within ~1e-10 relatively), then the product and the difference in float64, rounded once to float32 by the caller. */
+FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
+{
+    int32_t k;
+    float p, p_lo, f, f_lo;
+    fa_reduce_exp_pair_f32(fa_clamp_f32(y, (-746.0f), 710.0f), &k, &p, &p_lo);
+    f = 1.0f + p;
+    f_lo = ((1.0f - f) + p) + p_lo;
+    return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
+}
+
+/* fastact/math/along_axis.py: log_softmax_split: A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32: for log_softmax_gradient_scaled. */
+FA_INLINE void fa_log_softmax_split(double s, float *out0, float *out1, int64_t *out2)
+{
+    int64_t j;
+    double m;
+    float hi;
+    j = (((fa_bits_from_double(s)) >> 52) & 2047) - 1023;
+    m = s * (fa_pow2_f64(-j));
+    hi = (float)(m);
+    *out0 = hi;
+    *out1 = (float)(m - ((double)(hi)));
+    *out2 = j;
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient_scaled: dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|. Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN). */
+FA_INLINE float fa_log_softmax_gradient_scaled(float dy, float y, float s_hi, float s_lo, int32_t j)
+{
+    int32_t k, e;
+    float p, p_lo, f, f_lo, t, t_lo;
+    fa_reduce_exp_pair_f32(fa_clamp_f32(y, -2000.0f, 2000.0f), &k, &p, &p_lo);
+    f = 1.0f + p;
+    f_lo = ((1.0f - f) + p) + p_lo;
+    t = f * s_hi;
+    t_lo = (fmaf(f, s_hi, -t)) + (fmaf(f_lo, s_hi, f * s_lo));
+    e = k + j;
+    e = ((e < (-252)) ? -252 : e);
+    e = ((e > 140) ? 140 : e);
+    return (dy - (fa_scale_f32(t, e))) - (fa_scale_f32(t_lo, e));
 }
 
 /* fastact/math/along_axis.py: prelu_value */

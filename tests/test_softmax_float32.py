@@ -1,0 +1,117 @@
+"""The float32 rows of the softmax family on their edges.
+
+float32 data take float32 arithmetic in the row kernels (along_axis._softmax_row32,
+log_softmax_gradient_scaled and friends): their own max keys, an exponential
+that carries v - m as an exact pair, log_softmax's terms scaled by 2**64 with
+the maximum's term counted apart, and a backward pass that scales e**y S by
+hand and guards the rows where that could overflow.  Each edge below is a row
+where one of those steps differs from the float64 arithmetic: ties for the max,
++-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy that
+cancel, overflow or are 0, |dy| near the float32 limit.  Every row runs along
+the last axis and, transposed, along the first (the kernels that take
+neighbouring rows side by side), on both backends, and is compared with a
+plain long-double evaluation of the formula: values within 4 ULP (the
+backward in ULPs of its larger term, as in test_accuracy.py), non-finite
+results equal.
+"""
+import numpy as np
+import pytest
+
+import reference as R
+import fastact as fa
+
+BOUND = 4
+F32 = np.float32
+
+
+def forward_rows():
+    """(label, float32 row) for the forward passes."""
+    rng = np.random.default_rng(12)
+    yield "ties for the max", F32([2.5, 2.5, -1.0, 2.5, 0.0])
+    yield "signed zeros", F32([0.0, -0.0, -0.0, -3.0])
+    yield "all equal, long", np.full(37, -7.25, F32)
+    yield "tiny terms only", np.concatenate([F32([0.0]), F32(rng.uniform(-103, -88, 40))])
+    yield "terms at the subnormal edge", F32([0.0, -87.3, -87.34, -88.7, -100.0, -103.9])
+    yield "huge magnitudes", F32([3e38, -3e38, 2.9e38, 1e38])
+    yield "with -inf", F32([-np.inf, 1.0, -np.inf, 2.0])
+    yield "all -inf", np.full(5, -np.inf, F32)
+    yield "with +inf", F32([np.inf, 1.0, 2.0])
+    yield "with NaN", F32([1.0, np.nan, 2.0])
+    yield "length 1", F32([5.0])
+    yield "wide spread", F32(rng.uniform(-120, 30, 133))
+
+
+def backward_rows():
+    """(label, dy, y) float32 rows for log_softmax's backward pass."""
+    y = F32([-1.0, -2.0, -3.0, -0.5])
+    yield "S = 0", F32([1, -1, 2, -2]), y
+    yield "S above the float32 range", np.full(4, 3e38, F32), F32([-10, -20, -1, -0.1])
+    yield "S = inf", F32([np.inf, 1, 2, 3]), y
+    yield "y = +inf, S = 0", F32([1, -1, 0, 0]), F32([np.inf, -2, -3, -4])
+    yield "y = +inf", F32([1, 1, 0, 0]), F32([np.inf, -2, -3, -4])
+    yield "y = -inf", F32([1, 2, 3, 4]), F32([-np.inf, -2, -3, -4])
+    yield "y = NaN", F32([1, 2, 3, 4]), F32([np.nan, -2, -3, -4])
+    yield "y past the float32 exp range", F32([1e-30, 2e-30, 0, 0]), F32([100, -2, -3, -4])
+    yield "e**y S overflows", F32([1, 2, 0, 0]), F32([88.5, -2, -3, -4])
+    yield "subnormal dy", F32([1e-40, 2e-40, 0, 0]), F32([-1, -200, -3, -4])
+    yield "dy near the limit, cancelling", F32([1e38, -1e38, 1, 0]), F32([88, -2, -3, -4])
+    rng = np.random.default_rng(13)
+    yield "random", F32(rng.standard_normal(50)), F32(rng.uniform(-30, 0, 50))
+
+
+def _in_both_layouts(function, *rows):
+    """function(*rows) along the last axis, and along the first on rows stacked as
+    columns (three copies side by side): both results as one row each."""
+    last = function(*[r[None, :] for r in rows], axis=-1)[0]
+    first = function(*[np.repeat(r[:, None], 3, axis=1) for r in rows], axis=0)
+    return last, first[:, 0], first
+
+
+def _assert_matches(got, ref, label, scale=None):
+    ref = np.asarray(ref, R.WIDE)
+    finite = np.isfinite(ref)
+    same_special = np.array_equal(np.isnan(got), np.isnan(ref)) and np.array_equal(
+        got[~finite & ~np.isnan(ref)], ref[~finite & ~np.isnan(ref)].astype(F32))
+    assert same_special, f"{label}: got {got}, expected {ref.astype(F32)}"
+    R.assert_ulp(got[finite], ref[finite], F32, BOUND, {"ref": ref[finite]},
+                 scale=None if scale is None else np.asarray(scale, R.WIDE)[finite], label=label)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("label, x", list(forward_rows()), ids=[r[0] for r in forward_rows()])
+def test_forward_edges(name, label, x):
+    with np.errstate(all="ignore"):
+        ref = R.softmax_family(name, x.astype(np.float64), -1)
+    last, first, block = _in_both_layouts(getattr(fa, name), x)
+    for got, layout in ((last, "last axis"), (first, "first axis")):
+        assert got.dtype == F32
+        _assert_matches(got, ref, f"{name} {label}, {layout}")
+    np.testing.assert_array_equal(block, np.repeat(block[:, :1], 3, axis=1))
+
+
+@pytest.mark.parametrize("label, dy, y", list(backward_rows()), ids=[r[0] for r in backward_rows()])
+def test_log_softmax_backward_edges(label, dy, y):
+    dyw, yw = dy.astype(R.WIDE), y.astype(R.WIDE)
+    with np.errstate(all="ignore"):
+        s = dyw.sum()
+        ref = dyw - np.exp(yw) * s
+        larger = np.maximum(np.abs(dyw), np.exp(yw) * np.abs(s))
+    last, first, _ = _in_both_layouts(lambda g, v, axis: fa.log_softmax.backward(g, v, axis=axis),
+                                      dy, y)
+    for got, layout in ((last, "last axis"), (first, "first axis")):
+        _assert_matches(got, ref, f"log_softmax backward {label}, {layout}", scale=larger)
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmin"])
+def test_softmax_backward_cancelling_dy(name):
+    """dy constant (the gradient of a sum): dy_i - s cancels to the rounding of the
+    y, which the float32 pair (s_hi, s_lo) must keep."""
+    rng = np.random.default_rng(14)
+    y = getattr(fa, name)(F32(rng.uniform(-5, 5, (3, 300))), axis=-1)
+    dy = np.full_like(y, 1.5)
+    dyw, yw = dy.astype(R.WIDE), y.astype(R.WIDE)
+    s = (dyw * yw).sum(axis=-1, keepdims=True)
+    ref = yw * (dyw - s) * (-1 if name == "softmin" else 1)
+    larger = np.abs(yw) * np.maximum(np.abs(dyw), np.abs(dyw * yw).sum(axis=-1, keepdims=True))
+    got = getattr(fa, name).backward(dy, y, axis=-1)
+    R.assert_ulp(got, ref, F32, BOUND, {"y": y}, scale=larger, label=f"{name} backward")
