@@ -139,8 +139,11 @@ def _loop(op, pass_, dt, ctype, params):
         unused = ["in1", "out1"]
     elif pass_ == "backward":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *x = in1;", f"{ctype} *dx = out0;"]
+        # dy f'(x) through FA_BACKWARD_PRODUCT (render_kernels): an fma with -0 where
+        # the instruction set has one
+        product = f"FA_BACKWARD_PRODUCT_{'F32' if t == 'float' else 'F64'}({load.format('dy[i]')}, dv)"
         body = [f"{t} v, dv;", f"{vad}({load.format('x[i]')}{args}, &v, &dv);",
-                f"dx[i] = {store.format('(' + load.format('dy[i]') + ' * dv)')};"]
+                f"dx[i] = {store.format(product)};"]
         unused = ["out1"]
     elif pass_ == "backward_from_y":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *y = in1;", f"{ctype} *dx = out0;"]
@@ -165,7 +168,8 @@ def _loop(op, pass_, dt, ctype, params):
     if dt != "f64" and pass_ != "backward_from_y" and guard in _signatures():
         # float32 arithmetic for some parameters only: tested once, then one of two loops
         wide = f"fa_{op}_value_and_derivative_f32d"
-        wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;") for s in loop]
+        wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;")
+                     .replace("FA_BACKWARD_PRODUCT_F32(", "FA_BACKWARD_PRODUCT_F64(") for s in loop]
         lines += [f"    if ({guard}({', '.join(p.name for p in params)})) {{"]
         lines += ["    " + s for s in loop] + ["    } else {"] + ["    " + s for s in wide_loop]
         lines += ["    }"]
@@ -184,7 +188,20 @@ def render_kernels():
     parts = [f"/* {STAMP} */\n",
              "/* One loop per (op, pass, dtype) and this instruction set's table.  Included\n"
              " * by kernels_isa.h (once per instruction set) after the math headers and\n"
-             " * axis_kernels.h, with FA_ISA_TABLE and FA_ISA_NAME defined. */\n"]
+             " * axis_kernels.h, with FA_ISA_TABLE and FA_ISA_NAME defined. */\n",
+             "\n/* dy f'(x) in the backward loops: where the instruction set has an fma, an fma\n"
+             " * with -0, the product's bits (the zero keeps a zero product's sign) without the\n"
+             " * slow path AMD Zen 5 takes for a product that is tiny or has a subnormal\n"
+             " * factor, as f'(x) in a tail (bench/tails.py, elementwise_f32._times_tiny); the\n"
+             " * product itself where fmaf would be a library call.  (The Numba loops keep\n"
+             " * the product: LLVM folds an fma with -0 back into one.) */\n"
+             "#ifdef __FMA__\n"
+             "#define FA_BACKWARD_PRODUCT_F32(a, b) fmaf((a), (b), -0.0f)\n"
+             "#define FA_BACKWARD_PRODUCT_F64(a, b) fma((a), (b), -0.0)\n"
+             "#else\n"
+             "#define FA_BACKWARD_PRODUCT_F32(a, b) ((a) * (b))\n"
+             "#define FA_BACKWARD_PRODUCT_F64(a, b) ((a) * (b))\n"
+             "#endif\n"]
     table_rows = []
     for op, act, params in ops():
         if act.kind != registry.ELEMENTWISE:

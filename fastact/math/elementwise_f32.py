@@ -17,7 +17,12 @@ keep it small, each a few fmas:
 - where the exponential magnifies an error in its argument (gelu's a**2 / 2,
   gelu_tanh's u), the argument is an exact or double-float pair;
 - a factor e**x in a tail is applied last (``_scale_low``), so that a
-  subnormal result is rounded once.
+  subnormal result is rounded once;
+- a product that may be tiny (below 2**-126) or take a subnormal factor, as
+  in the tails, is an fma with +0 (``_times_tiny``): the same bits, without
+  the slow path that AMD Zen 5 takes for such a multiplication (and for a
+  division with a subnormal operand), which cost up to 3.5x per element
+  where most lanes lie in the tails (bench/tails.py).
 
 The polynomials are those of reduce_exp (Taylor, a tenth of an ulp) and the
 fits of float32_fits.py (tools/fit_coefficients.py), of the lowest degree
@@ -118,10 +123,25 @@ def _pow2(k):
 
 
 @njit(inline="always")
+def _times_tiny(a, b):
+    """a * b for a product that may be tiny (below 2**-126: subnormal or 0) or take a
+    subnormal factor, as an fma with +0: the same bits except where a * b is exactly
+    -0 (a or b a zero, the signs apart), which gives +0 (each caller's zeros are
+    checked: the tools/compare_f32_builds.py runs).  On AMD Zen 5 (measured on
+    AVX-512, 16 lanes) a multiplication of two normal floats with a tiny result costs
+    ~3x a plain one, and so can one whose factor is a subnormal just computed (one
+    loaded from memory is fine); a division with a subnormal operand ~4x; an fma in
+    all these cases costs what it always does.  One such lane slows its whole
+    vector: with the tails' lanes spread over the input, every vector.
+    (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into a product.)"""
+    return fma(a, b, _ZERO)
+
+
+@njit(inline="always")
 def _scale(v, k):
-    """v * 2**k for -252 <= k <= 254, one rounding even when subnormal."""
+    """v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0."""
     k1 = k >> 1
-    return v * _pow2(k1) * _pow2(k - k1)
+    return _times_tiny(v * _pow2(k1), _pow2(k - k1))
 
 
 _TWO_M100 = _f(2.0 ** -100)
@@ -129,9 +149,10 @@ _TWO_M100 = _f(2.0 ** -100)
 
 @njit(inline="always")
 def _scale_low(v, k):
-    """v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact
-    first, then one rounding where the result is subnormal (cheaper than _scale)."""
-    return v * _pow2(k + 100) * _TWO_M100
+    """v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal
+    float32 (exact first, then one rounding where the result is subnormal; cheaper
+    than _scale); +0 for v = -0."""
+    return _times_tiny(_times_tiny(v, _pow2(k + 100)), _TWO_M100)
 
 
 @njit(inline="always")
@@ -213,13 +234,25 @@ def expm1(x):
     return big if k >= 25 else small
 
 
+_TWO_P24, _TWO_M24 = _f(2.0 ** 24), _f(2.0 ** -24)
+
+
 @njit(inline="always")
 def _log1p_small(f):
-    """log(1 + f) for -0.3 <= f <= 0.5."""
-    s = f / (_TWO + f)
-    t = s * s
-    r = t * ((((_L4 * t + _L3) * t + _L2) * t + _L1) * t + _L0)
-    return f - (f * s - s * r)
+    """log(1 + f) for -0.3 <= f <= 0.5.  A tiny f (logsigmoid's e**-|x| past |x| = 17)
+    makes tiny and subnormal products, and a subnormal f a subnormal dividend: the
+    products are _times_tiny's, and f / (2 + f) is (2**24 f / (2 + f)) 2**-24, the same
+    bits (both scalings exact, but where the quotient is subnormal; there 2 + f is 2 and
+    f / 2 has f's 24 bits, so that rounding it once more changes nothing) without a
+    subnormal operand."""
+    s = _times_tiny(_times_tiny(f, _TWO_P24) / (_TWO + f), _TWO_M24)
+    t = _times_tiny(s, s)
+    q = _times_tiny(_L4, t) + _L3
+    q = _times_tiny(q, t) + _L2
+    q = _times_tiny(q, t) + _L1
+    q = _times_tiny(q, t) + _L0
+    r = _times_tiny(t, q)
+    return f - (_times_tiny(f, s) - _times_tiny(s, r))
 
 
 @njit(inline="always")
@@ -236,7 +269,8 @@ def sigmoid_pair(x):
     w = exp_nonpositive(-abs(x))
     r = _ONE / (_ONE + w)
     pos = x >= _ZERO
-    return (r if pos else w * r), (w * r if pos else r), w, r
+    wr = _times_tiny(w, r)                # w subnormal past |x| = 87
+    return (r if pos else wr), (wr if pos else r), w, r
 
 
 # ---- the activations: name_value_and_derivative(x) -> (f(x), f'(x)) in float32 --------------
@@ -255,7 +289,7 @@ def sigmoid_value_and_derivative(x):
     wp_lo = (_ONE - wp) + p
     g = wp * r
     g_lo = fma(wp, r, -g) + wp_lo * r
-    return s, _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k)
+    return s, _scale_low(fma(g, r, _times_tiny(r, fma(g, e + e, g_lo))), k)
 
 
 _TANH_CLAMP = _f(60.0)              # 1 - tanh(x)**2 < 1e-50 beyond: 0 in float32
@@ -317,11 +351,11 @@ def silu_value_and_derivative(x):
     # e r (1 + 2 c r) to first order (c = x w or x)
     den = _ONE + w
     den_lo = (_ONE - den) + w
-    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    re = _times_tiny(r, fma(-r, den, _ONE) - _times_tiny(r, den_lo))
     u = fma(xl, r, _ONE)
-    b = fma(u, r, re * (u + xr))
+    b = fma(u, r, _times_tiny(re, u + xr))
     neg_d = _scale_low(fma(b, p, b), k)
-    xwr = xc * (w * r)
+    xwr = _times_tiny(xc, _times_tiny(w, r))
     # r (1 + x w r) + e r (1 + 2 x w r), r added last: it alone is rounded at the
     # result's scale
     pos_d = fma(r, xwr, fma(re + re, xwr, re)) + r
@@ -346,43 +380,43 @@ def mish_value_and_derivative(x):
     u = _ONE + w
     a = _TWO + w
     a_lo = ((_TWO - a) + w) + wl
-    wu = w * u
+    wu = _times_tiny(w, u)
     den_p = fma(_TWO, wu, _ONE)
-    wa = w * a
+    wa = _times_tiny(w, a)
     den_n = _TWO + wa
     den = den_p if pos else den_n
     # the roundings of the sum (both) and of w a (x <= 0: there y and y' are w a r
     # and w r B, and den's error counts in full)
-    den_lo = (((_ONE - den_p) + _TWO * wu) if pos else
+    den_lo = (((_ONE - den_p) + _times_tiny(_TWO, wu)) if pos else
               ((_TWO - den_n) + wa) + fma(w, a, fma(w, a_lo, fma(wl, a, -wa))))
     r = _ONE / den
-    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    re = _times_tiny(r, fma(-r, den, _ONE) - _times_tiny(r, den_lo))
     # x > 0: y = x (1 - q), q = 2 w**2 r; y' = 1 + q (2 x u r - 1)
-    ww = w * w
-    q = _TWO * fma(ww, r, ww * re)
+    ww = _times_tiny(w, w)
+    q = _times_tiny(_TWO, fma(ww, r, _times_tiny(ww, re)))
     xp = _clamp(x, _ZERO, _f(1e4))           # beyond, q is 0 (and inf * 0 NaN)
     pos_y = fma(-xp, q, x)
     pos_d = fma(q, fma(_TWO * xp, u * r, -_ONE), _ONE)
     # x <= 0: y = 2**k (w_hi + w_lo) x a r and y' = 2**k (w_hi + w_lo) r B with
     # B = a + 4 x u r (its terms cancel near x = -1.19), 2**k applied last
     xn = _clamp(x, _TAIL, _ZERO)
-    g_tail = fma(a, re, a_lo * r)
+    g_tail = fma(a, re, _times_tiny(a_lo, r))
     g = fma(a, r, g_tail)
     h = xn * g
-    h_lo = fma(xn, g, -h) + xn * (fma(a, r, -g) + g_tail)     # g's rounding too
+    h_lo = fma(xn, g, -h) + _times_tiny(xn, fma(a, r, -g) + g_tail)     # g's rounding too
     neg_y = _scale_low(fma(w_hi, h, fma(w_hi, h_lo, w_lo * h)), k)
     # B to a few ulps of a: a, u and 4 x u r as pairs, their sum by TwoSum
     u_lo = (_ONE - u) + w
     ur = u * r
-    ur_lo = fma(u, r, -ur) + (u_lo * r + u * re)
+    ur_lo = fma(u, r, -ur) + (_times_tiny(u_lo, r) + _times_tiny(u, re))
     x4 = _FOUR * xn
     t2 = x4 * ur
-    t2_lo = fma(x4, ur, -t2) + x4 * ur_lo
+    t2_lo = fma(x4, ur, -t2) + _times_tiny(x4, ur_lo)
     b = a + t2
     bv = b - a
     b_lo = ((a - (b - bv)) + (t2 - bv)) + (a_lo + t2_lo)
     rb = r * b
-    rb_lo = fma(r, b, -rb) + (r * b_lo + re * b)
+    rb_lo = fma(r, b, -rb) + (_times_tiny(r, b_lo) + _times_tiny(re, b))
     neg_d = _scale_low(fma(w_hi, rb, fma(w_hi, rb_lo, w_lo * rb)), k)
     return (pos_y if pos else neg_y), (pos_d if pos else neg_d)
 
@@ -393,7 +427,9 @@ def elu_value_and_derivative(x, alpha):
     a = _f(alpha)
     pos = x > _ZERO
     neg_y = a * expm1(x)
-    neg_d = a * exp(x)
+    # a e**x as an fma (see _times_tiny) whose zero has a's sign: a zero product keeps
+    # its sign too (e**x >= +0), whatever alpha
+    neg_d = fma(a, exp(x), math.copysign(_ZERO, a))
     return (x if pos else neg_y), (_ONE if pos else neg_d)
 
 
@@ -402,7 +438,7 @@ def selu_value_and_derivative(x):
     x = _f(x)
     pos = x > _ZERO
     neg_y = _SELU_SA * expm1(x)
-    neg_d = _SELU_SA * exp(x)
+    neg_d = _times_tiny(_SELU_SA, exp(x))
     # scale * x from the float64 scale, rounded once: the float32 scale is
     # larger than the true one, and 3.2386221e38 * it overflows where the
     # exact product is the largest float32
@@ -581,7 +617,7 @@ def gelu_tanh_value_and_derivative(x):
     r = _ONE / den
     # r (1 + er) = 1 / (1 + w) to first order (den + den_lo = 1 + w exactly): the
     # derivative would count r's rounding twice
-    re = r * fma(-r, (_ONE - den) + w, fma(-r, den, _ONE))
+    re = _times_tiny(r, fma(-r, (_ONE - den) + w, fma(-r, den, _ONE)))
     # u < 0: y = x r e**(2 u), the factor e**(2u) applied last
     m = xc * r
     neg_y = _scale_low(fma(m, e, m * e_lo) + m, k)
@@ -605,8 +641,8 @@ def gelu_tanh_value_and_derivative(x):
     u1 = _ONE + sr
     sr_lo = fma(s2, r, -sr) + s2_lo * r
     u1_lo = (((_ONE - u1) + sr) if sr > _f(-1.0) else ((sr - u1) + _ONE)) + sr_lo
-    b = fma(u1, r, fma(u1_lo, r, re * (u1 + sr)))
-    b_lo = fma(u1, r, -b) + fma(u1_lo, r, re * (u1 + sr))
+    b = fma(u1, r, fma(u1_lo, r, _times_tiny(re, u1 + sr)))
+    b_lo = fma(u1, r, -b) + fma(u1_lo, r, _times_tiny(re, u1 + sr))
     neg_d = _scale_low(fma(b, e, fma(b, e_lo, b_lo)) + b, k)
     return y, (pos_d if pos else neg_d)
 
@@ -685,7 +721,7 @@ def softplus_value_and_derivative(x, beta, threshold):
     # log1p(w) = 2**k (w_hi + w_lo) (1 + c) with c = w T(w) = w C0 + w s q kept as a
     # pair, and the sum as a pair lm + lm_lo: with beta = 1, rounded once at the end
     c0, s, q = _log1p_tail(w)
-    v = w * (s * q)
+    v = _times_tiny(w, s * q)
     c = fma(w, c0, v)
     c_lo = fma(w, c0, -c) + v
     u = fma(w_hi, c_lo, fma(w_lo, c, w_lo))
@@ -703,9 +739,9 @@ def softplus_value_and_derivative(x, beta, threshold):
     den = _ONE + w
     den_lo = ((_ONE - den) + w) + _scale_low(w_lo, k)
     r = _ONE / den
-    re = r * (fma(-r, den, _ONE) - r * den_lo)
+    re = _times_tiny(r, fma(-r, den, _ONE) - _times_tiny(r, den_lo))
     g = w_hi * r
-    g_lo = fma(w_hi, r, -g) + (w_lo * r + w_hi * re)
+    g_lo = fma(w_hi, r, -g) + (w_lo * r + _times_tiny(w_hi, re))
     neg_d = _scale_low(g + g_lo, k)
     pos_d = r + re
     y = x if linear else (pos_y if pos else neg_y)

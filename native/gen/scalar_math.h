@@ -828,10 +828,16 @@ FA_INLINE float fa_pow2_f32(int32_t k)
     return fa_float_from_bits((int32_t)((uint32_t)(k + 127) << 23));
 }
 
-/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27 when v * 2**(k + 100) is a normal float32: exact first, then one rounding where the result is subnormal (cheaper than _scale). */
+/* fastact/math/elementwise_f32.py: _times_tiny: a * b for a product that may be tiny (below 2**-126: subnormal or 0) or take a subnormal factor, as an fma with +0: the same bits except where a * b is exactly -0 (a or b a zero, the signs apart), which gives +0 (each caller's zeros are checked: the tools/compare_f32_builds.py runs). On AMD Zen 5 (measured on AVX-512, 16 lanes) a multiplication of two normal floats with a tiny result costs ~3x a plain one, and so can one whose factor is a subnormal just computed (one loaded from memory is fine); a division with a subnormal operand ~4x; an fma in all these cases costs what it always does. One such lane slows its whole vector: with the tails' lanes spread over the input, every vector. (fma(a, b, -0.0) would keep every bit, but LLVM folds it back into a product.) */
+FA_INLINE float fa_times_tiny_f32(float a, float b)
+{
+    return fmaf(a, b, 0.0f);
+}
+
+/* fastact/math/elementwise_f32.py: _scale_low: v * 2**k for -226 <= k <= 27, rounded once where v * 2**(k + 100) is a normal float32 (exact first, then one rounding where the result is subnormal; cheaper than _scale); +0 for v = -0. */
 FA_INLINE float fa_scale_low_f32(float v, int32_t k)
 {
-    return (v * (fa_pow2_f32(k + 100))) * (7.888609052210118e-31f);
+    return fa_times_tiny_f32(fa_times_tiny_f32(v, fa_pow2_f32(k + 100)), 7.888609052210118e-31f);
 }
 
 /* fastact/math/elementwise_f32.py: exp_nonpositive: exp(x) for x <= 0 or NaN, the same bits: no upper clamp, and 2**k (k <= 0) applied by _scale_low (one pow2 where _scale builds two; either product is exact or rounded once from the same value). */
@@ -846,13 +852,14 @@ FA_INLINE float fa_exp_nonpositive_f32(float x)
 /* fastact/math/elementwise_f32.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 / (1 + e**-|x|)) with one division. */
 FA_INLINE void fa_sigmoid_pair_f32(float x, float *out0, float *out1, float *out2, float *out3)
 {
-    float w, r;
+    float w, r, wr;
     int pos;
     w = fa_exp_nonpositive_f32(-(fabsf(x)));
     r = 1.0f / (1.0f + w);
     pos = x >= 0.0f;
-    *out0 = (pos ? r : w * r);
-    *out1 = (pos ? w * r : r);
+    wr = fa_times_tiny_f32(w, r);
+    *out0 = (pos ? r : wr);
+    *out1 = (pos ? wr : r);
     *out2 = w;
     *out3 = r;
 }
@@ -872,7 +879,7 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f32(float x, float *out0, float *
     g = wp * r;
     g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
     *out0 = s;
-    *out1 = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k);
+    *out1 = fa_scale_low_f32(fmaf(g, r, fa_times_tiny_f32(r, fmaf(g, e + e, g_lo))), k);
 }
 
 /* fastact/math/elementwise_f32.py: sigmoid_derivative_from_y */
@@ -1042,12 +1049,12 @@ FA_INLINE float fa_clamp_f32(float x, float lo, float hi)
     return ((x > hi) ? above : below);
 }
 
-/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal. */
+/* fastact/math/elementwise_f32.py: _scale: v * 2**k for -252 <= k <= 254, one rounding even when subnormal; +0 for v = -0. */
 FA_INLINE float fa_scale_f32(float v, int32_t k)
 {
     int32_t k1;
     k1 = k >> 1;
-    return (v * (fa_pow2_f32(k1))) * (fa_pow2_f32(k - k1));
+    return fa_times_tiny_f32(v * (fa_pow2_f32(k1)), fa_pow2_f32(k - k1));
 }
 
 /* fastact/math/elementwise_f32.py: expm1 */
@@ -1087,7 +1094,7 @@ FA_INLINE void fa_elu_value_and_derivative_f32(float x, double alpha, float *out
     a = (float)(alpha);
     pos = x > 0.0f;
     neg_y = a * (fa_expm1_f32(x));
-    neg_d = a * (fa_exp_f32(x));
+    neg_d = fmaf(a, fa_exp_f32(x), copysignf(0.0f, a));
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0f : neg_d);
 }
@@ -1172,7 +1179,7 @@ FA_INLINE void fa_selu_value_and_derivative_f32(float x, float *out0, float *out
     float neg_y, neg_d;
     pos = x > 0.0f;
     neg_y = 1.7580993175506592f * (fa_expm1_f32(x));
-    neg_d = 1.7580993175506592f * (fa_exp_f32(x));
+    neg_d = fa_times_tiny_f32(1.7580993175506592f, fa_exp_f32(x));
     *out0 = (pos ? (float)(1.0507009873554805 * ((double)(x))) : neg_y);
     *out1 = (pos ? 1.0507010221481323f : neg_d);
 }
@@ -1288,7 +1295,7 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float
     w = fa_scale_low_f32(1.0f + e, k);
     den = 1.0f + w;
     r = 1.0f / den;
-    re = r * (fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f)));
+    re = fa_times_tiny_f32(r, fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f)));
     m = xc * r;
     neg_y = fa_scale_low_f32((fmaf(m, e, m * e_lo)) + m, k);
     y = (pos ? x * r : neg_y);
@@ -1306,8 +1313,8 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f32(float x, float *out0, float
     u1 = 1.0f + sr;
     sr_lo = (fmaf(s2, r, -sr)) + (s2_lo * r);
     u1_lo = ((sr > ((float)(-1.0))) ? (1.0f - u1) + sr : (sr - u1) + 1.0f) + sr_lo;
-    b = fmaf(u1, r, fmaf(u1_lo, r, re * (u1 + sr)));
-    b_lo = (fmaf(u1, r, -b)) + (fmaf(u1_lo, r, re * (u1 + sr)));
+    b = fmaf(u1, r, fmaf(u1_lo, r, fa_times_tiny_f32(re, u1 + sr)));
+    b_lo = (fmaf(u1, r, -b)) + (fmaf(u1_lo, r, fa_times_tiny_f32(re, u1 + sr)));
     neg_d = fa_scale_low_f32((fmaf(b, e, fmaf(b, e_lo, b_lo))) + b, k);
     *out0 = y;
     *out1 = (pos ? pos_d : neg_d);
@@ -1331,11 +1338,11 @@ FA_INLINE void fa_silu_value_and_derivative_f32(float x, float *out0, float *out
     y = (pos ? x * r : neg_y);
     den = 1.0f + w;
     den_lo = (1.0f - den) + w;
-    re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
+    re = fa_times_tiny_f32(r, (fmaf(-r, den, 1.0f)) - (fa_times_tiny_f32(r, den_lo)));
     u = fmaf(xl, r, 1.0f);
-    b = fmaf(u, r, re * (u + xr));
+    b = fmaf(u, r, fa_times_tiny_f32(re, u + xr));
     neg_d = fa_scale_low_f32(fmaf(b, p, b), k);
-    xwr = xc * (w * r);
+    xwr = fa_times_tiny_f32(xc, fa_times_tiny_f32(w, r));
     pos_d = (fmaf(r, xwr, fmaf(re + re, xwr, re))) + r;
     d = (pos ? pos_d : neg_d);
     *out0 = y;
@@ -1357,36 +1364,36 @@ FA_INLINE void fa_mish_value_and_derivative_f32(float x, float *out0, float *out
     u = 1.0f + w;
     a = 2.0f + w;
     a_lo = ((2.0f - a) + w) + wl;
-    wu = w * u;
+    wu = fa_times_tiny_f32(w, u);
     den_p = fmaf(2.0f, wu, 1.0f);
-    wa = w * a;
+    wa = fa_times_tiny_f32(w, a);
     den_n = 2.0f + wa;
     den = (pos ? den_p : den_n);
-    den_lo = (pos ? (1.0f - den_p) + (2.0f * wu) : ((2.0f - den_n) + wa) + (fmaf(w, a, fmaf(w, a_lo, fmaf(wl, a, -wa)))));
+    den_lo = (pos ? (1.0f - den_p) + (fa_times_tiny_f32(2.0f, wu)) : ((2.0f - den_n) + wa) + (fmaf(w, a, fmaf(w, a_lo, fmaf(wl, a, -wa)))));
     r = 1.0f / den;
-    re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
-    ww = w * w;
-    q = 2.0f * (fmaf(ww, r, ww * re));
+    re = fa_times_tiny_f32(r, (fmaf(-r, den, 1.0f)) - (fa_times_tiny_f32(r, den_lo)));
+    ww = fa_times_tiny_f32(w, w);
+    q = fa_times_tiny_f32(2.0f, fmaf(ww, r, fa_times_tiny_f32(ww, re)));
     xp = fa_clamp_f32(x, 0.0f, (float)(10000.0));
     pos_y = fmaf(-xp, q, x);
     pos_d = fmaf(q, fmaf(2.0f * xp, u * r, -1.0f), 1.0f);
     xn = fa_clamp_f32(x, (-10000.0f), 0.0f);
-    g_tail = fmaf(a, re, a_lo * r);
+    g_tail = fmaf(a, re, fa_times_tiny_f32(a_lo, r));
     g = fmaf(a, r, g_tail);
     h = xn * g;
-    h_lo = (fmaf(xn, g, -h)) + (xn * ((fmaf(a, r, -g)) + g_tail));
+    h_lo = (fmaf(xn, g, -h)) + (fa_times_tiny_f32(xn, (fmaf(a, r, -g)) + g_tail));
     neg_y = fa_scale_low_f32(fmaf(w_hi, h, fmaf(w_hi, h_lo, w_lo * h)), k);
     u_lo = (1.0f - u) + w;
     ur = u * r;
-    ur_lo = (fmaf(u, r, -ur)) + ((u_lo * r) + (u * re));
+    ur_lo = (fmaf(u, r, -ur)) + ((fa_times_tiny_f32(u_lo, r)) + (fa_times_tiny_f32(u, re)));
     x4 = 4.0f * xn;
     t2 = x4 * ur;
-    t2_lo = (fmaf(x4, ur, -t2)) + (x4 * ur_lo);
+    t2_lo = (fmaf(x4, ur, -t2)) + (fa_times_tiny_f32(x4, ur_lo));
     b = a + t2;
     bv = b - a;
     b_lo = ((a - (b - bv)) + (t2 - bv)) + (a_lo + t2_lo);
     rb = r * b;
-    rb_lo = (fmaf(r, b, -rb)) + ((r * b_lo) + (re * b));
+    rb_lo = (fmaf(r, b, -rb)) + ((fa_times_tiny_f32(r, b_lo)) + (fa_times_tiny_f32(re, b)));
     neg_d = fa_scale_low_f32(fmaf(w_hi, rb, fmaf(w_hi, rb_lo, w_lo * rb)), k);
     *out0 = (pos ? pos_y : neg_y);
     *out1 = (pos ? pos_d : neg_d);
@@ -1466,7 +1473,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     w_lo = ((1.0f - w_hi) + p) + (fmaf(p, lo, lo + p_lo));
     w = fa_scale_low_f32(w_hi, k);
     fa_log1p_tail_f32(w, &c0, &s, &q);
-    v = w * (s * q);
+    v = fa_times_tiny_f32(w, s * q);
     c = fmaf(w, c0, v);
     c_lo = (fmaf(w, c0, -c)) + v;
     u = fmaf(w_hi, c_lo, fmaf(w_lo, c, w_lo));
@@ -1480,9 +1487,9 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     den = 1.0f + w;
     den_lo = ((1.0f - den) + w) + (fa_scale_low_f32(w_lo, k));
     r = 1.0f / den;
-    re = r * ((fmaf(-r, den, 1.0f)) - (r * den_lo));
+    re = fa_times_tiny_f32(r, (fmaf(-r, den, 1.0f)) - (fa_times_tiny_f32(r, den_lo)));
     g = w_hi * r;
-    g_lo = (fmaf(w_hi, r, -g)) + ((w_lo * r) + (w_hi * re));
+    g_lo = (fmaf(w_hi, r, -g)) + ((w_lo * r) + (fa_times_tiny_f32(w_hi, re)));
     neg_d = fa_scale_low_f32(g + g_lo, k);
     pos_d = r + re;
     y = (linear ? x : (pos ? pos_y : neg_y));
@@ -1666,14 +1673,18 @@ FA_INLINE float fa_softsign_derivative_from_y_f32(float y)
     return fmaf(t, t, (t + t) * t_lo);
 }
 
-/* fastact/math/elementwise_f32.py: _log1p_small: log(1 + f) for -0.3 <= f <= 0.5. */
+/* fastact/math/elementwise_f32.py: _log1p_small: log(1 + f) for -0.3 <= f <= 0.5. A tiny f (logsigmoid's e**-|x| past |x| = 17) makes tiny and subnormal products, and a subnormal f a subnormal dividend: the products are _times_tiny's, and f / (2 + f) is (2**24 f / (2 + f)) 2**-24, the same bits (both scalings exact, but where the quotient is subnormal; there 2 + f is 2 and f / 2 has f's 24 bits, so that rounding it once more changes nothing) without a subnormal operand. */
 FA_INLINE float fa_log1p_small_f32(float f)
 {
-    float s, t, r;
-    s = f / (2.0f + f);
-    t = s * s;
-    r = t * ((((((((0.1818181872367859f * t) + 0.2222222238779068f) * t) + 0.2857142984867096f) * t) + 0.4000000059604645f) * t) + 0.6666666865348816f);
-    return f - ((f * s) - (s * r));
+    float s, t, q, r;
+    s = fa_times_tiny_f32((fa_times_tiny_f32(f, 16777216.0f)) / (2.0f + f), 5.960464477539063e-08f);
+    t = fa_times_tiny_f32(s, s);
+    q = (fa_times_tiny_f32(0.1818181872367859f, t)) + 0.2222222238779068f;
+    q = (fa_times_tiny_f32(q, t)) + 0.2857142984867096f;
+    q = (fa_times_tiny_f32(q, t)) + 0.4000000059604645f;
+    q = (fa_times_tiny_f32(q, t)) + 0.6666666865348816f;
+    r = fa_times_tiny_f32(t, q);
+    return f - ((fa_times_tiny_f32(f, s)) - (fa_times_tiny_f32(s, r)));
 }
 
 /* fastact/math/elementwise_f32.py: log1p_unit: log(1 + u) for 0 <= u <= 1. */
