@@ -38,9 +38,6 @@ enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
  * FA_ROWS_BLOCK neighbouring rows (contiguous at each k) side by side as the
  * vector lanes. */
 #define FA_ROWS_BLOCK 64
-/* log_softmax's float32 terms are e**(v - m) 2**64 (along_axis.TERM_SCALE) */
-#define FA_TERM_SCALE 18446744073709551616.0
-#define FA_TERM_SCALE_F 18446744073709551616.0f
 
 /* The lanes' (sum, error) pairs added in lane order. */
 FA_INLINE void fa_rows_collapse(const double *ls, const double *le, double *s, double *err)
@@ -167,13 +164,13 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
 #pragma GCC ivdep
             for (size_t l = 0; l < FA_PRELU_LANES; l++) {
                 float v = sign * x[k + l];
-                ls[l] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                ls[l] += fa_log_softmax_term32(v, m);
                 lc[l] += v == m;
             }
         }
         for (size_t k = full; k < n; k++) {
             float v = sign * x[k];
-            ls[k - full] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+            ls[k - full] += fa_log_softmax_term32(v, m);
             lc[k - full] += v == m;
         }
         for (size_t l = 0; l < FA_PRELU_LANES; l++)
@@ -190,8 +187,7 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
             y[k] = y[k] * inv;
         return;
     }
-    double rest = total / FA_TERM_SCALE + (count - 1.0);
-    double log_s = fa_log_sum(rest + 1.0, rest);
+    double log_s = fa_log_sum32(total, count);
     float log_hi = (float)log_s, log_lo = (float)(log_s - (double)log_hi);
 #pragma GCC ivdep
     for (size_t k = 0; k < n; k++)
@@ -294,15 +290,14 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
 #pragma GCC ivdep
             for (size_t b = 0; b < count; b++) {
                 float v = sign32 * x_[b], m = (float)bm[b];   /* a float32 number: exact */
-                bs[b] += (double)(fa_shifted_exp32_up(v, m) - (v == m ? FA_TERM_SCALE_F : 0.0f));
+                bs[b] += fa_log_softmax_term32(v, m);
                 be[b] += v == m ? 1.0 : 0.0;
             }
         }
     }
     if (mode == FA_LOG_SOFTMAX) {
         for (size_t b = 0; b < count; b++) {    /* log_s as a float32 pair in bs, be */
-            double rest = bs[b] / FA_TERM_SCALE + (be[b] - 1.0);
-            double log_s = fa_log_sum(rest + 1.0, rest);
+            double log_s = fa_log_sum32(bs[b], be[b]);
             bs[b] = (float)log_s;
             be[b] = (float)(log_s - bs[b]);
         }

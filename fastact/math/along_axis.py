@@ -146,6 +146,21 @@ def shifted_exp32_up(v, m):
 
 
 @njit(inline="always")
+def log_softmax_term32(v, m):
+    """log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the
+    2**64 of an element equal to the max (exactly, in float32: its e is 1), which
+    the caller counts apart; NaN for an inf - inf."""
+    return _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if v == m else _F32_ZERO))
+
+
+@njit(inline="always")
+def log_sum32(total, count):
+    """log s from the sum of log_softmax_term32 and the count of the max's elements."""
+    rest = total / TERM_SCALE + (count - 1.0)
+    return log_sum(rest + 1.0, rest)
+
+
+@njit(inline="always")
 def log_softmax_value32(v, m, log_hi, log_lo):
     """(v - m) - log_s in float32 arithmetic, log_s = log_hi + log_lo >= 0:
     v - m = hi + lo exactly and hi <= 0, so nothing cancels."""
@@ -419,11 +434,8 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
                 y[i] = e
                 lane_s[lane] += _f64(e)
             else:
-                # an element equal to the max: its term 2**64 (e is 1) taken off in
-                # float32, exactly (or NaN for an inf - inf), and counted
-                top = v == m
-                lane_s[lane] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
-                lane_e[lane] += 1.0 if top else 0.0
+                lane_s[lane] += log_softmax_term32(v, m)
+                lane_e[lane] += 1.0 if v == m else 0.0
     for k in range(full, n):
         i = _at(base + k)
         v = sign * _F32(x[i])
@@ -432,9 +444,8 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
             y[i] = e
             lane_s[k - full] += _f64(e)
         else:
-            top = v == m
-            lane_s[k - full] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
-            lane_e[k - full] += 1.0 if top else 0.0
+            lane_s[k - full] += log_softmax_term32(v, m)
+            lane_e[k - full] += 1.0 if v == m else 0.0
     total = 0.0
     count = 0.0
     for lane in range(_LANES):
@@ -446,8 +457,7 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
         for k in range(n):
             y[_at(base + k)] = y[_at(base + k)] * inv
         return
-    rest = total / TERM_SCALE + (count - 1.0)
-    log_s = log_sum(rest + 1.0, rest)
+    log_s = log_sum32(total, count)
     log_hi = _F32(log_s)
     log_lo = _F32(log_s - _f64(log_hi))
     for k in range(n):
@@ -505,9 +515,8 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                     y[i] = e
                     bs[b] += _f64(e)
                 else:
-                    top = v == m
-                    bs[b] += _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if top else _F32_ZERO))
-                    be[b] += 1.0 if top else 0.0
+                    bs[b] += log_softmax_term32(v, m)
+                    be[b] += 1.0 if v == m else 0.0
         else:
             for b in range(count):
                 e = shifted_exp(sign * _f64(x[_at(at + b)]), bm[b])
@@ -517,8 +526,7 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
     if mode == LOG_SOFTMAX:
         for b in range(count):
             if narrow:      # log_s as a float32 pair in bs, be
-                rest = bs[b] / TERM_SCALE + (be[b] - 1.0)
-                log_s = log_sum(rest + 1.0, rest)
+                log_s = log_sum32(bs[b], be[b])
                 bs[b] = _F32(log_s)
                 be[b] = _F32(log_s - bs[b])
             else:

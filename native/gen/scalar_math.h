@@ -1895,12 +1895,18 @@ FA_INLINE float fa_shifted_exp32(float v, float m)
 }
 
 /* fastact/math/along_axis.py: shifted_exp32_up: e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms of a row whose sum is tiny would each carry the rounding of a float32 subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product rounds once). */
-FA_INLINE float fa_shifted_exp32_up(float v, float m)
+FA_INLINE float fa_shifted_exp32_up_axis(float v, float m)
 {
     int32_t k;
     float f;
     fa_shifted_exp32_parts_axis(v, m, &k, &f);
     return (f * (fa_pow2_f32(k + 114))) * (8.881784197001252e-16f);
+}
+
+/* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart; NaN for an inf - inf. */
+FA_INLINE double fa_log_softmax_term32(float v, float m)
+{
+    return (double)((fa_shifted_exp32_up_axis(v, m)) - ((v == m) ? 1.8446744073709552e+19f : 0.0f));
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
@@ -1911,6 +1917,14 @@ FA_INLINE double fa_log_sum(double s, double rest)
     far = fa_log_f64(((rest > 1.0) ? s : 1.0));
     finite = ((rest > 1.0) ? far : near_one);
     return ((rest != rest) ? rest : ((s == 0.0) ? -HUGE_VAL : finite));
+}
+
+/* fastact/math/along_axis.py: log_sum32: log s from the sum of log_softmax_term32 and the count of the max's elements. */
+FA_INLINE double fa_log_sum32(double total, double count)
+{
+    double rest;
+    rest = (total / (1.8446744073709552e+19)) + (count - 1.0);
+    return fa_log_sum(rest + 1.0, rest);
 }
 
 /* fastact/math/along_axis.py: log_softmax_value */
