@@ -96,6 +96,9 @@ PASSES = {
     "backward_from_y": ("dy, y, dx", "dx[i] = dy[i] * {f}_derivative_from_y(_f64(y[i]){p})"),
     "value_and_derivative": ("x, y, d", "v = {f}_value_and_derivative(_f64(x[i]){p})\n        y[i] = v[0]\n        d[i] = v[1]"),
 }
+# the backward body of a row that computes its derivative alone
+# (elementwise_f32.DERIVATIVE_ROWS; f32 tier only)
+DERIVATIVE_ALONE = "dx[i] = dy[i] * {f}_derivative(_f64(x[i]){p})"
 
 SERIAL_LOOP = '''
 @njit(**_SERIAL)
@@ -153,6 +156,7 @@ def math_digest():
 
 
 def render():
+    from fastact.math.elementwise import tier
     from fastact.math.elementwise_f32 import GUARDS as guards
     bindings = []
     loops = []
@@ -162,6 +166,9 @@ def render():
             bindings.append(f"{scalar}_value_and_derivative = _m['{tier_}'].{kernel}_value_and_derivative")
             if "backward_from_y" in passes:
                 bindings.append(f"{scalar}_derivative_from_y = _m['{tier_}'].{kernel}_derivative_from_y")
+            alone = hasattr(tier(tier_), f"{kernel}_derivative")
+            if alone:
+                bindings.append(f"{scalar}_derivative = _m['{tier_}'].{kernel}_derivative")
             guarded = tier_ == "f32" and kernel in guards
             if guarded:
                 bindings.append(f"{scalar}_lanes_ok = _m['{tier_}'].{kernel}_lanes_ok")
@@ -170,6 +177,10 @@ def render():
             p_args = "".join(f", {p}" for p in params)
             for pass_ in passes:
                 args, body = PASSES[pass_]
+                # the guarded loop's float64 copy keeps the value_and_derivative form
+                wide_body = body
+                if alone and pass_ == "backward":
+                    body = DERIVATIVE_ALONE
                 names = args.split(", ")
                 serial = kernel_name(kernel, pass_, tier_, False)
                 loops.append(PARALLEL_DRIVER.format(
@@ -181,7 +192,7 @@ def render():
                         name=serial, args=args, params=p_args, first=names[0],
                         guard=f"{scalar}_lanes_ok", guard_args=", ".join(params),
                         body=body.format(f=scalar, p=p_args).replace("\n", "\n    "),
-                        wide_body=body.format(f=scalar + "w", p=p_args).replace("\n", "\n    ")))
+                        wide_body=wide_body.format(f=scalar + "w", p=p_args).replace("\n", "\n    ")))
                     continue
                 loops.append(SERIAL_LOOP.format(
                     name=serial, args=args, params=p_args, first=names[0],

@@ -130,6 +130,7 @@ def _loop(op, pass_, dt, ctype, params):
     # parameters reach the math as doubles (the float32 rows narrow them
     # themselves, as the Numba kernels pass them)
     decl = [f"const double {p.name} = params[{i}];" for i, p in enumerate(params)]
+    alone = None       # a backward body that computes the derivative alone
     args = "".join(f", {p.name}" for p in params)
     t = vad_t
     if pass_ == "forward":
@@ -144,6 +145,12 @@ def _loop(op, pass_, dt, ctype, params):
         product = f"FA_BACKWARD_PRODUCT_{'F32' if t == 'float' else 'F64'}({load.format('dy[i]')}, dv)"
         body = [f"{t} v, dv;", f"{vad}({load.format('x[i]')}{args}, &v, &dv);",
                 f"dx[i] = {store.format(product)};"]
+        derivative = f"fa_{op}_derivative_f32"
+        if t == "float" and derivative in _signatures():
+            # the derivative alone (elementwise_f32.DERIVATIVE_ROWS); the guarded
+            # loop's float64 copy below keeps the value_and_derivative form
+            alone = [f"float dv = {derivative}({load.format('x[i]')}{args});",
+                     f"dx[i] = {store.format(product)};"]
         unused = ["out1"]
     elif pass_ == "backward_from_y":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *y = in1;", f"{ctype} *dx = out0;"]
@@ -161,15 +168,17 @@ def _loop(op, pass_, dt, ctype, params):
              "        const double *params)", "{"]
     lines += [f"    {s}" for s in ptrs + decl]
     lines += [f"    (void){u};" for u in unused]
-    loop = ["#pragma GCC ivdep", "    for (size_t i = 0; i < n; i++) {"]
-    loop += [f"        {s}" for s in body]
-    loop += ["    }"]
+    def as_loop(statements):
+        return (["#pragma GCC ivdep", "    for (size_t i = 0; i < n; i++) {"]
+                + [f"        {s}" for s in statements] + ["    }"])
+    loop = as_loop(alone if alone else body)
     guard = f"fa_{op}_lanes_ok"
     if dt != "f64" and pass_ != "backward_from_y" and guard in _signatures():
         # float32 arithmetic for some parameters only: tested once, then one of two loops
         wide = f"fa_{op}_value_and_derivative_f32d"
         wide_loop = [s.replace(vad, wide).replace(f"{t} v, dv;", "double v, dv;")
-                     .replace("FA_BACKWARD_PRODUCT_F32(", "FA_BACKWARD_PRODUCT_F64(") for s in loop]
+                     .replace("FA_BACKWARD_PRODUCT_F32(", "FA_BACKWARD_PRODUCT_F64(")
+                     for s in as_loop(body)]
         lines += [f"    if ({guard}({', '.join(p.name for p in params)})) {{"]
         lines += ["    " + s for s in loop] + ["    } else {"] + ["    " + s for s in wide_loop]
         lines += ["    }"]

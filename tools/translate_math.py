@@ -596,6 +596,10 @@ def math_roots():
                 native32 = tier == "f32" and _py_func(func).__module__ == _math32.__name__
                 name = f"fa_{kernel}_{kind}_{'f32' if native32 else suffix}"
                 roots.append((name, func, [F32 if native32 else F64] + numeric))
+            if tier == "f32" and hasattr(module, f"{kernel}_derivative"):
+                # the backward pass's derivative alone (elementwise_f32.DERIVATIVE_ROWS)
+                roots.append((f"fa_{kernel}_derivative_f32", getattr(module, f"{kernel}_derivative"),
+                              [F32] + numeric))
             if tier == "f32" and hasattr(module, f"{kernel}_lanes_ok"):
                 # float32 form for some parameters only: the guard and the float64 math
                 roots.append((f"fa_{kernel}_lanes_ok", getattr(module, f"{kernel}_lanes_ok"),

@@ -472,7 +472,7 @@ def build(tier):
         # the rows exact enough in float32 arithmetic (twice the lanes), as
         # their registry rows choose (f32_arithmetic, f32_arithmetic_from_y)
         from .. import registry
-        from .elementwise_f32 import FROM_Y_ROWS, GUARDS, ROWS
+        from .elementwise_f32 import DERIVATIVE_ROWS, FROM_Y_ROWS, GUARDS, ROWS
         for row, guard in GUARDS.items():
             # the float64 math stays, for the parameters the guard refuses
             setattr(m, f"{row}_value_and_derivative_wide", getattr(m, f"{row}_value_and_derivative"))
@@ -485,6 +485,9 @@ def build(tier):
                     raise LookupError(f"registry row {row!r} asks for float32 arithmetic "
                                       f"(f32_{kind}) but elementwise_f32.py has no {row}_{kind}")
                 setattr(m, f"{row}_{kind}", functions[row])
+        for row in registry.f32_arithmetic_rows():
+            if row in DERIVATIVE_ROWS:     # the backward pass's derivative alone
+                setattr(m, f"{row}_derivative", DERIVATIVE_ROWS[row])
     return m
 
 

@@ -30,7 +30,9 @@ that keeps the rows within the 4 ULP bound.  tools/sweep_f32.py measures
 every row (docs/accuracy.md); all stay below 3.6 ULP.  softplus takes
 beta x as a pair, and its float32 form holds for the parameters of
 softplus_lanes_ok only (GUARDS: the loops test them once per call and run
-the float64 math otherwise).  celu (a rounded x / alpha reaches exp, which
+the float64 math otherwise); its backward pass computes the derivative alone
+(DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
+value_and_derivative form).  celu (a rounded x / alpha reaches exp, which
 magnifies its rounding) and tanhshrink keep the float64 math.
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
@@ -749,6 +751,53 @@ def softplus_value_and_derivative(x, beta, threshold):
     return y, d
 
 
+@njit(inline="always")
+def _softplus_first_linear(beta, threshold):
+    """The smallest float32 x with beta x > threshold (beta > 0: the test is monotone
+    in x), from _softplus_edge: its c's neighbour down, c or c's neighbour up; a loop
+    invariant, so that the test costs one comparison."""
+    c, below, at_c, at_below = _softplus_edge(beta, threshold)
+    cd = _d(c)
+    above = _d(_f(cd + abs(cd) * _SP_NEIGHBOUR))
+    # at_below implies at_c; the neighbours' distances are exact in float64.  No
+    # select: one between invariants keeps GCC from vectorising the loop
+    return _f(above - (above - cd) * _d(at_c) - (cd - _d(below)) * _d(at_below))
+
+
+@njit(inline="always")
+def softplus_derivative(x, beta, threshold):
+    """softplus'(x) alone, for the backward pass (the derivative of
+    softplus_value_and_derivative takes a pair reduction, two pair products and
+    three comparisons for the edge): sigmoid(z), z + z_lo = beta x, 1 past the
+    threshold.  e**-|z + z_lo| = 2**k (1 + e) from one reduction, z_lo taken in to
+    first order; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of
+    the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for z >= 0
+    and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last)."""
+    x = _f(x)
+    b_hi = _f(beta)
+    b_lo = _f(beta - _d(b_hi))
+    linear = x >= _softplus_first_linear(beta, threshold)
+    z = b_hi * x
+    z_lo = fma(b_hi, x, -z) + b_lo * x
+    pos = z >= _ZERO
+    nz = _at_least(-abs(z), _MUL_EXP_LO)
+    # |lo| < 2**-16 where e**-|z| matters (|z| < 104); past that z_lo may be large
+    # (b_lo x), +inf (z overflows) or NaN (x = -inf): 0 keeps the arithmetic finite,
+    # and 2**k <= 2**-150 takes the result to 0 (z = +inf is linear; a NaN x makes z NaN)
+    lo = -z_lo if pos else z_lo
+    lo = lo if abs(lo) < _ONE else _ZERO
+    k, p = reduce_exp(nz)
+    e = fma(p, lo, p + lo)
+    w = _scale_low(_ONE + e, k)
+    den = _ONE + w
+    den_lo = (_ONE - den) + w
+    r = _ONE / den
+    re = fma(-r, den, _ONE) - _times_tiny(r, den_lo)
+    pos_d = fma(r, re, r)
+    neg_d = _scale_low(fma(r, fma(e, re, e + re), r), k)
+    return _ONE if linear else (pos_d if pos else neg_d)
+
+
 # ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------
 # Their float64 math on float32 data is one rounding of a double result; here each
 # piece is exact or rounded once in float32 (a few cases near a tie aside), so the
@@ -1006,6 +1055,9 @@ ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivati
 # parameters once per call and run the f32 tier's float64 math otherwise
 GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6": _slope_ok,
           "softshrink": softshrink_lanes_ok}
+# rows whose backward pass computes the derivative alone, in fewer instructions than
+# the derivative of their value_and_derivative (float32 arithmetic rows only)
+DERIVATIVE_ROWS = {"softplus": softplus_derivative}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,

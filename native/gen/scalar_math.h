@@ -1498,6 +1498,45 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     *out1 = d;
 }
 
+/* fastact/math/elementwise_f32.py: _softplus_first_linear: The smallest float32 x with beta x > threshold (beta > 0: the test is monotone in x), from _softplus_edge: its c's neighbour down, c or c's neighbour up; a loop invariant, so that the test costs one comparison. */
+FA_INLINE float fa_softplus_first_linear_f32(double beta, double threshold)
+{
+    float c, below;
+    int at_c, at_below;
+    double cd, above;
+    fa_softplus_edge_f32(beta, threshold, &c, &below, &at_c, &at_below);
+    cd = (double)(c);
+    above = (double)((float)(cd + ((fabs(cd)) * (7.152557373046875e-08))));
+    return (float)((above - ((above - cd) * ((double)(at_c)))) - ((cd - ((double)(below))) * ((double)(at_below))));
+}
+
+/* fastact/math/elementwise_f32.py: softplus_derivative: softplus'(x) alone, for the backward pass (the derivative of softplus_value_and_derivative takes a pair reduction, two pair products and three comparisons for the edge): sigmoid(z), z + z_lo = beta x, 1 past the threshold. e**-|z + z_lo| = 2**k (1 + e) from one reduction, z_lo taken in to first order; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for z >= 0 and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last). */
+FA_INLINE float fa_softplus_derivative_f32(float x, double beta, double threshold)
+{
+    float b_hi, b_lo, z, z_lo, nz, lo, p, e, w, den, den_lo, r, re, pos_d, neg_d;
+    int linear, pos;
+    int32_t k;
+    b_hi = (float)(beta);
+    b_lo = (float)(beta - ((double)(b_hi)));
+    linear = x >= (fa_softplus_first_linear_f32(beta, threshold));
+    z = b_hi * x;
+    z_lo = (fmaf(b_hi, x, -z)) + (b_lo * x);
+    pos = z >= 0.0f;
+    nz = fa_at_least_f32(-(fabsf(z)), (-140.0f));
+    lo = (pos ? -z_lo : z_lo);
+    lo = (((fabsf(lo)) < 1.0f) ? lo : 0.0f);
+    fa_reduce_exp_f32(nz, &k, &p);
+    e = fmaf(p, lo, p + lo);
+    w = fa_scale_low_f32(1.0f + e, k);
+    den = 1.0f + w;
+    den_lo = (1.0f - den) + w;
+    r = 1.0f / den;
+    re = (fmaf(-r, den, 1.0f)) - (fa_times_tiny_f32(r, den_lo));
+    pos_d = fmaf(r, re, r);
+    neg_d = fa_scale_low_f32(fmaf(r, fmaf(e, re, e + re), r), k);
+    return (linear ? 1.0f : (pos ? pos_d : neg_d));
+}
+
 /* fastact/math/elementwise_f32.py: softplus_lanes_ok: Whether softplus_value_and_derivative below holds for these parameters. */
 FA_INLINE int fa_softplus_lanes_ok(double beta, double threshold)
 {
