@@ -44,8 +44,11 @@ def test_json_output_end_to_end():
                 "copy_fraction", "vs_numpy", "vs_torch", "vs_fwd_bwd", "times"} <= set(r)
         assert (r["function"], r["dtype"], r["n"]) == ("relu", "float32", 1000)
         assert r["time"] > 0 and r["gb_per_s"] > 0 and r["copy_fraction"] > 0
-        assert r["vs_numpy"] > 0
-        assert {"fastact@cython", "numpy", "copy", "copy1"} <= set(r["times"])
+        # no NumPy expression from y: that row has no NumPy figure
+        from_y = r["pass"] == "backward_from_y"
+        assert (r["vs_numpy"] is None) if from_y else r["vs_numpy"] > 0
+        assert {"fastact@cython", "copy", "copy1"} | (set() if from_y else {"numpy"}) \
+            <= set(r["times"])
         assert (r["vs_fwd_bwd"] is not None) == (r["pass"] == "value_and_derivative")
     assert rows[0]["bytes"] == 2 * 1000 * 4 and rows[1]["bytes"] == 3 * 1000 * 4
 
@@ -222,7 +225,7 @@ def _expected_ids(sizes=bc.SIZES):
     """Every item the suite must have, derived from the registry itself."""
     ids = set()
     for act in registry.ACTIVATIONS:
-        passes = bc.PASSES if act.kind == registry.ELEMENTWISE else bc.PASSES[:2]
+        passes = bc.passes_of(act)
         for name in act.kernels:
             for pass_ in passes:
                 impls = [f"fastact-{b}" for b in ("cython", "numba")]
@@ -278,11 +281,20 @@ def _assert_same(case, pass_, impl, got, want):
                                    err_msg=f"{impl} != numpy: {case.name} {pass_}")
 
 
+def _numpy_pass(pass_):
+    """The NumPy pass a pass is checked against: f' from y is f' from x."""
+    return "backward" if pass_ == "backward_from_y" else pass_
+
+
 def test_numpy_covers_every_case():
-    """Every case has a NumPy expression for each pass, with finite results."""
+    """Every case has a NumPy expression for each pass, with finite results; none from y."""
     for case in bc.cases():
         for pass_ in case.passes:
             a = bc.make_inputs(case, "float64", 1000)
+            if pass_ == "backward_from_y":
+                with pytest.raises(bc.Unavailable, match="from y"):
+                    bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)
+                continue
             want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
             assert all(np.isfinite(w).all() for w in want), (case.name, pass_)
 
@@ -299,7 +311,8 @@ def test_torch_and_numpy_agree_on_every_case():
         act = registry.BY_NAME[case.activation]
         for pass_ in case.passes:
             a = bc.make_inputs(case, "float64", 1000)
-            want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
+            want = _arrays(bc.make_runner(case, _numpy_pass(pass_), "numpy", "float64", 1000,
+                                          inputs=a)())
             try:
                 got = _arrays(bc.make_runner(case, pass_, "torch", "float64", 1000, 1,
                                              inputs=a)())
@@ -315,12 +328,13 @@ def test_torch_and_numpy_agree_on_every_case():
 # one case of each kind of call: default parameters, a second form, required parameters,
 # weights, an axis, a halved axis (the other cases make the same calls)
 @pytest.mark.parametrize("name", ["leaky_relu", "gelu_tanh", "threshold", "prelu", "softmin",
-                                  "glu"])
+                                  "glu", "sigmoid"])
 def test_fastact_and_numpy_agree(name):
     (case,) = [c for c in bc.cases() if c.name == name]
     for pass_ in case.passes:
         a = bc.make_inputs(case, "float64", 1000)
-        want = _arrays(bc.make_runner(case, pass_, "numpy", "float64", 1000, inputs=a)())
+        want = _arrays(bc.make_runner(case, _numpy_pass(pass_), "numpy", "float64", 1000,
+                                      inputs=a)())
         for impl in [i for i in bc.impls_for(pass_) if i.startswith("fastact")]:
             got = _arrays(bc.make_runner(case, pass_, impl, "float64", 1000, inputs=a)())
             _assert_same(case, pass_, impl, got, want)
@@ -333,6 +347,9 @@ def test_cases_follow_the_registry():
         act = registry.BY_NAME[case.activation]
         # every parameter the registry requires has a benchmark value
         assert {p.name for p in act.params if p.required} <= dict(case.call).keys()
+        # the like-for-like pass of torch's y-based backward: where fastact has one
+        assert ("backward_from_y" in case.passes) == (
+            act.kind == registry.ELEMENTWISE and act.backward_from_y), case.name
     assert bc.find_cases(["gelu"]) == [c for c in bc.cases() if c.activation == "gelu"]
     assert [c.name for c in bc.find_cases(["swish"])] == ["silu"]
     with pytest.raises(KeyError):

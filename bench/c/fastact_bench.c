@@ -4,8 +4,9 @@
  *
  * Each line of stdin is one job,
  *   OP PASS DTYPE OUTER LEN INNER MIN_TIME REPEATS NPARAMS [PARAM...]
- * with PASS one of forward, backward, value_and_derivative, fwd_bwd (forward
- * then backward, for comparison with the fused pass).  Elementwise ops use
+ * with PASS one of forward, backward, backward_from_y (elementwise: dy and
+ * the forward's output y), value_and_derivative, fwd_bwd (forward then
+ * backward, for comparison with the fused pass).  Elementwise ops use
  * n = OUTER * LEN * INNER elements; the softmax family and glu work along the
  * middle axis, prelu has LEN channels.  For each job one line is printed: the
  * median seconds per call, or "error" and the reason.  The timing follows
@@ -27,7 +28,7 @@ typedef struct {
     void *x, *dy, *y, *out, *out2, *w, *dw;
     double params[2];
     const double *p;
-    int pass;               /* 0 forward, 1 backward, 3 value_and_derivative, 4 fwd_bwd */
+    int pass;   /* 0 forward, 1 backward, 2 backward_from_y, 3 value_and_derivative, 4 fwd_bwd */
 } job;
 
 static double now(void)
@@ -64,6 +65,8 @@ static int run(const job *j)
     case 0:     /* elementwise */
         if (j->pass == 0) return fastact_forward(j->op, j->dt, j->n, j->x, j->out, j->p);
         if (j->pass == 1) return fastact_backward(j->op, j->dt, j->n, j->dy, j->x, j->out, j->p);
+        if (j->pass == 2)
+            return fastact_backward_from_y(j->op, j->dt, j->n, j->dy, j->y, j->out, j->p);
         if (j->pass == 3)
             return fastact_value_and_derivative(j->op, j->dt, j->n, j->x, j->out, j->out2, j->p);
         s = fastact_forward(j->op, j->dt, j->n, j->x, j->out, j->p);
@@ -152,6 +155,7 @@ int main(int argc, char **argv)
         j.kind = kind_of(name);
         j.dt = strcmp(dtype, "float32") == 0 ? FASTACT_F32 : FASTACT_F64;
         j.pass = !strcmp(pass, "forward") ? 0 : !strcmp(pass, "backward") ? 1
+               : !strcmp(pass, "backward_from_y") ? 2
                : !strcmp(pass, "value_and_derivative") ? 3 : 4;
         j.n = j.outer * j.len * j.inner;
         item = j.dt == FASTACT_F32 ? 4 : 8;
@@ -174,6 +178,8 @@ int main(int argc, char **argv)
             }
             if (j.kind == 1)
                 fastact_softmax_forward(j.op, j.dt, j.outer, j.len, j.inner, j.x, j.y);
+            else if (j.kind == 0 && j.pass == 2)
+                fastact_forward(j.op, j.dt, j.n, j.x, j.y, j.p);
             s = time_job(&j, min_time, repeats, &median);
             if (s == FASTACT_OK) printf("%.9g\n", median);
             else printf("error %s\n", fastact_status_string(s));

@@ -18,9 +18,9 @@ import time
 from fastact import registry
 from fastact.cli import bench_busy, bench_c, bench_harness as bc
 
-_PASSES = {"forward": "forward", "backward": "backward", "value_and_derivative":
-           "value_and_derivative", "fwd": "forward", "bwd": "backward",
-           "vad": "value_and_derivative"}
+_PASSES = {"forward": "forward", "backward": "backward", "backward_from_y": "backward_from_y",
+           "value_and_derivative": "value_and_derivative", "fwd": "forward",
+           "bwd": "backward", "bwd_y": "backward_from_y", "vad": "value_and_derivative"}
 _UNITS = {"k": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 # (minimum seconds per sample, samples): the median of several samples, each long enough
 # to dwarf the timer's resolution, on a machine that is shared and noisy
@@ -120,7 +120,8 @@ def _parser():
                         f"{' '.join(bc.size_label(n) for n in bc.SIZES)}); a size that "
                         f"would not fit in the available memory is refused")
     p.add_argument("--pass", nargs="+", choices=list(_PASSES), metavar="PASS", dest="passes",
-                   help="forward, backward, value_and_derivative (or fwd, bwd, vad); "
+                   help="forward, backward, backward_from_y, value_and_derivative (or fwd, "
+                        "bwd, bwd_y, vad); "
                         "default: every pass a function has")
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                    help="table (default), markdown (one table, for a README) or json")
@@ -367,17 +368,17 @@ def _legend(show_torch, show_vad):
     parts = ["time: fastact's median per call, into preallocated outputs; backend cython: "
              "the native kernels called from Python, numba: the Numba kernels, c: libfastact "
              "called from a C program (bench/c/fastact_bench.c), no Python in the loop",
-             "GB/s: bytes the pass must move (forward 2 arrays, backward and "
-             "value_and_derivative 3) / time",
+             "GB/s: bytes the pass must move (forward 2 arrays, backward, backward_from_y "
+             "and value_and_derivative 3) / time",
              "% copy: the time of a copy of the same bytes (the faster of all threads and "
              "one) / fastact's time",
              "vs X: X's time / fastact's (NumPy allocates its results, as written by a user)"]
     if show_torch:
         parts.append("torch: CPU, same threads, out= overloads; no fused pass, so its "
-                     "value_and_derivative is forward + backward; its sigmoid and tanh "
-                     "backward read the saved output y (no exp), fastact's backward "
-                     "here recomputes f from x (fastact.sigmoid.backward(dy, y=y) is the "
-                     "like-for-like call)")
+                     "value_and_derivative is forward + backward; its sigmoid, tanh and "
+                     "relu backward read the saved output y (no exp), fastact's backward "
+                     "recomputes f' from x, its backward_from_y (backward(dy, y=y), the "
+                     "like-for-like call) reads y: torch's backward is timed on both rows")
     if show_vad:
         parts.append("vs fwd+bwd: fastact's forward then backward / its fused "
                      "value_and_derivative")

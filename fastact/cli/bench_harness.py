@@ -8,10 +8,13 @@ runner per competitor:
 * ``fastact``: the public API with preallocated ``out=`` buffers (the timed call computes,
   it does not allocate);
 * ``numpy``: the NumPy expression a user would write (backward is ``dy * f'(x)``); it
-  allocates its temporaries, which is the point of the comparison;
+  allocates its temporaries, which is the point of the comparison (none for
+  backward_from_y: the registry has no NumPy expression of f' from y);
 * ``torch``: PyTorch CPU with the same thread count (only when importable): the ``aten``
   ``out=`` overloads and the backward formulas autograd calls; it has no fused pass, so its
-  value_and_derivative is forward then backward with ``dy = 1``;
+  value_and_derivative is forward then backward with ``dy = 1``, and backward_from_y is its
+  backward as autograd calls it (it reads the saved output y for sigmoid, tanh and relu,
+  x elsewhere): the like-for-like figure for fastact's ``backward(dy, y=y)``;
 * ``copy`` / ``copy1``: the memory-copy bound, a copy of the same number of bytes with all
   threads (a Numba ``prange`` loop) and with one (``np.copyto``); the bound is the faster;
 * ``fastact_fwd_bwd`` (value_and_derivative only): fastact's forward then its backward, the
@@ -29,7 +32,7 @@ from types import SimpleNamespace
 
 from fastact import registry
 
-PASSES = ("forward", "backward", "value_and_derivative")
+PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
 DTYPES = ("float32", "float64")
 SIZES = (1000, 1 << 20, 1 << 24)
 COPIES = ("copy", "copy1")
@@ -66,7 +69,7 @@ def cases():
     """One Case per registry row, and one per extra form of a row (gelu_tanh)."""
     out = []
     for act in registry.ACTIVATIONS:
-        passes = PASSES if act.kind == registry.ELEMENTWISE else PASSES[:2]
+        passes = passes_of(act)
         required = act.call_params("bench")
         params = tuple((p.name, required.get(p.name, p.default))
                        for p in act.params if not p.choices)
@@ -79,6 +82,14 @@ def cases():
             form = () if value == choice.default else ((choice.name, value),)
             out.append(Case(kernel, act.name, act.kind, passes, params, call + form))
     return out
+
+
+def passes_of(act):
+    """The passes a registry row is benchmarked on: forward and backward; the elementwise
+    rows also value_and_derivative, and backward_from_y where they have it."""
+    if act.kind != registry.ELEMENTWISE:
+        return PASSES[:2]
+    return tuple(p for p in PASSES if p != "backward_from_y" or act.backward_from_y)
 
 
 def case_names():
@@ -132,11 +143,12 @@ def shape_for(case, n):
 
 def bytes_moved(case, pass_, dtype, n):
     """Bytes a pass must read and write: forward reads x and writes y (2 arrays of x's size);
-    backward reads dy and x (softmax family: y) and writes dx (3); value_and_derivative
+    backward reads dy and x (softmax family: y) and writes dx (3), backward_from_y dy and y
+    (3); value_and_derivative
     reads x and writes y and f'(x) (3).  glu's output is half of x: forward 1.5, backward
     2.5.  prelu's weight and its gradient are negligible."""
     import numpy as np
-    arrays = {"forward": 2, "backward": 3, "value_and_derivative": 3}[pass_]
+    arrays = {"forward": 2, "backward": 3, "backward_from_y": 3, "value_and_derivative": 3}[pass_]
     if case.kind == registry.GATED:
         arrays -= 0.5
     return int(arrays * math.prod(shape_for(case, n)) * np.dtype(dtype).itemsize)
@@ -171,7 +183,8 @@ def clear_cache():
 
 def make_inputs(case, dtype, n):
     """x and dy (dy has the output's shape), prelu's weight w, the forward output y (the
-    softmax family's backward takes it), the axis and the numeric parameters."""
+    softmax family's backward and backward_from_y take it), the axis and the numeric
+    parameters."""
     import numpy as np
     shape = shape_for(case, n)
     size = math.prod(shape)
@@ -185,6 +198,10 @@ def make_inputs(case, dtype, n):
         a.dy = dy[:size // 2].reshape(shape[:-1] + (shape[-1] // 2,))
     elif case.kind == registry.ALONG_AXIS:
         a.y = numpy_runner(case, "forward", a)().astype(dtype)
+    elif "backward_from_y" in case.passes:
+        import fastact
+        a.y = fastact.get(case.activation)(a.x, **dict(case.call))
+        a.y.flags.writeable = False
     return a
 
 
@@ -267,6 +284,8 @@ def numpy_runner(case, pass_, a):
     """The NumPy expression for a pass, with floating-point warnings off (exp overflows to
     inf in the tails, as it would in a user's code)."""
     import numpy as np
+    if pass_ == "backward_from_y":
+        raise Unavailable("the registry has no NumPy expression of f' from y")
     if case.kind == registry.ELEMENTWISE:
         f, df = _numpy_elementwise(case)
         x, dy, p = a.x, a.dy, a.params
@@ -400,7 +419,7 @@ def torch_runner(case, pass_, a, threads=None):
         out, d = torch.empty_like(x), torch.empty_like(x)
         if pass_ == "forward":
             return lambda: fwd(t, out)
-        if pass_ == "backward":
+        if pass_ in ("backward", "backward_from_y"):
             return lambda: bwd(t, out)
         tv = SimpleNamespace(x=x, dy=torch.ones_like(x), buf=t.buf, y=out, p=a.params)
         return lambda: (fwd(tv, out), bwd(tv, d))
@@ -454,6 +473,8 @@ def fastact_runner(case, pass_, a, fused=True):
             return lambda: act(x, out=y, **kw)
         if pass_ == "backward":
             return lambda: act.backward(dy, x, out=d, **kw)
+        if pass_ == "backward_from_y":
+            return lambda: act.backward(dy, y=a.y, out=d, **kw)
         if not fused:                       # dy = 1: the same (y, f'(x)) as the fused pass
             ones = np.ones_like(x)
             return lambda: (act(x, out=y, **kw), act.backward(ones, x, out=d, **kw))
