@@ -545,7 +545,14 @@ def _horner32(name, tail=False):
     return njit(inline="always")(function)
 
 
-_erfcx_ratio = _horner32("erfcx_ratio")
+_erfcx_ratio_parts = _horner32("erfcx_ratio", tail=True)
+
+
+@njit(inline="always")
+def _erfcx_ratio(t):
+    """erfcx_ratio's polynomial, its terms above the constant by Estrin's scheme."""
+    c0, s, q = _erfcx_ratio_parts(t)
+    return fma(s, q, c0)
 
 
 @njit(inline="always")

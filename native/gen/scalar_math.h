@@ -1192,20 +1192,30 @@ FA_INLINE double fa_selu_derivative_from_y_f32d(double y)
 }
 
 /* fastact/math/elementwise_f32.py: erfcx_ratio */
+FA_INLINE void fa_erfcx_ratio_f32_f(float t, float *out0, float *out1, float *out2)
+{
+    float s, s2, s4, a0, a1, a2, a3, b0, b1, p;
+    s = t - 0.5f;
+    s2 = s * s;
+    s4 = s2 * s2;
+    a0 = fmaf(0.5589398741722107f, s, 0.6871609091758728f);
+    a1 = fmaf((-0.1718795746564865f), s, 0.1457439512014389f);
+    a2 = fmaf(0.09542741626501083f, s, (-0.10304366797208786f));
+    a3 = fmaf((-0.05948103591799736f), s, 0.048519376665353775f);
+    b0 = fmaf(a1, s2, a0);
+    b1 = fmaf(a3, s2, a2);
+    p = fmaf(b1, s4, b0);
+    *out0 = 0.5107913613319397f;
+    *out1 = s;
+    *out2 = p;
+}
+
+/* fastact/math/elementwise_f32.py: _erfcx_ratio: erfcx_ratio's polynomial, its terms above the constant by Estrin's scheme. */
 FA_INLINE float fa_erfcx_ratio_f32(float t)
 {
-    float s, p;
-    s = t - 0.5f;
-    p = (-0.05948103591799736f);
-    p = fmaf(p, s, 0.048519376665353775f);
-    p = fmaf(p, s, 0.09542741626501083f);
-    p = fmaf(p, s, (-0.10304366797208786f));
-    p = fmaf(p, s, (-0.1718795746564865f));
-    p = fmaf(p, s, 0.1457439512014389f);
-    p = fmaf(p, s, 0.5589398741722107f);
-    p = fmaf(p, s, 0.6871609091758728f);
-    p = fmaf(p, s, 0.5107913613319397f);
-    return p;
+    float c0, s, q;
+    fa_erfcx_ratio_f32_f(t, &c0, &s, &q);
+    return fmaf(s, q, c0);
 }
 
 /* fastact/math/elementwise_f32.py: mul_exp_pair: (v + v_lo) * e**(h + lo) rounded once, for -140 <= h <= 0 (or NaN), |v_lo| <= ulp(v), |lo| <= ulp(h) and |v| <= 1e4: e**(h + lo) = 2**k (1 + e) with e = p + lo + p lo, then v + (v e + v_lo (1 + e)) keeps the small parts out of the leading term. */
