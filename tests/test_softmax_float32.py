@@ -14,6 +14,11 @@ plain long-double evaluation of the formula: values within 4 ULP (the
 backward in ULPs of its larger term, as in test_accuracy.py), non-finite
 results equal.
 """
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -197,4 +202,46 @@ def test_log_softmax_backward_fast_form_backends_agree():
                 fa.log_softmax.backward(inplace, y[None, :], axis=-1, out=inplace)
             np.testing.assert_array_equal(got, inplace, err_msg=f"{label}: in place, {name}")
             results.append(got.view(np.uint32))
-        np.testing.assert_array_equal(results[0], results[1], err_msg=label)
+        _assert_same_bits(results[0], results[1], label)
+
+
+def _assert_same_bits(a, b, label):
+    """uint32 views equal bit for bit, NaN payloads and signs aside (as
+    test_bit_identity.py compares the backends)."""
+    nan_a, nan_b = np.isnan(a.view(F32)), np.isnan(b.view(F32))
+    np.testing.assert_array_equal(nan_a, nan_b, err_msg=label)
+    np.testing.assert_array_equal(a[~nan_a], b[~nan_b], err_msg=label)
+
+
+_LEVEL_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+import numpy as np, fastact as fa
+import test_softmax_float32 as t
+from fastact.backends import choice as _backend
+with fa.use_backend("cython"):
+    out = [fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)[0].view(np.uint32).tolist()
+           for _, dy, y in t.fast_form_rows()]
+print(json.dumps({{"level": _backend.native_module().simd_level(), "out": out}}))
+"""
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("simd", ["v3", "baseline"])
+def test_log_softmax_backward_fast_form_lower_simd_levels(simd):
+    """The native kernels built for AVX2 and for the x86-64 baseline (their GCC
+    vectors lowered to narrower registers) give Numba's bits on the same rows."""
+    from fastact.backends import choice as _backend
+    if _backend.native_module().simd_level() not in ("x86-64-v3", "x86-64-v4"):
+        pytest.skip("needs an x86-64 CPU with AVX2 or more")
+    env = dict(os.environ, FASTACT_SIMD=simd)
+    r = subprocess.run([sys.executable, "-c",
+                        _LEVEL_SCRIPT.format(tests=os.path.dirname(__file__))],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["level"] == ("baseline" if simd == "baseline" else "x86-64-v3")
+    with fa.use_backend("numba"):
+        for (label, dy, y), bits in zip(fast_form_rows(), result["out"]):
+            want = fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)[0].view(np.uint32)
+            _assert_same_bits(np.asarray(bits, np.uint32), want, label)

@@ -298,7 +298,7 @@ def log_softmax_gradient_fast(dy, y, nt_hi, nt_lo, bias, y_floor):
     from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**y S =
     f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from
     t's bits, both products inside fmas.  The bound: the comment above SUM_LANES."""
-    v = y_floor if y < y_floor else y            # keeps a NaN
+    v = y_floor if y_floor > y else y            # keeps a NaN; one max instruction
     t = fma(v, _LOG2E32, _MAGIC32)
     kf = t - _MAGIC32
     r = fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, v))

@@ -2042,7 +2042,7 @@ FA_INLINE void fa_log_softmax_row_form(double s, float *out0, float *out1, int64
 FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, int32_t bias, float y_floor)
 {
     float v, t, kf, r, q, f, big;
-    v = ((y < y_floor) ? y_floor : y);
+    v = ((y_floor > y) ? y_floor : y);
     t = fmaf(v, 1.4426950216293335f, 12582912.0f);
     kf = t - 12582912.0f;
     r = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, v));
