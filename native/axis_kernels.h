@@ -440,7 +440,7 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
 /* One pass over a float32 row of log_softmax's backward pass
  * (along_axis._plain_sum_row): the plain sum of dy in FA_SUM_LANES double lanes,
  * the float32 sum of |dy| in the same lanes, the largest bit pattern of y as a
- * signed integer.  Lanes added in lane order, as in Numba.  The lanes are GCC
+ * signed integer.  Lanes added pairwise at the end, as in Numba.  The lanes are GCC
  * vectors (lane l of the row's element k is lane k % 32 of the arrays): written
  * as arrays, GCC kept them on the stack and the pass cost twice as much. */
 typedef double fa_lanes8d __attribute__((vector_size(64)));
@@ -501,17 +501,17 @@ FA_INLINE double fa_rows_plain_sum(const float *dy, const float *y, size_t n, fl
         la[k - full] += fabsf(g);
         ly[k - full] = b > ly[k - full] ? b : ly[k - full];
     }
-    double total = 0.0;
-    float a = 0.0f;
-    int32_t key = INT32_MIN;
-    for (size_t l = 0; l < FA_SUM_LANES; l++) {
-        total += ls[l];
-        a += la[l];
-        key = ly[l] > key ? ly[l] : key;
-    }
-    *a_out = a;
-    *y_key_out = key;
-    return total;
+    /* the lanes added pairwise, lane l + w into lane l for w = 16, 8, .., 1: five
+     * steps deep, where a chain of 32 additions cost more than the row's loop */
+    for (size_t w = FA_SUM_LANES / 2; w > 0; w /= 2)
+        for (size_t l = 0; l < w; l++) {
+            ls[l] += ls[l + w];
+            la[l] += la[l + w];
+            ly[l] = ly[l + w] > ly[l] ? ly[l + w] : ly[l];
+        }
+    *a_out = la[0];
+    *y_key_out = ly[0];
+    return ls[0];
 }
 
 /* log_softmax's backward pass along a float32 row of unit stride
@@ -529,9 +529,15 @@ FA_INLINE void fa_rows_log_softmax_backward32(const float *dy, const float *y, f
         int64_t bias;
         fa_log_softmax_row_form(s, &nt_hi, &nt_lo, &bias, &y_floor);
         int32_t b32 = (int32_t)bias;
+        if (fa_log_softmax_needs_floor(y_key, y_floor)) {
 #pragma GCC ivdep
-        for (size_t k = 0; k < n; k++)
-            dx[k] = fa_log_softmax_gradient_fast(dy[k], y[k], nt_hi, nt_lo, b32, y_floor);
+            for (size_t k = 0; k < n; k++)
+                dx[k] = fa_log_softmax_gradient_fast(dy[k], y[k], nt_hi, nt_lo, b32, y_floor);
+        } else {
+#pragma GCC ivdep
+            for (size_t k = 0; k < n; k++)
+                dx[k] = fa_log_softmax_gradient_unclamped(dy[k], y[k], nt_hi, nt_lo, b32);
+        }
         return;
     }
 #pragma GCC ivdep

@@ -2000,7 +2000,7 @@ FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
     return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
 }
 
-/* fastact/math/along_axis.py: log_softmax_sum_ok: Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64 lanes, then the lanes in order) is within 2**-28 |total| of the exact S, given ``a``, the float32 sum of |dy| in the same lanes. Each dy passes through at most D = ceil(n / SUM_LANES) + SUM_LANES roundings of 2**-53, so the error is at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a suffices. False for an inf or NaN total or a (inf). */
+/* fastact/math/along_axis.py: log_softmax_sum_ok: Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64 lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of the exact S, given ``a``, the float32 sum of |dy| in the same lanes. Each dy passes through at most D = ceil(n / SUM_LANES) + 5 <= ceil(n / SUM_LANES) + SUM_LANES roundings of 2**-53 (the bound takes the latter), so the error is at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a suffices. False for an inf or NaN total or a (inf). */
 FA_INLINE int fa_log_softmax_sum_ok(double total, float a, int64_t n)
 {
     int64_t depth;
@@ -2038,11 +2038,10 @@ FA_INLINE void fa_log_softmax_row_form(double s, float *out0, float *out1, int64
     *out3 = (float)(((double)((-154) - j)) * 0.6931);
 }
 
-/* fastact/math/along_axis.py: log_softmax_gradient_fast: dy - e**y S for float32 dy, y in float32 arithmetic, with the row's constants from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**y S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from t's bits, both products inside fmas. The bound: the comment above SUM_LANES. */
-FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, int32_t bias, float y_floor)
+/* fastact/math/along_axis.py: log_softmax_gradient_unclamped: dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic, with the row's constants from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from t's bits, both products inside fmas. The bound: the comment above SUM_LANES. */
+FA_INLINE float fa_log_softmax_gradient_unclamped_axis(float dy, float v, float nt_hi, float nt_lo, int32_t bias)
 {
-    float v, t, kf, r, q, f, big;
-    v = ((y_floor > y) ? y_floor : y);
+    float t, kf, r, q, f, big;
     t = fmaf(v, 1.4426950216293335f, 12582912.0f);
     kf = t - 12582912.0f;
     r = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, v));
@@ -2050,6 +2049,20 @@ FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, flo
     f = fmaf(q, r, 1.0f);
     big = f * (fa_float_from_bits((int32_t)((uint32_t)((fa_bits_from_float(t)) + bias) << 23)));
     return fmaf(big, nt_hi, fmaf(big, nt_lo, dy));
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient_fast: log_softmax_gradient_unclamped of y clamped from below at y_floor. */
+FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, int32_t bias, float y_floor)
+{
+    float v;
+    v = ((y_floor > y) ? y_floor : y);
+    return fa_log_softmax_gradient_unclamped_axis(dy, v, nt_hi, nt_lo, bias);
+}
+
+/* fastact/math/along_axis.py: log_softmax_needs_floor: Whether a row's y may lie below y_floor: false where every y is negative (y_key < 0: then y_key is the bit pattern of the most negative y, or of a -inf or -NaN, the largest magnitude) and that one is at least y_floor. */
+FA_INLINE int fa_log_softmax_needs_floor(int32_t y_key, float y_floor)
+{
+    return !((y_key < 0) & ((fa_float_from_bits(y_key)) >= y_floor));
 }
 
 /* fastact/math/along_axis.py: prelu_value */
@@ -2118,5 +2131,6 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
 #define fa_leaky_relu6_lanes_ok fa_leaky_relu_lanes_ok
 #define fa_hardshrink_derivative_from_y_f32 fa_softshrink_derivative_from_y_f32
+#define fa_log_softmax_gradient_unclamped fa_log_softmax_gradient_unclamped_axis
 
 #endif
