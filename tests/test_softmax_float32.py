@@ -1,13 +1,15 @@
 """The float32 rows of the softmax family on their edges.
 
 float32 data take float32 arithmetic in the row kernels (along_axis._softmax_row32,
-log_softmax_gradient_scaled and friends): their own max keys, an exponential
+log_softmax_gradient_fast and friends): their own max keys, an exponential
 that carries v - m as an exact pair, log_softmax's terms scaled by 2**64 with
-the maximum's term counted apart, and a backward pass that scales e**y S by
-hand and guards the rows where that could overflow.  Each edge below is a row
-where one of those steps differs from the float64 arithmetic: ties for the max,
-+-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy that
-cancel, overflow or are 0, |dy| near the float32 limit.  Every row runs along
+the maximum's term counted apart, and a backward pass that trusts a plain sum
+of dy where its error bound allows, folds S's exponent into e**y's and sends
+the rows where that could overflow to the float64 math.  Each edge below is a
+row where one of those steps differs from the float64 arithmetic: ties for the
+max, +-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy
+that cancel, overflow or are 0, |dy| near the float32 limit, y above 0 or far
+below it, either side of the fast form's limits.  Every row runs along
 the last axis and, transposed, along the first (the kernels that take
 neighbouring rows side by side), on both backends, and is compared with a
 plain long-double evaluation of the formula: values within 4 ULP (the
