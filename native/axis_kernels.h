@@ -525,18 +525,16 @@ FA_INLINE void fa_rows_log_softmax_backward32(const float *dy, const float *y, f
     if (!fa_log_softmax_sum_ok(s, a, (int64_t)n))
         s = fa_rows_weighted_sum_f32(dy, y, n, FA_LOG_SOFTMAX);
     if (fa_log_softmax_fast_ok(s, y_key)) {
-        float nt_hi, nt_lo, y_floor;
-        int64_t bias;
-        fa_log_softmax_row_form(s, &nt_hi, &nt_lo, &bias, &y_floor);
-        int32_t b32 = (int32_t)bias;
+        float nt_hi, nt_lo, magic, y_floor;
+        fa_log_softmax_row_form(s, &nt_hi, &nt_lo, &magic, &y_floor);
         if (fa_log_softmax_needs_floor(y_key, y_floor)) {
 #pragma GCC ivdep
             for (size_t k = 0; k < n; k++)
-                dx[k] = fa_log_softmax_gradient_fast(dy[k], y[k], nt_hi, nt_lo, b32, y_floor);
+                dx[k] = fa_log_softmax_gradient_fast(dy[k], y[k], nt_hi, nt_lo, magic, y_floor);
         } else {
 #pragma GCC ivdep
             for (size_t k = 0; k < n; k++)
-                dx[k] = fa_log_softmax_gradient_unclamped(dy[k], y[k], nt_hi, nt_lo, b32);
+                dx[k] = fa_log_softmax_gradient_unclamped(dy[k], y[k], nt_hi, nt_lo, magic);
         }
         return;
     }

@@ -627,8 +627,8 @@ ROW_ARGUMENT_TYPES = {"shifted_exp32": [F32] * 2, "log_softmax_term32": [F32] * 
                       "log_softmax_gradient32": [F32, F32, F64],
                       "log_softmax_sum_ok": [F64, F32, I64],
                       "log_softmax_fast_ok": [F64, I32],
-                      "log_softmax_gradient_fast": [F32, F32, F32, F32, I32, F32],
-                      "log_softmax_gradient_unclamped": [F32, F32, F32, F32, I32],
+                      "log_softmax_gradient_fast": [F32] * 6,
+                      "log_softmax_gradient_unclamped": [F32] * 5,
                       "log_softmax_needs_floor": [I32, F32]}
 
 

@@ -239,7 +239,6 @@ SUM_LANES = 1 << _SUM_LANES_LOG2    # lanes of the plain sum (in both backends: 
 LSM_SHIFT = 30
 _LOG2E32 = _F32(1.4426950408889634)
 _MAGIC32 = _F32(12582912.0)          # 1.5 * 2**23: adding it rounds to an integer
-_MAGIC32_BITS = 0x4B400000
 _LN2_HI32 = _F32(0.693145751953125)  # 12 trailing zero bits: k _LN2_HI32 exact (|k| < 2**11)
 _LN2_LO32 = _F32(1.4286068203094172e-06)
 # e**r = 1 + r + r**2 (_G2 + r (_G3 + ...)) on |r| <= 0.3467: Lawson's iteration
@@ -284,8 +283,9 @@ def log_softmax_fast_ok(s, y_key):
 @njit(inline="always")
 def log_softmax_row_form(s):
     """A finite S as the row's constants of log_softmax_gradient_fast: -(hi + lo) 2**-30
-    (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the bias that
-    turns t's bits into those of 2**(k + j + 30), and y_floor: y >= y_floor keeps
+    (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the rounding
+    constant 1.5 2**23 + j + 157, which leaves k + j + 157 in the low bits of t (the
+    exponent field of 2**(k + j + 30) once shifted), and y_floor: y >= y_floor keeps
     k >= -154 - j (y_floor log2e >= (-154 - j) 0.99993, 0.4 above -154.4 - j even after
     float32 rounding, and k >= y log2e - 0.51), so that 2**(k + j + 30) f >= 2**-124 .707
     is normal, while e**y_floor |S| < 2**(-154 + 0.5 + 1) < 2**-151."""
@@ -294,31 +294,32 @@ def log_softmax_row_form(s):
     hi = _F32(m)
     lo = _F32(m - _f64(hi))
     down = _F32(2.0 ** -LSM_SHIFT)
-    bias = j + (LSM_SHIFT + 127 - _MAGIC32_BITS)
-    return -(hi * down), -(lo * down), bias, _F32(_f64(-154 - j) * 0.6931)
+    magic = _F32(_f64(j + (LSM_SHIFT + 127)) + _f64(_MAGIC32))
+    return -(hi * down), -(lo * down), magic, _F32(_f64(-154 - j) * 0.6931)
 
 
 @njit(inline="always")
-def log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, bias):
+def log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, magic):
     """dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic,
     with the row's constants from log_softmax_row_form (nt_hi + nt_lo =
     -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by
-    _G2.._G6, the power of two from t's bits, both products inside fmas.  The
-    bound: the comment above SUM_LANES."""
-    t = fma(v, _LOG2E32, _MAGIC32)
-    kf = t - _MAGIC32
+    _G2.._G6, the power of two from t's bits (t = magic + k, its low 9 bits
+    k + j + 157 in [3, 251]: log_softmax_fast_ok and y_floor), both products inside
+    fmas.  The bound: the comment above SUM_LANES."""
+    t = fma(v, _LOG2E32, magic)
+    kf = t - magic
     r = fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, v))
     q = fma(fma(fma(fma(fma(_G6, r, _G5), r, _G4), r, _G3), r, _G2), r, _F32_ONE)
     f = fma(q, r, _F32_ONE)
-    big = f * float32_from_bits((bits_from_float32(t) + bias) << 23)
+    big = f * float32_from_bits(bits_from_float32(t) << 23)
     return fma(big, nt_hi, fma(big, nt_lo, dy))
 
 
 @njit(inline="always")
-def log_softmax_gradient_fast(dy, y, nt_hi, nt_lo, bias, y_floor):
+def log_softmax_gradient_fast(dy, y, nt_hi, nt_lo, magic, y_floor):
     """log_softmax_gradient_unclamped of y clamped from below at y_floor."""
     v = y_floor if y_floor > y else y            # keeps a NaN
-    return log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, bias)
+    return log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, magic)
 
 
 @njit(inline="always")
@@ -779,17 +780,17 @@ def _log_softmax_backward_row32(dy, y, dx, base, n, lane_s, lane_e, lane_a, lane
     else:
         s = _weighted_sum_row(dy, y, base, n, LOG_SOFTMAX, lane_s, lane_e, True)
     if log_softmax_fast_ok(s, y_key):
-        nt_hi, nt_lo, bias, y_floor = log_softmax_row_form(s)
+        nt_hi, nt_lo, magic, y_floor = log_softmax_row_form(s)
         if log_softmax_needs_floor(y_key, y_floor):
             for k in range(n):
                 i = _at(base + k)
-                dx[i] = log_softmax_gradient_fast(_F32(dy[i]), _F32(y[i]), nt_hi, nt_lo, bias,
+                dx[i] = log_softmax_gradient_fast(_F32(dy[i]), _F32(y[i]), nt_hi, nt_lo, magic,
                                                   y_floor)
         else:
             for k in range(n):
                 i = _at(base + k)
                 dx[i] = log_softmax_gradient_unclamped(_F32(dy[i]), _F32(y[i]), nt_hi, nt_lo,
-                                                       bias)
+                                                       magic)
         return
     for k in range(n):
         i = _at(base + k)

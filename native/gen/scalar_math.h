@@ -2020,43 +2020,43 @@ FA_INLINE int fa_log_softmax_fast_ok(double s, int32_t y_key)
     return ((s - s) == 0.0) & ((y_top * 1.4428) <= ((double)(94 - j)));
 }
 
-/* fastact/math/along_axis.py: log_softmax_row_form: A finite S as the row's constants of log_softmax_gradient_fast: -(hi + lo) 2**-30 (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the bias that turns t's bits into those of 2**(k + j + 30), and y_floor: y >= y_floor keeps k >= -154 - j (y_floor log2e >= (-154 - j) 0.99993, 0.4 above -154.4 - j even after float32 rounding, and k >= y log2e - 0.51), so that 2**(k + j + 30) f >= 2**-124 .707 is normal, while e**y_floor |S| < 2**(-154 + 0.5 + 1) < 2**-151. */
-FA_INLINE void fa_log_softmax_row_form(double s, float *out0, float *out1, int64_t *out2, float *out3)
+/* fastact/math/along_axis.py: log_softmax_row_form: A finite S as the row's constants of log_softmax_gradient_fast: -(hi + lo) 2**-30 (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the rounding constant 1.5 2**23 + j + 157, which leaves k + j + 157 in the low bits of t (the exponent field of 2**(k + j + 30) once shifted), and y_floor: y >= y_floor keeps k >= -154 - j (y_floor log2e >= (-154 - j) 0.99993, 0.4 above -154.4 - j even after float32 rounding, and k >= y log2e - 0.51), so that 2**(k + j + 30) f >= 2**-124 .707 is normal, while e**y_floor |S| < 2**(-154 + 0.5 + 1) < 2**-151. */
+FA_INLINE void fa_log_softmax_row_form(double s, float *out0, float *out1, float *out2, float *out3)
 {
-    int64_t j, bias;
+    int64_t j;
     double m;
-    float hi, lo, down;
+    float hi, lo, down, magic;
     j = (((fa_bits_from_double(s)) >> 52) & 2047) - 1023;
     m = s * (fa_pow2_f64(-j));
     hi = (float)(m);
     lo = (float)(m - ((double)(hi)));
     down = (float)(9.313225746154785e-10);
-    bias = j + ((30 + 127) - 1262485504);
+    magic = (float)(((double)(j + (30 + 127))) + ((double)(12582912.0f)));
     *out0 = -(hi * down);
     *out1 = -(lo * down);
-    *out2 = bias;
+    *out2 = magic;
     *out3 = (float)(((double)((-154) - j)) * 0.6931);
 }
 
-/* fastact/math/along_axis.py: log_softmax_gradient_unclamped: dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic, with the row's constants from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from t's bits, both products inside fmas. The bound: the comment above SUM_LANES. */
-FA_INLINE float fa_log_softmax_gradient_unclamped_axis(float dy, float v, float nt_hi, float nt_lo, int32_t bias)
+/* fastact/math/along_axis.py: log_softmax_gradient_unclamped: dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic, with the row's constants from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from t's bits (t = magic + k, its low 9 bits k + j + 157 in [3, 251]: log_softmax_fast_ok and y_floor), both products inside fmas. The bound: the comment above SUM_LANES. */
+FA_INLINE float fa_log_softmax_gradient_unclamped_axis(float dy, float v, float nt_hi, float nt_lo, float magic)
 {
     float t, kf, r, q, f, big;
-    t = fmaf(v, 1.4426950216293335f, 12582912.0f);
-    kf = t - 12582912.0f;
+    t = fmaf(v, 1.4426950216293335f, magic);
+    kf = t - magic;
     r = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, v));
     q = fmaf(fmaf(fmaf(fmaf(fmaf(0.0013814560370519757f, r, 0.008368735201656818f), r, 0.04166838899254799f), r, 0.1666652113199234f), r, 0.4999999403953552f), r, 1.0f);
     f = fmaf(q, r, 1.0f);
-    big = f * (fa_float_from_bits((int32_t)((uint32_t)((fa_bits_from_float(t)) + bias) << 23)));
+    big = f * (fa_float_from_bits((int32_t)((uint32_t)(fa_bits_from_float(t)) << 23)));
     return fmaf(big, nt_hi, fmaf(big, nt_lo, dy));
 }
 
 /* fastact/math/along_axis.py: log_softmax_gradient_fast: log_softmax_gradient_unclamped of y clamped from below at y_floor. */
-FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, int32_t bias, float y_floor)
+FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, float magic, float y_floor)
 {
     float v;
     v = ((y_floor > y) ? y_floor : y);
-    return fa_log_softmax_gradient_unclamped_axis(dy, v, nt_hi, nt_lo, bias);
+    return fa_log_softmax_gradient_unclamped_axis(dy, v, nt_hi, nt_lo, magic);
 }
 
 /* fastact/math/along_axis.py: log_softmax_needs_floor: Whether a row's y may lie below y_floor: false where every y is negative (y_key < 0: then y_key is the bit pattern of the most negative y, or of a -inf or -NaN, the largest magnitude) and that one is at least y_floor. */
