@@ -85,7 +85,8 @@ def fast_form_rows():
     yield "y far below 0", F32([1e20, 2e20, -5e19, 0.0, 0.0]), F32([-150, -300, -1e30, -80, -135])
     yield "y far below 0, S near 1", F32([0.5, 0.75, 0, 0, 0]), F32([-100, -103.5, -87, -88, -1e4])
     yield "e**y S subnormal", F32([1e-38, 1e-38, 0, 0, 1e-45]), F32([-2, -5, -10, -20, -0.0])
-    yield "y = -inf and -0 (masked rows)", F32([0.5, -1, 2, 0, 0]), F32([-np.inf, -0.0, -1, -np.inf, -2])
+    yield "y = -inf and -0 (masked rows)", F32([0.5, -1, 2, 0, 0]), F32([-np.inf, -0.0, -1,
+                                                                          -np.inf, -2])
     yield "y = -NaN", F32([0.5, -1, 2, 0, 0]), -np.abs(F32([np.nan, -1, -2, -3, -4]))
     dy = F32([2.0 ** 30, 0, 0, 0, 0])
     limit = (94 - 30) / 1.4428                 # log_softmax_fast_ok's largest y for S = 2**30

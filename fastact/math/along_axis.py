@@ -225,8 +225,10 @@ def log_softmax_gradient32(dy, y, s):
 # * the last fma rounds once: |dx| <= 2M, at most 1 ulp of M.
 # In all below 3.4 ulps (the most seen on random rows: 2.3).  Where S is the
 # compensated sum instead, its own error (u |S| + (n u)**2 sum |dy|, u = 2**-53)
-# takes the place of the 1/16.  2**k f 2**j, S's binary exponent j folded in, is a normal
-# float32 F = f 2**(k + j + 30) (30: LSM_SHIFT) for every element: the row's y are
+# takes the place of the 1/16.
+#
+# 2**k f 2**j, S's binary exponent j folded in, is a normal float32
+# F = f 2**(k + j + 30) (30: LSM_SHIFT) for every element: the row's y are
 # clamped from below at y_floor, where e**y |S| < 2**-151 (under half the smallest
 # subnormal: dx rounds to dy, or to a signed zero for a zero dy; within 1 ulp of
 # the 2**-149 floor), and y_top (the largest y, or 0 where every y is negative)
@@ -255,13 +257,13 @@ _SUM_TRUST = 2.0 ** -23     # log_softmax_sum_ok's factor: (depth) 2**-51 2 over
 @njit(inline="always")
 def log_softmax_sum_ok(total, a, n):
     """Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64
-    lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of the exact S, given
-    ``a``, the float32 sum of |dy| in the same lanes.  Each dy passes through at
-    most D = ceil(n / SUM_LANES) + 5 <= ceil(n / SUM_LANES) + SUM_LANES roundings of
-    2**-53 (the bound takes the latter), so the error is
-    at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D
-    roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22:
-    |total| >= D 2**-23 a suffices.  False for an inf or NaN total or a (inf)."""
+    lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of
+    the exact S, given ``a``, the float32 sum of |dy| in the same lanes.  Each dy
+    passes through at most ceil(n / SUM_LANES) + 5 roundings of 2**-53, fewer than
+    D = ceil(n / SUM_LANES) + SUM_LANES, so the error is at most D 2**-52 sum |dy|;
+    a float32 sum of nonnegative terms with D roundings is at least
+    sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a
+    suffices.  False for an inf or NaN total or a (inf)."""
     depth = ((n + (SUM_LANES - 1)) >> _SUM_LANES_LOG2) + SUM_LANES
     bound = _f64(a) * (_f64(depth) * _SUM_TRUST)
     return (total - total == 0.0) & (abs(total) >= bound) & (depth <= 4194304)
@@ -737,8 +739,8 @@ def _gradient(dy, y, i, mode, s, narrow):
 def _plain_sum_row(dy, y, base, n, lane_s, lane_a, lane_y):
     """One pass over a float32 row of log_softmax's backward pass: the plain sum of
     dy (SUM_LANES float64 lanes, then the lanes added pairwise), the float32 sum of
-    |dy| in the same lanes and order, and the largest bit pattern of y as a signed integer (for
-    log_softmax_sum_ok and log_softmax_fast_ok)."""
+    |dy| in the same lanes and order, and the largest bit pattern of y as a signed
+    integer (for log_softmax_sum_ok, log_softmax_fast_ok, log_softmax_needs_floor)."""
     for lane in range(SUM_LANES):
         lane_s[lane] = 0.0
         lane_a[lane] = _F32_ZERO

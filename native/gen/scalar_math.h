@@ -2000,7 +2000,7 @@ FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
     return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
 }
 
-/* fastact/math/along_axis.py: log_softmax_sum_ok: Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64 lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of the exact S, given ``a``, the float32 sum of |dy| in the same lanes. Each dy passes through at most D = ceil(n / SUM_LANES) + 5 <= ceil(n / SUM_LANES) + SUM_LANES roundings of 2**-53 (the bound takes the latter), so the error is at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a suffices. False for an inf or NaN total or a (inf). */
+/* fastact/math/along_axis.py: log_softmax_sum_ok: Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64 lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of the exact S, given ``a``, the float32 sum of |dy| in the same lanes. Each dy passes through at most ceil(n / SUM_LANES) + 5 roundings of 2**-53, fewer than D = ceil(n / SUM_LANES) + SUM_LANES, so the error is at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a suffices. False for an inf or NaN total or a (inf). */
 FA_INLINE int fa_log_softmax_sum_ok(double total, float a, int64_t n)
 {
     int64_t depth;
