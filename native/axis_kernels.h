@@ -391,20 +391,6 @@ FA_INLINE T FA_R(fa_rows_gradient)(T g, T v, int mode, double s)
 #endif
 }
 
-#if NARROW
-/* The conditions of along_axis.log_softmax_gradient_scaled (_scaled_row_ok):
- * S finite and not 0, every |dy| <= 2**100. */
-FA_INLINE int fa_rows_scaled_ok(const float *dy, size_t n, double s)
-{
-    if (!(s - s == 0.0 && s != 0.0))
-        return 0;
-    int large = 0;
-    for (size_t k = 0; k < n; k++)
-        large |= fabsf(dy[k]) > 0x1p100f;
-    return !large;
-}
-#endif
-
 /* sum of dy * y along a row of unit stride (of dy alone for log_softmax), in
  * lanes: compensated, but plain for softmax's and softmin's float32 data
  * (along_axis._weighted_sum_row says why).  One loop per case, the lane
@@ -448,6 +434,116 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
     return fa_compensated_result(s, err);       /* an inf sum stays inf (err is NaN) */
 }
 
+#if NARROW
+#define FA_SUM_LANES 32         /* along_axis.SUM_LANES */
+
+/* One pass over a float32 row of log_softmax's backward pass
+ * (along_axis._plain_sum_row): the plain sum of dy in FA_SUM_LANES double lanes,
+ * the float32 sum of |dy| in the same lanes, the largest bit pattern of y as a
+ * signed integer.  Lanes added pairwise at the end, as in Numba.  The lanes are GCC
+ * vectors (lane l of the row's element k is lane k % 32 of the arrays): written
+ * as arrays, GCC kept them on the stack and the pass cost twice as much. */
+typedef double fa_lanes8d __attribute__((vector_size(64)));
+typedef float fa_lanes16f __attribute__((vector_size(64)));
+typedef int32_t fa_lanes16i __attribute__((vector_size(64)));
+
+FA_INLINE double fa_rows_plain_sum(const float *dy, const float *y, size_t n, float *a_out,
+                                   int32_t *y_key_out)
+{
+    fa_lanes8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    fa_lanes16f a0 = {0}, a1 = {0};
+    fa_lanes16i y0, y1;
+    for (int i = 0; i < 16; i++)
+        y0[i] = y1[i] = INT32_MIN;
+    size_t full = n / FA_SUM_LANES * FA_SUM_LANES;
+    for (size_t k = 0; k < full; k += FA_SUM_LANES) {
+        /* element by element: so GCC converts with one instruction per 8 */
+        fa_lanes8d c0, c1, c2, c3;
+        for (int i = 0; i < 8; i++) {
+            c0[i] = (double)dy[k + i];
+            c1[i] = (double)dy[k + 8 + i];
+            c2[i] = (double)dy[k + 16 + i];
+            c3[i] = (double)dy[k + 24 + i];
+        }
+        s0 += c0;
+        s1 += c1;
+        s2 += c2;
+        s3 += c3;
+        fa_lanes16f m0, m1;
+        for (int i = 0; i < 16; i++) {
+            m0[i] = fabsf(dy[k + i]);
+            m1[i] = fabsf(dy[k + 16 + i]);
+        }
+        a0 += m0;
+        a1 += m1;
+        fa_lanes16i v0, v1;
+        memcpy(&v0, y + k, 64);
+        memcpy(&v1, y + k + 16, 64);
+        fa_lanes16i up0 = v0 > y0, up1 = v1 > y1;     /* -1 where v is larger */
+        y0 = (v0 & up0) | (y0 & ~up0);
+        y1 = (v1 & up1) | (y1 & ~up1);
+    }
+    double ls[FA_SUM_LANES];
+    float la[FA_SUM_LANES];
+    int32_t ly[FA_SUM_LANES];
+    memcpy(ls, &s0, 64);
+    memcpy(ls + 8, &s1, 64);
+    memcpy(ls + 16, &s2, 64);
+    memcpy(ls + 24, &s3, 64);
+    memcpy(la, &a0, 64);
+    memcpy(la + 16, &a1, 64);
+    memcpy(ly, &y0, 64);
+    memcpy(ly + 16, &y1, 64);
+    for (size_t k = full; k < n; k++) {
+        float g = dy[k];
+        int32_t b = fa_bits_from_float(y[k]);
+        ls[k - full] += (double)g;
+        la[k - full] += fabsf(g);
+        ly[k - full] = b > ly[k - full] ? b : ly[k - full];
+    }
+    /* the lanes added pairwise, lane l + w into lane l for w = 16, 8, .., 1: five
+     * steps deep, where a chain of 32 additions cost more than the row's loop */
+    for (size_t w = FA_SUM_LANES / 2; w > 0; w /= 2)
+        for (size_t l = 0; l < w; l++) {
+            ls[l] += ls[l + w];
+            la[l] += la[l + w];
+            ly[l] = ly[l + w] > ly[l] ? ly[l + w] : ly[l];
+        }
+    *a_out = la[0];
+    *y_key_out = ly[0];
+    return ls[0];
+}
+
+/* log_softmax's backward pass along a float32 row of unit stride
+ * (along_axis._log_softmax_backward_row32).  dx may be dy or y (same index). */
+FA_INLINE void fa_rows_log_softmax_backward32(const float *dy, const float *y, float *dx,
+                                              size_t n)
+{
+    float a;
+    int32_t y_key;
+    double s = fa_rows_plain_sum(dy, y, n, &a, &y_key);
+    if (!fa_log_softmax_sum_ok(s, a, (int64_t)n))
+        s = fa_rows_weighted_sum_f32(dy, y, n, FA_LOG_SOFTMAX);
+    if (fa_log_softmax_fast_ok(s, y_key)) {
+        float nt_hi, nt_lo, magic, y_floor;
+        fa_log_softmax_row_form(s, &nt_hi, &nt_lo, &magic, &y_floor);
+        if (fa_log_softmax_needs_floor(y_key, y_floor)) {
+#pragma GCC ivdep
+            for (size_t k = 0; k < n; k++)
+                dx[k] = fa_log_softmax_gradient_fast(dy[k], y[k], nt_hi, nt_lo, magic, y_floor);
+        } else {
+#pragma GCC ivdep
+            for (size_t k = 0; k < n; k++)
+                dx[k] = fa_log_softmax_gradient_unclamped(dy[k], y[k], nt_hi, nt_lo, magic);
+        }
+        return;
+    }
+#pragma GCC ivdep
+    for (size_t k = 0; k < n; k++)
+        dx[k] = (float)fa_log_softmax_gradient32(dy[k], y[k], s);
+}
+#endif
+
 /* Rows j .. j + count - 1 of outer index o along a non-last axis
  * (along_axis._softmax_backward_block).  dx may be dy or y (same index). */
 FA_INLINE void FA_R(fa_rows_backward_block)(const T *dy, const T *y, T *dx, size_t first,
@@ -489,19 +585,14 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
         for (size_t r = r0; r < r1; r++) {
             const T *g = dy + r * len, *v = y + r * len;
             T *d = dx + r * len;
-            double s = FA_R(fa_rows_weighted_sum)(g, v, len, mode);
-            /* one loop per mode, each vectorised */
 #if NARROW
-            if (mode == FA_LOG_SOFTMAX && fa_rows_scaled_ok(g, len, s)) {
-                float s_hi, s_lo;
-                int64_t j;
-                fa_log_softmax_split(s, &s_hi, &s_lo, &j);
-#pragma GCC ivdep
-                for (size_t k = 0; k < len; k++)
-                    d[k] = fa_log_softmax_gradient_scaled(g[k], v[k], s_hi, s_lo, (int32_t)j);
+            if (mode == FA_LOG_SOFTMAX) {
+                fa_rows_log_softmax_backward32(g, v, d, len);
                 continue;
             }
 #endif
+            double s = FA_R(fa_rows_weighted_sum)(g, v, len, mode);
+            /* one loop per mode, each vectorised */
             if (mode == FA_LOG_SOFTMAX) {
 #pragma GCC ivdep
                 for (size_t k = 0; k < len; k++)

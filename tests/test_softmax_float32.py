@@ -1,19 +1,26 @@
 """The float32 rows of the softmax family on their edges.
 
 float32 data take float32 arithmetic in the row kernels (along_axis._softmax_row32,
-log_softmax_gradient_scaled and friends): their own max keys, an exponential
+log_softmax_gradient_fast and friends): their own max keys, an exponential
 that carries v - m as an exact pair, log_softmax's terms scaled by 2**64 with
-the maximum's term counted apart, and a backward pass that scales e**y S by
-hand and guards the rows where that could overflow.  Each edge below is a row
-where one of those steps differs from the float64 arithmetic: ties for the max,
-+-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy that
-cancel, overflow or are 0, |dy| near the float32 limit.  Every row runs along
+the maximum's term counted apart, and a backward pass that trusts a plain sum
+of dy where its error bound allows, folds S's exponent into e**y's and sends
+the rows where that could overflow to the float64 math.  Each edge below is a
+row where one of those steps differs from the float64 arithmetic: ties for the
+max, +-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy
+that cancel, overflow or are 0, |dy| near the float32 limit, y above 0 or far
+below it, either side of the fast form's limits.  Every row runs along
 the last axis and, transposed, along the first (the kernels that take
 neighbouring rows side by side), on both backends, and is compared with a
 plain long-double evaluation of the formula: values within 4 ULP (the
 backward in ULPs of its larger term, as in test_accuracy.py), non-finite
 results equal.
 """
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -57,6 +64,35 @@ def backward_rows():
     yield "dy near the limit, cancelling", F32([1e38, -1e38, 1, 0]), F32([88, -2, -3, -4])
     rng = np.random.default_rng(13)
     yield "random", F32(rng.standard_normal(50)), F32(rng.uniform(-30, 0, 50))
+    yield from fast_form_rows()
+
+
+def fast_form_rows():
+    """(label, dy, y) rows on the edges of log_softmax_gradient_fast and of the plain
+    sum log_softmax_sum_ok trusts (along_axis.py): where the plain sum is not
+    trusted (S cancels, or |dy| is huge), |S| tiny, y > 0 or far below 0, e**y S
+    subnormal, and both sides of the largest y the fast form takes."""
+    rng = np.random.default_rng(15)
+    y = F32([-0.5, -1.0, -3.0, -9.0, -0.01])
+    yield "plain sum cancels: compensated", F32([1e7, 1.5, -1e7, 0.25, 0.0]), y
+    yield "S one ulp of 1", F32([1.0, -np.nextafter(F32(1), F32(0)), 0, 0, 0]), y
+    yield "S 2**-149", F32([1e-45, 0, 0, 0, 0]), F32([0, 50, 80, -3, -104])
+    yield "S tiny, y up to 88", F32([3e-39, -1e-39, 0, 0, 0]), F32([88.0, 60.0, 0.0, -1, -50])
+    yield "|dy| huge, S small", F32([2.0 ** 110, -(2.0 ** 110), 3.0, 0.0, -1.0]), y
+    yield "|dy| at the float32 limit", F32([3.4e38, -3.4e38, 1e30, 0.0, 2.0]), y
+    yield "S huge", np.full(5, 1e38, F32), F32([-1, -10, -40, -80, -200])
+    yield "y > 0", F32(rng.standard_normal(5)), F32([5.0, 10.0, 30.0, 0.0, -2.0])
+    yield "y far below 0", F32([1e20, 2e20, -5e19, 0.0, 0.0]), F32([-150, -300, -1e30, -80, -135])
+    yield "y far below 0, S near 1", F32([0.5, 0.75, 0, 0, 0]), F32([-100, -103.5, -87, -88, -1e4])
+    yield "e**y S subnormal", F32([1e-38, 1e-38, 0, 0, 1e-45]), F32([-2, -5, -10, -20, -0.0])
+    yield "y = -inf and -0 (masked rows)", F32([0.5, -1, 2, 0, 0]), F32([-np.inf, -0.0, -1,
+                                                                          -np.inf, -2])
+    yield "y = -NaN", F32([0.5, -1, 2, 0, 0]), -np.abs(F32([np.nan, -1, -2, -3, -4]))
+    dy = F32([2.0 ** 30, 0, 0, 0, 0])
+    limit = (94 - 30) / 1.4428                 # log_softmax_fast_ok's largest y for S = 2**30
+    for side, top in (("below", np.nextafter(F32(limit), F32(0))), ("above", F32(limit + 1e-3))):
+        yield f"largest y just {side} the fast form's", dy, F32([top, 0, -1, -2, -100])
+    yield "long row", F32(rng.standard_normal(3000)), F32(rng.uniform(-40, 0, 3000))
 
 
 def _in_both_layouts(function, *rows):
@@ -115,3 +151,100 @@ def test_softmax_backward_cancelling_dy(name):
     larger = np.abs(yw) * np.maximum(np.abs(dyw), np.abs(dyw * yw).sum(axis=-1, keepdims=True))
     got = getattr(fa, name).backward(dy, y, axis=-1)
     R.assert_ulp(got, ref, F32, BOUND, {"y": y}, scale=larger, label=f"{name} backward")
+
+
+def test_log_softmax_backward_lane_tails():
+    """Rows of every length 1..70 (the plain sum's 32 lanes, their tail and the
+    lane order), along the last axis, several rows at once."""
+    rng = np.random.default_rng(16)
+    for n in range(1, 71):
+        dy = F32(rng.standard_normal((3, n)) * np.exp2(rng.integers(-20, 20, (3, n))))
+        y = F32(rng.uniform(-60, 0, (3, n)))
+        dyw, yw = dy.astype(R.WIDE), y.astype(R.WIDE)
+        s = dyw.sum(axis=-1, keepdims=True)
+        ref = dyw - np.exp(yw) * s
+        larger = np.maximum(np.abs(dyw), np.exp(yw) * np.abs(s))
+        got = fa.log_softmax.backward(dy, y, axis=-1)
+        R.assert_ulp(got, ref, F32, BOUND, {"dy": dy, "y": y}, scale=larger, label=f"n = {n}")
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0 ** -30, 2.0 ** 30])
+def test_log_softmax_backward_sum_switch_over(scale):
+    """Rows whose |S| sits around the plain sum's bound (|S| >= D 2**-23 sum |dy|,
+    D = 32 + ceil(n / 32)): a pair +-b cancels to leave S = c, for c across the
+    bound, so the rows take either sum; both within the bound, on rows of 1000."""
+    n = 1000
+    rng = np.random.default_rng(17)
+    base = F32(rng.uniform(-1, 1, n - 2))
+    base -= F32(base.astype(np.float64).sum() / (n - 2))     # sum near 0
+    rows = []
+    for c in np.geomspace(1e-6, 1e2, 40):
+        row = np.concatenate([base, F32([c, 0.0])]) * F32(scale)
+        rows.append(row)
+    dy = np.stack(rows)
+    y = np.tile(F32(rng.uniform(-12, 0, n)), (len(rows), 1))
+    dyw, yw = dy.astype(R.WIDE), y.astype(R.WIDE)
+    s = dyw.sum(axis=-1, keepdims=True)
+    ref = dyw - np.exp(yw) * s
+    larger = np.maximum(np.abs(dyw), np.exp(yw) * np.abs(s))
+    got = fa.log_softmax.backward(dy, y, axis=-1)
+    R.assert_ulp(got, ref, F32, BOUND, {"dy": dy, "y": y}, scale=larger, label="switch-over")
+
+
+@pytest.mark.one_backend
+def test_log_softmax_backward_fast_form_backends_agree():
+    """The Numba and the native kernels give the same bits on the fast form's edge
+    rows, along the last axis, in place too."""
+    import fastact.backends  # noqa: F401
+    for label, dy, y in fast_form_rows():
+        results = []
+        for name in ("numba", "cython"):
+            with fa.use_backend(name):
+                got = fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)
+                inplace = dy[None, :].copy()
+                fa.log_softmax.backward(inplace, y[None, :], axis=-1, out=inplace)
+            np.testing.assert_array_equal(got, inplace, err_msg=f"{label}: in place, {name}")
+            results.append(got.view(np.uint32))
+        _assert_same_bits(results[0], results[1], label)
+
+
+def _assert_same_bits(a, b, label):
+    """uint32 views equal bit for bit, NaN payloads and signs aside (as
+    test_bit_identity.py compares the backends)."""
+    nan_a, nan_b = np.isnan(a.view(F32)), np.isnan(b.view(F32))
+    np.testing.assert_array_equal(nan_a, nan_b, err_msg=label)
+    np.testing.assert_array_equal(a[~nan_a], b[~nan_b], err_msg=label)
+
+
+_LEVEL_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+import numpy as np, fastact as fa
+import test_softmax_float32 as t
+from fastact.backends import choice as _backend
+with fa.use_backend("cython"):
+    out = [fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)[0].view(np.uint32).tolist()
+           for _, dy, y in t.fast_form_rows()]
+print(json.dumps({{"level": _backend.native_module().simd_level(), "out": out}}))
+"""
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("simd", ["v3", "baseline"])
+def test_log_softmax_backward_fast_form_lower_simd_levels(simd):
+    """The native kernels built for AVX2 and for the x86-64 baseline (their GCC
+    vectors lowered to narrower registers) give Numba's bits on the same rows."""
+    from fastact.backends import choice as _backend
+    if _backend.native_module().simd_level() not in ("x86-64-v3", "x86-64-v4"):
+        pytest.skip("needs an x86-64 CPU with AVX2 or more")
+    env = dict(os.environ, FASTACT_SIMD=simd)
+    r = subprocess.run([sys.executable, "-c",
+                        _LEVEL_SCRIPT.format(tests=os.path.dirname(__file__))],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["level"] == ("baseline" if simd == "baseline" else "x86-64-v3")
+    with fa.use_backend("numba"):
+        for (label, dy, y), bits in zip(fast_form_rows(), result["out"]):
+            want = fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)[0].view(np.uint32)
+            _assert_same_bits(np.asarray(bits, np.uint32), want, label)

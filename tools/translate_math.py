@@ -619,7 +619,9 @@ def math_roots():
 ROW_FUNCTIONS = ("shifted_exp", "shifted_exp32", "log_softmax_term32", "log_sum", "log_sum32",
                  "log_softmax_value", "log_softmax_value32", "softmax_gradient",
                  "softmax_gradient32", "log_softmax_gradient", "log_softmax_gradient32",
-                 "log_softmax_split", "log_softmax_gradient_scaled",
+                 "log_softmax_sum_ok", "log_softmax_fast_ok", "log_softmax_row_form",
+                 "log_softmax_gradient_fast", "log_softmax_gradient_unclamped",
+                 "log_softmax_needs_floor",
                  "prelu_value", "prelu_derivative", "prelu_dweight_share",
                  "prelu_dweight_terms", "compensated_add", "compensated_result",
                  "glu_value_and_derivative", "glu_value_narrow")
@@ -627,7 +629,11 @@ ROW_ARGUMENT_TYPES = {"shifted_exp32": [F32] * 2, "log_softmax_term32": [F32] * 
                       "log_softmax_value32": [F32] * 4,
                       "softmax_gradient32": [F32, F32, F64, F32],
                       "log_softmax_gradient32": [F32, F32, F64],
-                      "log_softmax_gradient_scaled": [F32, F32, F32, F32, I32]}
+                      "log_softmax_sum_ok": [F64, F32, I64],
+                      "log_softmax_fast_ok": [F64, I32],
+                      "log_softmax_gradient_fast": [F32] * 6,
+                      "log_softmax_gradient_unclamped": [F32] * 5,
+                      "log_softmax_needs_floor": [I32, F32]}
 
 
 def row_roots():

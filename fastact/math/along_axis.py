@@ -204,38 +204,132 @@ def log_softmax_gradient32(dy, y, s):
     return _f64(dy) - _scale64(_f64(f) + _f64(f_lo), k) * s
 
 
+# ---- log_softmax's backward pass on float32 rows, the fast form ------------------
+# dx = dy - e**y S is measured against the larger M of |dy| and e**y |S|
+# (tests/test_accuracy.py), within 4 float32 ulps of M.  A row takes the fast form
+# when log_softmax_fast_ok holds, which real gradients meet (y <= 0, |S| below
+# 2**94); the other rows take log_softmax_gradient32 (float64 math).
+#
+# The error of the fast form, in ulps of M (an error d M counts less than d 2**24
+# ulps, since M < 2**24 ulp(M)):
+# * S: the plain sum (log_softmax_sum_ok) within 2**-28 |S|: < 1/16 ulp; the pair
+#   (hi + lo) 2**j holds the float64 S to 2**-48;
+# * e**y = 2**k f: f = e**r by a degree-6 polynomial (_G2.._G6, a minimax fit of
+#   the relative error of e**r on |r| <= 0.3467, 2**-28.3 in exact arithmetic) in
+#   float32 Horner form (its roundings: 1.05 2**-24 on a grid of 2M points r);
+#   r = y - k ln 2 rounded once (half an ulp of |r| < 0.35: 2**-26 relatively).
+#   Measured over every float32 y in [-191, 88] (F = f 2**(k + j + 30) against
+#   e**y 2**(j + 30) in float64, for j = -60, 0, 60, 150; j only scales F by an
+#   exact power of two): at most 1.293 2**-24 relatively, below 1.3 ulps of M;
+# * dy - F t_lo rounded (t_lo < 2**-24 t_hi): at most 1 ulp of M;
+# * the last fma rounds once: |dx| <= 2M, at most 1 ulp of M.
+# In all below 3.4 ulps (the most seen on random rows: 2.3).  Where S is the
+# compensated sum instead, its own error (u |S| + (n u)**2 sum |dy|, u = 2**-53)
+# takes the place of the 1/16.
+#
+# 2**k f 2**j, S's binary exponent j folded in, is a normal float32
+# F = f 2**(k + j + 30) (30: LSM_SHIFT) for every element: the row's y are
+# clamped from below at y_floor, where e**y |S| < 2**-151 (under half the smallest
+# subnormal: dx rounds to dy, or to a signed zero for a zero dy; within 1 ulp of
+# the 2**-149 floor), and y_top (the largest y, or 0 where every y is negative)
+# bounds k + j from above; the pair t = (hi + lo) 2**-30 takes the 2**-30 back.
+# The products F t stay exact inside the two fmas, so a tiny or subnormal
+# e**y S is rounded once, with dx.
+
+_SUM_LANES_LOG2 = 5
+SUM_LANES = 1 << _SUM_LANES_LOG2    # lanes of the plain sum (in both backends: its bits)
+LSM_SHIFT = 30
+_LOG2E32 = _F32(1.4426950408889634)
+_MAGIC32 = _F32(12582912.0)          # 1.5 * 2**23: adding it rounds to an integer
+_LN2_HI32 = _F32(0.693145751953125)  # 12 trailing zero bits: k _LN2_HI32 exact (|k| < 2**11)
+_LN2_LO32 = _F32(1.4286068203094172e-06)
+# e**r = 1 + r + r**2 (_G2 + r (_G3 + ...)) on |r| <= 0.3467: Lawson's iteration
+# (weighted least squares on 4001 Chebyshev nodes) for the least largest relative
+# error, the coefficients then rounded to float32
+_G2 = _F32(float.fromhex('0x1.fffffc0000000p-2'))
+_G3 = _F32(float.fromhex('0x1.5554920000000p-3'))
+_G4 = _F32(float.fromhex('0x1.5558f20000000p-5'))
+_G5 = _F32(float.fromhex('0x1.123a0a0000000p-7'))
+_G6 = _F32(float.fromhex('0x1.6a23f20000000p-10'))
+_SUM_TRUST = 2.0 ** -23     # log_softmax_sum_ok's factor: (depth) 2**-51 2 over 2**-28
+
+
 @njit(inline="always")
-def log_softmax_split(s):
-    """A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32:
-    for log_softmax_gradient_scaled."""
+def log_softmax_sum_ok(total, a, n):
+    """Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64
+    lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of
+    the exact S, given ``a``, the float32 sum of |dy| in the same lanes.  Each dy
+    passes through at most ceil(n / SUM_LANES) + 5 roundings of 2**-53, fewer than
+    D = ceil(n / SUM_LANES) + SUM_LANES, so the error is at most D 2**-52 sum |dy|;
+    a float32 sum of nonnegative terms with D roundings is at least
+    sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a
+    suffices.  False for an inf or NaN total or a (inf)."""
+    depth = ((n + (SUM_LANES - 1)) >> _SUM_LANES_LOG2) + SUM_LANES
+    bound = _f64(a) * (_f64(depth) * _SUM_TRUST)
+    return (total - total == 0.0) & (abs(total) >= bound) & (depth <= 4194304)
+
+
+@njit(inline="always")
+def log_softmax_fast_ok(s, y_key):
+    """Whether a row with sum S = s takes log_softmax_gradient_fast: s finite, and
+    k + j + 30 <= 124 for every element (k = round(y log2 e), j S's binary exponent,
+    as in log_softmax_row_form).  y_key is the largest bit pattern of the row's y
+    as a signed integer: negative where every y has its sign bit set (y <= -0, or
+    a -NaN, which the fast form passes on), else the bits of the largest y (+inf or
+    a +NaN fails).  y_top log2e < y_top 1.4428 <= 94 - j keeps k <= 94 - j."""
+    j = ((bits_from_float(s) >> 52) & 0x7FF) - 1023
+    y_top = 0.0 if y_key < 0 else _f64(float32_from_bits(y_key))
+    return (s - s == 0.0) & (y_top * 1.4428 <= _f64(94 - j))
+
+
+@njit(inline="always")
+def log_softmax_row_form(s):
+    """A finite S as the row's constants of log_softmax_gradient_fast: -(hi + lo) 2**-30
+    (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the rounding
+    constant 1.5 2**23 + j + 157, which leaves k + j + 157 in the low bits of t (the
+    exponent field of 2**(k + j + 30) once shifted), and y_floor: y >= y_floor keeps
+    k >= -154 - j (y_floor log2e >= (-154 - j) 0.99993, 0.4 above -154.4 - j even after
+    float32 rounding, and k >= y log2e - 0.51), so that 2**(k + j + 30) f >= 2**-124 .707
+    is normal, while e**y_floor |S| < 2**(-154 + 0.5 + 1) < 2**-151."""
     j = ((bits_from_float(s) >> 52) & 0x7FF) - 1023
     m = s * _pow2_64(-j)
     hi = _F32(m)
-    return hi, _F32(m - _f64(hi)), j
-
-
-_Y_LIMIT = _F32(2000.0)     # e**y is 0 or inf well before, and the reduction still exact
-_DY_LIMIT = _F32(2.0 ** 100)
+    lo = _F32(m - _f64(hi))
+    down = _F32(2.0 ** -LSM_SHIFT)
+    magic = _F32(_f64(j + (LSM_SHIFT + 127)) + _f64(_MAGIC32))
+    return -(hi * down), -(lo * down), magic, _F32(_f64(-154 - j) * 0.6931)
 
 
 @njit(inline="always")
-def log_softmax_gradient_scaled(dy, y, s_hi, s_lo, j):
-    """dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j
-    (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are
-    at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product
-    (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then
-    subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|.
-    Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and
-    e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN)."""
-    k, p, p_lo = _f32m.reduce_exp_pair(_f32m._clamp(y, -_Y_LIMIT, _Y_LIMIT))
-    f = _F32_ONE + p
-    f_lo = ((_F32_ONE - f) + p) + p_lo
-    t = f * s_hi
-    t_lo = fma(f, s_hi, -t) + fma(f_lo, s_hi, f * s_lo)
-    e = k + j
-    e = -252 if e < -252 else e
-    e = 140 if e > 140 else e
-    return (dy - _f32m._scale(t, e)) - _f32m._scale(t_lo, e)
+def log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, magic):
+    """dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic,
+    with the row's constants from log_softmax_row_form (nt_hi + nt_lo =
+    -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by
+    _G2.._G6, the power of two from t's bits (t = magic + k, its low 9 bits
+    k + j + 157 in [3, 251]: log_softmax_fast_ok and y_floor), both products inside
+    fmas.  The bound: the comment above SUM_LANES."""
+    t = fma(v, _LOG2E32, magic)
+    kf = t - magic
+    r = fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, v))
+    q = fma(fma(fma(fma(fma(_G6, r, _G5), r, _G4), r, _G3), r, _G2), r, _F32_ONE)
+    f = fma(q, r, _F32_ONE)
+    big = f * float32_from_bits(bits_from_float32(t) << 23)
+    return fma(big, nt_hi, fma(big, nt_lo, dy))
+
+
+@njit(inline="always")
+def log_softmax_gradient_fast(dy, y, nt_hi, nt_lo, magic, y_floor):
+    """log_softmax_gradient_unclamped of y clamped from below at y_floor."""
+    v = y_floor if y_floor > y else y            # keeps a NaN
+    return log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, magic)
+
+
+@njit(inline="always")
+def log_softmax_needs_floor(y_key, y_floor):
+    """Whether a row's y may lie below y_floor: false where every y is negative
+    (y_key < 0: then y_key is the bit pattern of the most negative y, or of a
+    -inf or -NaN, the largest magnitude) and that one is at least y_floor."""
+    return not ((y_key < 0) & (float32_from_bits(y_key) >= y_floor))
 
 
 @njit(inline="always")
@@ -390,6 +484,7 @@ def _log_sum_of(s, err):
 
 _SIGN_OFF32 = 0x7FFFFFFF
 _KEY32_NEG_INF = int(np.float32(-np.inf).view(np.int32)) ^ _SIGN_OFF32
+_KEY32_SMALLEST = -2 ** 31     # below every float32's bits as a signed integer
 
 
 @njit(inline="always")
@@ -641,25 +736,71 @@ def _gradient(dy, y, i, mode, s, narrow):
 
 
 @njit(inline="always")
-def _scaled_row_ok(dy, base, n, s):
-    """The conditions of log_softmax_gradient_scaled: S finite and not 0, every
-    |dy| <= 2**100."""
-    if not (s - s == 0.0 and s != 0.0):
-        return False
-    large = False
+def _plain_sum_row(dy, y, base, n, lane_s, lane_a, lane_y):
+    """One pass over a float32 row of log_softmax's backward pass: the plain sum of
+    dy (SUM_LANES float64 lanes, then the lanes added pairwise), the float32 sum of
+    |dy| in the same lanes and order, and the largest bit pattern of y as a signed
+    integer (for log_softmax_sum_ok, log_softmax_fast_ok, log_softmax_needs_floor)."""
+    for lane in range(SUM_LANES):
+        lane_s[lane] = 0.0
+        lane_a[lane] = _F32_ZERO
+        lane_y[lane] = _KEY32_SMALLEST
+    full = n // SUM_LANES * SUM_LANES
+    for k in range(0, full, SUM_LANES):
+        for lane in range(SUM_LANES):
+            i = _at(base + k + lane)
+            g = _F32(dy[i])
+            lane_s[lane] += _f64(g)
+            lane_a[lane] += abs(g)
+            lane_y[lane] = max(lane_y[lane], bits_from_float32(_F32(y[i])))
+    for k in range(full, n):
+        i = _at(base + k)
+        g = _F32(dy[i])
+        lane_s[k - full] += _f64(g)
+        lane_a[k - full] += abs(g)
+        lane_y[k - full] = max(lane_y[k - full], bits_from_float32(_F32(y[i])))
+    # the lanes added pairwise, lane l + w into lane l for w = 16, 8, .., 1 (a chain of
+    # 32 additions cost more than the row's loop, in C)
+    w = SUM_LANES // 2
+    while w > 0:
+        for lane in range(w):
+            lane_s[lane] += lane_s[lane + w]
+            lane_a[lane] += lane_a[lane + w]
+            lane_y[lane] = max(lane_y[lane], lane_y[lane + w])
+        w //= 2
+    return lane_s[0], lane_a[0], lane_y[0]
+
+
+@njit(inline="always")
+def _log_softmax_backward_row32(dy, y, dx, base, n, lane_s, lane_e, lane_a, lane_y):
+    """log_softmax's backward pass along a float32 row of unit stride: S from the
+    plain sum where log_softmax_sum_ok trusts it, else compensated; dx by
+    log_softmax_gradient_fast where log_softmax_fast_ok holds, else in float64."""
+    total, a, y_key = _plain_sum_row(dy, y, base, n, lane_s, lane_a, lane_y)
+    if log_softmax_sum_ok(total, a, n):
+        s = total
+    else:
+        s = _weighted_sum_row(dy, y, base, n, LOG_SOFTMAX, lane_s, lane_e, True)
+    if log_softmax_fast_ok(s, y_key):
+        nt_hi, nt_lo, magic, y_floor = log_softmax_row_form(s)
+        if log_softmax_needs_floor(y_key, y_floor):
+            for k in range(n):
+                i = _at(base + k)
+                dx[i] = log_softmax_gradient_fast(_F32(dy[i]), _F32(y[i]), nt_hi, nt_lo, magic,
+                                                  y_floor)
+        else:
+            for k in range(n):
+                i = _at(base + k)
+                dx[i] = log_softmax_gradient_unclamped(_F32(dy[i]), _F32(y[i]), nt_hi, nt_lo,
+                                                       magic)
+        return
     for k in range(n):
-        large |= abs(_F32(dy[_at(base + k)])) > _DY_LIMIT
-    return not large
+        i = _at(base + k)
+        dx[i] = log_softmax_gradient32(_F32(dy[i]), _F32(y[i]), s)
 
 
 @njit(inline="always")
 def _softmax_gradient_row(dy, y, dx, base, n, mode, s, narrow):
-    if narrow and mode == LOG_SOFTMAX and _scaled_row_ok(dy, base, n, s):
-        s_hi, s_lo, j = log_softmax_split(s)
-        for k in range(n):
-            i = _at(base + k)
-            dx[i] = log_softmax_gradient_scaled(_F32(dy[i]), _F32(y[i]), s_hi, s_lo, j)
-        return
     for k in range(n):
         i = _at(base + k)
         dx[i] = _gradient(dy, y, i, mode, s, narrow)
@@ -697,9 +838,14 @@ def _softmax_backward_block(dy, y, dx, o, j, count, n, inner, mode, bs, be, narr
 def _softmax_backward_rows(dy, y, dx, n, inner, mode, r0, r1):
     narrow = dx.itemsize == 4
     if inner == 1:
-        lane_s = np.empty(_LANES)
-        lane_e = np.empty(_LANES)
+        lane_s = np.empty(SUM_LANES)       # (SUM_LANES >= _LANES)
+        lane_e = np.empty(SUM_LANES)
+        lane_a = np.empty(SUM_LANES, np.float32)
+        lane_y = np.empty(SUM_LANES, np.int64)
         for r in range(r0, r1):
+            if narrow and mode == LOG_SOFTMAX:
+                _log_softmax_backward_row32(dy, y, dx, r * n, n, lane_s, lane_e, lane_a, lane_y)
+                continue
             s = _weighted_sum_row(dy, y, r * n, n, mode, lane_s, lane_e, narrow)
             _softmax_gradient_row(dy, y, dx, r * n, n, mode, s, narrow)
         return

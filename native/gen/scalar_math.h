@@ -2050,34 +2050,69 @@ FA_INLINE double fa_log_softmax_gradient32(float dy, float y, double s)
     return ((double)(dy)) - ((fa_scale_axis(((double)(f)) + ((double)(f_lo)), k)) * s);
 }
 
-/* fastact/math/along_axis.py: log_softmax_split: A finite S = (hi + lo) 2**j with hi + lo in [1, 2) (or 0), hi and lo float32: for log_softmax_gradient_scaled. */
-FA_INLINE void fa_log_softmax_split(double s, float *out0, float *out1, int64_t *out2)
+/* fastact/math/along_axis.py: log_softmax_sum_ok: Whether the plain sum ``total`` of a row's n float32 dy (SUM_LANES float64 lanes, then the lanes pairwise: _plain_sum_row) is within 2**-28 |total| of the exact S, given ``a``, the float32 sum of |dy| in the same lanes. Each dy passes through at most ceil(n / SUM_LANES) + 5 roundings of 2**-53, fewer than D = ceil(n / SUM_LANES) + SUM_LANES, so the error is at most D 2**-52 sum |dy|; a float32 sum of nonnegative terms with D roundings is at least sum |dy| (1 - D 2**-24) >= sum |dy| / 2 for D <= 2**22: |total| >= D 2**-23 a suffices. False for an inf or NaN total or a (inf). */
+FA_INLINE int fa_log_softmax_sum_ok(double total, float a, int64_t n)
+{
+    int64_t depth;
+    double bound;
+    depth = ((n + (32 - 1)) >> 5) + 32;
+    bound = ((double)(a)) * (((double)(depth)) * (1.1920928955078125e-07));
+    return (((total - total) == 0.0) & ((fabs(total)) >= bound)) & (depth <= 4194304);
+}
+
+/* fastact/math/along_axis.py: log_softmax_fast_ok: Whether a row with sum S = s takes log_softmax_gradient_fast: s finite, and k + j + 30 <= 124 for every element (k = round(y log2 e), j S's binary exponent, as in log_softmax_row_form). y_key is the largest bit pattern of the row's y as a signed integer: negative where every y has its sign bit set (y <= -0, or a -NaN, which the fast form passes on), else the bits of the largest y (+inf or a +NaN fails). y_top log2e < y_top 1.4428 <= 94 - j keeps k <= 94 - j. */
+FA_INLINE int fa_log_softmax_fast_ok(double s, int32_t y_key)
+{
+    int64_t j;
+    double y_top;
+    j = (((fa_bits_from_double(s)) >> 52) & 2047) - 1023;
+    y_top = ((y_key < 0) ? 0.0 : (double)(fa_float_from_bits(y_key)));
+    return ((s - s) == 0.0) & ((y_top * 1.4428) <= ((double)(94 - j)));
+}
+
+/* fastact/math/along_axis.py: log_softmax_row_form: A finite S as the row's constants of log_softmax_gradient_fast: -(hi + lo) 2**-30 (S = (hi + lo) 2**j, hi + lo in [1, 2), or 0 for S = 0: j = -1023), the rounding constant 1.5 2**23 + j + 157, which leaves k + j + 157 in the low bits of t (the exponent field of 2**(k + j + 30) once shifted), and y_floor: y >= y_floor keeps k >= -154 - j (y_floor log2e >= (-154 - j) 0.99993, 0.4 above -154.4 - j even after float32 rounding, and k >= y log2e - 0.51), so that 2**(k + j + 30) f >= 2**-124 .707 is normal, while e**y_floor |S| < 2**(-154 + 0.5 + 1) < 2**-151. */
+FA_INLINE void fa_log_softmax_row_form(double s, float *out0, float *out1, float *out2, float *out3)
 {
     int64_t j;
     double m;
-    float hi;
+    float hi, lo, down, magic;
     j = (((fa_bits_from_double(s)) >> 52) & 2047) - 1023;
     m = s * (fa_pow2_f64(-j));
     hi = (float)(m);
-    *out0 = hi;
-    *out1 = (float)(m - ((double)(hi)));
-    *out2 = j;
+    lo = (float)(m - ((double)(hi)));
+    down = (float)(9.313225746154785e-10);
+    magic = (float)(((double)(j + (30 + 127))) + ((double)(12582912.0f)));
+    *out0 = -(hi * down);
+    *out1 = -(lo * down);
+    *out2 = magic;
+    *out3 = (float)(((double)((-154) - j)) * 0.6931);
 }
 
-/* fastact/math/along_axis.py: log_softmax_gradient_scaled: dy - e**y S for float32 data in float32 arithmetic, S = (s_hi + s_lo) 2**j (log_softmax_split), for a row whose S is finite and not 0 and whose |dy| are at most 2**100 (_DY_LIMIT): e**y = 2**k (f + f_lo) (reduce_exp_pair), the product (f + f_lo)(s_hi + s_lo) as a pair t + t_lo, both scaled by 2**e, e = k + j, then subtracted: within a float32 ulp or two of the larger of |dy| and e**y |S|. Where t 2**e overflows, so does dx (|dy| is too small to bring it back), and e <= 140 keeps t_lo 2**e finite (the result is -+inf, not NaN). */
-FA_INLINE float fa_log_softmax_gradient_scaled(float dy, float y, float s_hi, float s_lo, int32_t j)
+/* fastact/math/along_axis.py: log_softmax_gradient_unclamped: dy - e**v S for float32 dy and v >= y_floor (or NaN) in float32 arithmetic, with the row's constants from log_softmax_row_form (nt_hi + nt_lo = -S 2**(-j - 30)): e**v S = f 2**(k + j + 30) (hi + lo) 2**-30, f = e**r by _G2.._G6, the power of two from t's bits (t = magic + k, its low 9 bits k + j + 157 in [3, 251]: log_softmax_fast_ok and y_floor), both products inside fmas. The bound: the comment above SUM_LANES. */
+FA_INLINE float fa_log_softmax_gradient_unclamped_axis(float dy, float v, float nt_hi, float nt_lo, float magic)
 {
-    int32_t k, e;
-    float p, p_lo, f, f_lo, t, t_lo;
-    fa_reduce_exp_pair_f32(fa_clamp_f32(y, -2000.0f, 2000.0f), &k, &p, &p_lo);
-    f = 1.0f + p;
-    f_lo = ((1.0f - f) + p) + p_lo;
-    t = f * s_hi;
-    t_lo = (fmaf(f, s_hi, -t)) + (fmaf(f_lo, s_hi, f * s_lo));
-    e = k + j;
-    e = ((e < (-252)) ? -252 : e);
-    e = ((e > 140) ? 140 : e);
-    return (dy - (fa_scale_f32(t, e))) - (fa_scale_f32(t_lo, e));
+    float t, kf, r, q, f, big;
+    t = fmaf(v, 1.4426950216293335f, magic);
+    kf = t - magic;
+    r = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, v));
+    q = fmaf(fmaf(fmaf(fmaf(fmaf(0.0013814560370519757f, r, 0.008368735201656818f), r, 0.04166838899254799f), r, 0.1666652113199234f), r, 0.4999999403953552f), r, 1.0f);
+    f = fmaf(q, r, 1.0f);
+    big = f * (fa_float_from_bits((int32_t)((uint32_t)(fa_bits_from_float(t)) << 23)));
+    return fmaf(big, nt_hi, fmaf(big, nt_lo, dy));
+}
+
+/* fastact/math/along_axis.py: log_softmax_gradient_fast: log_softmax_gradient_unclamped of y clamped from below at y_floor. */
+FA_INLINE float fa_log_softmax_gradient_fast(float dy, float y, float nt_hi, float nt_lo, float magic, float y_floor)
+{
+    float v;
+    v = ((y_floor > y) ? y_floor : y);
+    return fa_log_softmax_gradient_unclamped_axis(dy, v, nt_hi, nt_lo, magic);
+}
+
+/* fastact/math/along_axis.py: log_softmax_needs_floor: Whether a row's y may lie below y_floor: false where every y is negative (y_key < 0: then y_key is the bit pattern of the most negative y, or of a -inf or -NaN, the largest magnitude) and that one is at least y_floor. */
+FA_INLINE int fa_log_softmax_needs_floor(int32_t y_key, float y_floor)
+{
+    return !((y_key < 0) & ((fa_float_from_bits(y_key)) >= y_floor));
 }
 
 /* fastact/math/along_axis.py: prelu_value */
@@ -2146,5 +2181,6 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
 #define fa_leaky_relu6_lanes_ok fa_leaky_relu_lanes_ok
 #define fa_hardshrink_derivative_from_y_f32 fa_softshrink_derivative_from_y_f32
+#define fa_log_softmax_gradient_unclamped fa_log_softmax_gradient_unclamped_axis
 
 #endif
