@@ -143,10 +143,9 @@ def shape_for(case, n):
 
 def bytes_moved(case, pass_, dtype, n):
     """Bytes a pass must read and write: forward reads x and writes y (2 arrays of x's size);
-    backward reads dy and x (softmax family: y) and writes dx (3), backward_from_y dy and y
-    (3); value_and_derivative
-    reads x and writes y and f'(x) (3).  glu's output is half of x: forward 1.5, backward
-    2.5.  prelu's weight and its gradient are negligible."""
+    backward reads dy and x (softmax family: y) and writes dx (3), backward_from_y reads dy
+    and y (3); value_and_derivative reads x and writes y and f'(x) (3).  glu's output is
+    half of x: forward 1.5, backward 2.5.  prelu's weight and its gradient are negligible."""
     import numpy as np
     arrays = {"forward": 2, "backward": 3, "backward_from_y": 3, "value_and_derivative": 3}[pass_]
     if case.kind == registry.GATED:

@@ -764,8 +764,8 @@ def softplus_value_and_derivative(x, beta, threshold):
 @njit(inline="always")
 def _softplus_first_linear(beta, threshold):
     """The smallest float32 x with beta x > threshold (beta > 0: the test is monotone
-    in x), from _softplus_edge: its c's neighbour down, c or c's neighbour up; a loop
-    invariant, so that the test costs one comparison."""
+    in x), from _softplus_edge: c's float32 neighbour down, c itself or c's neighbour
+    up; a loop invariant, so that the test costs one comparison."""
     c, below, at_c, at_below = _softplus_edge(beta, threshold)
     cd = _d(c)
     above = _d(_f(cd + abs(cd) * _SP_NEIGHBOUR))

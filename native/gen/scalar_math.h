@@ -1509,7 +1509,7 @@ FA_INLINE void fa_softplus_value_and_derivative_f32(float x, double beta, double
     *out1 = d;
 }
 
-/* fastact/math/elementwise_f32.py: _softplus_first_linear: The smallest float32 x with beta x > threshold (beta > 0: the test is monotone in x), from _softplus_edge: its c's neighbour down, c or c's neighbour up; a loop invariant, so that the test costs one comparison. */
+/* fastact/math/elementwise_f32.py: _softplus_first_linear: The smallest float32 x with beta x > threshold (beta > 0: the test is monotone in x), from _softplus_edge: c's float32 neighbour down, c itself or c's neighbour up; a loop invariant, so that the test costs one comparison. */
 FA_INLINE float fa_softplus_first_linear_f32(double beta, double threshold)
 {
     float c, below;
