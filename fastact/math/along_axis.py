@@ -132,25 +132,48 @@ def shifted_exp32(v, m):
 
 TERM_SCALE = 2.0 ** 64
 _TERM_SCALE32 = _F32(TERM_SCALE)
-_TWO_M50 = _F32(2.0 ** -50)
-
-
-@njit(inline="always")
-def shifted_exp32_up(v, m):
-    """e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms
-    of a row whose sum is tiny would each carry the rounding of a float32
-    subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product
-    rounds once)."""
-    k, f = _shifted_exp32_parts(v, m)
-    return f * _f32m._pow2(k + 114) * _TWO_M50
+_TERM_FLOOR = _F32(-130.0)     # e**-130 2**64 is a normal float32; the terms below it are
+                               # far below what a float32 log_softmax can show (see below)
 
 
 @njit(inline="always")
 def log_softmax_term32(v, m):
-    """log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the
-    2**64 of an element equal to the max (exactly, in float32: its e is 1), which
-    the caller counts apart; NaN for an inf - inf."""
-    return _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if v == m else _F32_ZERO))
+    """log_softmax's term of the row sum for float32 v <= m (or NaN): e**(v - m) 2**64,
+    less the 2**64 of an element equal to the max (exactly, in float32: its e is 1),
+    which the caller counts apart; NaN for an inf - inf.
+
+    A plain float32 exponential, with no pair for 1 + p: log s needs each term only
+    to a relative error e, since the lanes then hold R = s - c (c the count of the
+    max's elements, c >= 1) within e R, which moves log s by at most e R / s <=
+    e log(1 + R) <= e log s <= e |y| for every y = (v - m) - log s of the row (y <=
+    -log s; x / (1 + x) <= log(1 + x)).  So e is a relative error of every y, at
+    most e 2**24 ulp of it.  Here e <= 2.2 2**-24 (at most 2.2 ulp in y; with the
+    value pass's own rounding, within 3): v - m = hi + lo exactly (TwoSum), lo
+    added to the reduced argument r (|r| <= 0.35, exact before its last two
+    roundings: 2**-24 |r| <= 0.35 2**-24 in e**r), the polynomial of reduce_exp
+    (its truncation below 0.05 2**-24), p rounded (|p| <= 0.42: 2**-26, relative
+    to 1 + p >= 0.7: 0.71 2**-24) and the one rounding of (1 + p) 2**(k + 64) as
+    an fma (2**-24): every term is a normal float32 (hi is floored at -130, where
+    k + 64 >= -124), so no subnormal rounding enters.  The floor changes a term
+    below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled): n of them move
+    log s by n 3.5e-57, below 2**-149 (the least float32) for any n < 2**38."""
+    hi = v - m                      # TwoSum, without _difference32's test for an
+    v_part = hi + m                 # infinite hi: `low` below covers it
+    lo = (v - v_part) + (-m - (hi - v_part))
+    low = hi < _TERM_FLOOR
+    lo = _F32_ZERO if low else lo
+    x = _TERM_FLOOR if low else hi
+    t = fma(x, _f32m._LOG2E, _f32m._ROUND_MAGIC)
+    kf = t - _f32m._ROUND_MAGIC
+    k = bits_from_float32(t) - _f32m._MAGIC_BITS
+    r = fma(-kf, _f32m._LN2_LO, fma(-kf, _f32m._LN2_HI, x)) + lo
+    r2 = r * r
+    poly = fma(fma(fma(_f32m._E5, r, _f32m._E4), r2, fma(_f32m._E3, r, _f32m._E2)), r2,
+               fma(_f32m._E1, r, _f32m._E0))
+    p = fma(r2, poly, r)
+    scale = _f32m._pow2(k + 64)
+    e = fma(p, scale, scale)
+    return _f64(e - (_TERM_SCALE32 if v == m else _F32_ZERO))
 
 
 @njit(inline="always")

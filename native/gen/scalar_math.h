@@ -1944,19 +1944,28 @@ FA_INLINE float fa_shifted_exp32(float v, float m)
     return fa_scale_low_f32(f, k);
 }
 
-/* fastact/math/along_axis.py: shifted_exp32_up: e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms of a row whose sum is tiny would each carry the rounding of a float32 subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product rounds once). */
-FA_INLINE float fa_shifted_exp32_up_axis(float v, float m)
-{
-    int32_t k;
-    float f;
-    fa_shifted_exp32_parts_axis(v, m, &k, &f);
-    return (f * (fa_pow2_f32(k + 114))) * (8.881784197001252e-16f);
-}
-
-/* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart; NaN for an inf - inf. */
+/* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v <= m (or NaN): e**(v - m) 2**64, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart; NaN for an inf - inf. */
 FA_INLINE double fa_log_softmax_term32(float v, float m)
 {
-    return (double)((fa_shifted_exp32_up_axis(v, m)) - ((v == m) ? 1.8446744073709552e+19f : 0.0f));
+    float hi, v_part, lo, x, t, kf, r, r2, poly, p, scale, e;
+    int low;
+    int32_t k;
+    hi = v - m;
+    v_part = hi + m;
+    lo = (v - v_part) + ((-m) - (hi - v_part));
+    low = hi < (-130.0f);
+    lo = (low ? 0.0f : lo);
+    x = (low ? (-130.0f) : hi);
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    k = (fa_bits_from_float(t)) - 1262485504;
+    r = (fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, x))) + lo;
+    r2 = r * r;
+    poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
+    p = fmaf(r2, poly, r);
+    scale = fa_pow2_f32(k + 64);
+    e = fmaf(p, scale, scale);
+    return (double)(e - ((v == m) ? 1.8446744073709552e+19f : 0.0f));
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
