@@ -529,11 +529,12 @@ def _row_max32(x, base, n, sign):
 @njit(inline="always")
 def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
     """_softmax_row for float32 data, in float32 arithmetic but for the sums:
-    _LANES float64 lanes, plain (float32 terms in [0, 1]: the float64 sum of
-    n of them is within n 2**-53 of the exact one).  log_softmax needs
-    s - 1 to full relative precision: the elements equal to the max (their
-    term is exactly 1) are counted apart in lane_e, and the lanes of the
-    others sum to s - 1 directly."""
+    _LANES float64 lanes, plain (float32 terms e**(v - m) 2**64 from
+    _term32_up, all >= 0: the float64 sum of n of them is within n 2**-53 of
+    the exact one).  softmax stores each term and softmax_scaled32 divides it
+    by the sum.  log_softmax needs s - 1 to full relative precision: the
+    elements equal to the max (their term is exactly 2**64) are counted apart
+    in lane_e, and the lanes of the others sum to (s - 1) 2**64 directly."""
     sign = _F32(-1.0) if mode == SOFTMIN else _F32_ONE
     m = _row_max32(x, base, n, sign)
     store = mode != LOG_SOFTMAX
