@@ -114,24 +114,27 @@ _TERM_FLOOR = _F32(-130.0)     # e**-130 2**64 is a normal float32; the terms be
 @njit(inline="always")
 def _term32_up(v, m):
     """e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal
-    float32 within a relative 2.2 2**-24 (the terms below e**-130 2**64 raised to it).
+    float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised
+    to it), for log_softmax's sum (log_softmax_term32).
 
-    The sums of the softmax family on float32 rows take these terms.  log_softmax
-    (log_softmax_term32): a plain float32 exponential, with no pair for 1 + p: log s needs each term only
-    to a relative error e, since the lanes then hold R = s - c (c the count of the
-    max's elements, c >= 1) within e R, which moves log s by at most e R / s <=
-    e log(1 + R) <= e log s <= e |y| for every y = (v - m) - log s of the row (y <=
-    -log s; x / (1 + x) <= log(1 + x)).  So e is a relative error of every y, at
-    most e 2**24 ulp of it.  Here e <= 2.2 2**-24 (at most 2.2 ulp in y; with the
-    value pass's own rounding, within 3): v - m = hi + lo exactly (TwoSum), lo
-    added to the reduced argument r (|r| <= 0.35, exact before its last two
-    roundings: 2**-24 |r| <= 0.35 2**-24 in e**r), the polynomial of reduce_exp
-    (its truncation below 0.05 2**-24), p rounded (|p| <= 0.42: 2**-26, relative
-    to 1 + p >= 0.7: 0.71 2**-24) and the one rounding of (1 + p) 2**(k + 64) as
-    an fma (2**-24): every term is a normal float32 (hi is floored at -130, where
-    k + 64 >= -124), so no subnormal rounding enters.  The floor changes a term
-    below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled): n of them move
-    log s by n 3.5e-57, below 2**-149 (the least float32) for any n < 2**38."""
+    A plain float32 exponential, with no pair for 1 + p: log s needs each term
+    only to a relative error e, since the lanes then hold R = s - c (c >= 1 the
+    count of the max's elements) within e R, which moves log s by at most
+    e R / s <= e log(1 + R) <= e log s <= e |y| for every y = (v - m) - log s of
+    the row (y <= -log s; x / (1 + x) <= log(1 + x)).  So e is a relative error
+    of every y: at most 2.3 ulp of it, and with the value pass's two roundings
+    (log_softmax_value32: 1.5 ulp) within 3.8.  The parts of e: v - m = hi + lo
+    exactly (TwoSum), lo added to the reduced argument r (|r| <= 0.35, exact
+    before its last two roundings, 2**-26 each: 0.5 2**-24 in e**r), the
+    polynomial of reduce_exp (truncation 0.14 2**-24 of 1 + p >= 0.7; its
+    evaluation, r**2 poly <= 0.07 to a few roundings: 0.25 2**-24), p rounded
+    (|p| <= 0.42: 2**-26 of 1 + p: 0.36 2**-24) and the one rounding of
+    (1 + p) 2**(k + 64) in an fma (2**-24): every term is a normal float32 (hi
+    is floored at -130, where k + 64 >= -124), so no subnormal rounding enters.
+    Measured over every float32 hi in [-130, 0] (lo = 0): 1.51 2**-24.  The
+    floor turns a term below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled):
+    n of them move log s by n 3.5e-57, below 2**-149 (the least float32) for any
+    n < 2**38."""
     hi = v - m                      # TwoSum, without _difference32's test for an
     v_part = hi + m                 # infinite hi: `low` below covers it
     lo = (v - v_part) + (-m - (hi - v_part))
@@ -160,14 +163,32 @@ def log_softmax_term32(v, m):
 
 @njit(inline="always")
 def softmax_term32(v, m):
-    """softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v, m, stored
-    in y and summed to t = s 2**64 (_term32_up).  softmax_scaled32 then gives
-    y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n):
-    within 2.2 2**-24 relative before its one rounding (e' 2.2 2**-24, the
-    float64 sum n 2**-53, the pair 2**-48), so within 2.7 ulp; a subnormal y
-    rounds once.  A term below e**-130 gives y <= 3.5e-57, 0 in float32.  An
-    all -inf row keeps m = -inf: every term is NaN, as 0 / 0 would be."""
-    return _term32_up(v, m)
+    """softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or
+    NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y =
+    e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n).
+
+    Unlike log_softmax's (_term32_up), y takes each term's error twice, its own
+    and, through t, the others': so e' keeps 1 + p as a pair (reduce_exp_pair)
+    and rounds once, within a relative 1.05 2**-24 (measured over every float32
+    v - m in [-130, 0]: 1.0 2**-24, the final rounding; the low part of an
+    inexact v - m enters as lo (1 + p), exact to first order, lo**2 <= 2**-34).
+    The lighter _term32_up (1.51 2**-24 measured alike) would double that into
+    about 4 ulp of y, over the bound.  y is then
+    within 2.1 2**-24 relative before its one rounding (the float64 sum n 2**-53,
+    the pair 2**-48): 2.6 ulp.  The floor, the scaling by 2**64 (never
+    subnormal: k + 64 >= -124) and v == m (e' = 2**64 exactly) as in _term32_up;
+    a term below e**-130 gives y <= 3.5e-57, 0 in float32.  An all -inf row
+    keeps m = -inf: every term is NaN, as 0 / 0 would be."""
+    hi = v - m                      # TwoSum, as in _term32_up
+    v_part = hi + m
+    lo = (v - v_part) + (-m - (hi - v_part))
+    low = hi < _TERM_FLOOR
+    lo = _F32_ZERO if low else lo
+    k, p, p_lo = _f32m.reduce_exp_pair(_TERM_FLOOR if low else hi)
+    small = fma(lo, p, lo) + p_lo
+    one_p = _F32_ONE + p
+    one_p_lo = (_F32_ONE - one_p) + p
+    return (one_p + (one_p_lo + small)) * _f32m._pow2(k + 64)
 
 
 @njit(inline="always")

@@ -1916,7 +1916,31 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative 2.2 2**-24 (the terms below e**-130 2**64 raised to it). */
+/* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
+FA_INLINE float fa_softmax_term32(float v, float m)
+{
+    float hi, v_part, lo, p, p_lo, small, one_p, one_p_lo;
+    int low;
+    int32_t k;
+    hi = v - m;
+    v_part = hi + m;
+    lo = (v - v_part) + ((-m) - (hi - v_part));
+    low = hi < (-130.0f);
+    lo = (low ? 0.0f : lo);
+    fa_reduce_exp_pair_f32((low ? (-130.0f) : hi), &k, &p, &p_lo);
+    small = (fmaf(lo, p, lo)) + p_lo;
+    one_p = 1.0f + p;
+    one_p_lo = (1.0f - one_p) + p;
+    return (one_p + (one_p_lo + small)) * (fa_pow2_f32(k + 64));
+}
+
+/* fastact/math/along_axis.py: softmax_scaled32: e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass. */
+FA_INLINE float fa_softmax_scaled32(float e, float inv_hi, float inv_lo)
+{
+    return fmaf(e, inv_hi, fa_times_tiny_f32(e, inv_lo));
+}
+
+/* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised to it), for log_softmax's sum (log_softmax_term32). */
 FA_INLINE float fa_term32_up_axis(float v, float m)
 {
     float hi, v_part, lo, x, t, kf, r, r2, poly, p, scale;
@@ -1937,18 +1961,6 @@ FA_INLINE float fa_term32_up_axis(float v, float m)
     p = fmaf(r2, poly, r);
     scale = fa_pow2_f32(k + 64);
     return fmaf(p, scale, scale);
-}
-
-/* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v, m, stored in y and summed to t = s 2**64 (_term32_up). softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n): within 2.2 2**-24 relative before its one rounding (e' 2.2 2**-24, the float64 sum n 2**-53, the pair 2**-48), so within 2.7 ulp; a subnormal y rounds once. A term below e**-130 gives y <= 3.5e-57, 0 in float32. An all -inf row keeps m = -inf: every term is NaN, as 0 / 0 would be. */
-FA_INLINE float fa_softmax_term32(float v, float m)
-{
-    return fa_term32_up_axis(v, m);
-}
-
-/* fastact/math/along_axis.py: softmax_scaled32: e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass. */
-FA_INLINE float fa_softmax_scaled32(float e, float inv_hi, float inv_lo)
-{
-    return fmaf(e, inv_hi, fa_times_tiny_f32(e, inv_lo));
 }
 
 /* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v, m: _term32_up, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart. */
