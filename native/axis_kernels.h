@@ -119,8 +119,12 @@ FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
 #if NARROW
 /* The float32 forward row (along_axis._softmax_row32): the max over float32
  * order keys, exponentials and results in float32 arithmetic, the sums in
- * FA_PRELU_LANES float64 lanes, plain; for log_softmax the elements equal
- * to the max are counted apart (le), so that the lanes sum to s - 1. */
+ * FA_PRELU_LANES float64 lanes, plain.  Every term is e**(v - m) 2**64, never
+ * subnormal: log_softmax's from a plain float32 exp (along_axis._term32_up, a
+ * relative 2.3 2**-24, proven there), softmax's with 1 + p as a pair
+ * (softmax_term32, 1.05 2**-24: y takes its terms' errors twice), stored and
+ * scaled by 1 / t as a float32 pair; for log_softmax the elements equal to the
+ * max are counted apart (le), so that the lanes sum to s - 1. */
 FA_INLINE int32_t fa_rows_order_key32(float v)
 {
     int32_t b = fa_bits_from_float(v);
@@ -136,7 +140,8 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
         best = key > best ? key : best;
     }
     float m = fa_float_from_bits(best ^ ((best >> 31) & INT32_MAX));
-    if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
+    if (m == -INFINITY && mode == FA_LOG_SOFTMAX)   /* all -inf (or n == 0); softmax:
+                                                       NaN terms */
         m = 0.0f;
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
@@ -146,13 +151,13 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
         for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
 #pragma GCC ivdep
             for (size_t l = 0; l < FA_PRELU_LANES; l++) {
-                float e = fa_shifted_exp32(sign * x[k + l], m);
+                float e = fa_softmax_term32(sign * x[k + l], m);
                 y[k + l] = e;
                 ls[l] += (double)e;
             }
         }
         for (size_t k = full; k < n; k++) {
-            float e = fa_shifted_exp32(sign * x[k], m);
+            float e = fa_softmax_term32(sign * x[k], m);
             y[k] = e;
             ls[k - full] += (double)e;
         }
@@ -182,9 +187,10 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
         count += le[l];
     }
     if (mode != FA_LOG_SOFTMAX) {
-        float inv = (float)(1.0 / total);
+        double inv = 1.0 / total;
+        float inv_hi = (float)inv, inv_lo = (float)(inv - (double)inv_hi);
         for (size_t k = 0; k < n; k++)
-            y[k] = y[k] * inv;
+            y[k] = fa_softmax_scaled32(y[k], inv_hi, inv_lo);
         return;
     }
     double log_s = fa_log_sum32(total, count);
@@ -272,8 +278,10 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
         for (size_t b = 0; b < count; b++)
             bm[b] = fa_rows_max_step(sign * (double)x_[b], bm[b]);
     }
+    /* float32 softmax: m = -inf kept, its terms NaN (fa_softmax_term32) */
+    int keep = NARROW && mode != FA_LOG_SOFTMAX;
     for (size_t b = 0; b < count; b++)
-        bm[b] = bm[b] == -INFINITY ? 0.0 : bm[b];
+        bm[b] = bm[b] == -INFINITY && !keep ? 0.0 : bm[b];
 #if NARROW
     float sign32 = (float)sign;
     for (size_t k = 0; k < n; k++) {
@@ -282,7 +290,7 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
         if (mode != FA_LOG_SOFTMAX) {
 #pragma GCC ivdep
             for (size_t b = 0; b < count; b++) {
-                float e = fa_shifted_exp32(sign32 * x_[b], (float)bm[b]);
+                float e = fa_softmax_term32(sign32 * x_[b], (float)bm[b]);
                 y_[b] = e;
                 bs[b] += (double)e;
             }
@@ -311,12 +319,15 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
         }
         return;
     }
-    for (size_t b = 0; b < count; b++)
-        bs[b] = (float)(1.0 / bs[b]);
+    for (size_t b = 0; b < count; b++) {    /* 1 / t as a float32 pair in bs, be */
+        double inv = 1.0 / bs[b];
+        bs[b] = (float)inv;
+        be[b] = (float)(inv - bs[b]);
+    }
     for (size_t k = 0; k < n; k++) {
         T *y_ = y + first + k * inner;
         for (size_t b = 0; b < count; b++)
-            y_[b] = y_[b] * (float)bs[b];
+            y_[b] = fa_softmax_scaled32(y_[b], (float)bs[b], (float)be[b]);
     }
 #else
     for (size_t k = 0; k < n; k++) {

@@ -1,13 +1,15 @@
 """The float32 rows of the softmax family on their edges.
 
 float32 data take float32 arithmetic in the row kernels (along_axis._softmax_row32,
-log_softmax_gradient_fast and friends): their own max keys, an exponential
-that carries v - m as an exact pair, log_softmax's terms scaled by 2**64 with
-the maximum's term counted apart, and a backward pass that trusts a plain sum
-of dy where its error bound allows, folds S's exponent into e**y's and sends
-the rows where that could overflow to the float64 math.  Each edge below is a
+log_softmax_gradient_fast and friends): their own max keys, a plain float32
+exponential of v - m carried as an exact pair, terms scaled by 2**64 and
+floored at e**-130 2**64, log_softmax's maximum's term counted apart, and a
+backward pass that trusts a plain sum of dy where its error bound allows, folds
+S's exponent into e**y's and sends the rows where that could overflow to the
+float64 math.  Each edge below is a
 row where one of those steps differs from the float64 arithmetic: ties for the
-max, +-inf and NaN, a sum of terms that are all float32 subnormals, sums of dy
+max, +-inf and NaN, a sum of terms that are all float32 subnormals, terms
+either side of the floor, a maximum that dominates an inexact v - m, sums of dy
 that cancel, overflow or are 0, |dy| near the float32 limit, y above 0 or far
 below it, either side of the fast form's limits.  Every row runs along
 the last axis and, transposed, along the first (the kernels that take
@@ -46,6 +48,13 @@ def forward_rows():
     yield "with NaN", F32([1.0, np.nan, 2.0])
     yield "length 1", F32([5.0])
     yield "wide spread", F32(rng.uniform(-120, 30, 133))
+    # the terms' floor (along_axis._term32_up): e**(v - m) below e**-130 is raised to it
+    yield "terms either side of the floor", F32([0.0, -129.99, -130.0, -130.01, -140.0, -1e30])
+    yield "softmax's all -inf but one row", F32([-np.inf, -np.inf, 3.0, -np.inf])
+    # v - m = -19.997 rounds off 2**-20: without its low part y_max (-2.07e-9) is 9 ulp off
+    yield "max dominates, v - m inexact", F32([10.1, -9.896955, -30.0, -60.25])
+    yield "many terms near the max, v - m inexact", np.concatenate(
+        [F32([6.5]), F32(rng.uniform(-9.0, -6.0, 70))])
 
 
 def backward_rows():

@@ -616,8 +616,8 @@ def math_roots():
 
 # The scalar math of the kernels that are not elementwise (along_axis.py),
 # for native/axis_kernels.h; every argument is a float64 unless listed below.
-ROW_FUNCTIONS = ("shifted_exp", "shifted_exp32", "log_softmax_term32", "log_sum", "log_sum32",
-                 "log_softmax_value", "log_softmax_value32", "softmax_gradient",
+ROW_FUNCTIONS = ("shifted_exp", "softmax_term32", "softmax_scaled32", "log_softmax_term32",
+                 "log_sum", "log_sum32", "log_softmax_value", "log_softmax_value32", "softmax_gradient",
                  "softmax_gradient32", "log_softmax_gradient", "log_softmax_gradient32",
                  "log_softmax_sum_ok", "log_softmax_fast_ok", "log_softmax_row_form",
                  "log_softmax_gradient_fast", "log_softmax_gradient_unclamped",
@@ -625,7 +625,8 @@ ROW_FUNCTIONS = ("shifted_exp", "shifted_exp32", "log_softmax_term32", "log_sum"
                  "prelu_value", "prelu_derivative", "prelu_dweight_share",
                  "prelu_dweight_terms", "compensated_add", "compensated_result",
                  "glu_value_and_derivative", "glu_value_narrow")
-ROW_ARGUMENT_TYPES = {"shifted_exp32": [F32] * 2, "log_softmax_term32": [F32] * 2,
+ROW_ARGUMENT_TYPES = {"softmax_term32": [F32] * 2, "softmax_scaled32": [F32] * 3,
+                      "log_softmax_term32": [F32] * 2,
                       "log_softmax_value32": [F32] * 4,
                       "softmax_gradient32": [F32, F32, F64, F32],
                       "log_softmax_gradient32": [F32, F32, F64],

@@ -94,7 +94,6 @@ def log_softmax_value(v, m, log_s):
 # 16 lanes per AVX-512 register instead of 8, no conversions.
 _F32 = np.float32
 _F32_ZERO, _F32_ONE = _F32(0.0), _F32(1.0)
-_SHIFT_FLOOR = _F32(-140.0)     # e**-140 is 0 in float32; keeps 2**k where _scale_low works
 
 
 @njit(inline="always")
@@ -106,51 +105,96 @@ def _difference32(a, b):
     return hi, (lo if hi - hi == _F32_ZERO else _F32_ZERO)
 
 
+TERM_SCALE = 2.0 ** 64
+_TERM_SCALE32 = _F32(TERM_SCALE)
+_TERM_FLOOR = _F32(-130.0)     # e**-130 2**64 is a normal float32; the terms below it are
+                               # far below what a float32 log_softmax can show (see below)
+
+
 @njit(inline="always")
-def _shifted_exp32_parts(v, m):
-    """e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo
-    exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f =
-    (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair."""
+def _term32_up(v, m):
+    """e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal
+    float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised
+    to it), for log_softmax's sum (log_softmax_term32).
+
+    A plain float32 exponential, with no pair for 1 + p: log s needs each term
+    only to a relative error e, since the lanes then hold R = s - c (c >= 1 the
+    count of the max's elements) within e R, which moves log s by at most
+    e R / s <= e log(1 + R) <= e log s <= e |y| for every y = (v - m) - log s of
+    the row (y <= -log s; x / (1 + x) <= log(1 + x)).  So e is a relative error
+    of every y: at most 2.3 ulp of it, and with the value pass's two roundings
+    (log_softmax_value32: 1.5 ulp) within 3.8.  The parts of e: v - m = hi + lo
+    exactly (TwoSum), lo added to the reduced argument r (|r| <= 0.35, exact
+    before its last two roundings, 2**-26 each: 0.5 2**-24 in e**r), the
+    polynomial of reduce_exp (truncation 0.14 2**-24 of 1 + p >= 0.7; its
+    evaluation, r**2 poly <= 0.07 to a few roundings: 0.25 2**-24), p rounded
+    (|p| <= 0.42: 2**-26 of 1 + p: 0.36 2**-24) and the one rounding of
+    (1 + p) 2**(k + 64) in an fma (2**-24): every term is a normal float32 (hi
+    is floored at -130, where k + 64 >= -124), so no subnormal rounding enters.
+    Measured over every float32 hi in [-130, 0] (lo = 0): 1.51 2**-24.  The
+    floor turns a term below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled):
+    n of them move log s by n 3.5e-57, below 2**-149 (the least float32) for any
+    n < 2**38."""
     hi = v - m                      # TwoSum, without _difference32's test for an
     v_part = hi + m                 # infinite hi: `low` below covers it
     lo = (v - v_part) + (-m - (hi - v_part))
-    low = hi < _SHIFT_FLOOR         # then e is 0, and lo (up to half an ulp of hi) is no
-    lo = _F32_ZERO if low else lo   # small correction of the floor
-    k, p, p_lo = _f32m.reduce_exp_pair(_SHIFT_FLOOR if low else hi)
-    small = fma(lo, p, lo) + p_lo
-    one_p = _F32_ONE + p
-    one_p_lo = (_F32_ONE - one_p) + p
-    return k, one_p + (one_p_lo + small)
-
-
-@njit(inline="always")
-def shifted_exp32(v, m):
-    """e**(v - m) in float32 arithmetic, within about half an ulp."""
-    k, f = _shifted_exp32_parts(v, m)
-    return _f32m._scale_low(f, k)
-
-
-TERM_SCALE = 2.0 ** 64
-_TERM_SCALE32 = _F32(TERM_SCALE)
-_TWO_M50 = _F32(2.0 ** -50)
-
-
-@njit(inline="always")
-def shifted_exp32_up(v, m):
-    """e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms
-    of a row whose sum is tiny would each carry the rounding of a float32
-    subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product
-    rounds once)."""
-    k, f = _shifted_exp32_parts(v, m)
-    return f * _f32m._pow2(k + 114) * _TWO_M50
+    low = hi < _TERM_FLOOR
+    lo = _F32_ZERO if low else lo
+    x = _TERM_FLOOR if low else hi
+    t = fma(x, _f32m._LOG2E, _f32m._ROUND_MAGIC)
+    kf = t - _f32m._ROUND_MAGIC
+    k = bits_from_float32(t) - _f32m._MAGIC_BITS
+    r = fma(-kf, _f32m._LN2_LO, fma(-kf, _f32m._LN2_HI, x)) + lo
+    r2 = r * r
+    poly = fma(fma(fma(_f32m._E5, r, _f32m._E4), r2, fma(_f32m._E3, r, _f32m._E2)), r2,
+               fma(_f32m._E1, r, _f32m._E0))
+    p = fma(r2, poly, r)
+    scale = _f32m._pow2(k + 64)
+    return fma(p, scale, scale)
 
 
 @njit(inline="always")
 def log_softmax_term32(v, m):
-    """log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the
-    2**64 of an element equal to the max (exactly, in float32: its e is 1), which
-    the caller counts apart; NaN for an inf - inf."""
-    return _f64(shifted_exp32_up(v, m) - (_TERM_SCALE32 if v == m else _F32_ZERO))
+    """log_softmax's term of the row sum for float32 v, m: _term32_up, less the 2**64
+    of an element equal to the max (exactly, in float32: its e is 1), which the
+    caller counts apart."""
+    return _f64(_term32_up(v, m) - (_TERM_SCALE32 if v == m else _F32_ZERO))
+
+
+@njit(inline="always")
+def softmax_term32(v, m):
+    """softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or
+    NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y =
+    e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n).
+
+    Unlike log_softmax's (_term32_up), y takes each term's error twice, its own
+    and, through t, the others': so e' keeps 1 + p as a pair (reduce_exp_pair)
+    and rounds once, within a relative 1.05 2**-24 (measured over every float32
+    v - m in [-130, 0]: 1.0 2**-24, the final rounding; the low part of an
+    inexact v - m enters as lo (1 + p), exact to first order, lo**2 <= 2**-34).
+    The lighter _term32_up (1.51 2**-24 measured alike) would double that into
+    about 4 ulp of y, over the bound.  y is then
+    within 2.1 2**-24 relative before its one rounding (the float64 sum n 2**-53,
+    the pair 2**-48): 2.6 ulp.  The floor, the scaling by 2**64 (never
+    subnormal: k + 64 >= -124) and v == m (e' = 2**64 exactly) as in _term32_up;
+    a term below e**-130 gives y <= 3.5e-57, 0 in float32.  An all -inf row
+    keeps m = -inf: every term is NaN, as 0 / 0 would be."""
+    hi = v - m                      # TwoSum, as in _term32_up
+    v_part = hi + m
+    lo = (v - v_part) + (-m - (hi - v_part))
+    low = hi < _TERM_FLOOR
+    lo = _F32_ZERO if low else lo
+    k, p, p_lo = _f32m.reduce_exp_pair(_TERM_FLOOR if low else hi)
+    small = fma(lo, p, lo) + p_lo
+    one_p = _F32_ONE + p
+    one_p_lo = (_F32_ONE - one_p) + p
+    return (one_p + (one_p_lo + small)) * _f32m._pow2(k + 64)
+
+
+@njit(inline="always")
+def softmax_scaled32(e, inv_hi, inv_lo):
+    """e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass."""
+    return fma(e, inv_hi, _f32m._times_tiny(e, inv_lo))
 
 
 @njit(inline="always")
@@ -506,16 +550,17 @@ def _row_max32(x, base, n, sign):
 @njit(inline="always")
 def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
     """_softmax_row for float32 data, in float32 arithmetic but for the sums:
-    _LANES float64 lanes, plain (float32 terms in [0, 1]: the float64 sum of
-    n of them is within n 2**-53 of the exact one).  log_softmax needs
-    s - 1 to full relative precision: the elements equal to the max (their
-    term is exactly 1) are counted apart in lane_e, and the lanes of the
-    others sum to s - 1 directly."""
+    _LANES float64 lanes, plain (float32 terms e**(v - m) 2**64 from
+    _term32_up, all >= 0: the float64 sum of n of them is within n 2**-53 of
+    the exact one).  softmax stores each term and softmax_scaled32 divides it
+    by the sum.  log_softmax needs s - 1 to full relative precision: the
+    elements equal to the max (their term is exactly 2**64) are counted apart
+    in lane_e, and the lanes of the others sum to (s - 1) 2**64 directly."""
     sign = _F32(-1.0) if mode == SOFTMIN else _F32_ONE
     m = _row_max32(x, base, n, sign)
-    if m == -np.inf:          # all -inf (or n == 0): 0 / 0 below gives NaN
-        m = _F32_ZERO
     store = mode != LOG_SOFTMAX
+    if m == -np.inf and not store:      # all -inf (or n == 0); softmax: NaN terms
+        m = _F32_ZERO
     for lane in range(_LANES):
         lane_s[lane] = 0.0
         lane_e[lane] = 0.0
@@ -525,7 +570,7 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
             i = _at(base + k + lane)
             v = sign * _F32(x[i])
             if store:
-                e = shifted_exp32(v, m)
+                e = softmax_term32(v, m)
                 y[i] = e
                 lane_s[lane] += _f64(e)
             else:
@@ -535,7 +580,7 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
         i = _at(base + k)
         v = sign * _F32(x[i])
         if store:
-            e = shifted_exp32(v, m)
+            e = softmax_term32(v, m)
             y[i] = e
             lane_s[k - full] += _f64(e)
         else:
@@ -547,10 +592,11 @@ def _softmax_row32(x, y, base, n, mode, lane_s, lane_e):
         total += lane_s[lane]
         count += lane_e[lane]
     if store:
-        # times 1 / s rounded to float32: within 2 ulp of e / s with e's own half ulp
-        inv = _F32(1.0 / total)
+        inv = 1.0 / total
+        inv_hi = _F32(inv)
+        inv_lo = _F32(inv - _f64(inv_hi))
         for k in range(n):
-            y[_at(base + k)] = y[_at(base + k)] * inv
+            y[_at(base + k)] = softmax_scaled32(_F32(y[_at(base + k)]), inv_hi, inv_lo)
         return
     log_s = log_sum32(total, count)
     log_hi = _F32(log_s)
@@ -596,8 +642,9 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
         at = first + k * inner
         for b in range(count):
             bm[b] = _max_step(sign * _f64(x[_at(at + b)]), bm[b])
+    keep = narrow and mode != LOG_SOFTMAX     # softmax_term32: m = -inf gives NaN terms
     for b in range(count):
-        bm[b] = 0.0 if bm[b] == -np.inf else bm[b]
+        bm[b] = 0.0 if bm[b] == -np.inf and not keep else bm[b]
     for k in range(n):
         at = first + k * inner
         if narrow:
@@ -606,7 +653,7 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                 v = sign32 * _F32(x[i])
                 m = _F32(bm[b])             # a float32 number: exact
                 if mode != LOG_SOFTMAX:
-                    e = shifted_exp32(v, m)
+                    e = softmax_term32(v, m)
                     y[i] = e
                     bs[b] += _f64(e)
                 else:
@@ -638,13 +685,19 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                     i = _at(at + b)
                     y[i] = log_softmax_value(sign * _f64(x[i]), bm[b], bs[b])
     else:
-        for b in range(count):      # as in _softmax_row(32)
-            bs[b] = _F32(1.0 / bs[b]) if narrow else bs[b] + be[b]
+        for b in range(count):      # as in _softmax_row(32); narrow: 1 / t as a float32 pair
+            if narrow:
+                inv = 1.0 / bs[b]
+                bs[b] = _F32(inv)
+                be[b] = _F32(inv - bs[b])
+            else:
+                bs[b] = bs[b] + be[b]
         for k in range(n):
             at = first + k * inner
             if narrow:
                 for b in range(count):
-                    y[_at(at + b)] = _F32(y[_at(at + b)]) * _F32(bs[b])
+                    y[_at(at + b)] = softmax_scaled32(_F32(y[_at(at + b)]), _F32(bs[b]),
+                                                      _F32(be[b]))
             else:
                 for b in range(count):
                     y[_at(at + b)] = _f64(y[_at(at + b)]) / bs[b]

@@ -1916,8 +1916,8 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: _shifted_exp32_parts: e**(v - m) = 2**k f for float32 v <= m (or NaN): v - m = hi + lo exactly, e**hi = 2**k (1 + p + p_lo) (reduce_exp_pair), and f = (1 + p) + (p_lo + lo (1 + p)) rounded once, 1 + p kept as a pair. */
-FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, float *out1)
+/* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
+FA_INLINE float fa_softmax_term32(float v, float m)
 {
     float hi, v_part, lo, p, p_lo, small, one_p, one_p_lo;
     int low;
@@ -1925,38 +1925,48 @@ FA_INLINE void fa_shifted_exp32_parts_axis(float v, float m, int32_t *out0, floa
     hi = v - m;
     v_part = hi + m;
     lo = (v - v_part) + ((-m) - (hi - v_part));
-    low = hi < (-140.0f);
+    low = hi < (-130.0f);
     lo = (low ? 0.0f : lo);
-    fa_reduce_exp_pair_f32((low ? (-140.0f) : hi), &k, &p, &p_lo);
+    fa_reduce_exp_pair_f32((low ? (-130.0f) : hi), &k, &p, &p_lo);
     small = (fmaf(lo, p, lo)) + p_lo;
     one_p = 1.0f + p;
     one_p_lo = (1.0f - one_p) + p;
-    *out0 = k;
-    *out1 = one_p + (one_p_lo + small);
+    return (one_p + (one_p_lo + small)) * (fa_pow2_f32(k + 64));
 }
 
-/* fastact/math/along_axis.py: shifted_exp32: e**(v - m) in float32 arithmetic, within about half an ulp. */
-FA_INLINE float fa_shifted_exp32(float v, float m)
+/* fastact/math/along_axis.py: softmax_scaled32: e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass. */
+FA_INLINE float fa_softmax_scaled32(float e, float inv_hi, float inv_lo)
 {
-    int32_t k;
-    float f;
-    fa_shifted_exp32_parts_axis(v, m, &k, &f);
-    return fa_scale_low_f32(f, k);
+    return fmaf(e, inv_hi, fa_times_tiny_f32(e, inv_lo));
 }
 
-/* fastact/math/along_axis.py: shifted_exp32_up: e**(v - m) 2**64, for log_softmax's sum: unscaled, the many tiny terms of a row whose sum is tiny would each carry the rounding of a float32 subnormal (k + 114 >= -88: 2**(k + 114) is normal, the last product rounds once). */
-FA_INLINE float fa_shifted_exp32_up_axis(float v, float m)
+/* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised to it), for log_softmax's sum (log_softmax_term32). */
+FA_INLINE float fa_term32_up_axis(float v, float m)
 {
+    float hi, v_part, lo, x, t, kf, r, r2, poly, p, scale;
+    int low;
     int32_t k;
-    float f;
-    fa_shifted_exp32_parts_axis(v, m, &k, &f);
-    return (f * (fa_pow2_f32(k + 114))) * (8.881784197001252e-16f);
+    hi = v - m;
+    v_part = hi + m;
+    lo = (v - v_part) + ((-m) - (hi - v_part));
+    low = hi < (-130.0f);
+    lo = (low ? 0.0f : lo);
+    x = (low ? (-130.0f) : hi);
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    k = (fa_bits_from_float(t)) - 1262485504;
+    r = (fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, x))) + lo;
+    r2 = r * r;
+    poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
+    p = fmaf(r2, poly, r);
+    scale = fa_pow2_f32(k + 64);
+    return fmaf(p, scale, scale);
 }
 
-/* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v, m: e**(v - m) 2**64, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart; NaN for an inf - inf. */
+/* fastact/math/along_axis.py: log_softmax_term32: log_softmax's term of the row sum for float32 v, m: _term32_up, less the 2**64 of an element equal to the max (exactly, in float32: its e is 1), which the caller counts apart. */
 FA_INLINE double fa_log_softmax_term32(float v, float m)
 {
-    return (double)((fa_shifted_exp32_up_axis(v, m)) - ((v == m) ? 1.8446744073709552e+19f : 0.0f));
+    return (double)((fa_term32_up_axis(v, m)) - ((v == m) ? 1.8446744073709552e+19f : 0.0f));
 }
 
 /* fastact/math/along_axis.py: log_sum: log(s) for log_softmax, from s and rest = s - 1: log1p of the rest, since the log of the row's largest probability is tiny when it dominates and log(s) would lose those digits. */
