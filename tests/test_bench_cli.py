@@ -384,3 +384,17 @@ def test_startup_script():
     for words in ("import fastact", "first call", "empty cache", "cache hit",
                   "fastact.relu(x, out=y)", "bare serial kernel"):
         assert words in done.stdout
+
+
+def test_softmax_rows_script():
+    pytest.importorskip("torch")
+    done = run("bench/softmax_rows.py", "--rows", "8", "24", "--n", "96", "--repeat", "3")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("rows of")]
+    # every row length and function, each with both passes and a positive ratio
+    assert len(lines) == 4 and {"softmax", "log_softmax"} <= set(" ".join(lines).split())
+    for line in lines:
+        ratios = [float(word.rstrip("x),")) for word in line.split() if word.endswith("x)")]
+        assert len(ratios) == 2 and all(r > 0 for r in ratios), line
+    bad = run("bench/softmax_rows.py", "--threads", "0")
+    assert bad.returncode != 0 and "--threads" in bad.stderr
