@@ -10,15 +10,12 @@ ALLOWED_DIFFERENCES is the documented list of exceptions (op, pass, dtype ->
 reason); it is empty: a difference anywhere is a bug in the translator, in a
 loop generator or in a hand-written driver.
 """
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import cases
+from simd_levels import TESTS, run_at_level
 import fastact as fa
 from fastact.backends import choice as _backend
 
@@ -97,13 +94,7 @@ def test_backends_are_bit_identical_on_lower_simd_levels(simd):
     if simd not in _levels_below():
         pytest.skip(f"this CPU runs {_backend.native_module().simd_level()} only down to "
                     f"{_levels_below()}")
-    env = dict(os.environ, FASTACT_SIMD=simd)
-    r = subprocess.run([sys.executable, "-c",
-                        OTHER_LEVEL_SCRIPT.format(tests=os.path.dirname(__file__))],
-                       env=env, capture_output=True, text=True, timeout=1200)
-    assert r.returncode == 0, r.stderr
-    result = json.loads(r.stdout.strip().splitlines()[-1])
-    assert result["level"] == ("baseline" if simd == "baseline" else "x86-64-v3")
+    result = run_at_level(OTHER_LEVEL_SCRIPT.format(tests=TESTS), simd, timeout=1200)
     for key, found in result["found"].items():
         case_id, dtype_name = key.split("|")
         _check(case_id, dtype_name, {k: tuple(v) for k, v in found.items()}, result["level"])

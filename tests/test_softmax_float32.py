@@ -18,15 +18,12 @@ plain long-double evaluation of the formula: values within 4 ULP (the
 backward in ULPs of its larger term, as in test_accuracy.py), non-finite
 results equal.
 """
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import reference as R
+from simd_levels import TESTS, run_at_level
 import fastact as fa
 
 BOUND = 4
@@ -246,13 +243,7 @@ def test_log_softmax_backward_fast_form_lower_simd_levels(simd):
     from fastact.backends import choice as _backend
     if _backend.native_module().simd_level() not in ("x86-64-v3", "x86-64-v4"):
         pytest.skip("needs an x86-64 CPU with AVX2 or more")
-    env = dict(os.environ, FASTACT_SIMD=simd)
-    r = subprocess.run([sys.executable, "-c",
-                        _LEVEL_SCRIPT.format(tests=os.path.dirname(__file__))],
-                       env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    result = json.loads(r.stdout.strip().splitlines()[-1])
-    assert result["level"] == ("baseline" if simd == "baseline" else "x86-64-v3")
+    result = run_at_level(_LEVEL_SCRIPT.format(tests=TESTS), simd, timeout=600)
     with fa.use_backend("numba"):
         for (label, dy, y), bits in zip(fast_form_rows(), result["out"]):
             want = fa.log_softmax.backward(dy[None, :], y[None, :], axis=-1)[0].view(np.uint32)
