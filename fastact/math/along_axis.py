@@ -112,6 +112,17 @@ _TERM_FLOOR = _F32(-130.0)     # e**-130 2**64 is a normal float32; the terms be
 
 
 @njit(inline="always")
+def _floored_difference32(v, m):
+    """v - m = hi + lo exactly (TwoSum; without _difference32's test for an infinite
+    hi: the floor covers it), hi floored at _TERM_FLOOR, where lo is 0."""
+    hi = v - m
+    v_part = hi + m
+    lo = (v - v_part) + (-m - (hi - v_part))
+    low = hi < _TERM_FLOOR
+    return (_TERM_FLOOR if low else hi), (_F32_ZERO if low else lo)
+
+
+@njit(inline="always")
 def _term32_up(v, m):
     """e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal
     float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised
@@ -135,20 +146,9 @@ def _term32_up(v, m):
     floor turns a term below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled):
     n of them move log s by n 3.5e-57, below 2**-149 (the least float32) for any
     n < 2**38."""
-    hi = v - m                      # TwoSum, without _difference32's test for an
-    v_part = hi + m                 # infinite hi: `low` below covers it
-    lo = (v - v_part) + (-m - (hi - v_part))
-    low = hi < _TERM_FLOOR
-    lo = _F32_ZERO if low else lo
-    x = _TERM_FLOOR if low else hi
-    t = fma(x, _f32m._LOG2E, _f32m._ROUND_MAGIC)
-    kf = t - _f32m._ROUND_MAGIC
-    k = bits_from_float32(t) - _f32m._MAGIC_BITS
-    r = fma(-kf, _f32m._LN2_LO, fma(-kf, _f32m._LN2_HI, x)) + lo
-    r2 = r * r
-    poly = fma(fma(fma(_f32m._E5, r, _f32m._E4), r2, fma(_f32m._E3, r, _f32m._E2)), r2,
-               fma(_f32m._E1, r, _f32m._E0))
-    p = fma(r2, poly, r)
+    x, lo = _floored_difference32(v, m)
+    k, r = _f32m.reduce_exp_argument(x)
+    p = _f32m.exp_series(r + lo)
     scale = _f32m._pow2(k + 64)
     return fma(p, scale, scale)
 
@@ -179,12 +179,8 @@ def softmax_term32(v, m):
     subnormal: k + 64 >= -124) and v == m (e' = 2**64 exactly) as in _term32_up;
     a term below e**-130 gives y <= 3.5e-57, 0 in float32.  An all -inf row
     keeps m = -inf: every term is NaN, as 0 / 0 would be."""
-    hi = v - m                      # TwoSum, as in _term32_up
-    v_part = hi + m
-    lo = (v - v_part) + (-m - (hi - v_part))
-    low = hi < _TERM_FLOOR
-    lo = _F32_ZERO if low else lo
-    k, p, p_lo = _f32m.reduce_exp_pair(_TERM_FLOOR if low else hi)
+    x, lo = _floored_difference32(v, m)
+    k, p, p_lo = _f32m.reduce_exp_pair(x)
     small = fma(lo, p, lo) + p_lo
     one_p = _F32_ONE + p
     one_p_lo = (_F32_ONE - one_p) + p
@@ -283,10 +279,6 @@ def log_softmax_gradient32(dy, y, s):
 _SUM_LANES_LOG2 = 5
 SUM_LANES = 1 << _SUM_LANES_LOG2    # lanes of the plain sum (in both backends: its bits)
 LSM_SHIFT = 30
-_LOG2E32 = _F32(1.4426950408889634)
-_MAGIC32 = _F32(12582912.0)          # 1.5 * 2**23: adding it rounds to an integer
-_LN2_HI32 = _F32(0.693145751953125)  # 12 trailing zero bits: k _LN2_HI32 exact (|k| < 2**11)
-_LN2_LO32 = _F32(1.4286068203094172e-06)
 # e**r = 1 + r + r**2 (_G2 + r (_G3 + ...)) on |r| <= 0.3467: Lawson's iteration
 # (weighted least squares on 4001 Chebyshev nodes) for the least largest relative
 # error, the coefficients then rounded to float32
@@ -340,7 +332,7 @@ def log_softmax_row_form(s):
     hi = _F32(m)
     lo = _F32(m - _f64(hi))
     down = _F32(2.0 ** -LSM_SHIFT)
-    magic = _F32(_f64(j + (LSM_SHIFT + 127)) + _f64(_MAGIC32))
+    magic = _F32(_f64(j + (LSM_SHIFT + 127)) + _f64(_f32m._ROUND_MAGIC))
     return -(hi * down), -(lo * down), magic, _F32(_f64(-154 - j) * 0.6931)
 
 
@@ -352,9 +344,9 @@ def log_softmax_gradient_unclamped(dy, v, nt_hi, nt_lo, magic):
     _G2.._G6, the power of two from t's bits (t = magic + k, its low 9 bits
     k + j + 157 in [3, 251]: log_softmax_fast_ok and y_floor), both products inside
     fmas.  The bound: the comment above SUM_LANES."""
-    t = fma(v, _LOG2E32, magic)
+    t = fma(v, _f32m._LOG2E, magic)
     kf = t - magic
-    r = fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, v))
+    r = fma(-kf, _f32m._LN2_LO, fma(-kf, _f32m._LN2_HI, v))
     q = fma(fma(fma(fma(fma(_G6, r, _G5), r, _G4), r, _G3), r, _G2), r, _F32_ONE)
     f = fma(q, r, _F32_ONE)
     big = f * float32_from_bits(bits_from_float32(t) << 23)

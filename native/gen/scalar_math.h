@@ -808,19 +808,35 @@ FA_INLINE float fa_at_least_f32(float x, float lo)
     return ((x < lo) ? lo : x);
 }
 
-/* fastact/math/elementwise_f32.py: reduce_exp: e**x = 2**k * (1 + p) for finite -150 <= x <= 89. The polynomial by Estrin's scheme (as reduce_exp_pair): three dependent steps instead of Horner's five, 3-8% off the loops that use it on AMD Zen 5 (sigmoid, silu, tanh). */
-FA_INLINE void fa_reduce_exp_f32(float x, int32_t *out0, float *out1)
+/* fastact/math/elementwise_f32.py: reduce_exp_argument: x = k ln 2 + r, |r| <= 0.35, for finite -150 <= x <= 89: (k, r), r rounded once. */
+FA_INLINE void fa_reduce_exp_argument_f32(float x, int32_t *out0, float *out1)
 {
-    float t, kf, r, r2, poly;
+    float t, kf;
     int32_t k;
     t = fmaf(x, 1.4426950216293335f, 12582912.0f);
     kf = t - 12582912.0f;
     k = (fa_bits_from_float(t)) - 1262485504;
-    r = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, x));
+    *out0 = k;
+    *out1 = fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, x));
+}
+
+/* fastact/math/elementwise_f32.py: exp_series: p = e**r - 1 for |r| <= 0.35, the polynomial by Estrin's scheme (as reduce_exp_pair): three dependent steps instead of Horner's five, 3-8% off the loops that use it on AMD Zen 5 (sigmoid, silu, tanh). */
+FA_INLINE float fa_exp_series_f32(float r)
+{
+    float r2, poly;
     r2 = r * r;
     poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
+    return fmaf(r2, poly, r);
+}
+
+/* fastact/math/elementwise_f32.py: reduce_exp: e**x = 2**k * (1 + p) for finite -150 <= x <= 89. */
+FA_INLINE void fa_reduce_exp_f32(float x, int32_t *out0, float *out1)
+{
+    int32_t k;
+    float r;
+    fa_reduce_exp_argument_f32(x, &k, &r);
     *out0 = k;
-    *out1 = fmaf(r2, poly, r);
+    *out1 = fa_exp_series_f32(r);
 }
 
 /* fastact/math/elementwise_f32.py: _pow2: 2.0**k as float32 for integer -126 <= k <= 127. */
@@ -1916,18 +1932,26 @@ FA_INLINE double fa_shifted_exp(double v, double m)
     return fa_exp_of_sum_f64(hi, lo);
 }
 
-/* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
-FA_INLINE float fa_softmax_term32(float v, float m)
+/* fastact/math/along_axis.py: _floored_difference32: v - m = hi + lo exactly (TwoSum; without _difference32's test for an infinite hi: the floor covers it), hi floored at _TERM_FLOOR, where lo is 0. */
+FA_INLINE void fa_floored_difference32_axis(float v, float m, float *out0, float *out1)
 {
-    float hi, v_part, lo, p, p_lo, small, one_p, one_p_lo;
+    float hi, v_part, lo;
     int low;
-    int32_t k;
     hi = v - m;
     v_part = hi + m;
     lo = (v - v_part) + ((-m) - (hi - v_part));
     low = hi < (-130.0f);
-    lo = (low ? 0.0f : lo);
-    fa_reduce_exp_pair_f32((low ? (-130.0f) : hi), &k, &p, &p_lo);
+    *out0 = (low ? (-130.0f) : hi);
+    *out1 = (low ? 0.0f : lo);
+}
+
+/* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
+FA_INLINE float fa_softmax_term32(float v, float m)
+{
+    float x, lo, p, p_lo, small, one_p, one_p_lo;
+    int32_t k;
+    fa_floored_difference32_axis(v, m, &x, &lo);
+    fa_reduce_exp_pair_f32(x, &k, &p, &p_lo);
     small = (fmaf(lo, p, lo)) + p_lo;
     one_p = 1.0f + p;
     one_p_lo = (1.0f - one_p) + p;
@@ -1943,22 +1967,11 @@ FA_INLINE float fa_softmax_scaled32(float e, float inv_hi, float inv_lo)
 /* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised to it), for log_softmax's sum (log_softmax_term32). */
 FA_INLINE float fa_term32_up_axis(float v, float m)
 {
-    float hi, v_part, lo, x, t, kf, r, r2, poly, p, scale;
-    int low;
+    float x, lo, r, p, scale;
     int32_t k;
-    hi = v - m;
-    v_part = hi + m;
-    lo = (v - v_part) + ((-m) - (hi - v_part));
-    low = hi < (-130.0f);
-    lo = (low ? 0.0f : lo);
-    x = (low ? (-130.0f) : hi);
-    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
-    kf = t - 12582912.0f;
-    k = (fa_bits_from_float(t)) - 1262485504;
-    r = (fmaf(-kf, 1.428606765330187e-06f, fmaf(-kf, 0.693145751953125f, x))) + lo;
-    r2 = r * r;
-    poly = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
-    p = fmaf(r2, poly, r);
+    fa_floored_difference32_axis(v, m, &x, &lo);
+    fa_reduce_exp_argument_f32(x, &k, &r);
+    p = fa_exp_series_f32(r + lo);
     scale = fa_pow2_f32(k + 64);
     return fmaf(p, scale, scale);
 }
