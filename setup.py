@@ -35,6 +35,11 @@ COMMON_FLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-fno-trapping-math", "-
 ISA_FLAGS = {"kernels_v4.c": ["-march=x86-64-v4"], "kernels_v3.c": ["-march=x86-64-v3"],
              "kernels_base.c": ["-march=x86-64"],
              "fastact.c": ["-pthread"], "parallel.c": [], "pool.c": ["-pthread"]}
+# The SIMD math loops are long chains of dependent operations (reduction,
+# polynomial, division); unrolled, the CPU overlaps more of them: 2-4% off sigmoid,
+# silu, tanh, gelu, mish and softplus at 1M float32 on AMD Zen 5 (AVX-512), no
+# change to a single result (no reassociation without -ffast-math)
+UNROLL_FLAGS = {"kernels_v4.c": ["-funroll-loops"], "kernels_v3.c": ["-funroll-loops"]}
 
 
 def _native_build():
@@ -71,7 +76,7 @@ class BuildNative(build_ext):
             isa = ISA_FLAGS[source]
             if _native_build() and source in ("kernels_v4.c", "kernels_v3.c"):
                 isa = ["-march=native"]      # the fast tables, for this machine only
-            flags = COMMON_FLAGS + isa
+            flags = COMMON_FLAGS + isa + UNROLL_FLAGS.get(source, [])
             flags_by_source[source] = " ".join(flags)
             objects += compiler.compile([os.path.join(NATIVE, source)],
                                         output_dir=os.path.join(self.build_temp, "libfastact"),

@@ -70,13 +70,6 @@ def _straight_line(name, arg, lines, result):
     return njit(inline="always")(function)
 
 
-def _horner(coefficients, name="horner"):
-    """p(t) = c[0] + c[1] t + ..., evaluated by Horner's rule."""
-    c = [repr(float(v)) for v in coefficients]
-    lines = [f"p = {c[-1]}"] + [f"p = fma(p, t, {v})" for v in reversed(c[:-1])]
-    return _straight_line(name, "t", lines, "p")
-
-
 @njit(inline="always")
 def _pow2(k):
     """2.0**k for integer -1022 <= k <= 1023."""
@@ -118,8 +111,8 @@ def _two_prod(a, b):
 def build(tier):
     """The scalar math of one precision tier ('f64' or 'f32'), as a module."""
     coeffs = table(tier)
-    expm1_poly = _horner(coeffs["expm1"], "expm1_poly")
-    log1p_poly = _horner(coeffs["log1p"], "log1p_poly")
+    expm1_poly = _estrin(coeffs["expm1"], "expm1_poly")
+    log1p_poly = _estrin(coeffs["log1p"], "log1p_poly")
     m = _types.ModuleType(f"fastact.math.elementwise_{tier}")
 
     # ---- exp, expm1, log1p -------------------------------------------------
@@ -311,45 +304,62 @@ def build(tier):
         return SELU_SCALE if y > 0.0 else (y + _SELU_SA) + _SELU_SA_LO
 
     @njit(inline="always")
+    def exp_neg_abs(x):
+        """(a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and
+        w = e**a: one reduction for the denominator 1 + w and for the factor e**x
+        of the x < 0 results, which goes last so that the tails round once (below
+        -1400 every such result is -0 or 0 anyway)."""
+        na = -abs(x)
+        a = -1400.0 if na < -1400.0 else na
+        k, p = reduce_exp(a)
+        return a, k, p, _scale(1.0 + p, k)
+
+    @njit(inline="always")
+    def times_exp(v, k, p):
+        """v 2**k (1 + p), 2**k last: rounded once where the result is subnormal."""
+        return _scale(fma(v, p, v), k)
+
+    @njit(inline="always")
     def silu_value_and_derivative(x):
-        s, sm, w, den = sigmoid_pair(x)
+        a, k, p, w = exp_neg_abs(x)
+        den = 1.0 + w
         pos = x >= 0.0
-        # x < 0: sigmoid(x) = w / den with w = e**x; the factor w goes last.
-        # One clamp serves the exponent too (below -1400 every result is
-        # -0 anyway): two correlated clamps leave GCC's loop scalar.
-        xn = _clamp(x, -1400.0, 0.0)
-        neg_y = mul_exp_in_range(xn / den, xn, 0.0)
-        # sigmoid'(x)-like part for x < 0: (1 + x sigmoid(-x)) sigmoid(x) =
-        # w ((1 + x) + w) / (1 + w)**2: fewer roundings than the direct form
-        neg_d = mul_exp_in_range(((1.0 + xn) + w) / _one_plus_squared(w), xn, 0.0)
-        y = x * s if pos else neg_y
+        # y = x / (1 + w), for x < 0 (there a = x) times e**x: one division (the
+        # larger of x and a is x, or a where x < 0: a select GCC would not push
+        # into two divisions)
+        q = (a if x < a else x) / den
+        y = q if pos else times_exp(q, k, p)
+        # x < 0: y' = w ((1 + x) + w) / (1 + w)**2 = e**x ((1 + x) + w) / (1 + w)**2,
+        # fewer roundings than (1 + x sigmoid(-x)) sigmoid(x), and 1 + x exact where
+        # the terms cancel; x >= 0: y' = r (1 + x w r), r = 1 / (1 + w)
+        v = ((1.0 + a) + w) / _one_plus_squared(w)
+        r = 1.0 / den
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
-        d = s * fma(xp, sm, 1.0) if pos else neg_d
+        d = r * fma(xp, w * r, 1.0) if pos else times_exp(v, k, p)
         return y, d
 
     @njit(inline="always")
     def mish_value_and_derivative(x):
         # tanh(log(1 + e**x)) = n / (n + 2) with n = e**x (e**x + 2); in terms
         # of w = e**-|x| so that nothing overflows.
-        w = exp(-abs(x))
+        a, k, p, w = exp_neg_abs(x)
         pos = x > 0.0
         num = 1.0 + 2.0 * w if pos else w * (w + 2.0)
         den = num + 2.0 * (w * w if pos else 1.0)
-        t = num / den
-        # x * sech(softplus x)**2 * sigmoid(x) = 4 x w^(1 or 2) (1 + w) / den**2
-        cross = 4.0 * (w * w if pos else w) * (1.0 + w) / (den * den)
-        # x < 0: both y and y' carry a factor w = e**x, applied last (one
-        # clamp for both, as in silu)
-        xn = _clamp(x, -1400.0, 0.0)
-        neg_y = mul_exp_in_range(xn * (w + 2.0) / den, xn, 0.0)
-        y = x * t if pos else neg_y
-        # y' = w B for x < 0, with B = (1 + x) - w C / den**2 expanded so that
-        # its leading part 1 + x is exact-ish and the rest a small correction
-        # (the direct form collects ~5 ulp near x = -10)
+        # x <= 0: y and y' carry a factor w = e**x, applied last from the reduction
+        # that made w; xn is x there (+0 kept), floored like a
+        xn = a if x < a else x
+        # y = x num / den, for x <= 0 with num / w and then e**x: one division
+        q = xn * (num if pos else w + 2.0) / den
+        y = q if pos else times_exp(q, k, p)
+        # x > 0: y' = t + x g, t = num / den, g = 4 w**2 (1 + w) / den**2 (x
+        # sech(softplus x)**2 sigmoid(x)); x <= 0: y' = w B, B = (1 + x) - g with
+        # g = w C / den**2, expanded so that B's leading part 1 + x is exact-ish and
+        # the rest a small correction (the direct form collects ~5 ulp near x = -10)
         c = fma(xn, fma(w, fma(w, 4.0 + w, 8.0), 4.0), fma(w, fma(w, 3.0 + w, 4.0), 2.0))
-        d_neg = mul_exp_in_range((1.0 + xn) - w * c / (den * den), xn, 0.0)
+        g = (4.0 * (w * w) * (1.0 + w) if pos else w * c) / (den * den)
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
-        return y, t + xp * cross if pos else d_neg
+        return y, num / den + xp * g if pos else times_exp((1.0 + xn) - g, k, p)
 
     @njit(inline="always")
     def softplus_value_and_derivative(x, beta, threshold):
@@ -519,11 +529,13 @@ def _chebyshev_to_monomial(coefficients):
     return [float(a) for a in total]
 
 
-def _estrin_of_chebyshev(coefficients, name="estrin"):
-    """sum c[k] T_k(v) as a polynomial in v, evaluated by Estrin's scheme."""
-    terms = [repr(a) for a in _chebyshev_to_monomial(coefficients)]
+def _estrin(coefficients, name="estrin", arg="t"):
+    """p(arg) = c[0] + c[1] arg + ..., by Estrin's scheme: pairs of terms joined
+    with arg, then arg**2, arg**4, ...: about log2(n) dependent steps where
+    Horner's rule takes n (the exp reduction's degree-13 series: 14 -> 5)."""
+    terms = [repr(float(a)) for a in coefficients]
     lines = []
-    power = "v"
+    power = arg
     level = 0
     while len(terms) > 1:
         pairs = []
@@ -538,7 +550,12 @@ def _estrin_of_chebyshev(coefficients, name="estrin"):
         if len(terms) > 1:
             lines.append(f"p{level} = {power} * {power}")
             power = f"p{level}"
-    return _straight_line(name, "v", lines, terms[0])
+    return _straight_line(name, arg, lines, terms[0])
+
+
+def _estrin_of_chebyshev(coefficients, name="estrin"):
+    """sum c[k] T_k(v) as a polynomial in v, evaluated by Estrin's scheme."""
+    return _estrin(_chebyshev_to_monomial(coefficients), name, "v")
 
 
 def _add_fitted(m, coeffs, helpers, tier):

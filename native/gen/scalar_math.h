@@ -21,20 +21,23 @@ FA_INLINE double fa_clamp_f64(double x, double lo, double hi)
 /* fastact/math/elementwise.py: expm1_poly */
 FA_INLINE double fa_expm1_poly_f64(double t)
 {
-    double p;
-    p = 1.6059043836821613e-10;
-    p = fma(p, t, 2.08767569878681e-09);
-    p = fma(p, t, 2.505210838544172e-08);
-    p = fma(p, t, 2.755731922398589e-07);
-    p = fma(p, t, 2.7557319223985893e-06);
-    p = fma(p, t, 2.48015873015873e-05);
-    p = fma(p, t, 0.0001984126984126984);
-    p = fma(p, t, 0.001388888888888889);
-    p = fma(p, t, 0.008333333333333333);
-    p = fma(p, t, 0.041666666666666664);
-    p = fma(p, t, 0.16666666666666666);
-    p = fma(p, t, 0.5);
-    return p;
+    double e1_0, e1_1, e1_2, e1_3, e1_4, e1_5, p1, e2_0, e2_1, e2_2, p2, e3_0, e3_1, p3, e4_0;
+    e1_0 = fma(0.16666666666666666, t, 0.5);
+    e1_1 = fma(0.008333333333333333, t, 0.041666666666666664);
+    e1_2 = fma(0.0001984126984126984, t, 0.001388888888888889);
+    e1_3 = fma(2.7557319223985893e-06, t, 2.48015873015873e-05);
+    e1_4 = fma(2.505210838544172e-08, t, 2.755731922398589e-07);
+    e1_5 = fma(1.6059043836821613e-10, t, 2.08767569878681e-09);
+    p1 = t * t;
+    e2_0 = fma(e1_1, p1, e1_0);
+    e2_1 = fma(e1_3, p1, e1_2);
+    e2_2 = fma(e1_5, p1, e1_4);
+    p2 = p1 * p1;
+    e3_0 = fma(e2_1, p2, e2_0);
+    e3_1 = e2_2;
+    p3 = p2 * p2;
+    e4_0 = fma(e3_1, p3, e3_0);
+    return e4_0;
 }
 
 /* fastact/math/elementwise.py: reduce_exp: e**x = 2**k * (1 + p) for finite |x| <= 746. */
@@ -463,19 +466,41 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, dou
     *out1 = d;
 }
 
+/* fastact/math/elementwise.py: exp_neg_abs: (a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and w = e**a: one reduction for the denominator 1 + w and for the factor e**x of the x < 0 results, which goes last so that the tails round once (below -1400 every such result is -0 or 0 anyway). */
+FA_INLINE void fa_exp_neg_abs_f64(double x, double *out0, int64_t *out1, double *out2, double *out3)
+{
+    double na, a, p;
+    int64_t k;
+    na = -(fabs(x));
+    a = ((na < (-1400.0)) ? -1400.0 : na);
+    fa_reduce_exp_f64(a, &k, &p);
+    *out0 = a;
+    *out1 = k;
+    *out2 = p;
+    *out3 = fa_scale_f64(1.0 + p, k);
+}
+
+/* fastact/math/elementwise.py: times_exp: v 2**k (1 + p), 2**k last: rounded once where the result is subnormal. */
+FA_INLINE double fa_times_exp_f64(double v, int64_t k, double p)
+{
+    return fa_scale_f64(fma(v, p, v), k);
+}
+
 /* fastact/math/elementwise.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    double s, sm, w, den, xn, neg_y, neg_d, y, xp, d;
+    double a, p, w, den, q, y, v, r, xp, d;
+    int64_t k;
     int pos;
-    fa_sigmoid_pair_f64(x, &s, &sm, &w, &den);
+    fa_exp_neg_abs_f64(x, &a, &k, &p, &w);
+    den = 1.0 + w;
     pos = x >= 0.0;
-    xn = fa_clamp_f64(x, -1400.0, 0.0);
-    neg_y = fa_mul_exp_in_range_f64(xn / den, xn, 0.0);
-    neg_d = fa_mul_exp_in_range_f64(((1.0 + xn) + w) / (fa_one_plus_squared_f64(w)), xn, 0.0);
-    y = (pos ? x * s : neg_y);
+    q = ((x < a) ? a : x) / den;
+    y = (pos ? q : fa_times_exp_f64(q, k, p));
+    v = ((1.0 + a) + w) / (fa_one_plus_squared_f64(w));
+    r = 1.0 / den;
     xp = fa_clamp_f64(x, 0.0, 1e+300);
-    d = (pos ? s * (fma(xp, sm, 1.0)) : neg_d);
+    d = (pos ? r * (fma(xp, w * r, 1.0)) : fa_times_exp_f64(v, k, p));
     *out0 = y;
     *out1 = d;
 }
@@ -483,42 +508,45 @@ FA_INLINE void fa_silu_value_and_derivative_f64(double x, double *out0, double *
 /* fastact/math/elementwise.py: mish_value_and_derivative */
 FA_INLINE void fa_mish_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    double w, num, den, t, cross, xn, neg_y, y, c, d_neg, xp;
+    double a, p, w, num, den, xn, q, y, c, g, xp;
+    int64_t k;
     int pos;
-    w = fa_exp_f64(-(fabs(x)));
+    fa_exp_neg_abs_f64(x, &a, &k, &p, &w);
     pos = x > 0.0;
     num = (pos ? 1.0 + (2.0 * w) : w * (w + 2.0));
     den = num + (2.0 * (pos ? w * w : 1.0));
-    t = num / den;
-    cross = ((4.0 * (pos ? w * w : w)) * (1.0 + w)) / (den * den);
-    xn = fa_clamp_f64(x, -1400.0, 0.0);
-    neg_y = fa_mul_exp_in_range_f64((xn * (w + 2.0)) / den, xn, 0.0);
-    y = (pos ? x * t : neg_y);
+    xn = ((x < a) ? a : x);
+    q = (xn * (pos ? num : w + 2.0)) / den;
+    y = (pos ? q : fa_times_exp_f64(q, k, p));
     c = fma(xn, fma(w, fma(w, 4.0 + w, 8.0), 4.0), fma(w, fma(w, 3.0 + w, 4.0), 2.0));
-    d_neg = fa_mul_exp_in_range_f64((1.0 + xn) - ((w * c) / (den * den)), xn, 0.0);
+    g = (pos ? (4.0 * (w * w)) * (1.0 + w) : w * c) / (den * den);
     xp = fa_clamp_f64(x, 0.0, 1e+300);
     *out0 = y;
-    *out1 = (pos ? t + (xp * cross) : d_neg);
+    *out1 = (pos ? (num / den) + (xp * g) : fa_times_exp_f64((1.0 + xn) - g, k, p));
 }
 
 /* fastact/math/elementwise.py: log1p_poly */
 FA_INLINE double fa_log1p_poly_f64(double t)
 {
-    double p;
-    p = 0.07407407407407407;
-    p = fma(p, t, 0.08);
-    p = fma(p, t, 0.08695652173913043);
-    p = fma(p, t, 0.09523809523809523);
-    p = fma(p, t, 0.10526315789473684);
-    p = fma(p, t, 0.11764705882352941);
-    p = fma(p, t, 0.13333333333333333);
-    p = fma(p, t, 0.15384615384615385);
-    p = fma(p, t, 0.18181818181818182);
-    p = fma(p, t, 0.2222222222222222);
-    p = fma(p, t, 0.2857142857142857);
-    p = fma(p, t, 0.4);
-    p = fma(p, t, 0.6666666666666666);
-    return p;
+    double e1_0, e1_1, e1_2, e1_3, e1_4, e1_5, e1_6, p1, e2_0, e2_1, e2_2, e2_3, p2, e3_0, e3_1, p3, e4_0;
+    e1_0 = fma(0.4, t, 0.6666666666666666);
+    e1_1 = fma(0.2222222222222222, t, 0.2857142857142857);
+    e1_2 = fma(0.15384615384615385, t, 0.18181818181818182);
+    e1_3 = fma(0.11764705882352941, t, 0.13333333333333333);
+    e1_4 = fma(0.09523809523809523, t, 0.10526315789473684);
+    e1_5 = fma(0.08, t, 0.08695652173913043);
+    e1_6 = 0.07407407407407407;
+    p1 = t * t;
+    e2_0 = fma(e1_1, p1, e1_0);
+    e2_1 = fma(e1_3, p1, e1_2);
+    e2_2 = fma(e1_5, p1, e1_4);
+    e2_3 = e1_6;
+    p2 = p1 * p1;
+    e3_0 = fma(e2_1, p2, e2_0);
+    e3_1 = fma(e2_3, p2, e2_2);
+    p3 = p2 * p2;
+    e4_0 = fma(e3_1, p3, e3_0);
+    return e4_0;
 }
 
 /* fastact/math/elementwise.py: log1p_small: log(1 + f) for -0.3 <= f <= 0.5, via s = f / (2 + f) and atanh's series. */
@@ -1125,15 +1153,17 @@ FA_INLINE double fa_elu_derivative_from_y_f32d(double y, double alpha)
 /* fastact/math/elementwise.py: expm1_poly */
 FA_INLINE double fa_expm1_poly_f32d(double t)
 {
-    double p;
-    p = 2.48015873015873e-05;
-    p = fma(p, t, 0.0001984126984126984);
-    p = fma(p, t, 0.001388888888888889);
-    p = fma(p, t, 0.008333333333333333);
-    p = fma(p, t, 0.041666666666666664);
-    p = fma(p, t, 0.16666666666666666);
-    p = fma(p, t, 0.5);
-    return p;
+    double e1_0, e1_1, e1_2, e1_3, p1, e2_0, e2_1, p2, e3_0;
+    e1_0 = fma(0.16666666666666666, t, 0.5);
+    e1_1 = fma(0.008333333333333333, t, 0.041666666666666664);
+    e1_2 = fma(0.0001984126984126984, t, 0.001388888888888889);
+    e1_3 = 2.48015873015873e-05;
+    p1 = t * t;
+    e2_0 = fma(e1_1, p1, e1_0);
+    e2_1 = fma(e1_3, p1, e1_2);
+    p2 = p1 * p1;
+    e3_0 = fma(e2_1, p2, e2_0);
+    return e3_0;
 }
 
 /* fastact/math/elementwise.py: reduce_exp: e**x = 2**k * (1 + p) for finite |x| <= 746. */
@@ -1589,15 +1619,17 @@ FA_INLINE void fa_sigmoid_pair_f32d(double x, double *out0, double *out1, double
 /* fastact/math/elementwise.py: log1p_poly */
 FA_INLINE double fa_log1p_poly_f32d(double t)
 {
-    double p;
-    p = 0.13333333333333333;
-    p = fma(p, t, 0.15384615384615385);
-    p = fma(p, t, 0.18181818181818182);
-    p = fma(p, t, 0.2222222222222222);
-    p = fma(p, t, 0.2857142857142857);
-    p = fma(p, t, 0.4);
-    p = fma(p, t, 0.6666666666666666);
-    return p;
+    double e1_0, e1_1, e1_2, e1_3, p1, e2_0, e2_1, p2, e3_0;
+    e1_0 = fma(0.4, t, 0.6666666666666666);
+    e1_1 = fma(0.2222222222222222, t, 0.2857142857142857);
+    e1_2 = fma(0.15384615384615385, t, 0.18181818181818182);
+    e1_3 = 0.13333333333333333;
+    p1 = t * t;
+    e2_0 = fma(e1_1, p1, e1_0);
+    e2_1 = fma(e1_3, p1, e1_2);
+    p2 = p1 * p1;
+    e3_0 = fma(e2_1, p2, e2_0);
+    return e3_0;
 }
 
 /* fastact/math/elementwise.py: log1p_small: log(1 + f) for -0.3 <= f <= 0.5, via s = f / (2 + f) and atanh's series. */
