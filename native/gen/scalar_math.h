@@ -113,23 +113,21 @@ FA_INLINE double fa_sigmoid_derivative_from_y_f64(double y)
     return y * (1.0 - y);
 }
 
-/* fastact/math/elementwise.py: expm1 */
-FA_INLINE double fa_expm1_f64(double x)
+/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For the callers that use the result only for x <= 80: tanh (2|x| <= 80), the x <= 0 side of elu, celu and selu (computed on both sides, then selected), -expm1(y) for y <= 0. */
+FA_INLINE double fa_expm1_moderate_f64(double x)
 {
     int64_t k;
-    double p, two_k, small, big;
-    fa_reduce_exp_f64(fa_clamp_f64(x, -40.0, 710.0), &k, &p);
-    two_k = fa_pow2_f64(((k < 56) ? k : 56));
-    small = (p * two_k) + (two_k - 1.0);
-    big = (fa_scale_f64(1.0 + p, k)) - 1.0;
-    return ((k >= 56) ? big : small);
+    double p, two_k;
+    fa_reduce_exp_f64(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(k);
+    return (p * two_k) + (two_k - 1.0);
 }
 
 /* fastact/math/elementwise.py: tanh */
 FA_INLINE double fa_tanh_f64(double x)
 {
     double e;
-    e = fa_expm1_f64(2.0 * (fa_clamp_f64(fabs(x), 0.0, 40.0)));
+    e = fa_expm1_moderate_f64(2.0 * (fa_clamp_f64(fabs(x), 0.0, 40.0)));
     return copysign(e / (e + 2.0), x);
 }
 
@@ -225,7 +223,7 @@ FA_INLINE void fa_elu_value_and_derivative_f64(double x, double alpha, double *o
     int pos;
     double neg_y, neg_d;
     pos = x > 0.0;
-    neg_y = alpha * (fa_expm1_f64(x));
+    neg_y = alpha * (fa_expm1_moderate_f64(x));
     neg_d = alpha * (fa_exp_f64(x));
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
@@ -244,7 +242,7 @@ FA_INLINE void fa_celu_value_and_derivative_f64(double x, double alpha, double *
     double z, neg_y, neg_d;
     pos = x > 0.0;
     z = x / alpha;
-    neg_y = alpha * (fa_expm1_f64(z));
+    neg_y = alpha * (fa_expm1_moderate_f64(z));
     neg_d = fa_exp_f64(z);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
@@ -262,7 +260,7 @@ FA_INLINE void fa_selu_value_and_derivative_f64(double x, double *out0, double *
     int pos;
     double neg_y, neg_d;
     pos = x > 0.0;
-    neg_y = 1.7580993408473768 * (fa_expm1_f64(x));
+    neg_y = 1.7580993408473768 * (fa_expm1_moderate_f64(x));
     neg_d = 1.7580993408473768 * (fa_exp_f64(x));
     *out0 = (pos ? 1.0507009873554805 * x : neg_y);
     *out1 = (pos ? 1.0507009873554805 : neg_d);
@@ -668,7 +666,7 @@ FA_INLINE void fa_logsigmoid_value_and_derivative_f64(double x, double *out0, do
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
 FA_INLINE double fa_logsigmoid_derivative_from_y_f64(double y)
 {
-    return -(fa_expm1_f64(y));
+    return -(fa_expm1_moderate_f64(y));
 }
 
 /* fastact/math/elementwise.py: tanhshrink_series */
@@ -1179,16 +1177,14 @@ FA_INLINE void fa_reduce_exp_f32d(double x, int64_t *out0, double *out1)
     *out1 = fma(r * r, fa_expm1_poly_f32d(r), r);
 }
 
-/* fastact/math/elementwise.py: expm1 */
-FA_INLINE double fa_expm1_f32d(double x)
+/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For the callers that use the result only for x <= 80: tanh (2|x| <= 80), the x <= 0 side of elu, celu and selu (computed on both sides, then selected), -expm1(y) for y <= 0. */
+FA_INLINE double fa_expm1_moderate_f32d(double x)
 {
     int64_t k;
-    double p, two_k, small, big;
-    fa_reduce_exp_f32d(fa_clamp_f64(x, -40.0, 710.0), &k, &p);
-    two_k = fa_pow2_f64(((k < 56) ? k : 56));
-    small = (p * two_k) + (two_k - 1.0);
-    big = (fa_scale_f64(1.0 + p, k)) - 1.0;
-    return ((k >= 56) ? big : small);
+    double p, two_k;
+    fa_reduce_exp_f32d(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(k);
+    return (p * two_k) + (two_k - 1.0);
 }
 
 /* fastact/math/elementwise.py: exp */
@@ -1207,7 +1203,7 @@ FA_INLINE void fa_celu_value_and_derivative_f32d(double x, double alpha, double 
     double z, neg_y, neg_d;
     pos = x > 0.0;
     z = x / alpha;
-    neg_y = alpha * (fa_expm1_f32d(z));
+    neg_y = alpha * (fa_expm1_moderate_f32d(z));
     neg_d = fa_exp_f32d(z);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
@@ -1809,7 +1805,7 @@ FA_INLINE void fa_logsigmoid_value_and_derivative_f32(float x, float *out0, floa
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
 FA_INLINE double fa_logsigmoid_derivative_from_y_f32d(double y)
 {
-    return -(fa_expm1_f32d(y));
+    return -(fa_expm1_moderate_f32d(y));
 }
 
 /* fastact/math/elementwise.py: tanhshrink_series */
