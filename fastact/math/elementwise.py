@@ -340,13 +340,14 @@ def build(tier):
         # into two divisions)
         q = (a if x < a else x) / den
         y = q if pos else times_exp(q, k, p)
-        # x < 0: y' = w ((1 + x) + w) / (1 + w)**2 = e**x ((1 + x) + w) / (1 + w)**2,
-        # fewer roundings than (1 + x sigmoid(-x)) sigmoid(x), and 1 + x exact where
-        # the terms cancel; x >= 0: y' = r (1 + x w r), r = 1 / (1 + w)
-        v = ((1.0 + a) + w) / _one_plus_squared(w)
-        r = 1.0 / den
+        # y' = (1 + x sigmoid(-x)) sigmoid(x) = ((1 + x w) + w) / (1 + w)**2 for
+        # x >= 0 and e**x ((1 + x) + w) / (1 + w)**2 below (there w = e**x; 1 + x is
+        # exact where the terms cancel): m = x w or x, one of xp w and xn being 0,
+        # and one division
         xp = _clamp(x, 0.0, _BIG)          # inf * 0 would be NaN at x = inf
-        d = r * fma(xp, w * r, 1.0) if pos else times_exp(v, k, p)
+        xn = _clamp(x, -1400.0, 0.0)
+        v = ((1.0 + (xp * w + xn)) + w) / _one_plus_squared(w)
+        d = v if pos else times_exp(v, k, p)
         return y, d
 
     @njit(inline="always")

@@ -487,7 +487,7 @@ FA_INLINE double fa_times_exp_f64(double v, int64_t k, double p)
 /* fastact/math/elementwise.py: silu_value_and_derivative */
 FA_INLINE void fa_silu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    double a, p, w, den, q, y, v, r, xp, d;
+    double a, p, w, den, q, y, xp, xn, v, d;
     int64_t k;
     int pos;
     fa_exp_neg_abs_f64(x, &a, &k, &p, &w);
@@ -495,10 +495,10 @@ FA_INLINE void fa_silu_value_and_derivative_f64(double x, double *out0, double *
     pos = x >= 0.0;
     q = ((x < a) ? a : x) / den;
     y = (pos ? q : fa_times_exp_f64(q, k, p));
-    v = ((1.0 + a) + w) / (fa_one_plus_squared_f64(w));
-    r = 1.0 / den;
     xp = fa_clamp_f64(x, 0.0, 1e+300);
-    d = (pos ? r * (fma(xp, w * r, 1.0)) : fa_times_exp_f64(v, k, p));
+    xn = fa_clamp_f64(x, -1400.0, 0.0);
+    v = ((1.0 + ((xp * w) + xn)) + w) / (fa_one_plus_squared_f64(w));
+    d = (pos ? v : fa_times_exp_f64(v, k, p));
     *out0 = y;
     *out1 = d;
 }
