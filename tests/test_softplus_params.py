@@ -74,3 +74,27 @@ def test_float32_softplus_backends_agree(beta, threshold):
         same = (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
         assert same.all(), x[~same][:5]
 
+
+
+# float64, beta != 1: z = beta x is rounded, and e**z takes that rounding |z| times
+# (385 ulp at beta = 1.1, x = -600 before z's low part was kept); where e**z is
+# subnormal, a small beta scaled its rounding up (5e5 ulp at beta = 2**-20)
+F64_PARAMS = [(1.1, 20.0), (0.3, 20.0), (3.7, 20.0), (2.0 ** -20, 20.0), (7e-3, 5.0), (1e5, 20.0)]
+
+
+@pytest.mark.parametrize("beta, threshold", F64_PARAMS, ids=[_ids(p) for p in F64_PARAMS])
+@pytest.mark.parametrize("kernels", ["cython", "numba"])
+def test_float64_softplus_tails(beta, threshold, kernels):
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.uniform(-760, threshold, 3000), rng.uniform(-760, -690, 1000),
+                        rng.uniform(-40, 0, 1000)])
+    x = z / beta
+    params = {"beta": beta, "threshold": threshold}
+    ref = R.evaluate("softplus", x, params, "f64")
+    with fa.use_backend(kernels):
+        y, d = fa.softplus.value_and_derivative(x, **params)
+        assert np.array_equal(y, fa.softplus(x, **params))
+        assert np.array_equal(d, fa.softplus.backward(np.ones_like(x), x, **params))
+    label = f"softplus float64 {params} on {kernels}"
+    R.assert_ulp(y, ref.f, np.float64, BOUND, {"x": x}, label=label + " forward")
+    R.assert_ulp(d, ref.df, np.float64, BOUND, {"x": x}, label=label + " derivative")

@@ -375,10 +375,20 @@ def build(tier):
 
     @njit(inline="always")
     def softplus_value_and_derivative(x, beta, threshold):
-        z = beta * x
+        z, z_lo = _two_prod(beta, x)
         linear = z > threshold
-        s, _, _, _ = sigmoid_pair(z)
-        curve = softplus1(z) / beta
+        # e**-|z + z_lo| = w0 (1 - sign(z) z_lo) to first order: z's rounding alone
+        # would be a relative error of |z| 2**-53 in the tails (385 ulp at beta = 1.1,
+        # x = -600); past |z_lo| = 1 (|z| > 2**52, or inf) w is 0 anyway
+        lo = z_lo if abs(z_lo) < 1.0 else 0.0
+        _, k, p, w0 = exp_neg_abs(z)
+        w = fma(w0, -lo if z >= 0.0 else lo, w0)
+        curve = ((z if z > 0.0 else 0.0) + log1p_unit(w)) / beta
+        # z < -700: log1p(w) = w, and y = e**z / beta with 2**k applied last (a
+        # subnormal w would carry its absolute rounding into y, 1 / beta times)
+        tail = times_exp(fma(lo, 1.0 / beta, 1.0 / beta), k, p)
+        s = (1.0 if z >= 0.0 else w) / (1.0 + w)
+        curve = tail if z < -700.0 else curve
         return (x if linear else curve), (1.0 if linear else s)
 
     @njit(inline="always")

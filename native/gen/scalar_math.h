@@ -523,6 +523,15 @@ FA_INLINE void fa_mish_value_and_derivative_f64(double x, double *out0, double *
     *out1 = (pos ? (num / den) + (xp * g) : fa_times_exp_f64((1.0 + xn) - g, k, p));
 }
 
+/* fastact/math/elementwise.py: _two_prod: a * b = hi + lo exactly. */
+FA_INLINE void fa_two_prod_f64(double a, double b, double *out0, double *out1)
+{
+    double hi;
+    hi = a * b;
+    *out0 = hi;
+    *out1 = fma(a, b, -hi);
+}
+
 /* fastact/math/elementwise.py: log1p_poly */
 FA_INLINE double fa_log1p_poly_f64(double t)
 {
@@ -566,24 +575,22 @@ FA_INLINE double fa_log1p_unit_f64(double u)
     return (upper ? 0.6931471803691238 + (y + (1.9082149292705877e-10)) : y);
 }
 
-/* fastact/math/elementwise.py: softplus1: log(1 + e**z), never overflowing. */
-FA_INLINE double fa_softplus1_f64(double z)
-{
-    return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(fa_exp_f64(-(fabs(z)))));
-}
-
 /* fastact/math/elementwise.py: softplus_value_and_derivative */
 FA_INLINE void fa_softplus_value_and_derivative_f64(double x, double beta, double threshold, double *out0, double *out1)
 {
-    double z, s, unused0, unused1, unused2, curve;
+    double z, z_lo, lo, unused0, p, w0, w, curve, tail, s;
     int linear;
+    int64_t k;
     (void)unused0;
-    (void)unused1;
-    (void)unused2;
-    z = beta * x;
+    fa_two_prod_f64(beta, x, &z, &z_lo);
     linear = z > threshold;
-    fa_sigmoid_pair_f64(z, &s, &unused0, &unused1, &unused2);
-    curve = (fa_softplus1_f64(z)) / beta;
+    lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
+    fa_exp_neg_abs_f64(z, &unused0, &k, &p, &w0);
+    w = fma(w0, ((z >= 0.0) ? -lo : lo), w0);
+    curve = (((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(w))) / beta;
+    tail = fa_times_exp_f64(fma(lo, 1.0 / beta, 1.0 / beta), k, p);
+    s = ((z >= 0.0) ? 1.0 : w) / (1.0 + w);
+    curve = ((z < (-700.0)) ? tail : curve);
     *out0 = (linear ? x : curve);
     *out1 = (linear ? 1.0 : s);
 }
@@ -649,6 +656,12 @@ FA_INLINE double fa_softsign_derivative_from_y_f64(double y)
     double r;
     r = 1.0 - (fabs(y));
     return r * r;
+}
+
+/* fastact/math/elementwise.py: softplus1: log(1 + e**z), never overflowing. */
+FA_INLINE double fa_softplus1_f64(double z)
+{
+    return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(fa_exp_f64(-(fabs(z)))));
 }
 
 /* fastact/math/elementwise.py: logsigmoid_value_and_derivative */
@@ -1598,18 +1611,18 @@ FA_INLINE int fa_softplus_lanes_ok(double beta, double threshold)
     return (((beta >= (5.960464477539063e-08)) & (beta <= 16777216.0)) & (a >= (8.673617379884035e-19))) & (a <= (1.8446744073709552e+19));
 }
 
-/* fastact/math/elementwise.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy. */
-FA_INLINE void fa_sigmoid_pair_f32d(double x, double *out0, double *out1, double *out2, double *out3)
+/* fastact/math/elementwise.py: exp_neg_abs: (a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and w = e**a: one reduction for the denominator 1 + w and for the factor e**x of the x < 0 results, which goes last so that the tails round once (below -1400 every such result is -0 or 0 anyway). */
+FA_INLINE void fa_exp_neg_abs_f32d(double x, double *out0, int64_t *out1, double *out2, double *out3)
 {
-    double w, den;
-    int pos;
-    w = fa_exp_f32d(-(fabs(x)));
-    den = 1.0 + w;
-    pos = x >= 0.0;
-    *out0 = (pos ? 1.0 : w) / den;
-    *out1 = (pos ? w : 1.0) / den;
-    *out2 = w;
-    *out3 = den;
+    double na, a, p;
+    int64_t k;
+    na = -(fabs(x));
+    a = ((na < (-1400.0)) ? -1400.0 : na);
+    fa_reduce_exp_f32d(a, &k, &p);
+    *out0 = a;
+    *out1 = k;
+    *out2 = p;
+    *out3 = fa_scale_f64(1.0 + p, k);
 }
 
 /* fastact/math/elementwise.py: log1p_poly */
@@ -1647,24 +1660,28 @@ FA_INLINE double fa_log1p_unit_f32d(double u)
     return (upper ? 0.6931471803691238 + (y + (1.9082149292705877e-10)) : y);
 }
 
-/* fastact/math/elementwise.py: softplus1: log(1 + e**z), never overflowing. */
-FA_INLINE double fa_softplus1_f32d(double z)
+/* fastact/math/elementwise.py: times_exp: v 2**k (1 + p), 2**k last: rounded once where the result is subnormal. */
+FA_INLINE double fa_times_exp_f32d(double v, int64_t k, double p)
 {
-    return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f32d(fa_exp_f32d(-(fabs(z)))));
+    return fa_scale_f64(fma(v, p, v), k);
 }
 
 /* fastact/math/elementwise.py: softplus_value_and_derivative */
 FA_INLINE void fa_softplus_value_and_derivative_f32d(double x, double beta, double threshold, double *out0, double *out1)
 {
-    double z, s, unused0, unused1, unused2, curve;
+    double z, z_lo, lo, unused0, p, w0, w, curve, tail, s;
     int linear;
+    int64_t k;
     (void)unused0;
-    (void)unused1;
-    (void)unused2;
-    z = beta * x;
+    fa_two_prod_f64(beta, x, &z, &z_lo);
     linear = z > threshold;
-    fa_sigmoid_pair_f32d(z, &s, &unused0, &unused1, &unused2);
-    curve = (fa_softplus1_f32d(z)) / beta;
+    lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
+    fa_exp_neg_abs_f32d(z, &unused0, &k, &p, &w0);
+    w = fma(w0, ((z >= 0.0) ? -lo : lo), w0);
+    curve = (((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f32d(w))) / beta;
+    tail = fa_times_exp_f32d(fma(lo, 1.0 / beta, 1.0 / beta), k, p);
+    s = ((z >= 0.0) ? 1.0 : w) / (1.0 + w);
+    curve = ((z < (-700.0)) ? tail : curve);
     *out0 = (linear ? x : curve);
     *out1 = (linear ? 1.0 : s);
 }
