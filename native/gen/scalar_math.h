@@ -239,11 +239,14 @@ FA_INLINE double fa_elu_derivative_from_y_f64(double y, double alpha)
 FA_INLINE void fa_celu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
-    double z, neg_y, neg_d;
+    double z, z_lo, lo, neg_y, e, neg_d;
     pos = x > 0.0;
     z = x / alpha;
+    z_lo = (fma(-z, alpha, x)) / alpha;
+    lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
     neg_y = alpha * (fa_expm1_moderate_f64(z));
-    neg_d = fa_exp_f64(z);
+    e = fa_exp_f64(z);
+    neg_d = fma(e, lo, e);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
 }
@@ -1213,11 +1216,14 @@ FA_INLINE double fa_exp_f32d(double x)
 FA_INLINE void fa_celu_value_and_derivative_f32d(double x, double alpha, double *out0, double *out1)
 {
     int pos;
-    double z, neg_y, neg_d;
+    double z, z_lo, lo, neg_y, e, neg_d;
     pos = x > 0.0;
     z = x / alpha;
+    z_lo = (fma(-z, alpha, x)) / alpha;
+    lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
     neg_y = alpha * (fa_expm1_moderate_f32d(z));
-    neg_d = fa_exp_f32d(z);
+    e = fa_exp_f32d(z);
+    neg_d = fma(e, lo, e);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
 }
