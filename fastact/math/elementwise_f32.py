@@ -167,6 +167,17 @@ def reduce_exp_argument(x):
 
 
 @njit(inline="always")
+def reduce_exp_argument_plus(x, lo):
+    """x + lo = k ln 2 + r for finite -150 <= x <= 89 and |lo| <= 2**-10 (a low part):
+    (k, r), k from x alone and lo added to the exact x - k ln2_hi before the last step
+    (two roundings of r, each at most 2**-26 for |r| <= 0.35)."""
+    t = fma(x, _LOG2E, _ROUND_MAGIC)
+    kf = t - _ROUND_MAGIC
+    k = bits_from_float32(t) - _MAGIC_BITS
+    return k, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x) + lo)
+
+
+@njit(inline="always")
 def exp_series(r):
     """p = e**r - 1 for |r| <= 0.35, the polynomial by Estrin's scheme (as
     reduce_exp_pair): three dependent steps instead of Horner's five, 3-8% off the
@@ -820,6 +831,88 @@ def softplus_derivative(x, beta, threshold):
     return _ONE if linear else (pos_d if pos else neg_d)
 
 
+@njit(inline="always")
+def softplus_value(x, beta, threshold):
+    """softplus(x) alone, for the forward pass: the value of
+    softplus_value_and_derivative keeps log1p(w) and the sum x + log1p(w) / beta as
+    pairs for the derivative's sake; here each factor is folded into one mantissa
+    that is rounded once.
+
+    With z + z_lo = beta x (b_hi x rounded, and its error and b_lo x), the identity
+    log(1 + e**z) = max(z, 0) + log1p(e**-|z|) gives
+
+        y = max(x, 0) + q,   q = log1p(w) / beta,   w = e**-|z + z_lo| <= 1,
+
+    (z / beta = x exactly; pos is z >= 0, and -0 counts as positive, with lo taking
+    z_lo's sign accordingly).  One reduction gives w = 2**k (1 + e), e = (1 + p)(1 + lo)
+    - 1 (lo = -+z_lo, folded to first order: |lo| < 2**-16 wherever w matters, so the
+    dropped lo**2 / 2 is below 2**-33).  log1p(w) = w (1 + c), c = w T(w), T the
+    degree-8 fit of float32_fits.log1p_tail, and 1 / beta = ib_hi (1 + rho) with the
+    float32 ib_hi and |rho| <= 2**-24 (a loop invariant); rho rides in c (c' = (1 + c)
+    (1 + rho) - 1 = w T (1 + rho) + rho, one fma more), so that
+
+        q = 2**k ib_hi (1 + d),   d = (1 + e)(1 + c') - 1,
+
+    the mantissa ib_hi (1 + d) rounded once by an fma and 2**k applied last
+    (_scale_low: exact, or the one rounding of a subnormal q).
+
+    Error bound, relative, in units u = 2**-24 (1 + e lies in [0.70, 1.42], 1 + c in
+    [ln 2, 1], 1 + d in [0.48, 1.42]):
+    - reduced argument r (|r| <= 0.35) rounded once: 0.5 ulp(r) <= 2**-26 = 0.25 u of
+      e**r; the ln 2 split and lo's first order: below 0.01 u;
+    - p = e**r - 1: truncation 0.1 u, the last fma's rounding <= 0.25 u (|p| < 0.5),
+      the roundings inside r**2 * poly (|r**2 poly| < 0.07) below 0.2 u: 0.55 u of an
+      absolute error on 1 + p >= 0.70, so <= 0.8 u relative;
+    - e = fma(p, lo, p + lo): two roundings of values below 0.5: <= 0.5 u absolute,
+      0.7 u relative;
+    - c': the fit (w (T - T_fit) / (1 + c) <= 0.47 u, tools/fit_coefficients.py's
+      check), T's last fma and c''s fma each <= 2**-26 absolute on 1 + c >= ln 2
+      (0.36 u each), w rounded (1 + e to float32, then 2**k) moving c by
+      |dc/dw| w 2**-24 <= 0.3 u: <= 1.5 u;
+    - d: c' + e and the fma, each a rounding of a value below 0.52 in magnitude: <= 0.5 u
+      absolute each (0.25 u where |d| < 0.5), on 1 + d >= 0.48: <= 1.6 u;
+    - the final fma: 0.5 ulp.
+    Summed, at most ~4.6 u = 2.3 to 4.6 ulps depending on where the mantissa
+    of q falls in its binade, but the worst cases of the terms do not meet (the largest
+    absolute errors of e sit at 1 + e near 1.4, those of d where 1 + d is near 0.5): the
+    exhaustive sweep over all 2**32 float32 x (beta = 1) measures the pass
+    (docs/accuracy.md).  For z >= 0, y = x + q with x >= 0 and q <= y: q's error
+    counts at most at its own size in ulps of y, plus the addition's 0.5 ulp.
+
+    The identity piece: x where x >= _softplus_first_linear (the first float32 with
+    beta x > threshold exactly: one comparison).  x = NaN gives NaN (pos false, q NaN),
+    +inf gives +inf (linear, or x + q), -inf gives +0 (w at the -140 clamp, q = 0);
+    the parameters are those of softplus_lanes_ok."""
+    x = _f(x)
+    # loop invariants: beta as a float32 pair, 1 / beta as ib_hi (1 + rho)
+    b_hi = _f(beta)
+    b_lo = _f(beta - _d(b_hi))
+    inv = 1.0 / beta
+    ib_hi = _f(inv)
+    rho = _f(inv / _d(ib_hi) - 1.0)
+    linear = x >= _softplus_first_linear(beta, threshold)
+    # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs
+    xn = -abs(x)
+    nz = b_hi * xn
+    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    pos = x >= _ZERO
+    # past the clamp lo may be large, inf or NaN, and e**-|z| no longer matters
+    clamped = nz < _MUL_EXP_LO
+    nz = _MUL_EXP_LO if clamped else nz
+    lo = _ZERO if clamped else lo
+    k, r = reduce_exp_argument_plus(nz, lo)
+    e = exp_series(r)
+    two_k = _pow2(k + 100)                      # 2**k in two steps, as _scale_low
+    w = _times_tiny(_times_tiny(_ONE + e, two_k), _TWO_M100)
+    c0, s, poly = _log1p_tail(w)
+    t = fma(s, poly, c0)                        # T(w)
+    c = fma(w, fma(t, rho, t), rho)             # (1 + w T)(1 + rho) - 1
+    d = c + fma(c, e, e)                        # (1 + e)(1 + c) - 1, e (1 + c) first:
+    q = _times_tiny(_times_tiny(fma(d, ib_hi, ib_hi), two_k), _TWO_M100)
+    y = (x if pos else _ZERO) + q
+    return x if linear else y
+
+
 # ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------
 # Their float64 math on float32 data is one rounding of a double result; here each
 # piece is exact or rounded once in float32 (a few cases near a tie aside), so the
@@ -1080,6 +1173,9 @@ GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6":
 # rows whose backward pass computes the derivative alone, in fewer instructions than
 # the derivative of their value_and_derivative (float32 arithmetic rows only)
 DERIVATIVE_ROWS = {"softplus": softplus_derivative}
+# rows whose forward pass computes the value alone, in fewer instructions than the
+# value of their value_and_derivative (float32 arithmetic rows only)
+VALUE_ROWS = {"softplus": softplus_value}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,

@@ -1564,6 +1564,51 @@ FA_INLINE float fa_softplus_derivative_f32(float x, double beta, double threshol
     return (linear ? 1.0f : (pos ? pos_d : neg_d));
 }
 
+/* fastact/math/elementwise_f32.py: reduce_exp_argument_plus: x + lo = k ln 2 + r for finite -150 <= x <= 89 and |lo| <= 2**-10 (a low part): (k, r), k from x alone and lo added to the exact x - k ln2_hi before the last step (two roundings of r, each at most 2**-26 for |r| <= 0.35). */
+FA_INLINE void fa_reduce_exp_argument_plus_f32(float x, float lo, int32_t *out0, float *out1)
+{
+    float t, kf;
+    int32_t k;
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    k = (fa_bits_from_float(t)) - 1262485504;
+    *out0 = k;
+    *out1 = fmaf(-kf, 1.428606765330187e-06f, (fmaf(-kf, 0.693145751953125f, x)) + lo);
+}
+
+/* fastact/math/elementwise_f32.py: softplus_value: softplus(x) alone, for the forward pass: the value of softplus_value_and_derivative keeps log1p(w) and the sum x + log1p(w) / beta as pairs for the derivative's sake; here each factor is folded into one mantissa that is rounded once. */
+FA_INLINE float fa_softplus_value_f32(float x, double beta, double threshold)
+{
+    float b_hi, b_lo, ib_hi, rho, xn, nz, lo, r, e, two_k, w, c0, s, poly, t, c, d, q, y;
+    double inv;
+    int linear, pos, clamped;
+    int32_t k;
+    b_hi = (float)(beta);
+    b_lo = (float)(beta - ((double)(b_hi)));
+    inv = 1.0 / beta;
+    ib_hi = (float)(inv);
+    rho = (float)((inv / ((double)(ib_hi))) - 1.0);
+    linear = x >= (fa_softplus_first_linear_f32(beta, threshold));
+    xn = -(fabsf(x));
+    nz = b_hi * xn;
+    lo = fmaf(b_lo, xn, fmaf(b_hi, xn, -nz));
+    pos = x >= 0.0f;
+    clamped = nz < (-140.0f);
+    nz = (clamped ? (-140.0f) : nz);
+    lo = (clamped ? 0.0f : lo);
+    fa_reduce_exp_argument_plus_f32(nz, lo, &k, &r);
+    e = fa_exp_series_f32(r);
+    two_k = fa_pow2_f32(k + 100);
+    w = fa_times_tiny_f32(fa_times_tiny_f32(1.0f + e, two_k), 7.888609052210118e-31f);
+    fa_log1p_tail_f32(w, &c0, &s, &poly);
+    t = fmaf(s, poly, c0);
+    c = fmaf(w, fmaf(t, rho, t), rho);
+    d = c + (fmaf(c, e, e));
+    q = fa_times_tiny_f32(fa_times_tiny_f32(fmaf(d, ib_hi, ib_hi), two_k), 7.888609052210118e-31f);
+    y = (pos ? x : 0.0f) + q;
+    return (linear ? x : y);
+}
+
 /* fastact/math/elementwise_f32.py: softplus_lanes_ok: Whether softplus_value_and_derivative below holds for these parameters. */
 FA_INLINE int fa_softplus_lanes_ok(double beta, double threshold)
 {
