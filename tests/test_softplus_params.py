@@ -11,11 +11,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from numba import njit
 
 import cases
 import fastact as fa
 import reference as R
 from fastact import registry
+from fastact.math.elementwise_f32 import softplus_log1p_parts as _parts
 
 BOUND = registry.ULP_BOUND
 pytestmark = pytest.mark.one_backend        # each test picks its backends
@@ -165,3 +167,53 @@ def test_float32_softplus_forward_specials(beta, threshold, kernels):
         else:
             R.assert_ulp(y[i:i + 1], np.array([math.log(2.0) / beta]), np.float32, BOUND,
                          {"x": x[i:i + 1]}, label=f"softplus({x[i]}) {params}")
+
+
+# ---- the lemma of softplus_value's error bound: its mantissa before the last rounding --
+
+@njit
+def _parts_error_beta1(first, last, stride):
+    """Largest relative error (in 2**-24) of 2**k (1 + d) = softplus_log1p_parts(nz, 0, 0)
+    against log1p(e**nz), over the float32 bit patterns first, first + stride, ... < last."""
+    worst = 0.0
+    for b in range(first, last, stride):
+        nz = np.array([b], dtype=np.uint32).view(np.float32)[0]
+        k, d = _parts(nz, np.float32(0.0), np.float32(0.0))
+        exact = math.log1p(math.exp(np.float64(nz))) * 2.0 ** -k
+        worst = max(worst, abs((1.0 + np.float64(d)) - exact) / exact * 2.0 ** 24)
+    return worst
+
+
+@njit
+def _parts_error(nz, lo, rho):
+    worst = 0.0
+    for i in range(nz.size):
+        k, d = _parts(nz[i], lo[i], rho[i])
+        v = np.float64(nz[i]) + np.float64(lo[i])            # exact in float64
+        exact = math.log1p(math.exp(v)) * (1.0 + np.float64(rho[i])) * 2.0 ** -k
+        worst = max(worst, abs((1.0 + np.float64(d)) - exact) / exact * 2.0 ** 24)
+    return worst
+
+
+_NZ_FIRST, _NZ_LAST = 0x80000000, 0xC30C0001      # -0 down to -140
+
+
+@pytest.mark.parametrize("stride", [1, 101], ids=["every", "strided"])
+def test_softplus_log1p_parts_beta_one(stride, request):
+    """1.95 2**-24 over every float32 nz in [-140, 0] (the docstring's figure)."""
+    if stride == 1 and not (request.config.getoption("--runslow")
+                            or "slow" in (request.config.getoption("-m") or "")):
+        pytest.skip("slow: the whole range, run with --runslow (or -m slow)")
+    assert _parts_error_beta1(_NZ_FIRST, _NZ_LAST, stride) <= 1.96
+
+
+def test_softplus_log1p_parts_any_beta():
+    """With a low part lo of -|beta x| and 1 / beta = ib_hi (1 + rho): within the
+    docstring's 2.7 2**-24."""
+    rng = np.random.default_rng(11)
+    n = 2_000_000
+    nz = np.concatenate([rng.uniform(-140, 0, n // 2), rng.uniform(-2, 0, n // 2)]).astype(np.float32)
+    lo = (nz * rng.uniform(-1, 1, n) * 2.0 ** -24).astype(np.float32)
+    lo[nz == np.float32(-140)] = 0
+    rho = (rng.uniform(-1, 1, n) * 2.0 ** -24).astype(np.float32)
+    assert _parts_error(nz, lo, rho) <= 2.7

@@ -32,7 +32,8 @@ beta x as a pair, and its float32 form holds for the parameters of
 softplus_lanes_ok only (GUARDS: the loops test them once per call and run
 the float64 math otherwise); its backward pass computes the derivative alone
 (DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
-value_and_derivative form).  celu (a rounded x / alpha reaches exp, which
+value_and_derivative form) and its forward pass the value alone (VALUE_ROWS:
+softplus_value, half the instructions of the value of that form).  celu (a rounded x / alpha reaches exp, which
 magnifies its rounding) and tanhshrink keep the float64 math.
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
@@ -164,17 +165,6 @@ def reduce_exp_argument(x):
     kf = t - _ROUND_MAGIC
     k = bits_from_float32(t) - _MAGIC_BITS
     return k, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
-
-
-@njit(inline="always")
-def reduce_exp_argument_plus(x, lo):
-    """x + lo = k ln 2 + r for finite -150 <= x <= 89 and |lo| <= 2**-10 (a low part):
-    (k, r), k from x alone and lo added to the exact x - k ln2_hi before the last step
-    (two roundings of r, each at most 2**-26 for |r| <= 0.35)."""
-    t = fma(x, _LOG2E, _ROUND_MAGIC)
-    kf = t - _ROUND_MAGIC
-    k = bits_from_float32(t) - _MAGIC_BITS
-    return k, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x) + lo)
 
 
 @njit(inline="always")
@@ -832,57 +822,72 @@ def softplus_derivative(x, beta, threshold):
 
 
 @njit(inline="always")
+def softplus_log1p_parts(nz, lo, rho):
+    """(k, d) with 2**k (1 + d) = log1p(e**(nz + lo)) (1 + rho), for float32 -140 <= nz
+    <= 0 (or NaN), |lo| <= 2**-16 (0 where nz = -140) and |rho| <= 2**-24:
+    softplus_value's mantissa before its last rounding.
+
+    w = e**(nz + lo) = 2**k (1 + e) from one reduction, lo added to the reduced
+    argument (two roundings of r, as log_softmax's _term32_up; one where lo = 0);
+    log1p(w) = w (1 + c), c = w T(w) with T the fit log1p_tail, (1 + rho) taken into c
+    (c = w T (1 + rho) + rho), then d = c + e (1 + c), e (1 + c) first (where e is
+    small, near x = 0, its rounding is too)."""
+    k, r = reduce_exp_argument(nz)
+    e = exp_series(r + lo)
+    w = _scale_low(_ONE + e, k)                 # subnormal below 2**-126: c is then 0
+    c0, s, poly = _log1p_tail(w)
+    t = fma(s, poly, c0)                        # T(w)
+    c = fma(w, fma(t, rho, t), rho)
+    return k, c + fma(c, e, e)
+
+
+@njit(inline="always")
 def softplus_value(x, beta, threshold):
-    """softplus(x) alone, for the forward pass: the value of
-    softplus_value_and_derivative keeps log1p(w) and the sum x + log1p(w) / beta as
-    pairs for the derivative's sake; here each factor is folded into one mantissa
-    that is rounded once.
+    """softplus(x) alone, for the forward pass (softplus_value_and_derivative keeps
+    log1p(w) and x + log1p(w) / beta as pairs for its derivative's sake: 121
+    AVX-512 instructions per 16 elements for its value, this 60).
 
-    With z + z_lo = beta x (b_hi x rounded, and its error and b_lo x), the identity
-    log(1 + e**z) = max(z, 0) + log1p(e**-|z|) gives
+    With z + z_lo = beta x, log(1 + e**z) = max(z, 0) + log1p(e**-|z|) gives
 
-        y = max(x, 0) + q,   q = log1p(w) / beta,   w = e**-|z + z_lo| <= 1,
+        y = max(x, 0) + q,   q = log1p(w) / beta,   w = e**-|z + z_lo| <= 1
 
-    (z / beta = x exactly; pos is z >= 0, and -0 counts as positive, with lo taking
-    z_lo's sign accordingly).  One reduction gives w = 2**k (1 + e), e = (1 + p)(1 + lo)
-    - 1 (lo = -+z_lo, folded to first order: |lo| < 2**-16 wherever w matters, so the
-    dropped lo**2 / 2 is below 2**-33).  log1p(w) = w (1 + c), c = w T(w), T the
-    degree-8 fit of float32_fits.log1p_tail, and 1 / beta = ib_hi (1 + rho) with the
-    float32 ib_hi and |rho| <= 2**-24 (a loop invariant); rho rides in c (c' = (1 + c)
-    (1 + rho) - 1 = w T (1 + rho) + rho, one fma more), so that
+    (z / beta = x; pos is x >= 0, -0 included).  -|z + z_lo| = beta (-|x|) is nz + lo:
+    nz = b_hi (-|x|) rounded and lo = its error (exact, an fma) plus b_lo (-|x|) (beta
+    = b_hi + b_lo, float32s), one rounding of the whole low part: rounding z once would
+    move e**z by up to |z| 2**-24 relative, 100 ulps in the tail.  1 / beta =
+    ib_hi (1 + rho), ib_hi a float32 and |rho| <= 2**-24 (loop invariants); then
+    q = ib_hi 2**k (1 + d) with (k, d) from softplus_log1p_parts, ib_hi (1 + d) rounded
+    once (an fma) and 2**k applied last (_scale_low: exact, or the one rounding of a
+    subnormal q), and y = x + q for x >= 0.
 
-        q = 2**k ib_hi (1 + d),   d = (1 + e)(1 + c') - 1,
-
-    the mantissa ib_hi (1 + d) rounded once by an fma and 2**k applied last
-    (_scale_low: exact, or the one rounding of a subnormal q).
-
-    Error bound, relative, in units u = 2**-24 (1 + e lies in [0.70, 1.42], 1 + c in
-    [ln 2, 1], 1 + d in [0.48, 1.42]):
-    - reduced argument r (|r| <= 0.35) rounded once: 0.5 ulp(r) <= 2**-26 = 0.25 u of
-      e**r; the ln 2 split and lo's first order: below 0.01 u;
-    - p = e**r - 1: truncation 0.1 u, the last fma's rounding <= 0.25 u (|p| < 0.5),
-      the roundings inside r**2 * poly (|r**2 poly| < 0.07) below 0.2 u: 0.55 u of an
-      absolute error on 1 + p >= 0.70, so <= 0.8 u relative;
-    - e = fma(p, lo, p + lo): two roundings of values below 0.5: <= 0.5 u absolute,
-      0.7 u relative;
-    - c': the fit (w (T - T_fit) / (1 + c) <= 0.47 u, tools/fit_coefficients.py's
-      check), T's last fma and c''s fma each <= 2**-26 absolute on 1 + c >= ln 2
-      (0.36 u each), w rounded (1 + e to float32, then 2**k) moving c by
-      |dc/dw| w 2**-24 <= 0.3 u: <= 1.5 u;
-    - d: c' + e and the fma, each a rounding of a value below 0.52 in magnitude: <= 0.5 u
-      absolute each (0.25 u where |d| < 0.5), on 1 + d >= 0.48: <= 1.6 u;
-    - the final fma: 0.5 ulp.
-    Summed, at most ~4.6 u = 2.3 to 4.6 ulps depending on where the mantissa
-    of q falls in its binade, but the worst cases of the terms do not meet (the largest
-    absolute errors of e sit at 1 + e near 1.4, those of d where 1 + d is near 0.5): the
-    exhaustive sweep over all 2**32 float32 x (beta = 1) measures the pass
-    (docs/accuracy.md).  For z >= 0, y = x + q with x >= 0 and q <= y: q's error
-    counts at most at its own size in ulps of y, plus the addition's 0.5 ulp.
+    Error.  In u = 2**-24, relative to 1 + d (which lies in [0.53, 1.42]; below 0.70
+    only for k = 0):
+    - e**(nz + lo) = 2**k (1 + e): the reduced argument's roundings, 2**-26 each (one
+      for beta = 1, where lo = 0; two otherwise), the series' truncation and evaluation
+      (0.12 and 0.14 u of 1 + e >= 0.70) and p's rounding (2**-26): <= 1.2 u; an error
+      of 1 + e moves log1p(w) by 1 / (1 + w) of it, relative;
+    - 1 + e rounded to make w for T: moves c by |w c'(w)| <= 0.19 times it: <= 0.2 u;
+    - c: the fit (w |T_fit - T| <= 0.47 u of 1 + c, tools/fit_coefficients.py's
+      nodes), T's evaluation and last rounding (2**-26 on |T| in [0.31, 0.5]), the
+      roundings of t (1 + rho) (beta not a power of 2 only) and of c (|c| <= 0.31):
+      times 1 + e, each <= 0.25 2**-24 absolute;
+    - d: e (1 + c) and c + its value rounded, |d| < 0.47: <= 0.38 2**-24 absolute.
+    Where 1 + d is least (0.53, k = 0) these absolute errors weigh most: the sum of
+    the worst cases is ~2.2 2**-24, 4.2 u of 1 + d, a loose bound (the worst cases
+    of the terms do not meet).  Computed instead over every float32 nz in [-140, 0]
+    with lo = rho = 0 (each w that beta = 1 reaches; for k = 0 also every reduced
+    argument any beta reaches), the relative error of 2**k (1 + d) is at most 1.95 u
+    (tests/test_softplus_params.py checks it, the whole range with --runslow); the
+    roundings that other beta add (r + lo: 0.25 u of e**r; t (1 + rho): <= 0.47 u of
+    1 + d) bring it to at most 2.7 u.  Then for x < 0, y is q, rounded once: at most
+    2.7 + 0.5 ulp (a relative error counts at most its size in u as ulps); for x >= 0,
+    y = x + q with q <= y, two roundings: at most 2.7 + 1 = 3.7 ulp.  The exhaustive
+    sweep at beta = 1 measures 2.17 ulp (docs/accuracy.md).
 
     The identity piece: x where x >= _softplus_first_linear (the first float32 with
-    beta x > threshold exactly: one comparison).  x = NaN gives NaN (pos false, q NaN),
-    +inf gives +inf (linear, or x + q), -inf gives +0 (w at the -140 clamp, q = 0);
-    the parameters are those of softplus_lanes_ok."""
+    beta x > threshold exactly: one comparison).  x = NaN gives NaN, +inf gives +inf,
+    -inf gives +0 (nz clamped to -140, where lo is 0 and q is 0); for the parameters
+    of softplus_lanes_ok."""
     x = _f(x)
     # loop invariants: beta as a float32 pair, 1 / beta as ib_hi (1 + rho)
     b_hi = _f(beta)
@@ -891,24 +896,17 @@ def softplus_value(x, beta, threshold):
     ib_hi = _f(inv)
     rho = _f(inv / _d(ib_hi) - 1.0)
     linear = x >= _softplus_first_linear(beta, threshold)
-    # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs
+    # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs of x
     xn = -abs(x)
     nz = b_hi * xn
     lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
     pos = x >= _ZERO
-    # past the clamp lo may be large, inf or NaN, and e**-|z| no longer matters
+    # past the clamp lo may be large, inf or NaN (x = -inf), and e**-|z| no longer matters
     clamped = nz < _MUL_EXP_LO
     nz = _MUL_EXP_LO if clamped else nz
     lo = _ZERO if clamped else lo
-    k, r = reduce_exp_argument_plus(nz, lo)
-    e = exp_series(r)
-    two_k = _pow2(k + 100)                      # 2**k in two steps, as _scale_low
-    w = _times_tiny(_times_tiny(_ONE + e, two_k), _TWO_M100)
-    c0, s, poly = _log1p_tail(w)
-    t = fma(s, poly, c0)                        # T(w)
-    c = fma(w, fma(t, rho, t), rho)             # (1 + w T)(1 + rho) - 1
-    d = c + fma(c, e, e)                        # (1 + e)(1 + c) - 1, e (1 + c) first:
-    q = _times_tiny(_times_tiny(fma(d, ib_hi, ib_hi), two_k), _TWO_M100)
+    k, d = softplus_log1p_parts(nz, lo, rho)
+    q = _scale_low(fma(d, ib_hi, ib_hi), k)
     y = (x if pos else _ZERO) + q
     return x if linear else y
 
