@@ -885,7 +885,7 @@ def softplus_value(x, beta, threshold):
     sweep at beta = 1 measures 2.17 ulp (docs/accuracy.md).
 
     The identity piece: x where x >= _softplus_first_linear (the first float32 with
-    beta x > threshold exactly: one comparison).  x = NaN gives NaN, +inf gives +inf,
+    beta x > threshold exactly: one comparison).  x = NaN gives x itself, +inf gives +inf,
     -inf gives +0 (nz clamped to -140, where lo is 0 and q is 0); for the parameters
     of softplus_lanes_ok."""
     x = _f(x)
@@ -895,7 +895,9 @@ def softplus_value(x, beta, threshold):
     inv = 1.0 / beta
     ib_hi = _f(inv)
     rho = _f(inv / _d(ib_hi) - 1.0)
-    linear = x >= _softplus_first_linear(beta, threshold)
+    # the curve below the identity piece; x itself otherwise, NaN included (its bits
+    # kept, on both backends)
+    curve = x < _softplus_first_linear(beta, threshold)
     # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs of x
     xn = -abs(x)
     nz = b_hi * xn
@@ -908,7 +910,7 @@ def softplus_value(x, beta, threshold):
     k, d = softplus_log1p_parts(nz, lo, rho)
     q = _scale_low(fma(d, ib_hi, ib_hi), k)
     y = (x if pos else _ZERO) + q
-    return x if linear else y
+    return y if curve else x
 
 
 # ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------

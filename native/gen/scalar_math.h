@@ -1584,14 +1584,14 @@ FA_INLINE float fa_softplus_value_f32(float x, double beta, double threshold)
 {
     float b_hi, b_lo, ib_hi, rho, xn, nz, lo, d, q, y;
     double inv;
-    int linear, pos, clamped;
+    int curve, pos, clamped;
     int32_t k;
     b_hi = (float)(beta);
     b_lo = (float)(beta - ((double)(b_hi)));
     inv = 1.0 / beta;
     ib_hi = (float)(inv);
     rho = (float)((inv / ((double)(ib_hi))) - 1.0);
-    linear = x >= (fa_softplus_first_linear_f32(beta, threshold));
+    curve = x < (fa_softplus_first_linear_f32(beta, threshold));
     xn = -(fabsf(x));
     nz = b_hi * xn;
     lo = fmaf(b_lo, xn, fmaf(b_hi, xn, -nz));
@@ -1602,7 +1602,7 @@ FA_INLINE float fa_softplus_value_f32(float x, double beta, double threshold)
     fa_softplus_log1p_parts_f32(nz, lo, rho, &k, &d);
     q = fa_scale_low_f32(fmaf(d, ib_hi, ib_hi), k);
     y = (pos ? x : 0.0f) + q;
-    return (linear ? x : y);
+    return (curve ? y : x);
 }
 
 /* fastact/math/elementwise_f32.py: softplus_lanes_ok: Whether softplus_value_and_derivative below holds for these parameters. */
