@@ -879,7 +879,9 @@ def softplus_value(x, beta, threshold):
     argument any beta reaches), the relative error of 2**k (1 + d) is at most 1.95 u
     (tests/test_softplus_params.py checks it, the whole range with --runslow); the
     roundings that other beta add (r + lo: 0.25 u of e**r; t (1 + rho): <= 0.47 u of
-    1 + d) bring it to at most 2.7 u.  Then for x < 0, y is q, rounded once: at most
+    1 + d) bring it to at most 2.7 u for k = 0, where 1 + d is least (for k < 0,
+    where other beta reach reduced arguments between those checked, the same test
+    samples random lo and rho: 1.95 u).  Then for x < 0, y is q, rounded once: at most
     2.7 + 0.5 ulp (a relative error counts at most its size in u as ulps); for x >= 0,
     y = x + q with q <= y, two roundings: at most 2.7 + 1 = 3.7 ulp.  The exhaustive
     sweep at beta = 1 measures 2.17 ulp (docs/accuracy.md).
