@@ -6,13 +6,18 @@ float64 math otherwise: the kernels test the parameters once per call.  Both
 sides of each edge must stay within the ULP bound of the reference, on both
 backends, with the same bits from each.
 """
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from numba import njit
 
 import cases
 import fastact as fa
 import reference as R
 from fastact import registry
+from fastact.math.elementwise_f32 import softplus_log1p_parts as _parts
 
 BOUND = registry.ULP_BOUND
 pytestmark = pytest.mark.one_backend        # each test picks its backends
@@ -54,10 +59,12 @@ def test_float32_softplus_within_bound(beta, threshold, kernels):
         dx = fa.softplus.backward(np.full_like(x, dy), x, **params)
     cols = {"x": x}
     label = f"softplus float32 {params} on {kernels}"
+    # the forward pass computes the value alone (elementwise_f32.softplus_value): its
+    # bits may differ from the fused pass's value, each within the bound
     R.assert_ulp(y, ref.f, np.float32, BOUND, cols, label=label + " forward")
+    R.assert_ulp(v, ref.f, np.float32, BOUND, cols, label=label + " value")
     R.assert_ulp(d, ref.df, np.float32, BOUND, cols, label=label + " derivative")
     R.assert_ulp(dx, ref.df * R.W(float(dy)), np.float32, BOUND, cols, label=label + " backward")
-    assert np.array_equal(y.view(np.uint32), v.view(np.uint32)), "forward and value differ"
 
 
 @pytest.mark.parametrize("beta, threshold", PARAMS, ids=[_ids(p) for p in PARAMS])
@@ -68,12 +75,151 @@ def test_float32_softplus_backends_agree(beta, threshold):
     outs = {}
     for backend in ("cython", "numba"):
         with fa.use_backend(backend):
-            outs[backend] = (*fa.softplus.value_and_derivative(x, **params),
+            outs[backend] = (fa.softplus(x, **params), *fa.softplus.value_and_derivative(x, **params),
                              fa.softplus.backward(dy, x, **params))
     for a, b in zip(outs["cython"], outs["numba"]):
         same = (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
         assert same.all(), x[~same][:5]
 
+
+
+# ---- the forward pass's own function (elementwise_f32.softplus_value) ------------------
+# Its float32 loops compute the value alone, with beta x as a pair and 1 / beta as
+# ib_hi (1 + rho); these cases aim at each piece of it, on both backends.
+
+def _first_linear(beta, threshold):
+    """The smallest float32 x with beta x > threshold, decided in exact rationals."""
+    b, t = Fraction(beta), Fraction(threshold)
+    x = np.float32(threshold / beta)
+    while Fraction(float(x)) * b > t:
+        x = np.nextafter(x, np.float32(-np.inf))
+    while not Fraction(float(x)) * b > t:
+        x = np.nextafter(x, np.float32(np.inf))
+    return x
+
+
+SWITCH_PARAMS = [(1.0, 0.5), (0.1, 3.0), (7.3, -2.5), (1 / 3, 1.0), (2.0 ** 24, 0.5),
+                 (2.0 ** -24, 2.0 ** -60)]
+
+
+@pytest.mark.parametrize("beta, threshold", SWITCH_PARAMS, ids=[_ids(p) for p in SWITCH_PARAMS])
+@pytest.mark.parametrize("kernels", ["cython", "numba"])
+def test_float32_softplus_forward_switches_at_the_first_linear_x(beta, threshold, kernels):
+    first = _first_linear(beta, threshold)
+    before = cases.around([first], np.float32, 3)
+    x = np.sort(before)
+    params = {"beta": beta, "threshold": threshold}
+    with fa.use_backend(kernels):
+        y = fa.softplus(x, **params)
+    linear = x >= first
+    assert linear.any() and (~linear).any()
+    assert np.array_equal(y[linear].view(np.uint32), x[linear].view(np.uint32))
+    ref = R.evaluate("softplus", x[~linear].astype(np.float64), params, "f32")
+    R.assert_ulp(y[~linear], ref.f, np.float32, BOUND, {"x": x[~linear]},
+                 label=f"softplus {params} below the switch on {kernels}")
+    # the curve just below differs from x there: the test sees a misplaced switch
+    assert not np.array_equal(y[~linear], x[~linear])
+
+
+# beta that are not float32 (b_lo matters), and 1 / beta that are not either (rho)
+TAIL_BETAS = [1.0, 0.1, 1 / 3, 7.3, 2.0 ** -24, 2.0 ** 24]
+
+
+@pytest.mark.parametrize("beta", TAIL_BETAS, ids=[f"beta={b:.3g}" for b in TAIL_BETAS])
+@pytest.mark.parametrize("kernels", ["cython", "numba"])
+def test_float32_softplus_forward_tail(beta, kernels):
+    """y ~ e**(beta x) / beta for beta x from -110 to -5: subnormal results included;
+    rounding beta x once would cost up to |beta x| ulps there."""
+    rng = np.random.default_rng(7)
+    x = (rng.uniform(-110.0, -5.0, 40000) / beta).astype(np.float32)
+    params = {"beta": beta, "threshold": 20.0}
+    with fa.use_backend(kernels):
+        y = fa.softplus(x, **params)
+    ref = R.evaluate("softplus", x.astype(np.float64), params, "f32")
+    R.assert_ulp(y, ref.f, np.float32, BOUND, {"x": x},
+                 label=f"softplus forward tail, beta={beta} on {kernels}")
+    tiny = np.finfo(np.float32).tiny
+    assert ((y > 0) & (y < tiny)).sum() > 100, "no subnormal results in the sample"
+    if beta != 1.0:
+        # the low part of beta x is what keeps these within the bound
+        z32 = (np.float32(beta) * x).astype(np.float64)
+        naive = np.exp(z32) / beta
+        err = R.ulp_error(naive.astype(np.float32), ref.f, np.float32)
+        assert np.nanmax(err) > BOUND
+
+
+SPECIAL_PARAMS = [(1.0, 20.0), (0.1, 3.0), (7.3, -2.5), (2.0 ** 24, 2.0 ** -60)]
+
+
+@pytest.mark.parametrize("beta, threshold", SPECIAL_PARAMS, ids=[_ids(p) for p in SPECIAL_PARAMS])
+@pytest.mark.parametrize("kernels", ["cython", "numba"])
+def test_float32_softplus_forward_specials(beta, threshold, kernels):
+    x = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0, -3e38, 3e38, np.nan], np.float32)
+    x[7:] = np.array([0xFFC00123], np.uint32).view(np.float32)     # a NaN with a payload
+    params = {"beta": beta, "threshold": threshold}
+    with fa.use_backend(kernels):
+        y = fa.softplus(x, **params)
+    assert y[0] == 0 and not np.signbit(y[0])             # e**-inf / beta = +0
+    assert y[1] == np.inf
+    # a NaN comes back as it came in (the same bits on both backends)
+    assert np.array_equal(y[[2, 7]].view(np.uint32), x[[2, 7]].view(np.uint32))
+    assert y[6] == np.float32(3e38) and y[5] == 0 and not np.signbit(y[5])
+    for i in (3, 4):                                       # +-0
+        if Fraction(float(x[i])) * Fraction(beta) > Fraction(threshold):
+            assert y[i].view(np.uint32) == x[i].view(np.uint32)     # linear: x itself
+        else:
+            R.assert_ulp(y[i:i + 1], np.array([math.log(2.0) / beta]), np.float32, BOUND,
+                         {"x": x[i:i + 1]}, label=f"softplus({x[i]}) {params}")
+
+
+# ---- the lemma of softplus_value's error bound: its mantissa before the last rounding --
+
+@njit
+def _parts_error_beta1(first, last, stride):
+    """Largest relative error (in 2**-24) of 2**k (1 + d) = softplus_log1p_parts(nz, 0, 0)
+    against log1p(e**nz), over the float32 bit patterns first, first + stride, ... < last."""
+    worst = 0.0
+    for b in range(first, last, stride):
+        nz = np.array([b], dtype=np.uint32).view(np.float32)[0]
+        k, d = _parts(nz, np.float32(0.0), np.float32(0.0))
+        exact = math.log1p(math.exp(np.float64(nz))) * 2.0 ** -k
+        worst = max(worst, abs((1.0 + np.float64(d)) - exact) / exact * 2.0 ** 24)
+    return worst
+
+
+@njit
+def _parts_error(nz, lo, rho):
+    worst = 0.0
+    for i in range(nz.size):
+        k, d = _parts(nz[i], lo[i], rho[i])
+        v = np.float64(nz[i]) + np.float64(lo[i])            # exact in float64
+        exact = math.log1p(math.exp(v)) * (1.0 + np.float64(rho[i])) * 2.0 ** -k
+        worst = max(worst, abs((1.0 + np.float64(d)) - exact) / exact * 2.0 ** 24)
+    return worst
+
+
+_NZ_FIRST, _NZ_LAST = 0x80000000, 0xC30C0001      # -0 down to -140
+
+
+@pytest.mark.parametrize("stride", [1, 101], ids=["every", "strided"])
+def test_softplus_log1p_parts_beta_one(stride, request):
+    """1.95 2**-24 over every float32 nz in [-140, 0] (the docstring's figure)."""
+    if stride == 1 and not (request.config.getoption("--runslow")
+                            or "slow" in (request.config.getoption("-m") or "")):
+        pytest.skip("slow: the whole range, run with --runslow (or -m slow)")
+    assert _parts_error_beta1(_NZ_FIRST, _NZ_LAST, stride) <= 1.96
+
+
+def test_softplus_log1p_parts_any_beta():
+    """With a low part lo of -|beta x| and 1 / beta = ib_hi (1 + rho): within the
+    docstring's 2.7 2**-24."""
+    rng = np.random.default_rng(11)
+    n = 2_000_000
+    nz = np.concatenate([rng.uniform(-140, 0, n // 2), rng.uniform(-2, 0, n // 2)]).astype(np.float32)
+    lo = (nz * rng.uniform(-1, 1, n) * 2.0 ** -24).astype(np.float32)
+    lo[nz == np.float32(-140)] = 0
+    rho = (rng.uniform(-1, 1, n) * 2.0 ** -24).astype(np.float32)
+    assert _parts_error(nz, lo, rho) <= 2.7
 
 
 # float64, beta != 1: z = beta x is rounded, and e**z takes that rounding |z| times

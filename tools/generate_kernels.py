@@ -99,6 +99,9 @@ PASSES = {
 # the backward body of a row that computes its derivative alone
 # (elementwise_f32.DERIVATIVE_ROWS; f32 tier only)
 DERIVATIVE_ALONE = "dx[i] = dy[i] * {f}_derivative(_f64(x[i]){p})"
+# the forward body of a row that computes its value alone
+# (elementwise_f32.VALUE_ROWS; f32 tier only)
+VALUE_ALONE = "y[i] = {f}_value(_f64(x[i]){p})"
 
 SERIAL_LOOP = '''
 @njit(**_SERIAL)
@@ -169,6 +172,9 @@ def render():
             alone = hasattr(tier(tier_), f"{kernel}_derivative")
             if alone:
                 bindings.append(f"{scalar}_derivative = _m['{tier_}'].{kernel}_derivative")
+            value_alone = hasattr(tier(tier_), f"{kernel}_value")
+            if value_alone:
+                bindings.append(f"{scalar}_value = _m['{tier_}'].{kernel}_value")
             guarded = tier_ == "f32" and kernel in guards
             if guarded:
                 bindings.append(f"{scalar}_lanes_ok = _m['{tier_}'].{kernel}_lanes_ok")
@@ -181,6 +187,8 @@ def render():
                 wide_body = body
                 if alone and pass_ == "backward":
                     body = DERIVATIVE_ALONE
+                if value_alone and pass_ == "forward":
+                    body = VALUE_ALONE
                 names = args.split(", ")
                 serial = kernel_name(kernel, pass_, tier_, False)
                 loops.append(PARALLEL_DRIVER.format(

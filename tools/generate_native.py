@@ -130,13 +130,19 @@ def _loop(op, pass_, dt, ctype, params):
     # parameters reach the math as doubles (the float32 rows narrow them
     # themselves, as the Numba kernels pass them)
     decl = [f"const double {p.name} = params[{i}];" for i, p in enumerate(params)]
-    alone = None       # a backward body that computes the derivative alone
+    alone = None       # a forward or backward body that computes its half alone
     args = "".join(f", {p.name}" for p in params)
     t = vad_t
     if pass_ == "forward":
         ptrs = [f"const {ctype} *x = in0;", f"{ctype} *y = out0;"]
         body = [f"{t} v, dv;", f"{vad}({load.format('x[i]')}{args}, &v, &dv);",
                 f"y[i] = {store.format('v')};"]
+        value = f"fa_{op}_value_f32"
+        if t == "float" and value in _signatures():
+            # the value alone (elementwise_f32.VALUE_ROWS); the guarded loop's
+            # float64 copy below keeps the value_and_derivative form
+            alone = [f"float v = {value}({load.format('x[i]')}{args});",
+                     f"y[i] = {store.format('v')};"]
         unused = ["in1", "out1"]
     elif pass_ == "backward":
         ptrs = [f"const {ctype} *dy = in0;", f"const {ctype} *x = in1;", f"{ctype} *dx = out0;"]

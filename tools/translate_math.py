@@ -600,6 +600,10 @@ def math_roots():
                 # the backward pass's derivative alone (elementwise_f32.DERIVATIVE_ROWS)
                 roots.append((f"fa_{kernel}_derivative_f32", getattr(module, f"{kernel}_derivative"),
                               [F32] + numeric))
+            if tier == "f32" and hasattr(module, f"{kernel}_value"):
+                # the forward pass's value alone (elementwise_f32.VALUE_ROWS)
+                roots.append((f"fa_{kernel}_value_f32", getattr(module, f"{kernel}_value"),
+                              [F32] + numeric))
             if tier == "f32" and hasattr(module, f"{kernel}_lanes_ok"):
                 # float32 form for some parameters only: the guard and the float64 math
                 roots.append((f"fa_{kernel}_lanes_ok", getattr(module, f"{kernel}_lanes_ok"),

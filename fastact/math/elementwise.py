@@ -510,7 +510,7 @@ def build(tier):
         # the rows exact enough in float32 arithmetic (twice the lanes), as
         # their registry rows choose (f32_arithmetic, f32_arithmetic_from_y)
         from .. import registry
-        from .elementwise_f32 import DERIVATIVE_ROWS, FROM_Y_ROWS, GUARDS, ROWS
+        from .elementwise_f32 import DERIVATIVE_ROWS, FROM_Y_ROWS, GUARDS, ROWS, VALUE_ROWS
         for row, guard in GUARDS.items():
             # the float64 math stays, for the parameters the guard refuses
             setattr(m, f"{row}_value_and_derivative_wide", getattr(m, f"{row}_value_and_derivative"))
@@ -526,6 +526,8 @@ def build(tier):
         for row in registry.f32_arithmetic_rows():
             if row in DERIVATIVE_ROWS:     # the backward pass's derivative alone
                 setattr(m, f"{row}_derivative", DERIVATIVE_ROWS[row])
+            if row in VALUE_ROWS:          # the forward pass's value alone
+                setattr(m, f"{row}_value", VALUE_ROWS[row])
     return m
 
 

@@ -32,7 +32,8 @@ beta x as a pair, and its float32 form holds for the parameters of
 softplus_lanes_ok only (GUARDS: the loops test them once per call and run
 the float64 math otherwise); its backward pass computes the derivative alone
 (DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
-value_and_derivative form).  celu (a rounded x / alpha reaches exp, which
+value_and_derivative form) and its forward pass the value alone (VALUE_ROWS:
+softplus_value, half the instructions of the value of that form).  celu (a rounded x / alpha reaches exp, which
 magnifies its rounding) and tanhshrink keep the float64 math.
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
@@ -820,6 +821,100 @@ def softplus_derivative(x, beta, threshold):
     return _ONE if linear else (pos_d if pos else neg_d)
 
 
+@njit(inline="always")
+def softplus_log1p_parts(nz, lo, rho):
+    """(k, d) with 2**k (1 + d) = log1p(e**(nz + lo)) (1 + rho), for float32 -140 <= nz
+    <= 0 (or NaN), |lo| <= 2**-16 (0 where nz = -140) and |rho| <= 2**-24:
+    softplus_value's mantissa before its last rounding.
+
+    w = e**(nz + lo) = 2**k (1 + e) from one reduction, lo added to the reduced
+    argument (two roundings of r, as log_softmax's _term32_up; one where lo = 0);
+    log1p(w) = w (1 + c), c = w T(w) with T the fit log1p_tail, (1 + rho) taken into c
+    (c = w T (1 + rho) + rho), then d = c + e (1 + c), e (1 + c) first (where e is
+    small, near x = 0, its rounding is too)."""
+    k, r = reduce_exp_argument(nz)
+    e = exp_series(r + lo)
+    w = _scale_low(_ONE + e, k)                 # subnormal below 2**-126: c is then 0
+    c0, s, poly = _log1p_tail(w)
+    t = fma(s, poly, c0)                        # T(w)
+    c = fma(w, fma(t, rho, t), rho)
+    return k, c + fma(c, e, e)
+
+
+@njit(inline="always")
+def softplus_value(x, beta, threshold):
+    """softplus(x) alone, for the forward pass (softplus_value_and_derivative keeps
+    log1p(w) and x + log1p(w) / beta as pairs for its derivative's sake: 121
+    AVX-512 instructions per 16 elements for its value, this 60).
+
+    With z + z_lo = beta x, log(1 + e**z) = max(z, 0) + log1p(e**-|z|) gives
+
+        y = max(x, 0) + q,   q = log1p(w) / beta,   w = e**-|z + z_lo| <= 1
+
+    (z / beta = x; pos is x >= 0, -0 included).  -|z + z_lo| = beta (-|x|) is nz + lo:
+    nz = b_hi (-|x|) rounded and lo = its error (exact, an fma) plus b_lo (-|x|) (beta
+    = b_hi + b_lo, float32s), one rounding of the whole low part: rounding z once would
+    move e**z by up to |z| 2**-24 relative, 100 ulps in the tail.  1 / beta =
+    ib_hi (1 + rho), ib_hi a float32 and |rho| <= 2**-24 (loop invariants); then
+    q = ib_hi 2**k (1 + d) with (k, d) from softplus_log1p_parts, ib_hi (1 + d) rounded
+    once (an fma) and 2**k applied last (_scale_low: exact, or the one rounding of a
+    subnormal q), and y = x + q for x >= 0.
+
+    Error.  In u = 2**-24, relative to 1 + d (which lies in [0.53, 1.42]; below 0.70
+    only for k = 0):
+    - e**(nz + lo) = 2**k (1 + e): the reduced argument's roundings, 2**-26 each (one
+      for beta = 1, where lo = 0; two otherwise), the series' truncation and evaluation
+      (0.12 and 0.14 u of 1 + e >= 0.70) and p's rounding (2**-26): <= 1.2 u; an error
+      of 1 + e moves log1p(w) by 1 / (1 + w) of it, relative;
+    - 1 + e rounded to make w for T: moves c by |w c'(w)| <= 0.19 times it: <= 0.2 u;
+    - c: the fit (w |T_fit - T| <= 0.47 u of 1 + c, tools/fit_coefficients.py's
+      nodes), T's evaluation and last rounding (2**-26 on |T| in [0.31, 0.5]), the
+      roundings of t (1 + rho) (beta not a power of 2 only) and of c (|c| <= 0.31):
+      times 1 + e, each <= 0.25 2**-24 absolute;
+    - d: e (1 + c) and c + its value rounded, |d| < 0.47: <= 0.38 2**-24 absolute.
+    Where 1 + d is least (0.53, k = 0) these absolute errors weigh most: the sum of
+    the worst cases is ~2.2 2**-24, 4.2 u of 1 + d, a loose bound (the worst cases
+    of the terms do not meet).  Computed instead over every float32 nz in [-140, 0]
+    with lo = rho = 0 (each w that beta = 1 reaches; for k = 0 also every reduced
+    argument any beta reaches), the relative error of 2**k (1 + d) is at most 1.95 u
+    (tests/test_softplus_params.py checks it, the whole range with --runslow); the
+    roundings that other beta add (r + lo: 0.25 u of e**r; t (1 + rho): <= 0.47 u of
+    1 + d) bring it to at most 2.7 u for k = 0, where 1 + d is least (for k < 0,
+    where other beta reach reduced arguments between those checked, the same test
+    samples random lo and rho: 1.95 u).  Then for x < 0, y is q, rounded once: at most
+    2.7 + 0.5 ulp (a relative error counts at most its size in u as ulps); for x >= 0,
+    y = x + q with q <= y, two roundings: at most 2.7 + 1 = 3.7 ulp.  The exhaustive
+    sweep at beta = 1 measures 2.17 ulp (docs/accuracy.md).
+
+    The identity piece: x where x >= _softplus_first_linear (the first float32 with
+    beta x > threshold exactly: one comparison).  x = NaN gives x itself, +inf gives +inf,
+    -inf gives +0 (nz clamped to -140, where lo is 0 and q is 0); for the parameters
+    of softplus_lanes_ok."""
+    x = _f(x)
+    # loop invariants: beta as a float32 pair, 1 / beta as ib_hi (1 + rho)
+    b_hi = _f(beta)
+    b_lo = _f(beta - _d(b_hi))
+    inv = 1.0 / beta
+    ib_hi = _f(inv)
+    rho = _f(inv / _d(ib_hi) - 1.0)
+    # the curve below the identity piece; x itself otherwise, NaN included (its bits
+    # kept, on both backends)
+    curve = x < _softplus_first_linear(beta, threshold)
+    # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs of x
+    xn = -abs(x)
+    nz = b_hi * xn
+    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    pos = x >= _ZERO
+    # past the clamp lo may be large, inf or NaN (x = -inf), and e**-|z| no longer matters
+    clamped = nz < _MUL_EXP_LO
+    nz = _MUL_EXP_LO if clamped else nz
+    lo = _ZERO if clamped else lo
+    k, d = softplus_log1p_parts(nz, lo, rho)
+    q = _scale_low(fma(d, ib_hi, ib_hi), k)
+    y = (x if pos else _ZERO) + q
+    return y if curve else x
+
+
 # ---- the piecewise rows: clamps, thresholds and slopes with float64 parameters -----------
 # Their float64 math on float32 data is one rounding of a double result; here each
 # piece is exact or rounded once in float32 (a few cases near a tie aside), so the
@@ -1080,6 +1175,9 @@ GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6":
 # rows whose backward pass computes the derivative alone, in fewer instructions than
 # the derivative of their value_and_derivative (float32 arithmetic rows only)
 DERIVATIVE_ROWS = {"softplus": softplus_derivative}
+# rows whose forward pass computes the value alone, in fewer instructions than the
+# value of their value_and_derivative (float32 arithmetic rows only)
+VALUE_ROWS = {"softplus": softplus_value}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,
