@@ -52,6 +52,14 @@ def forward_rows():
     yield "max dominates, v - m inexact", F32([10.1, -9.896955, -30.0, -60.25])
     yield "many terms near the max, v - m inexact", np.concatenate(
         [F32([6.5]), F32(rng.uniform(-9.0, -6.0, 70))])
+    # softmax_term32's reduced argument r at the ends of its range (v - m near an odd
+    # multiple of ln(2) / 2, either side), with a max whose v - m are inexact
+    edges = np.float64(np.log(2)) * (np.arange(1, 186, 4) + 0.5)
+    yield "reduced argument at its ends", np.concatenate(
+        [F32([37.75]), F32(37.75 - edges), np.nextafter(F32(37.75 - edges), F32(0)),
+         np.nextafter(F32(37.75 - edges), F32(-1e3))])
+    yield "v - m across the floor, inexact", F32([250.5, 250.5 - 129.99, 250.5 - 130.0,
+                                                   250.5 - 130.02, 120.0, 121.0])
 
 
 def backward_rows():
@@ -129,6 +137,52 @@ def test_forward_edges(name, label, x):
         assert got.dtype == F32
         _assert_matches(got, ref, f"{name} {label}, {layout}")
     np.testing.assert_array_equal(block, np.repeat(block[:, :1], 3, axis=1))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_forward_lengths_around_the_lanes(name):
+    """Rows of every length around the multiples of 16 and 32 (the kernels' 16 lanes
+    and their tails), several rows at once, both layouts, ties and -inf included."""
+    rng = np.random.default_rng(18)
+    for n in (*range(1, 20), 31, 32, 33, 47, 48, 49, 63, 64, 65, 1000):
+        x = F32(rng.standard_normal((3, n)) * 4)
+        x[1, ::5] = x[1].max()                       # ties for the max
+        x[2, 1::7] = -np.inf
+        with np.errstate(all="ignore"):
+            ref = R.softmax_family(name, x.astype(np.float64), -1)
+        f = getattr(fa, name)
+        for got, layout in ((f(x, axis=-1), "last axis"), (f(x.T.copy(), axis=0).T, "first axis")):
+            for row in range(3):
+                _assert_matches(got[row], ref[row], f"{name} n = {n} row {row}, {layout}")
+
+
+@pytest.mark.one_backend
+def test_softmax_term_relative_error():
+    """along_axis.softmax_term32 (e**(v - m) 2**64, the bound its docstring proves:
+    1.5 2**-24 relative) against float64 exp, where v - m is exact in float64: a
+    stride over every float32 x = v - m in [-130, 0] (m = 0), and random pairs whose
+    float32 difference is inexact (|m| up to 256)."""
+    from numba import njit
+    from fastact.math import along_axis as A
+
+    @njit
+    def terms(v, m):
+        out = np.empty_like(v)
+        for i in range(v.size):
+            out[i] = A.softmax_term32(v[i], m[i])
+        return out
+
+    grid = -np.arange(0, 0x43020001, 1009, dtype=np.uint32).view(F32)
+    rng = np.random.default_rng(19)
+    m = F32(rng.uniform(-256, 256, 400_000))
+    v = F32(m.astype(np.float64) - rng.uniform(0, 130, m.size))
+    v = np.concatenate([grid, v])
+    m = np.concatenate([np.zeros_like(grid), m])
+    exact = np.exp(v.astype(np.float64) - m.astype(np.float64)) * 2.0 ** 64
+    # (v - m exact in float64 but for |v| far below |m|: those few left out)
+    keep = (v.astype(np.float64) - m.astype(np.float64) >= -130) & ((np.abs(v) >= 2 ** -20) | (m == 0))
+    err = np.abs(terms(v, m)[keep] / exact[keep] - 1) * 2.0 ** 24
+    assert err.max() <= 1.5, f"worst {err.max():.3f} 2**-24 at v - m = {(v - m)[keep][err.argmax()]}"
 
 
 @pytest.mark.parametrize("label, dy, y", list(backward_rows()), ids=[r[0] for r in backward_rows()])

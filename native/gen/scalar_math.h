@@ -1948,14 +1948,21 @@ FA_INLINE void fa_floored_difference32_axis(float v, float m, float *out0, float
 /* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
 FA_INLINE float fa_softmax_term32(float v, float m)
 {
-    float x, lo, p, p_lo, small, one_p, one_p_lo;
+    float x, lo, t, kf, r, c, r2, q, p, one_r, one_r_lo, tail;
     int32_t k;
     fa_floored_difference32_axis(v, m, &x, &lo);
-    fa_reduce_exp_pair_f32(x, &k, &p, &p_lo);
-    small = (fmaf(lo, p, lo)) + p_lo;
-    one_p = 1.0f + p;
-    one_p_lo = (1.0f - one_p) + p;
-    return (one_p + (one_p_lo + small)) * (fa_pow2_f32(k + 64));
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    k = (fa_bits_from_float(t)) - 1262485504;
+    r = fmaf(-kf, 0.6931471824645996f, x);
+    c = fmaf(-kf, (-1.9046542121259336e-09f), lo);
+    r2 = r * r;
+    q = fmaf(fmaf(fmaf(0.00019841270113829523f, r, 0.0013888889225199819f), r2, fmaf(0.008333333767950535f, r, 0.0416666679084301f)), r2, fmaf(0.1666666716337204f, r, 0.5f));
+    p = fmaf(r2, q, r);
+    one_r = 1.0f + r;
+    one_r_lo = (1.0f - one_r) + r;
+    tail = fmaf(r2, q, one_r_lo + (fmaf(c, p, c)));
+    return (one_r + tail) * (fa_pow2_f32(k + 64));
 }
 
 /* fastact/math/along_axis.py: softmax_scaled32: e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass. */
