@@ -157,19 +157,22 @@ def test_forward_lengths_around_the_lanes(name):
 
 
 @pytest.mark.one_backend
-def test_softmax_term_relative_error():
-    """along_axis.softmax_term32 (e**(v - m) 2**64, the bound its docstring proves:
-    1.5 2**-24 relative) against float64 exp, where v - m is exact in float64: a
-    stride over every float32 x = v - m in [-130, 0] (m = 0), and random pairs whose
-    float32 difference is inexact (|m| up to 256)."""
+@pytest.mark.parametrize("function, bound", [("softmax_term32", 1.5), ("_term32_up", 2.0)])
+def test_term_relative_error(function, bound):
+    """along_axis.softmax_term32 and _term32_up (log_softmax's), e**(v - m) 2**64
+    within the relative bound their docstrings prove (in 2**-24), against float64
+    exp where v - m is exact in float64: a stride over every float32 x = v - m in
+    [-130, 0] (m = 0), and random pairs whose float32 difference is inexact (|m| up
+    to 256)."""
     from numba import njit
     from fastact.math import along_axis as A
+    term = getattr(A, function)
 
     @njit
     def terms(v, m):
         out = np.empty_like(v)
         for i in range(v.size):
-            out[i] = A.softmax_term32(v[i], m[i])
+            out[i] = term(v[i], m[i])
         return out
 
     grid = -np.arange(0, 0x43020001, 1009, dtype=np.uint32).view(F32)
@@ -182,7 +185,7 @@ def test_softmax_term_relative_error():
     # (v - m exact in float64 but for |v| far below |m|: those few left out)
     keep = (v.astype(np.float64) - m.astype(np.float64) >= -130) & ((np.abs(v) >= 2 ** -20) | (m == 0))
     err = np.abs(terms(v, m)[keep] / exact[keep] - 1) * 2.0 ** 24
-    assert err.max() <= 1.5, f"worst {err.max():.3f} 2**-24 at v - m = {(v - m)[keep][err.argmax()]}"
+    assert err.max() <= bound, f"worst {err.max():.3f} 2**-24 at v - m = {(v - m)[keep][err.argmax()]}"
 
 
 @pytest.mark.parametrize("n", [5, 16, 1000, 2048, 2049])
