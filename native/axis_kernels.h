@@ -192,16 +192,11 @@ FA_INLINE void fa_rows_log_softmax_values32(const float *x, float *y, size_t n, 
         y[k] = fa_log_softmax_value32(x[k], m, log_hi, log_lo);
 }
 
-FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
+/* softmax's (softmin's: sign -1) first two passes over a float32 row: the
+ * terms stored in y, the lanes' sum of them returned (-inf max kept: NaN terms). */
+FA_INLINE double fa_rows_softmax_terms32(const float *x, float *y, size_t n, float sign)
 {
-    if (mode == FA_LOG_SOFTMAX) {
-        double total, count;
-        float m = fa_rows_log_softmax_sums32(x, n, &total, &count);
-        fa_rows_log_softmax_values32(x, y, n, m, fa_log_sum32(total, count));
-        return;
-    }
-    float sign = mode == FA_SOFTMIN ? -1.0f : 1.0f;
-    float m = fa_rows_max32(x, n, sign);     /* -inf kept: NaN terms */
+    float m = fa_rows_max32(x, n, sign);
     double ls[FA_PRELU_LANES] = {0};
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
@@ -220,37 +215,68 @@ FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
     double total = 0.0;
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
         total += ls[l];
+    return total;
+}
+
+/* softmax's last pass: the terms in y times 1 / total, as a float32 pair. */
+FA_INLINE void fa_rows_softmax_scale32(float *y, size_t n, double total)
+{
     double inv = 1.0 / total;
     float inv_hi = (float)inv, inv_lo = (float)(inv - (double)inv_hi);
     for (size_t k = 0; k < n; k++)
         y[k] = fa_softmax_scaled32(y[k], inv_hi, inv_lo);
 }
 
-/* log_softmax along the last axis on float32 rows of up to FA_LSM_GROUP_LEN
- * elements, FA_LSM_GROUP rows at a time: their sums, then the logs of those side
- * by side, then their values.  fa_log_sum32 is a chain of some 150 cycles (a
- * division, a polynomial) that the last pass waits for; a row of 1000 elements
- * takes ~1500 cycles, and the chain of one row alone fills the reorder buffer.
- * Four chains at once cost about what one did (C harness, one thread: rows of
- * 128, 0.66 -> 0.52 ns per element; of 1000, 0.39 -> 0.37; no change on rows of
- * 50,000).  Each row computes what fa_rows_softmax32 computes: the same bits.
- * The rows of a group are apart in memory, so in place is safe. */
-#define FA_LSM_GROUP 4
-#define FA_LSM_GROUP_LEN 2048
-
-FA_INLINE void fa_rows_log_softmax_group32(const float *x, float *y, size_t n, size_t r0,
-                                           size_t r1)
+FA_INLINE void fa_rows_softmax32(const float *x, float *y, size_t n, int mode)
 {
-    for (size_t r = r0; r < r1; r += FA_LSM_GROUP) {
-        size_t g = r1 - r < FA_LSM_GROUP ? r1 - r : FA_LSM_GROUP;
-        float m[FA_LSM_GROUP];
-        double total[FA_LSM_GROUP], count[FA_LSM_GROUP], log_s[FA_LSM_GROUP];
+    if (mode == FA_LOG_SOFTMAX) {
+        double total, count;
+        float m = fa_rows_log_softmax_sums32(x, n, &total, &count);
+        fa_rows_log_softmax_values32(x, y, n, m, fa_log_sum32(total, count));
+        return;
+    }
+    float sign = mode == FA_SOFTMIN ? -1.0f : 1.0f;
+    fa_rows_softmax_scale32(y, n, fa_rows_softmax_terms32(x, y, n, sign));
+}
+
+/* The family along the last axis on float32 rows of up to FA_ROWS_GROUP_LEN
+ * elements, FA_ROWS_GROUP rows at a time: the first passes of each, then what
+ * joins them to the last pass side by side (log_softmax: the log of the sum,
+ * fa_log_sum32; softmax: 1 / the sum), then the last passes.  fa_log_sum32 is a
+ * chain of some 150 cycles (a division, a polynomial) that the last pass waits
+ * for, softmax's sum and division about half that; a row of 1000 elements takes
+ * ~1500 cycles, and the chain of one row alone fills the reorder buffer.  Four
+ * chains at once cost about what one did (C harness, one thread: log_softmax on
+ * rows of 128, 0.66 -> 0.52 ns per element; of 1000, 0.39 -> 0.37; softmax
+ * 0.45 -> 0.42 and 0.375 -> 0.363; no change on rows of 50,000).  Each row
+ * computes what fa_rows_softmax32 computes: the same bits.  The rows of a group
+ * are apart in memory, so in place is safe. */
+#define FA_ROWS_GROUP 4
+#define FA_ROWS_GROUP_LEN 2048
+
+FA_INLINE void fa_rows_softmax_group32(const float *x, float *y, size_t n, size_t r0,
+                                       size_t r1, int mode)
+{
+    float sign = mode == FA_SOFTMIN ? -1.0f : 1.0f;
+    for (size_t r = r0; r < r1; r += FA_ROWS_GROUP) {
+        size_t g = r1 - r < FA_ROWS_GROUP ? r1 - r : FA_ROWS_GROUP;
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        float m[FA_ROWS_GROUP];
+        double total[FA_ROWS_GROUP], count[FA_ROWS_GROUP], log_s[FA_ROWS_GROUP];
+        if (mode != FA_LOG_SOFTMAX) {
+            for (size_t i = 0; i < g; i++)
+                total[i] = fa_rows_softmax_terms32(xr + i * n, yr + i * n, n, sign);
+            for (size_t i = 0; i < g; i++)
+                fa_rows_softmax_scale32(yr + i * n, n, total[i]);
+            continue;
+        }
         for (size_t i = 0; i < g; i++)
-            m[i] = fa_rows_log_softmax_sums32(x + (r + i) * n, n, &total[i], &count[i]);
+            m[i] = fa_rows_log_softmax_sums32(xr + i * n, n, &total[i], &count[i]);
         for (size_t i = 0; i < g; i++)
             log_s[i] = fa_log_sum32(total[i], count[i]);
         for (size_t i = 0; i < g; i++)
-            fa_rows_log_softmax_values32(x + (r + i) * n, y + (r + i) * n, n, m[i], log_s[i]);
+            fa_rows_log_softmax_values32(xr + i * n, yr + i * n, n, m[i], log_s[i]);
     }
 }
 #endif
@@ -423,8 +449,14 @@ static void FA_R(fa_softmax_forward_rows)(const void *xv, void *yv, size_t len, 
     const T *x = (const T *)xv;
     T *y = (T *)yv;
 #if NARROW
-    if (inner == 1 && mode == FA_LOG_SOFTMAX && len <= FA_LSM_GROUP_LEN) {
-        fa_rows_log_softmax_group32(x, y, len, r0, r1);
+    if (inner == 1 && len <= FA_ROWS_GROUP_LEN) {
+        /* the mode a constant in each copy (as in fa_rows_softmax) */
+        if (mode == FA_SOFTMAX)
+            fa_rows_softmax_group32(x, y, len, r0, r1, FA_SOFTMAX);
+        else if (mode == FA_LOG_SOFTMAX)
+            fa_rows_softmax_group32(x, y, len, r0, r1, FA_LOG_SOFTMAX);
+        else
+            fa_rows_softmax_group32(x, y, len, r0, r1, FA_SOFTMIN);
         return;
     }
 #endif

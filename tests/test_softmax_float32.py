@@ -188,10 +188,11 @@ def test_term_relative_error(function, bound):
     assert err.max() <= bound, f"worst {err.max():.3f} 2**-24 at v - m = {(v - m)[keep][err.argmax()]}"
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
 @pytest.mark.parametrize("n", [5, 16, 1000, 2048, 2049])
-def test_log_softmax_row_groups(threads, n):
+def test_row_groups(threads, name, n):
     """Short rows along the last axis go through the native kernel four at a time
-    (fa_rows_log_softmax_group32, up to 2048 elements): every row gives the bits it
+    (fa_rows_softmax_group32, up to 2048 elements): every row gives the bits it
     gives alone, in place too, with 1 and 2 threads (any range of rows), and within
     the bound of the reference."""
     rng = np.random.default_rng(20)
@@ -201,18 +202,19 @@ def test_log_softmax_row_groups(threads, n):
     x[5] = -np.inf                                  # all -inf
     x[6, 2] = np.nan
     x[7, : n // 2] = -np.inf
-    alone = np.stack([fa.log_softmax(x[r:r + 1], axis=-1)[0] for r in range(9)])
+    f = getattr(fa, name)
+    alone = np.stack([f(x[r:r + 1], axis=-1)[0] for r in range(9)])
     for count in (1, 2):
         threads.set_num_threads(count)
-        got = fa.log_softmax(x, axis=-1)
+        got = f(x, axis=-1)
         _assert_same_bits(got[:9].view(np.uint32), alone.view(np.uint32), f"{count} threads")
         inplace = x.copy()
-        fa.log_softmax(inplace, axis=-1, out=inplace)
+        f(inplace, axis=-1, out=inplace)
         _assert_same_bits(inplace.view(np.uint32), got.view(np.uint32), f"in place, {count}")
     with np.errstate(all="ignore"):
-        ref = R.softmax_family("log_softmax", x[:12].astype(np.float64), -1)
+        ref = R.softmax_family(name, x[:12].astype(np.float64), -1)
     for r in range(12):
-        _assert_matches(got[r], ref[r], f"log_softmax n = {n} row {r}")
+        _assert_matches(got[r], ref[r], f"{name} n = {n} row {r}")
 
 
 @pytest.mark.parametrize("label, dy, y", list(backward_rows()), ids=[r[0] for r in backward_rows()])
