@@ -52,6 +52,14 @@ def forward_rows():
     yield "max dominates, v - m inexact", F32([10.1, -9.896955, -30.0, -60.25])
     yield "many terms near the max, v - m inexact", np.concatenate(
         [F32([6.5]), F32(rng.uniform(-9.0, -6.0, 70))])
+    # softmax_term32's reduced argument r at the ends of its range (v - m near an odd
+    # multiple of ln(2) / 2, either side), with a max whose v - m are inexact
+    edges = np.float64(np.log(2)) * (np.arange(1, 186, 4) + 0.5)
+    yield "reduced argument at its ends", np.concatenate(
+        [F32([37.75]), F32(37.75 - edges), np.nextafter(F32(37.75 - edges), F32(0)),
+         np.nextafter(F32(37.75 - edges), F32(-1e3))])
+    yield "v - m across the floor, inexact", F32([250.5, 250.5 - 129.99, 250.5 - 130.0,
+                                                   250.5 - 130.02, 120.0, 121.0])
 
 
 def backward_rows():
@@ -129,6 +137,84 @@ def test_forward_edges(name, label, x):
         assert got.dtype == F32
         _assert_matches(got, ref, f"{name} {label}, {layout}")
     np.testing.assert_array_equal(block, np.repeat(block[:, :1], 3, axis=1))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_forward_lengths_around_the_lanes(name):
+    """Rows of every length around the multiples of 16 and 32 (the kernels' 16 lanes
+    and their tails), several rows at once, both layouts, ties and -inf included."""
+    rng = np.random.default_rng(18)
+    for n in (*range(1, 20), 31, 32, 33, 47, 48, 49, 63, 64, 65, 1000):
+        x = F32(rng.standard_normal((3, n)) * 4)
+        x[1, ::5] = x[1].max()                       # ties for the max
+        x[2, 1::7] = -np.inf
+        with np.errstate(all="ignore"):
+            ref = R.softmax_family(name, x.astype(np.float64), -1)
+        f = getattr(fa, name)
+        for got, layout in ((f(x, axis=-1), "last axis"), (f(x.T.copy(), axis=0).T, "first axis")):
+            for row in range(3):
+                _assert_matches(got[row], ref[row], f"{name} n = {n} row {row}, {layout}")
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("function, bound", [("softmax_term32", 1.5), ("_term32_up", 2.0)])
+def test_term_relative_error(function, bound):
+    """along_axis.softmax_term32 and _term32_up (log_softmax's), e**(v - m) 2**64
+    within the relative bound their docstrings prove (in 2**-24), against float64
+    exp where v - m is exact in float64: a stride over every float32 x = v - m in
+    [-130, 0] (m = 0), and random pairs whose float32 difference is inexact (|m| up
+    to 256)."""
+    from numba import njit
+    from fastact.math import along_axis as A
+    term = getattr(A, function)
+
+    @njit
+    def terms(v, m):
+        out = np.empty_like(v)
+        for i in range(v.size):
+            out[i] = term(v[i], m[i])
+        return out
+
+    grid = -np.arange(0, 0x43020001, 1009, dtype=np.uint32).view(F32)
+    rng = np.random.default_rng(19)
+    m = F32(rng.uniform(-256, 256, 400_000))
+    v = F32(m.astype(np.float64) - rng.uniform(0, 130, m.size))
+    v = np.concatenate([grid, v])
+    m = np.concatenate([np.zeros_like(grid), m])
+    exact = np.exp(v.astype(np.float64) - m.astype(np.float64)) * 2.0 ** 64
+    # (v - m exact in float64 but for |v| far below |m|: those few left out)
+    keep = (v.astype(np.float64) - m.astype(np.float64) >= -130) & ((np.abs(v) >= 2 ** -20) | (m == 0))
+    err = np.abs(terms(v, m)[keep] / exact[keep] - 1) * 2.0 ** 24
+    assert err.max() <= bound, f"worst {err.max():.3f} 2**-24 at v - m = {(v - m)[keep][err.argmax()]}"
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("n", [5, 16, 1000, 2048, 2049])
+def test_row_groups(threads, name, n):
+    """Short rows along the last axis go through the native kernel four at a time
+    (fa_rows_softmax_group32, up to 2048 elements): every row gives the bits it
+    gives alone, in place too, with 1 and 2 threads (any range of rows), and within
+    the bound of the reference."""
+    rng = np.random.default_rng(20)
+    rows = max(9, 300_000 // n)                     # 2 threads: above the parallel threshold
+    x = F32(rng.standard_normal((rows, n)) * 5)
+    x[3, ::3] = x[3].max()                          # ties for the max
+    x[5] = -np.inf                                  # all -inf
+    x[6, 2] = np.nan
+    x[7, : n // 2] = -np.inf
+    f = getattr(fa, name)
+    alone = np.stack([f(x[r:r + 1], axis=-1)[0] for r in range(9)])
+    for count in (1, 2):
+        threads.set_num_threads(count)
+        got = f(x, axis=-1)
+        _assert_same_bits(got[:9].view(np.uint32), alone.view(np.uint32), f"{count} threads")
+        inplace = x.copy()
+        f(inplace, axis=-1, out=inplace)
+        _assert_same_bits(inplace.view(np.uint32), got.view(np.uint32), f"in place, {count}")
+    with np.errstate(all="ignore"):
+        ref = R.softmax_family(name, x[:12].astype(np.float64), -1)
+    for r in range(12):
+        _assert_matches(got[r], ref[r], f"{name} n = {n} row {r}")
 
 
 @pytest.mark.parametrize("label, dy, y", list(backward_rows()), ids=[r[0] for r in backward_rows()])

@@ -122,10 +122,42 @@ def _floored_difference32(v, m):
     return (_TERM_FLOOR if low else hi), (_F32_ZERO if low else lo)
 
 
+# the terms' reduction (_reduce32): ln 2 = _LN2_32 + _LN2_32_LO, _LN2_32 the float32 nearest
+# (a multiple of 2**-24), _LN2_32_LO the rest (-1.9e-9) to float32 accuracy
+_LN2_32 = _F32(np.log(2.0))
+_LN2_32_LO = _F32(np.log(2.0) - _f64(_LN2_32))
+# e**r = 1 + r + r**2 q(r), |r| <= 0.34659: q of degree 4 fitted to the relative error
+# of e**r, r**2 (q - q*) / e**r (Lawson's weighted least squares on 4000 Chebyshev
+# nodes, to minimax), then rounded to float32: 0.064 2**-24 at most (Taylor's degree 5,
+# one fma more: 0.13)
+_Q0, _Q1, _Q2, _Q3, _Q4 = (_F32(0.4999999403953552), _F32(0.1666652113199234),
+                           _F32(0.04166838899254799), _F32(0.008368713781237602),
+                           _F32(0.0013814604608342052))
+
+
+@njit(inline="always")
+def _reduce32(x, lo):
+    """x + lo = k ln 2 + r + c for float32 -130 <= x <= 0 and |lo| <= 2**-17: (k,
+    r, c), k = round(x / ln 2) (|k| <= 188), r = x - k _LN2_32 exact (k != 0 only
+    for |x| >= 0.34, a multiple of 2**-25, and _LN2_32 is a multiple of 2**-24: r
+    is a multiple of 2**-25 below 0.35, 24 bits), c = lo - k _LN2_32_LO (|c| <=
+    2**-17 + 4e-7; its rounding and _LN2_32_LO's error below 1e-12)."""
+    t = fma(x, _f32m._LOG2E, _f32m._ROUND_MAGIC)
+    kf = t - _f32m._ROUND_MAGIC
+    return (bits_from_float32(t) - _f32m._MAGIC_BITS, fma(-kf, _LN2_32, x),
+            fma(-kf, _LN2_32_LO, lo))
+
+
+@njit(inline="always")
+def _q32(r, r2):
+    """q(r) of e**r = 1 + r + r**2 q(r) for |r| <= 0.34659, r2 = r**2 (Estrin)."""
+    return fma(fma(_Q4, r2, fma(_Q3, r, _Q2)), r2, fma(_Q1, r, _Q0))
+
+
 @njit(inline="always")
 def _term32_up(v, m):
     """e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal
-    float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised
+    float32 within a relative e = 2.0 2**-24 (the terms below e**-130 2**64 raised
     to it), for log_softmax's sum (log_softmax_term32).
 
     A plain float32 exponential, with no pair for 1 + p: log s needs each term
@@ -133,22 +165,25 @@ def _term32_up(v, m):
     count of the max's elements) within e R, which moves log s by at most
     e R / s <= e log(1 + R) <= e log s <= e |y| for every y = (v - m) - log s of
     the row (y <= -log s; x / (1 + x) <= log(1 + x)).  So e is a relative error
-    of every y: at most 2.3 ulp of it, and with the value pass's two roundings
-    (log_softmax_value32: 1.5 ulp) within 3.8.  The parts of e: v - m = hi + lo
-    exactly (TwoSum), lo added to the reduced argument r (|r| <= 0.35, exact
-    before its last two roundings, 2**-26 each: 0.5 2**-24 in e**r), the
-    polynomial of reduce_exp (truncation 0.14 2**-24 of 1 + p >= 0.7; its
-    evaluation, r**2 poly <= 0.07 to a few roundings: 0.25 2**-24), p rounded
-    (|p| <= 0.42: 2**-26 of 1 + p: 0.36 2**-24) and the one rounding of
-    (1 + p) 2**(k + 64) in an fma (2**-24): every term is a normal float32 (hi
-    is floored at -130, where k + 64 >= -124), so no subnormal rounding enters.
-    Measured over every float32 hi in [-130, 0] (lo = 0): 1.51 2**-24.  The
+    of every y: at most 2.0 ulp of it, and with the value pass's two roundings
+    (log_softmax_value32: 1.5 ulp) within 3.5.  The parts of e: v - m = x + lo
+    exactly (TwoSum), x + lo = k ln 2 + r + c with r exact (_reduce32), r + c
+    rounded once (|r + c| < 0.35: 2**-26, 0.25 2**-24 in e**r), the polynomial
+    (q's fit 0.064 2**-24; its evaluation, r**2 q <= 0.07 to a few roundings:
+    0.25 2**-24), p rounded (|p| <= 0.42: 2**-26 of 1 + p >= 0.7: 0.36 2**-24)
+    and the one rounding of (1 + p) 2**(k + 64) in an fma (2**-24): every term
+    is a normal float32 (x is floored at -130, where k + 64 >= -124), so no
+    subnormal rounding enters.  Measured over every float32 x in [-130, 0] (lo
+    = 0): 1.44 2**-24 (1.51 with elementwise_f32's reduction and Taylor
+    series: r rounded twice, one fma more).  The
     floor turns a term below e**-130 2**64 into e**-130 2**64 (3.5e-57 unscaled):
     n of them move log s by n 3.5e-57, below 2**-149 (the least float32) for any
     n < 2**38."""
     x, lo = _floored_difference32(v, m)
-    k, r = _f32m.reduce_exp_argument(x)
-    p = _f32m.exp_series(r + lo)
+    k, r, c = _reduce32(x, lo)
+    r = r + c
+    r2 = r * r
+    p = fma(r2, _q32(r, r2), r)
     scale = _f32m._pow2(k + 64)
     return fma(p, scale, scale)
 
@@ -168,23 +203,34 @@ def softmax_term32(v, m):
     e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n).
 
     Unlike log_softmax's (_term32_up), y takes each term's error twice, its own
-    and, through t, the others': so e' keeps 1 + p as a pair (reduce_exp_pair)
-    and rounds once, within a relative 1.05 2**-24 (measured over every float32
-    v - m in [-130, 0]: 1.0 2**-24, the final rounding; the low part of an
-    inexact v - m enters as lo (1 + p), exact to first order, lo**2 <= 2**-34).
-    The lighter _term32_up (1.51 2**-24 measured alike) would double that into
-    about 4 ulp of y, over the bound.  y is then
-    within 2.1 2**-24 relative before its one rounding (the float64 sum n 2**-53,
-    the pair 2**-48): 2.6 ulp.  The floor, the scaling by 2**64 (never
-    subnormal: k + 64 >= -124) and v == m (e' = 2**64 exactly) as in _term32_up;
-    a term below e**-130 gives y <= 3.5e-57, 0 in float32.  An all -inf row
-    keeps m = -inf: every term is NaN, as 0 / 0 would be."""
+    and, through t, the others': so e' is rounded once from a sum whose error is
+    well below its own rounding.  v - m = x + lo exactly (TwoSum, x floored at
+    -130), x + lo = k ln 2 + r + c, r exact (_reduce32).  e**(r + c) = 1 + r +
+    r**2 q + c (1 + p) + O(c**2) (p = e**r - 1;
+    c**2 / 2 < 4e-11): 1 + r split exactly into one_r + one_r_lo (Fast2Sum, |r| <
+    1), the rest (|tail| < 0.07) rounded once, then one_r + tail rounded once.
+    Relative error, in units of 2**-24, the worst of each part at |r| <= 0.3466
+    and e**r >= 0.707: q's fit 0.064 (above _Q0); q's evaluation (its last two
+    roundings, 2**-25 each, times r**2 <= 0.121) 0.17; r**2 rounded 0.10; tail
+    rounded 0.09; so 0.43 before the last rounding (1): within 1.5 (measured over
+    every float32 v - m in [-130, 0], and on 2e7 inexact v - m: 1.0, the last
+    rounding).  y then within 3.0 2**-24 relative before its own rounding (the
+    float64 sum n 2**-53, the pair 2**-48): 3.5 ulp at most.  42 AVX-512
+    instructions per 16 elements against the 58 of the form it replaced (1 + p
+    as a float32 pair, r's rounding kept apart), the same accuracy measured.  The
+    floor, the scaling by 2**64 (never subnormal: k + 64 >= -124) and v == m
+    (e' = 2**64 exactly: r = c = tail = 0) as in _term32_up; a term below
+    e**-130 gives y <= 3.5e-57, 0 in float32.  An all -inf row keeps m = -inf:
+    every term is NaN, as 0 / 0 would be."""
     x, lo = _floored_difference32(v, m)
-    k, p, p_lo = _f32m.reduce_exp_pair(x)
-    small = fma(lo, p, lo) + p_lo
-    one_p = _F32_ONE + p
-    one_p_lo = (_F32_ONE - one_p) + p
-    return (one_p + (one_p_lo + small)) * _f32m._pow2(k + 64)
+    k, r, c = _reduce32(x, lo)
+    r2 = r * r
+    q = _q32(r, r2)
+    p = fma(r2, q, r)
+    one_r = _F32_ONE + r
+    one_r_lo = (_F32_ONE - one_r) + r
+    tail = fma(r2, q, one_r_lo + fma(c, p, c))
+    return (one_r + tail) * _f32m._pow2(k + 64)
 
 
 @njit(inline="always")

@@ -2037,17 +2037,37 @@ FA_INLINE void fa_floored_difference32_axis(float v, float m, float *out0, float
     *out1 = (low ? 0.0f : lo);
 }
 
+/* fastact/math/along_axis.py: _reduce32: x + lo = k ln 2 + r + c for float32 -130 <= x <= 0 and |lo| <= 2**-17: (k, r, c), k = round(x / ln 2) (|k| <= 188), r = x - k _LN2_32 exact (k != 0 only for |x| >= 0.34, a multiple of 2**-25, and _LN2_32 is a multiple of 2**-24: r is a multiple of 2**-25 below 0.35, 24 bits), c = lo - k _LN2_32_LO (|c| <= 2**-17 + 4e-7; its rounding and _LN2_32_LO's error below 1e-12). */
+FA_INLINE void fa_reduce32_axis(float x, float lo, int32_t *out0, float *out1, float *out2)
+{
+    float t, kf;
+    t = fmaf(x, 1.4426950216293335f, 12582912.0f);
+    kf = t - 12582912.0f;
+    *out0 = (fa_bits_from_float(t)) - 1262485504;
+    *out1 = fmaf(-kf, 0.6931471824645996f, x);
+    *out2 = fmaf(-kf, (-1.9046542121259336e-09f), lo);
+}
+
+/* fastact/math/along_axis.py: _q32: q(r) of e**r = 1 + r + r**2 q(r) for |r| <= 0.34659, r2 = r**2 (Estrin). */
+FA_INLINE float fa_q32_axis(float r, float r2)
+{
+    return fmaf(fmaf(0.0013814604608342052f, r2, fmaf(0.008368713781237602f, r, 0.04166838899254799f)), r2, fmaf(0.1666652113199234f, r, 0.4999999403953552f));
+}
+
 /* fastact/math/along_axis.py: softmax_term32: softmax's (and softmin's) term e' = e**(v - m) 2**64 for float32 v <= m (or NaN), stored in y and summed to t = s 2**64; softmax_scaled32 then gives y = e' / t, by the float32 pair inv_hi + inv_lo of 1 / t (normal: s <= n). */
 FA_INLINE float fa_softmax_term32(float v, float m)
 {
-    float x, lo, p, p_lo, small, one_p, one_p_lo;
+    float x, lo, r, c, r2, q, p, one_r, one_r_lo, tail;
     int32_t k;
     fa_floored_difference32_axis(v, m, &x, &lo);
-    fa_reduce_exp_pair_f32(x, &k, &p, &p_lo);
-    small = (fmaf(lo, p, lo)) + p_lo;
-    one_p = 1.0f + p;
-    one_p_lo = (1.0f - one_p) + p;
-    return (one_p + (one_p_lo + small)) * (fa_pow2_f32(k + 64));
+    fa_reduce32_axis(x, lo, &k, &r, &c);
+    r2 = r * r;
+    q = fa_q32_axis(r, r2);
+    p = fmaf(r2, q, r);
+    one_r = 1.0f + r;
+    one_r_lo = (1.0f - one_r) + r;
+    tail = fmaf(r2, q, one_r_lo + (fmaf(c, p, c)));
+    return (one_r + tail) * (fa_pow2_f32(k + 64));
 }
 
 /* fastact/math/along_axis.py: softmax_scaled32: e (inv_hi + inv_lo) rounded once to float32: softmax_term32's second pass. */
@@ -2056,14 +2076,16 @@ FA_INLINE float fa_softmax_scaled32(float e, float inv_hi, float inv_lo)
     return fmaf(e, inv_hi, fa_times_tiny_f32(e, inv_lo));
 }
 
-/* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative e = 2.3 2**-24 (the terms below e**-130 2**64 raised to it), for log_softmax's sum (log_softmax_term32). */
+/* fastact/math/along_axis.py: _term32_up: e**(v - m) 2**64 for float32 v <= m (or NaN; NaN for an inf - inf), a normal float32 within a relative e = 2.0 2**-24 (the terms below e**-130 2**64 raised to it), for log_softmax's sum (log_softmax_term32). */
 FA_INLINE float fa_term32_up_axis(float v, float m)
 {
-    float x, lo, r, p, scale;
+    float x, lo, r, c, r2, p, scale;
     int32_t k;
     fa_floored_difference32_axis(v, m, &x, &lo);
-    fa_reduce_exp_argument_f32(x, &k, &r);
-    p = fa_exp_series_f32(r + lo);
+    fa_reduce32_axis(x, lo, &k, &r, &c);
+    r = r + c;
+    r2 = r * r;
+    p = fmaf(r2, fa_q32_axis(r, r2), r);
     scale = fa_pow2_f32(k + 64);
     return fmaf(p, scale, scale);
 }
