@@ -1401,9 +1401,8 @@ def softplus_value_and_derivative_f32_par(x, y, d, beta, threshold):
 def softplus_value_and_derivative_f32_ser(x, y, d, beta, threshold):
     if _softplus_f32_lanes_ok(beta, threshold):
         for i in range(x.size):
-            v = _softplus_f32_value_and_derivative(_f64(x[i]), beta, threshold)
-            y[i] = v[0]
-            d[i] = v[1]
+            y[i] = _softplus_f32_value(_f64(x[i]), beta, threshold)
+            d[i] = _softplus_f32_derivative(_f64(x[i]), beta, threshold)
     else:
         for i in range(x.size):
             v = _softplus_f32w_value_and_derivative(_f64(x[i]), beta, threshold)
