@@ -102,11 +102,6 @@ DERIVATIVE_ALONE = "dx[i] = dy[i] * {f}_derivative(_f64(x[i]){p})"
 # the forward body of a row that computes its value alone
 # (elementwise_f32.VALUE_ROWS; f32 tier only)
 VALUE_ALONE = "y[i] = {f}_value(_f64(x[i]){p})"
-# the value_and_derivative body of a row with both halves alone: the two calls,
-# cheaper than the joint form (softplus: 60 + 62 against 151 AVX-512
-# instructions per 16), and the same bits as the forward and backward passes
-BOTH_ALONE = ("y[i] = {f}_value(_f64(x[i]){p})\n"
-              "        d[i] = {f}_derivative(_f64(x[i]){p})")
 
 SERIAL_LOOP = '''
 @njit(**_SERIAL)
@@ -194,8 +189,6 @@ def render():
                     body = DERIVATIVE_ALONE
                 if value_alone and pass_ == "forward":
                     body = VALUE_ALONE
-                if alone and value_alone and pass_ == "value_and_derivative":
-                    body = BOTH_ALONE
                 names = args.split(", ")
                 serial = kernel_name(kernel, pass_, tier_, False)
                 loops.append(PARALLEL_DRIVER.format(

@@ -167,13 +167,6 @@ def _loop(op, pass_, dt, ctype, params):
         ptrs = [f"const {ctype} *x = in0;", f"{ctype} *y = out0;", f"{ctype} *d = out1;"]
         body = [f"{t} v, dv;", f"{vad}({load.format('x[i]')}{args}, &v, &dv);",
                 f"y[i] = {store.format('v')};", f"d[i] = {store.format('dv')};"]
-        value, derivative = f"fa_{op}_value_f32", f"fa_{op}_derivative_f32"
-        if t == "float" and value in _signatures() and derivative in _signatures():
-            # both halves alone: two calls, cheaper than the joint form, and the
-            # bits of the forward and backward passes
-            alone = [f"float v = {value}({load.format('x[i]')}{args});",
-                     f"float dv = {derivative}({load.format('x[i]')}{args});",
-                     f"y[i] = {store.format('v')};", f"d[i] = {store.format('dv')};"]
         unused = ["in1"]
     if not params:
         unused.append("params")
