@@ -144,12 +144,21 @@ def build(tier):
     def expm1_moderate(x):
         """expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there
         the small form alone, and past it too (2**k - 1 rounds, by less than an ulp
-        of the result), without expm1's second scaling.  For the callers that use
-        the result only for x <= 80: tanh (2|x| <= 80), the x <= 0 side of elu, celu
-        and selu (computed on both sides, then selected), -expm1(y) for y <= 0."""
+        of the result), without expm1's second scaling.  For -expm1(y), y <= 0
+        (logsigmoid's derivative from y); exp_and_expm1 gives it beside e**x."""
         k, p = reduce_exp(_clamp(x, -40.0, 80.0))
         two_k = _pow2(k)
         return p * two_k + (two_k - 1.0)
+
+    @njit(inline="always")
+    def exp_and_expm1(x):
+        """(e**x, e**x - 1) from one reduction, for x <= 80: e**x as exp gives it
+        (subnormal included) and e**x - 1 as expm1_moderate does (-1 below x = -40,
+        where 2**k (1 + p) < 2**-57 no longer moves it), the same bits as the two
+        calls; for the fused passes that need both at one x."""
+        k, p = reduce_exp(_clamp(x, -746.0, 80.0))
+        two_k = _pow2(k if k > -1000 else -1000)
+        return _scale(1.0 + p, k), p * two_k + (two_k - 1.0)
 
     @njit(inline="always")
     def exp_of_sum(hi, lo):
@@ -212,17 +221,6 @@ def build(tier):
         pos = x >= 0.0
         return (1.0 if pos else w) / den, (w if pos else 1.0) / den, w, den
 
-    @njit(inline="always")
-    def tanh(x):
-        e = expm1_moderate(2.0 * _clamp(abs(x), 0.0, 40.0))
-        return math.copysign(e / (e + 2.0), x)
-
-    @njit(inline="always")
-    def sech2(x):
-        """1 - tanh(x)**2 = 4 w / (1 + w)**2, w = e**(-2|x|): no cancellation."""
-        w = exp(-2.0 * abs(x))
-        return 4.0 * w / _one_plus_squared(w)
-
     # ---- activations --------------------------------------------------------
     @njit(inline="always")
     def sigmoid_value_and_derivative(x):
@@ -235,7 +233,10 @@ def build(tier):
 
     @njit(inline="always")
     def tanh_value_and_derivative(x):
-        return tanh(x), sech2(x)
+        # one reduction of -2|x|: w = e**(-2|x|) and em = w - 1, then tanh|x| =
+        # -em / (2 + em) and 1 - tanh**2 = 4 w / (1 + w)**2 (no cancellation in either)
+        w, em = exp_and_expm1(-2.0 * abs(x))
+        return math.copysign(-em / (2.0 + em), x), 4.0 * w / _one_plus_squared(w)
 
     @njit(inline="always")
     def tanh_derivative_from_y(y):
@@ -282,8 +283,9 @@ def build(tier):
         pos = x > 0.0
         # both sides computed, then selected: a call inside a conditional
         # keeps LLVM from vectorising the loop (measured: gelu 2.4x slower)
-        neg_y = alpha * expm1_moderate(x)
-        neg_d = alpha * exp(x)
+        e, em = exp_and_expm1(x)
+        neg_y = alpha * em
+        neg_d = alpha * e
         return (x if pos else neg_y), (1.0 if pos else neg_d)
 
     @njit(inline="always")
@@ -299,8 +301,8 @@ def build(tier):
         # remainder exact); 0 where it is not finite (x = -inf)
         z_lo = fma(-z, alpha, x) / alpha
         lo = z_lo if abs(z_lo) < 1.0 else 0.0
-        neg_y = alpha * expm1_moderate(z)
-        e = exp(z)
+        e, em = exp_and_expm1(z)
+        neg_y = alpha * em
         neg_d = fma(e, lo, e)
         return (x if pos else neg_y), (1.0 if pos else neg_d)
 
@@ -311,8 +313,9 @@ def build(tier):
     @njit(inline="always")
     def selu_value_and_derivative(x):
         pos = x > 0.0
-        neg_y = _SELU_SA * expm1_moderate(x)
-        neg_d = _SELU_SA * exp(x)
+        e, em = exp_and_expm1(x)
+        neg_y = _SELU_SA * em
+        neg_d = _SELU_SA * e
         return (SELU_SCALE * x if pos else neg_y), (SELU_SCALE if pos else neg_d)
 
     @njit(inline="always")
@@ -502,7 +505,7 @@ def build(tier):
 
     for name, value in list(locals().items()):
         if name.endswith(("_value_and_derivative", "_derivative_from_y")) or name in (
-                "exp", "expm1", "exp_of_sum", "mul_exp", "log", "log1p_unit", "tanh", "sigmoid_pair",
+                "exp", "expm1", "exp_of_sum", "mul_exp", "log", "log1p_unit", "sigmoid_pair",
                 "softplus1"):
             setattr(m, name, value)
     m.softshrink_derivative_from_y = m.hardshrink_derivative_from_y = shrink_derivative_from_y

@@ -113,37 +113,24 @@ FA_INLINE double fa_sigmoid_derivative_from_y_f64(double y)
     return y * (1.0 - y);
 }
 
-/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For the callers that use the result only for x <= 80: tanh (2|x| <= 80), the x <= 0 side of elu, celu and selu (computed on both sides, then selected), -expm1(y) for y <= 0. */
-FA_INLINE double fa_expm1_moderate_f64(double x)
+/* fastact/math/elementwise.py: exp_and_expm1: (e**x, e**x - 1) from one reduction, for x <= 80: e**x as exp gives it (subnormal included) and e**x - 1 as expm1_moderate does (-1 below x = -40, where 2**k (1 + p) < 2**-57 no longer moves it), the same bits as the two calls; for the fused passes that need both at one x. */
+FA_INLINE void fa_exp_and_expm1_f64(double x, double *out0, double *out1)
 {
     int64_t k;
     double p, two_k;
-    fa_reduce_exp_f64(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
-    two_k = fa_pow2_f64(k);
-    return (p * two_k) + (two_k - 1.0);
-}
-
-/* fastact/math/elementwise.py: tanh */
-FA_INLINE double fa_tanh_f64(double x)
-{
-    double e;
-    e = fa_expm1_moderate_f64(2.0 * (fa_clamp_f64(fabs(x), 0.0, 40.0)));
-    return copysign(e / (e + 2.0), x);
-}
-
-/* fastact/math/elementwise.py: sech2: 1 - tanh(x)**2 = 4 w / (1 + w)**2, w = e**(-2|x|): no cancellation. */
-FA_INLINE double fa_sech2_f64(double x)
-{
-    double w;
-    w = fa_exp_f64((-2.0) * (fabs(x)));
-    return (4.0 * w) / (fa_one_plus_squared_f64(w));
+    fa_reduce_exp_f64(fa_clamp_f64(x, -746.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(((k > (-1000)) ? k : -1000));
+    *out0 = fa_scale_f64(1.0 + p, k);
+    *out1 = (p * two_k) + (two_k - 1.0);
 }
 
 /* fastact/math/elementwise.py: tanh_value_and_derivative */
 FA_INLINE void fa_tanh_value_and_derivative_f64(double x, double *out0, double *out1)
 {
-    *out0 = fa_tanh_f64(x);
-    *out1 = fa_sech2_f64(x);
+    double w, em;
+    fa_exp_and_expm1_f64((-2.0) * (fabs(x)), &w, &em);
+    *out0 = copysign((-em) / (2.0 + em), x);
+    *out1 = (4.0 * w) / (fa_one_plus_squared_f64(w));
 }
 
 /* fastact/math/elementwise.py: tanh_derivative_from_y */
@@ -221,10 +208,11 @@ FA_INLINE double fa_leaky_relu6_derivative_from_y_f64(double y, double negative_
 FA_INLINE void fa_elu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
-    double neg_y, neg_d;
+    double e, em, neg_y, neg_d;
     pos = x > 0.0;
-    neg_y = alpha * (fa_expm1_moderate_f64(x));
-    neg_d = alpha * (fa_exp_f64(x));
+    fa_exp_and_expm1_f64(x, &e, &em);
+    neg_y = alpha * em;
+    neg_d = alpha * e;
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
 }
@@ -239,13 +227,13 @@ FA_INLINE double fa_elu_derivative_from_y_f64(double y, double alpha)
 FA_INLINE void fa_celu_value_and_derivative_f64(double x, double alpha, double *out0, double *out1)
 {
     int pos;
-    double z, z_lo, lo, neg_y, e, neg_d;
+    double z, z_lo, lo, e, em, neg_y, neg_d;
     pos = x > 0.0;
     z = x / alpha;
     z_lo = (fma(-z, alpha, x)) / alpha;
     lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
-    neg_y = alpha * (fa_expm1_moderate_f64(z));
-    e = fa_exp_f64(z);
+    fa_exp_and_expm1_f64(z, &e, &em);
+    neg_y = alpha * em;
     neg_d = fma(e, lo, e);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
@@ -261,10 +249,11 @@ FA_INLINE double fa_celu_derivative_from_y_f64(double y, double alpha)
 FA_INLINE void fa_selu_value_and_derivative_f64(double x, double *out0, double *out1)
 {
     int pos;
-    double neg_y, neg_d;
+    double e, em, neg_y, neg_d;
     pos = x > 0.0;
-    neg_y = 1.7580993408473768 * (fa_expm1_moderate_f64(x));
-    neg_d = 1.7580993408473768 * (fa_exp_f64(x));
+    fa_exp_and_expm1_f64(x, &e, &em);
+    neg_y = 1.7580993408473768 * em;
+    neg_d = 1.7580993408473768 * e;
     *out0 = (pos ? 1.0507009873554805 * x : neg_y);
     *out1 = (pos ? 1.0507009873554805 : neg_d);
 }
@@ -677,6 +666,16 @@ FA_INLINE void fa_logsigmoid_value_and_derivative_f64(double x, double *out0, do
     fa_sigmoid_pair_f64(x, &unused0, &sm, &unused1, &unused2);
     *out0 = -(fa_softplus1_f64(-x));
     *out1 = sm;
+}
+
+/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For -expm1(y), y <= 0 (logsigmoid's derivative from y); exp_and_expm1 gives it beside e**x. */
+FA_INLINE double fa_expm1_moderate_f64(double x)
+{
+    int64_t k;
+    double p, two_k;
+    fa_reduce_exp_f64(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(k);
+    return (p * two_k) + (two_k - 1.0);
 }
 
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
@@ -1193,36 +1192,28 @@ FA_INLINE void fa_reduce_exp_f32d(double x, int64_t *out0, double *out1)
     *out1 = fma(r * r, fa_expm1_poly_f32d(r), r);
 }
 
-/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For the callers that use the result only for x <= 80: tanh (2|x| <= 80), the x <= 0 side of elu, celu and selu (computed on both sides, then selected), -expm1(y) for y <= 0. */
-FA_INLINE double fa_expm1_moderate_f32d(double x)
+/* fastact/math/elementwise.py: exp_and_expm1: (e**x, e**x - 1) from one reduction, for x <= 80: e**x as exp gives it (subnormal included) and e**x - 1 as expm1_moderate does (-1 below x = -40, where 2**k (1 + p) < 2**-57 no longer moves it), the same bits as the two calls; for the fused passes that need both at one x. */
+FA_INLINE void fa_exp_and_expm1_f32d(double x, double *out0, double *out1)
 {
     int64_t k;
     double p, two_k;
-    fa_reduce_exp_f32d(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
-    two_k = fa_pow2_f64(k);
-    return (p * two_k) + (two_k - 1.0);
-}
-
-/* fastact/math/elementwise.py: exp */
-FA_INLINE double fa_exp_f32d(double x)
-{
-    int64_t k;
-    double p;
-    fa_reduce_exp_f32d(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
-    return fa_scale_f64(1.0 + p, k);
+    fa_reduce_exp_f32d(fa_clamp_f64(x, -746.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(((k > (-1000)) ? k : -1000));
+    *out0 = fa_scale_f64(1.0 + p, k);
+    *out1 = (p * two_k) + (two_k - 1.0);
 }
 
 /* fastact/math/elementwise.py: celu_value_and_derivative */
 FA_INLINE void fa_celu_value_and_derivative_f32d(double x, double alpha, double *out0, double *out1)
 {
     int pos;
-    double z, z_lo, lo, neg_y, e, neg_d;
+    double z, z_lo, lo, e, em, neg_y, neg_d;
     pos = x > 0.0;
     z = x / alpha;
     z_lo = (fma(-z, alpha, x)) / alpha;
     lo = (((fabs(z_lo)) < 1.0) ? z_lo : 0.0);
-    neg_y = alpha * (fa_expm1_moderate_f32d(z));
-    e = fa_exp_f32d(z);
+    fa_exp_and_expm1_f32d(z, &e, &em);
+    neg_y = alpha * em;
     neg_d = fma(e, lo, e);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
@@ -1818,6 +1809,16 @@ FA_INLINE void fa_logsigmoid_value_and_derivative_f32(float x, float *out0, floa
     *out1 = sm;
 }
 
+/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For -expm1(y), y <= 0 (logsigmoid's derivative from y); exp_and_expm1 gives it beside e**x. */
+FA_INLINE double fa_expm1_moderate_f32d(double x)
+{
+    int64_t k;
+    double p, two_k;
+    fa_reduce_exp_f32d(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
+    two_k = fa_pow2_f64(k);
+    return (p * two_k) + (two_k - 1.0);
+}
+
 /* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
 FA_INLINE double fa_logsigmoid_derivative_from_y_f32d(double y)
 {
@@ -1844,6 +1845,15 @@ FA_INLINE double fa_tanhshrink_series_f32d(double v)
     p3 = p2 * p2;
     e4_0 = fma(e3_1, p3, e3_0);
     return e4_0;
+}
+
+/* fastact/math/elementwise.py: exp */
+FA_INLINE double fa_exp_f32d(double x)
+{
+    int64_t k;
+    double p;
+    fa_reduce_exp_f32d(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
+    return fa_scale_f64(1.0 + p, k);
 }
 
 /* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
