@@ -161,6 +161,22 @@ def build(tier):
         return _scale(1.0 + p, k), p * two_k + (two_k - 1.0)
 
     @njit(inline="always")
+    def exp_neg_abs(x):
+        """(a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and
+        w = e**a: one reduction for the denominator 1 + w and for the factor e**x
+        of the x < 0 results, which goes last so that the tails round once (below
+        -1400 every such result is -0 or 0 anyway)."""
+        na = -abs(x)
+        a = -1400.0 if na < -1400.0 else na
+        k, p = reduce_exp(a)
+        return a, k, p, _scale(1.0 + p, k)
+
+    @njit(inline="always")
+    def times_exp(v, k, p):
+        """v 2**k (1 + p), 2**k last: rounded once where the result is subnormal."""
+        return _scale(fma(v, p, v), k)
+
+    @njit(inline="always")
     def exp_of_sum(hi, lo):
         """e**(hi + lo) for |lo| <= ulp(hi)."""
         return exp(hi) * (1.0 + lo)
@@ -211,12 +227,13 @@ def build(tier):
     @njit(inline="always")
     def softplus1(z):
         """log(1 + e**z), never overflowing."""
-        return (z if z > 0.0 else 0.0) + log1p_unit(exp(-abs(z)))
+        _, _, _, w = exp_neg_abs(z)          # as sigmoid_pair's: one reduction in logsigmoid
+        return (z if z > 0.0 else 0.0) + log1p_unit(w)
 
     @njit(inline="always")
     def sigmoid_pair(x):
         """(sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy."""
-        w = exp(-abs(x))
+        _, _, _, w = exp_neg_abs(x)         # one floor where exp clamps twice: the same w
         den = 1.0 + w
         pos = x >= 0.0
         return (1.0 if pos else w) / den, (w if pos else 1.0) / den, w, den
@@ -322,22 +339,6 @@ def build(tier):
     def selu_derivative_from_y(y):
         # y + scale * alpha cancels as y saturates: add the constant in two parts
         return SELU_SCALE if y > 0.0 else (y + _SELU_SA) + _SELU_SA_LO
-
-    @njit(inline="always")
-    def exp_neg_abs(x):
-        """(a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and
-        w = e**a: one reduction for the denominator 1 + w and for the factor e**x
-        of the x < 0 results, which goes last so that the tails round once (below
-        -1400 every such result is -0 or 0 anyway)."""
-        na = -abs(x)
-        a = -1400.0 if na < -1400.0 else na
-        k, p = reduce_exp(a)
-        return a, k, p, _scale(1.0 + p, k)
-
-    @njit(inline="always")
-    def times_exp(v, k, p):
-        """v 2**k (1 + p), 2**k last: rounded once where the result is subnormal."""
-        return _scale(fma(v, p, v), k)
 
     @njit(inline="always")
     def silu_value_and_derivative(x):

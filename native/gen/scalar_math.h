@@ -12,12 +12,6 @@
 
 #include "math_common.h"
 
-/* fastact/math/elementwise.py: _clamp: x limited to [lo, hi]; NaN stays NaN. */
-FA_INLINE double fa_clamp_f64(double x, double lo, double hi)
-{
-    return ((x < lo) ? lo : ((x > hi) ? hi : x));
-}
-
 /* fastact/math/elementwise.py: expm1_poly */
 FA_INLINE double fa_expm1_poly_f64(double t)
 {
@@ -67,21 +61,30 @@ FA_INLINE double fa_scale_f64(double v, int64_t k)
     return (v * (fa_pow2_f64(k1))) * (fa_pow2_f64(k - k1));
 }
 
-/* fastact/math/elementwise.py: exp */
-FA_INLINE double fa_exp_f64(double x)
+/* fastact/math/elementwise.py: exp_neg_abs: (a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and w = e**a: one reduction for the denominator 1 + w and for the factor e**x of the x < 0 results, which goes last so that the tails round once (below -1400 every such result is -0 or 0 anyway). */
+FA_INLINE void fa_exp_neg_abs_f64(double x, double *out0, int64_t *out1, double *out2, double *out3)
 {
+    double na, a, p;
     int64_t k;
-    double p;
-    fa_reduce_exp_f64(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
-    return fa_scale_f64(1.0 + p, k);
+    na = -(fabs(x));
+    a = ((na < (-1400.0)) ? -1400.0 : na);
+    fa_reduce_exp_f64(a, &k, &p);
+    *out0 = a;
+    *out1 = k;
+    *out2 = p;
+    *out3 = fa_scale_f64(1.0 + p, k);
 }
 
 /* fastact/math/elementwise.py: sigmoid_pair: (sigmoid(x), sigmoid(-x), e**-|x|, 1 + e**-|x|), each to full relative accuracy. */
 FA_INLINE void fa_sigmoid_pair_f64(double x, double *out0, double *out1, double *out2, double *out3)
 {
-    double w, den;
+    double unused0, unused2, w, den;
+    int64_t unused1;
     int pos;
-    w = fa_exp_f64(-(fabs(x)));
+    (void)unused1;
+    (void)unused0;
+    (void)unused2;
+    fa_exp_neg_abs_f64(x, &unused0, &unused1, &unused2, &w);
     den = 1.0 + w;
     pos = x >= 0.0;
     *out0 = (pos ? 1.0 : w) / den;
@@ -111,6 +114,12 @@ FA_INLINE void fa_sigmoid_value_and_derivative_f64(double x, double *out0, doubl
 FA_INLINE double fa_sigmoid_derivative_from_y_f64(double y)
 {
     return y * (1.0 - y);
+}
+
+/* fastact/math/elementwise.py: _clamp: x limited to [lo, hi]; NaN stays NaN. */
+FA_INLINE double fa_clamp_f64(double x, double lo, double hi)
+{
+    return ((x < lo) ? lo : ((x > hi) ? hi : x));
 }
 
 /* fastact/math/elementwise.py: exp_and_expm1: (e**x, e**x - 1) from one reduction, for x <= 80: e**x as exp gives it (subnormal included) and e**x - 1 as expm1_moderate does (-1 below x = -40, where 2**k (1 + p) < 2**-57 no longer moves it), the same bits as the two calls; for the fused passes that need both at one x. */
@@ -456,20 +465,6 @@ FA_INLINE void fa_gelu_tanh_value_and_derivative_f64(double x, double *out0, dou
     *out1 = d;
 }
 
-/* fastact/math/elementwise.py: exp_neg_abs: (a, k, p, w): a = -|x| floored at -1400 (NaN kept), e**a = 2**k (1 + p) and w = e**a: one reduction for the denominator 1 + w and for the factor e**x of the x < 0 results, which goes last so that the tails round once (below -1400 every such result is -0 or 0 anyway). */
-FA_INLINE void fa_exp_neg_abs_f64(double x, double *out0, int64_t *out1, double *out2, double *out3)
-{
-    double na, a, p;
-    int64_t k;
-    na = -(fabs(x));
-    a = ((na < (-1400.0)) ? -1400.0 : na);
-    fa_reduce_exp_f64(a, &k, &p);
-    *out0 = a;
-    *out1 = k;
-    *out2 = p;
-    *out3 = fa_scale_f64(1.0 + p, k);
-}
-
 /* fastact/math/elementwise.py: times_exp: v 2**k (1 + p), 2**k last: rounded once where the result is subnormal. */
 FA_INLINE double fa_times_exp_f64(double v, int64_t k, double p)
 {
@@ -653,7 +648,13 @@ FA_INLINE double fa_softsign_derivative_from_y_f64(double y)
 /* fastact/math/elementwise.py: softplus1: log(1 + e**z), never overflowing. */
 FA_INLINE double fa_softplus1_f64(double z)
 {
-    return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(fa_exp_f64(-(fabs(z)))));
+    double unused0, unused2, w;
+    int64_t unused1;
+    (void)unused1;
+    (void)unused0;
+    (void)unused2;
+    fa_exp_neg_abs_f64(z, &unused0, &unused1, &unused2, &w);
+    return ((z > 0.0) ? z : 0.0) + (fa_log1p_unit_f64(w));
 }
 
 /* fastact/math/elementwise.py: logsigmoid_value_and_derivative */
@@ -740,6 +741,15 @@ FA_INLINE double fa_tanhshrink_series_f64(double v)
     b2 = b1;
     b1 = b0;
     return (fma(v, b1, -b2)) + 0.2818488857749562;
+}
+
+/* fastact/math/elementwise.py: exp */
+FA_INLINE double fa_exp_f64(double x)
+{
+    int64_t k;
+    double p;
+    fa_reduce_exp_f64(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
+    return fa_scale_f64(1.0 + p, k);
 }
 
 /* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
