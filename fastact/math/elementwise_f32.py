@@ -737,26 +737,27 @@ def _softplus_first_linear(beta, threshold):
 def softplus_derivative(x, beta, threshold):
     """softplus'(x) alone, for the backward pass (a joint form with the value took a
     pair reduction, two pair products and three comparisons for the edge, 93 AVX-512
-    instructions per 16 against 62): sigmoid(z), z + z_lo = beta x, 1 past the
-    threshold.  e**-|z + z_lo| = 2**k (1 + e) from one reduction, z_lo taken in to
-    first order; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of
-    the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for z >= 0
+    instructions per 16 against 58): sigmoid(z), z + z_lo = beta x, 1 past the
+    threshold.  e**-|z + z_lo| = 2**k (1 + e) from one reduction, -|z + z_lo| =
+    beta (-|x|) = nz + lo formed and clamped as softplus_value does, lo added to the
+    reduced argument; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of
+    the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for x >= 0
     and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last)."""
     x = _f(x)
     b_hi = _f(beta)
     b_lo = _f(beta - _d(b_hi))
-    linear = x >= _softplus_first_linear(beta, threshold)
-    z = b_hi * x
-    z_lo = fma(b_hi, x, -z) + b_lo * x
-    pos = z >= _ZERO
-    nz = _at_least(-abs(z), _MUL_EXP_LO)
-    # |lo| < 2**-16 where e**-|z| matters (|z| < 104); past that z_lo may be large
-    # (b_lo x), +inf (z overflows) or NaN (x = -inf): 0 keeps the arithmetic finite,
-    # and 2**k <= 2**-150 takes the result to 0 (z = +inf is linear; a NaN x makes z NaN)
-    lo = -z_lo if pos else z_lo
-    lo = lo if abs(lo) < _ONE else _ZERO
-    k, p = reduce_exp(nz)
-    e = fma(p, lo, p + lo)
+    curve = x < _softplus_first_linear(beta, threshold)
+    xn = -abs(x)
+    nz = b_hi * xn
+    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    pos = x >= _ZERO
+    # past the clamp lo may be large, inf or NaN (x = -inf), and e**-|z| no longer
+    # matters (2**k <= 2**-150 takes the result to 0)
+    clamped = nz < _MUL_EXP_LO
+    nz = _MUL_EXP_LO if clamped else nz
+    lo = _ZERO if clamped else lo
+    k, r = reduce_exp_argument(nz)
+    e = exp_series(r + lo)
     w = _scale_low(_ONE + e, k)
     den = _ONE + w
     den_lo = (_ONE - den) + w
@@ -764,7 +765,9 @@ def softplus_derivative(x, beta, threshold):
     re = fma(-r, den, _ONE) - _times_tiny(r, den_lo)
     pos_d = fma(r, re, r)
     neg_d = _scale_low(fma(r, fma(e, re, e + re), r), k)
-    return _ONE if linear else (pos_d if pos else neg_d)
+    # a NaN x comes back as it is (as from softplus_value): the same bits on both
+    # backends, where the arithmetic's NaN would depend on operand order
+    return (pos_d if pos else neg_d) if curve else _nan_or(x, _ONE)
 
 
 @njit(inline="always")
@@ -863,9 +866,9 @@ def softplus_value(x, beta, threshold):
 
 @njit(inline="always")
 def softplus_value_and_derivative(x, beta, threshold):
-    """(softplus_value, softplus_derivative): apart they cost fewer instructions than
-    a joint form sharing one exponential (60 + 62 AVX-512 instructions per 16, where
-    the form that kept log1p(w) and x + log1p(w) / beta as float32 pairs for its
+    """(softplus_value, softplus_derivative): the two form -|beta x| and reduce it
+    alike, which the compiler shares (100 AVX-512 instructions per 16, where the joint
+    form that kept log1p(w) and x + log1p(w) / beta as float32 pairs for its
     derivative took 151), and the fused pass has the forward's and the backward's bits."""
     return softplus_value(x, beta, threshold), softplus_derivative(x, beta, threshold)
 
