@@ -734,28 +734,36 @@ def _softplus_first_linear(beta, threshold):
 
 
 @njit(inline="always")
+def _softplus_exponent(x, beta):
+    """-|z + z_lo| = beta (-|x|) (beta > 0) as nz + lo, for softplus_value and
+    softplus_derivative alike (the compiler shares it in the fused loop): nz = b_hi
+    (-|x|) rounded, lo its error (an fma) plus b_lo (-|x|), beta = b_hi + b_lo as
+    float32s; rounding z once would move e**z by up to |z| 2**-24 relative.  nz is
+    clamped at _MUL_EXP_LO with lo = 0 there: past it lo may be large, inf or NaN (x =
+    -inf), and e**-|z| no longer matters (2**k <= 2**-150)."""
+    b_hi = _f(beta)
+    b_lo = _f(beta - _d(b_hi))
+    xn = -abs(x)
+    nz = b_hi * xn
+    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    clamped = nz < _MUL_EXP_LO
+    return (_MUL_EXP_LO if clamped else nz), (_ZERO if clamped else lo)
+
+
+@njit(inline="always")
 def softplus_derivative(x, beta, threshold):
     """softplus'(x) alone, for the backward pass (a joint form with the value took a
     pair reduction, two pair products and three comparisons for the edge, 93 AVX-512
     instructions per 16 against 58): sigmoid(z), z + z_lo = beta x, 1 past the
     threshold.  e**-|z + z_lo| = 2**k (1 + e) from one reduction, -|z + z_lo| =
-    beta (-|x|) = nz + lo formed and clamped as softplus_value does, lo added to the
+    beta (-|x|) = nz + lo from _softplus_exponent, as softplus_value, lo added to the
     reduced argument; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of
     the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for x >= 0
     and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last)."""
     x = _f(x)
-    b_hi = _f(beta)
-    b_lo = _f(beta - _d(b_hi))
     curve = x < _softplus_first_linear(beta, threshold)
-    xn = -abs(x)
-    nz = b_hi * xn
-    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    nz, lo = _softplus_exponent(x, beta)
     pos = x >= _ZERO
-    # past the clamp lo may be large, inf or NaN (x = -inf), and e**-|z| no longer
-    # matters (2**k <= 2**-150 takes the result to 0)
-    clamped = nz < _MUL_EXP_LO
-    nz = _MUL_EXP_LO if clamped else nz
-    lo = _ZERO if clamped else lo
     k, r = reduce_exp_argument(nz)
     e = exp_series(r + lo)
     w = _scale_low(_ONE + e, k)
@@ -840,24 +848,15 @@ def softplus_value(x, beta, threshold):
     -inf gives +0 (nz clamped to -140, where lo is 0 and q is 0); for the parameters
     of softplus_lanes_ok."""
     x = _f(x)
-    # loop invariants: beta as a float32 pair, 1 / beta as ib_hi (1 + rho)
-    b_hi = _f(beta)
-    b_lo = _f(beta - _d(b_hi))
+    # loop invariants: 1 / beta as ib_hi (1 + rho)
     inv = 1.0 / beta
     ib_hi = _f(inv)
     rho = _f(inv / _d(ib_hi) - 1.0)
     # the curve below the identity piece; x itself otherwise, NaN included (its bits
     # kept, on both backends)
     curve = x < _softplus_first_linear(beta, threshold)
-    # -|z + z_lo| = beta (-|x|) (beta > 0): nz + lo, rounded alike for both signs of x
-    xn = -abs(x)
-    nz = b_hi * xn
-    lo = fma(b_lo, xn, fma(b_hi, xn, -nz))
+    nz, lo = _softplus_exponent(x, beta)       # rounded alike for both signs of x
     pos = x >= _ZERO
-    # past the clamp lo may be large, inf or NaN (x = -inf), and e**-|z| no longer matters
-    clamped = nz < _MUL_EXP_LO
-    nz = _MUL_EXP_LO if clamped else nz
-    lo = _ZERO if clamped else lo
     k, d = softplus_log1p_parts(nz, lo, rho)
     q = _scale_low(fma(d, ib_hi, ib_hi), k)
     y = (x if pos else _ZERO) + q

@@ -1509,6 +1509,21 @@ FA_INLINE float fa_softplus_first_linear_f32(double beta, double threshold)
     return (float)((above - ((above - cd) * ((double)(at_c)))) - ((cd - ((double)(below))) * ((double)(at_below))));
 }
 
+/* fastact/math/elementwise_f32.py: _softplus_exponent: -|z + z_lo| = beta (-|x|) (beta > 0) as nz + lo, for softplus_value and softplus_derivative alike (the compiler shares it in the fused loop): nz = b_hi (-|x|) rounded, lo its error (an fma) plus b_lo (-|x|), beta = b_hi + b_lo as float32s; rounding z once would move e**z by up to |z| 2**-24 relative. nz is clamped at _MUL_EXP_LO with lo = 0 there: past it lo may be large, inf or NaN (x = -inf), and e**-|z| no longer matters (2**k <= 2**-150). */
+FA_INLINE void fa_softplus_exponent_f32(float x, double beta, float *out0, float *out1)
+{
+    float b_hi, b_lo, xn, nz, lo;
+    int clamped;
+    b_hi = (float)(beta);
+    b_lo = (float)(beta - ((double)(b_hi)));
+    xn = -(fabsf(x));
+    nz = b_hi * xn;
+    lo = fmaf(b_lo, xn, fmaf(b_hi, xn, -nz));
+    clamped = nz < (-140.0f);
+    *out0 = (clamped ? (-140.0f) : nz);
+    *out1 = (clamped ? 0.0f : lo);
+}
+
 /* fastact/math/elementwise_f32.py: log1p_tail */
 FA_INLINE void fa_log1p_tail_f32(float t, float *out0, float *out1, float *out2)
 {
@@ -1546,45 +1561,31 @@ FA_INLINE void fa_softplus_log1p_parts_f32(float nz, float lo, float rho, int32_
 /* fastact/math/elementwise_f32.py: softplus_value: softplus(x) alone, for the forward pass (a joint form with the derivative kept log1p(w) and x + log1p(w) / beta as pairs for the derivative's sake: 121 AVX-512 instructions per 16 elements for its value, this 60). */
 FA_INLINE float fa_softplus_value_f32(float x, double beta, double threshold)
 {
-    float b_hi, b_lo, ib_hi, rho, xn, nz, lo, d, q, y;
     double inv;
-    int curve, pos, clamped;
+    float ib_hi, rho, nz, lo, d, q, y;
+    int curve, pos;
     int32_t k;
-    b_hi = (float)(beta);
-    b_lo = (float)(beta - ((double)(b_hi)));
     inv = 1.0 / beta;
     ib_hi = (float)(inv);
     rho = (float)((inv / ((double)(ib_hi))) - 1.0);
     curve = x < (fa_softplus_first_linear_f32(beta, threshold));
-    xn = -(fabsf(x));
-    nz = b_hi * xn;
-    lo = fmaf(b_lo, xn, fmaf(b_hi, xn, -nz));
+    fa_softplus_exponent_f32(x, beta, &nz, &lo);
     pos = x >= 0.0f;
-    clamped = nz < (-140.0f);
-    nz = (clamped ? (-140.0f) : nz);
-    lo = (clamped ? 0.0f : lo);
     fa_softplus_log1p_parts_f32(nz, lo, rho, &k, &d);
     q = fa_scale_low_f32(fmaf(d, ib_hi, ib_hi), k);
     y = (pos ? x : 0.0f) + q;
     return (curve ? y : x);
 }
 
-/* fastact/math/elementwise_f32.py: softplus_derivative: softplus'(x) alone, for the backward pass (a joint form with the value took a pair reduction, two pair products and three comparisons for the edge, 93 AVX-512 instructions per 16 against 58): sigmoid(z), z + z_lo = beta x, 1 past the threshold. e**-|z + z_lo| = 2**k (1 + e) from one reduction, -|z + z_lo| = beta (-|x|) = nz + lo formed and clamped as softplus_value does, lo added to the reduced argument; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for x >= 0 and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last). */
+/* fastact/math/elementwise_f32.py: softplus_derivative: softplus'(x) alone, for the backward pass (a joint form with the value took a pair reduction, two pair products and three comparisons for the edge, 93 AVX-512 instructions per 16 against 58): sigmoid(z), z + z_lo = beta x, 1 past the threshold. e**-|z + z_lo| = 2**k (1 + e) from one reduction, -|z + z_lo| = beta (-|x|) = nz + lo from _softplus_exponent, as softplus_value, lo added to the reduced argument; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for x >= 0 and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last). */
 FA_INLINE float fa_softplus_derivative_f32(float x, double beta, double threshold)
 {
-    float b_hi, b_lo, xn, nz, lo, r, e, w, den, den_lo, re, pos_d, neg_d;
-    int curve, pos, clamped;
+    int curve, pos;
+    float nz, lo, r, e, w, den, den_lo, re, pos_d, neg_d;
     int32_t k;
-    b_hi = (float)(beta);
-    b_lo = (float)(beta - ((double)(b_hi)));
     curve = x < (fa_softplus_first_linear_f32(beta, threshold));
-    xn = -(fabsf(x));
-    nz = b_hi * xn;
-    lo = fmaf(b_lo, xn, fmaf(b_hi, xn, -nz));
+    fa_softplus_exponent_f32(x, beta, &nz, &lo);
     pos = x >= 0.0f;
-    clamped = nz < (-140.0f);
-    nz = (clamped ? (-140.0f) : nz);
-    lo = (clamped ? 0.0f : lo);
     fa_reduce_exp_argument_f32(nz, &k, &r);
     e = fa_exp_series_f32(r + lo);
     w = fa_scale_low_f32(1.0f + e, k);
