@@ -121,7 +121,7 @@ FA_INLINE double FA_R(fa_rows_max)(const T *x, size_t n, double sign)
  * order keys, exponentials and results in float32 arithmetic, the sums in
  * FA_PRELU_LANES float64 lanes, plain.  Every term is e**(v - m) 2**64, never
  * subnormal: log_softmax's from a plain float32 exp (along_axis._term32_up, a
- * relative 2.3 2**-24, proven there), softmax's from an exact reduced argument
+ * relative 2.0 2**-24, proven there), softmax's from an exact reduced argument
  * and one rounding (softmax_term32, 1.5 2**-24: y takes its terms' errors
  * twice), stored and scaled by 1 / t as a float32 pair; for log_softmax the
  * elements equal to the max are counted apart (le), so that the lanes sum to
