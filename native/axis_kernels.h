@@ -891,23 +891,39 @@ static void FA_R(fa_prelu_backward_block)(const void *xv, const void *wv, const 
 }
 
 /* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b)
- * (fa_glu_value_and_derivative, and for float32 results fa_glu_value_narrow).  want: 0
+ * (fa_glu_value_and_derivative, and for float32 results fa_glu_value_narrow where
+ * b >= -80: see along_axis._glu_row).  want: 0
  * forward, 1 value and derivative (d shaped like x), 2 backward (d = dx). */
 FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
                                  size_t half, size_t stride, int want)
 {
     size_t bshift = half * stride;
     if (want == 0) {
+#if NARROW
+        int low = 0;
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride;
-#if NARROW
+            low |= x[ia + bshift] < (T)-80.0;     /* exact in float32 */
             y[ybase + k * stride] = (T)fa_glu_value_narrow(x[ia], x[ia + bshift]);
+        }
+        /* a b below -80: those elements again with the float64 sigmoid
+         * (along_axis._glu_row); each result depends on its a and b alone */
+        for (size_t k = 0; low && k < half; k++) {
+            size_t ia = xbase + k * stride;
+            if (x[ia + bshift] < (T)-80.0) {
+                double v, da, db;
+                fa_glu_value_and_derivative(x[ia], x[ia + bshift], &v, &da, &db);
+                y[ybase + k * stride] = (T)v;
+            }
+        }
 #else
+        for (size_t k = 0; k < half; k++) {
+            size_t ia = xbase + k * stride;
             double v, da, db;
             fa_glu_value_and_derivative(x[ia], x[ia + bshift], &v, &da, &db);
             y[ybase + k * stride] = (T)v;
-#endif
         }
+#endif
     } else if (want == 1) {
 #pragma GCC ivdep
         for (size_t k = 0; k < half; k++) {

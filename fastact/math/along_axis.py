@@ -1125,9 +1125,17 @@ def _prelu_backward_finish(x, w, dy, dx, partial, dweight, outer, channels, inne
         dweight[c] = prelu_dweight_total(partial, c, blocks, channels)
 
 
+_GLU_NARROW_LO = -80.0
+
+
 @njit(inline="always")
 def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
-    """One row of glu: a = x[k], b = x[k + half]; y = a sigmoid(b)."""
+    """One row of glu: a = x[k], b = x[k + half]; y = a sigmoid(b).  The float32
+    forward (want 0, narrow) returns whether some b is below -80, where sigmoid(b)
+    nears the float32 subnormals (past -87) and keeps too few digits for a large a
+    (glu(2e30, -132) came out 0): the caller then computes those elements again
+    with the float64 sigmoid (_glu_tail_again; native/axis_kernels.h does alike)."""
+    low = False
     for k in range(half):
         ia = _at(xbase + k * stride)
         ib = _at(xbase + (k + half) * stride)
@@ -1135,6 +1143,7 @@ def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
         a = _f64(x[ia])
         b = _f64(x[ib])
         if want == 0 and narrow:
+            low |= b < _GLU_NARROW_LO
             y[iy] = glu_value_narrow(a, b)
         else:
             v, da, db = glu_value_and_derivative(a, b)
@@ -1148,6 +1157,19 @@ def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
                 g = _f64(dy[iy])
                 d[ia] = g * da
                 d[ib] = g * db
+    return low
+
+
+@njit(inline="always")
+def _glu_tail_again(x, y, xbase, ybase, half, stride):
+    """y = a sigmoid(b) with the float64 sigmoid where b < -80 (see _glu_row)."""
+    for k in range(half):
+        ia = _at(xbase + k * stride)
+        ib = _at(xbase + (k + half) * stride)
+        b = _f64(x[ib])
+        if b < _GLU_NARROW_LO:
+            v, _, _ = glu_value_and_derivative(_f64(x[ia]), b)
+            y[_at(ybase + k * stride)] = v
 
 
 @njit(**_FLAGS)
@@ -1170,7 +1192,8 @@ def _glu_rows(x, dy, y, d, half, inner, want, r0, r1):
         if inner == 1:
             if want == 0:
                 if narrow:
-                    _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, True)
+                    if _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, True):
+                        _glu_tail_again(x, y, xbase, ybase, half, 1)
                 else:
                     _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, False)
             elif want == 1:
@@ -1178,4 +1201,5 @@ def _glu_rows(x, dy, y, d, half, inner, want, r0, r1):
             else:
                 _glu_row(x, dy, y, d, xbase, ybase, half, 1, 2, False)
         else:
-            _glu_row(x, dy, y, d, xbase, ybase, half, inner, want, narrow)
+            if _glu_row(x, dy, y, d, xbase, ybase, half, inner, want, narrow):
+                _glu_tail_again(x, y, xbase, ybase, half, inner)
