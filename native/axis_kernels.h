@@ -890,59 +890,76 @@ static void FA_R(fa_prelu_backward_block)(const void *xv, const void *wv, const 
     }
 }
 
-/* One row of glu: a = x[ia], b = x[ia + half * stride]; y = a sigmoid(b)
- * (fa_glu_value_and_derivative, and for float32 results fa_glu_value_narrow where
- * b >= -80: see along_axis._glu_row).  want: 0
- * forward, 1 value and derivative (d shaped like x), 2 backward (d = dx). */
+/* glu at a = x[ia], b = x[ib] (along_axis._glu_element): want 0 forward (y), 1 value
+ * and derivative (y, d shaped like x), 2 backward (d = dx, dy[iy]).  narrow (float32
+ * data): float32 arithmetic, returning whether the element must be computed again
+ * in float64 (narrow 0). */
+FA_INLINE int FA_R(fa_glu_element)(const T *x, const T *dy, T *y, T *d, size_t ia, size_t ib,
+                                   size_t iy, int want, int narrow)
+{
+    double v, da, db;
+#if NARROW
+    if (narrow && want == 0) {
+        y[iy] = (T)fa_glu_value_narrow(x[ia], x[ib]);
+        return x[ib] < (T)-80.0;                    /* exact in float32 */
+    }
+    if (narrow && want == 2) {
+        double dxa, dxb, trusted;
+        fa_glu_backward_narrow(dy[iy], x[ia], x[ib], &dxa, &dxb, &trusted);
+        d[ia] = (T)dxa;
+        d[ib] = (T)dxb;
+        return (fabsf(x[ib]) > 80.0f) | (trusted == 0.0);
+    }
+    if (narrow)
+        fa_glu_value_and_derivative_narrow(x[ia], x[ib], &v, &da, &db);
+    else
+#endif
+        fa_glu_value_and_derivative(x[ia], x[ib], &v, &da, &db);
+    if (want == 0) {
+        y[iy] = (T)v;
+    } else if (want == 1) {
+        y[iy] = (T)v;
+        d[ia] = (T)da;
+        d[ib] = (T)db;
+    } else {
+        double g = dy[iy];
+        d[ia] = (T)(g * da);
+        d[ib] = (T)(g * db);
+    }
+#if NARROW
+    return narrow && ((fabsf(x[ib]) > 80.0f) | (fabsf(x[ia]) == INFINITY));
+#else
+    return 0;
+#endif
+}
+
+/* One row of glu: a = x[xbase + k stride], b half * stride further (along_axis._glu_row);
+ * float32 data in float32 arithmetic, then the elements it leaves to float64 again
+ * (along_axis._glu_misses_again), so that each result depends on its own a and b
+ * (and dy) alone. */
 FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
                                  size_t half, size_t stride, int want)
 {
     size_t bshift = half * stride;
+    int misses = 0;
     if (want == 0) {
-#if NARROW
-        int low = 0;
         for (size_t k = 0; k < half; k++) {
             size_t ia = xbase + k * stride;
-            low |= x[ia + bshift] < (T)-80.0;     /* exact in float32 */
-            y[ybase + k * stride] = (T)fa_glu_value_narrow(x[ia], x[ia + bshift]);
-        }
-        /* a b below -80: those elements again with the float64 sigmoid
-         * (along_axis._glu_row); each result depends on its a and b alone */
-        for (size_t k = 0; low && k < half; k++) {
-            size_t ia = xbase + k * stride;
-            if (x[ia + bshift] < (T)-80.0) {
-                double v, da, db;
-                fa_glu_value_and_derivative(x[ia], x[ia + bshift], &v, &da, &db);
-                y[ybase + k * stride] = (T)v;
-            }
-        }
-#else
-        for (size_t k = 0; k < half; k++) {
-            size_t ia = xbase + k * stride;
-            double v, da, db;
-            fa_glu_value_and_derivative(x[ia], x[ia + bshift], &v, &da, &db);
-            y[ybase + k * stride] = (T)v;
-        }
-#endif
-    } else if (want == 1) {
-#pragma GCC ivdep
-        for (size_t k = 0; k < half; k++) {
-            size_t ia = xbase + k * stride, ib = ia + bshift;
-            double v, da, db;
-            fa_glu_value_and_derivative(x[ia], x[ib], &v, &da, &db);
-            y[ybase + k * stride] = (T)v;
-            d[ia] = (T)da;
-            d[ib] = (T)db;
+            misses |= FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, ybase + k * stride, 0,
+                                           NARROW);
         }
     } else {
 #pragma GCC ivdep
         for (size_t k = 0; k < half; k++) {
-            size_t ia = xbase + k * stride, ib = ia + bshift;
-            double v, da, db, g = dy[ybase + k * stride];
-            fa_glu_value_and_derivative(x[ia], x[ib], &v, &da, &db);
-            d[ia] = (T)(g * da);
-            d[ib] = (T)(g * db);
+            size_t ia = xbase + k * stride;
+            misses |= FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, ybase + k * stride,
+                                           want, NARROW);
         }
+    }
+    for (size_t k = 0; misses && k < half; k++) {
+        size_t ia = xbase + k * stride, iy = ybase + k * stride;
+        if (FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, iy, want, 1))
+            FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, iy, want, 0);
     }
 }
 

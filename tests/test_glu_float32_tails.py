@@ -1,11 +1,14 @@
-"""float32 glu where sigmoid(b) is tiny and a is large.
+"""float32 glu where float32 arithmetic keeps too few digits.
 
-The float32 forward pass takes the float32 sigmoid, which nears the subnormals past
-b = -87; a * sigmoid(b) is then a normal float32 for a large a, but took the
-subnormal's few digits (glu(2e30, -132) gave 0, 16.7 million ulp off).  Elements with
-b below -80 now take the float64 sigmoid.  Both backends, every pass, against the
-long-double reference, along the last axis (rows of many b, a few in the tail) and
-along axis 0 (a row per element).
+float32 glu computes its sigmoid (and for the backward and fused passes its
+derivative and the products with a and dy) in float32 arithmetic; past |b| = 80 the
+sigmoid or its derivative nears the float32 subnormals, a large a shows it (the
+forward pass's glu(2e30, -132) gave 0, 16.7 million ulp off), and the backward
+pass's float32 pairs fail for infinite factors or an overflowing product.  Those
+elements are computed again in float64.  Both backends, every pass, against the
+long-double reference, along the last axis (rows of 30) and along axis 0 (a row
+per element), with a, b and dy over the whole float32 range and every combination
+of special values.
 """
 import numpy as np
 import pytest
@@ -18,17 +21,27 @@ BOUND = registry.ULP_BOUND
 pytestmark = pytest.mark.one_backend        # each test picks its backends
 
 
-def _halves(seed):
-    """(a, b): a log-uniform over the float32 range (both signs, some near 1), b over
-    [-200, 30] with the region below -80 dense, -inf and NaN included."""
+SPECIALS = [0.0, -0.0, 1.0, -3.0, np.inf, -np.inf, np.nan, 1e-45, 1e-38, 3.4e38, -1e30,
+            80.0, -80.0, 80.00001, -80.00001, 88.5, -100.0, -150.0]
+
+
+def _operands(seed):
+    """(a, b, dy): a log-uniform over the float32 range (both signs, some near 1), b
+    over [-200, 100] with |b| > 80 dense, dy log-uniform too (the backward pass's
+    float32 pairs must hold for every dy), and every combination of special values
+    (infinities, NaN, zeros, subnormals, overflowing products, the edges at 80)."""
     rng = np.random.default_rng(seed)
-    n = 6000
-    b = np.concatenate([rng.uniform(-200, -60, n // 2), rng.uniform(-90, -80, n // 6),
-                        rng.uniform(-10, 30, n - n // 2 - n // 6)])
-    b[:3] = [-np.inf, np.nan, -80.0]
+    n = 7200
+    b = np.concatenate([rng.uniform(-200, -60, n // 3), rng.uniform(-90, -80, n // 6),
+                        rng.uniform(80, 100, n // 6), rng.uniform(-10, 30, n - n // 3 - n // 3)])
     a = np.exp(rng.uniform(-60, 88.7, n)) * rng.choice([-1.0, 1.0], n)
     a[::5] = rng.standard_normal(a[::5].size)
-    return a.astype(np.float32), b.astype(np.float32)
+    dy = np.exp(rng.uniform(-80, 80, n)) * rng.choice([-1.0, 1.0], n)
+    dy[::2] = rng.standard_normal(dy[::2].size)
+    special = np.array(np.meshgrid(SPECIALS, SPECIALS, SPECIALS)).reshape(3, -1)
+    a, b, dy = (np.concatenate([v, sv]) for v, sv in zip((a, b, dy), special))
+    keep = a.size // 30 * 30                   # whole rows of 30
+    return a[:keep].astype(np.float32), b[:keep].astype(np.float32), dy[:keep].astype(np.float32)
 
 
 def _reference(a, b):
@@ -38,15 +51,14 @@ def _reference(a, b):
     w = np.exp(-np.abs(bw))
     s = np.where(bw >= 0, 1 / (1 + w), w / (1 + w))
     ds = w / (1 + w) ** 2
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         return aw * s, s, aw * ds
 
 
 @pytest.mark.parametrize("kernels", ["cython", "numba"])
 @pytest.mark.parametrize("layout", ["rows", "columns"])
 def test_float32_glu_tail_of_sigmoid(kernels, layout):
-    a, b = _halves(11)
-    dy = np.random.default_rng(12).standard_normal(a.size).astype(np.float32)
+    a, b, dy = _operands(11)
     if layout == "columns":                  # axis 0: each element its own row
         x, axis = np.stack([a, b]), 0
     else:                                    # rows of 60: a (30) then b (30)
@@ -71,8 +83,11 @@ def test_float32_glu_tail_of_sigmoid(kernels, layout):
     R.assert_ulp(v, ref_y, np.float32, BOUND, cols, label=label + " value")
     R.assert_ulp(d_a, ref_s, np.float32, BOUND, cols, label=label + " d/da")
     R.assert_ulp(d_b, ref_db, np.float32, BOUND, cols, label=label + " d/db")
-    R.assert_ulp(dx_a, dyw * ref_s, np.float32, BOUND, cols, label=label + " backward da")
-    R.assert_ulp(dx_b, dyw * ref_db, np.float32, BOUND, cols, label=label + " backward db")
+    cols["dy"] = dy
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref_dxa, ref_dxb = dyw * ref_s, dyw * ref_db
+    R.assert_ulp(dx_a, ref_dxa, np.float32, BOUND, cols, label=label + " backward da")
+    R.assert_ulp(dx_b, ref_dxb, np.float32, BOUND, cols, label=label + " backward db")
     # the kind of case that came out 0 (2e30 * sigmoid(-132) = 3.9e-27)
     shown = (b > -132) & (b < -87) & (np.abs(a) > 1e20)
     assert shown.sum() > 100 and np.all(np.abs(y[shown]) > 0)

@@ -628,7 +628,8 @@ ROW_FUNCTIONS = ("shifted_exp", "softmax_term32", "softmax_scaled32", "log_softm
                  "log_softmax_needs_floor",
                  "prelu_value", "prelu_derivative", "prelu_dweight_share",
                  "prelu_dweight_terms", "compensated_add", "compensated_result",
-                 "glu_value_and_derivative", "glu_value_narrow")
+                 "glu_value_and_derivative", "glu_value_narrow",
+                 "glu_value_and_derivative_narrow", "glu_backward_narrow")
 ROW_ARGUMENT_TYPES = {"softmax_term32": [F32] * 2, "softmax_scaled32": [F32] * 3,
                       "log_softmax_term32": [F32] * 2,
                       "log_softmax_value32": [F32] * 4,

@@ -464,11 +464,81 @@ def glu_value_and_derivative(a, b):
     return a * s, s, a * ds
 
 
+_F32_ONE = np.float32(1.0)
+
+
+@njit(inline="always")
+def _glu_sigmoid32(b):
+    """(s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_narrow_misses): sigmoid(b)
+    as an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes
+    where float64 takes 8).  The steps of elementwise_f32.sigmoid_value_and_derivative:
+    w = e**-|b| = 2**k (wp + wp_lo) exactly (wp + wp_lo = 1 + p), r = 1 / (1 + w)
+    rounded and its relative error e, g + g_lo = (wp + wp_lo) r exactly; then
+    sigmoid(b) = r (1 + e) for b >= 0 and 2**k (g + g_lo) (1 + e) below, kept as a
+    pair rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a
+    product whose ulps are half as large), and sigmoid'(b) = 2**k (g r + r (2 g e +
+    g_lo)) as that function's derivative (2**k exact: all normal for |b| <= 80)."""
+    x = np.float32(b)
+    k, p = _f32m.reduce_exp(_f32m._at_least(-abs(x), _f32m._EXP_LO))
+    two_k = _f32m._pow2(k if k > -126 else -126)   # past |b| = 87: lanes computed again
+    wp = _F32_ONE + p
+    wp_lo = (_F32_ONE - wp) + p
+    w = wp * two_k
+    den = _F32_ONE + w
+    r = _F32_ONE / den
+    e = fma(-r, (_F32_ONE - den) + w, fma(-r, den, _F32_ONE))
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    above = x >= np.float32(0.0)
+    s_hi = r if above else g * two_k
+    s_lo = np.float32(0.0) if above else g_lo * two_k
+    ds = fma(g, r, r * fma(g, e + e, g_lo)) * two_k
+    return s_hi, s_lo, ds
+
+
 @njit(inline="always")
 def glu_value_narrow(a, b):
-    """a sigmoid(b) with the float32 sigmoid, for float32 results."""
+    """a sigmoid(b) with the float32 sigmoid, for float32 data, b >= -80 (see
+    _glu_narrow_misses): a * s is exact in float64 and rounded once on storing."""
     s, _ = _sigmoid_narrow(np.float32(b))
     return a * s
+
+
+@njit(inline="always")
+def glu_value_and_derivative_narrow(a, b):
+    """glu_value_and_derivative for float32 data, |b| <= 80 and a finite, in float32
+    arithmetic from _glu_sigmoid32: a s_hi + a s_lo in one fma (an infinite a would
+    make inf * 0 of a zero s_lo: _glu_element leaves it to float64), the pair's sum
+    and a sigmoid'(b) each rounded once."""
+    s_hi, s_lo, ds = _glu_sigmoid32(b)
+    a32 = np.float32(a)
+    return np.float64(fma(a32, s_hi, a32 * s_lo)), np.float64(s_hi + s_lo), a * np.float64(ds)
+
+
+_GLU_T_TINY = np.float32(2.0 ** -102)
+_F32_INF = np.float32(np.inf)
+
+
+@njit(inline="always")
+def glu_backward_narrow(g, a, b):
+    """(dx_a, dx_b, trusted) for float32 data, |b| <= 80, in float32 arithmetic from
+    _glu_sigmoid32: dy sigmoid(b) = dy s_hi + dy s_lo in one fma; a sigmoid'(b) =
+    t + t_lo exactly (the fma's remainder: exact while |t| >= 2**-102), then
+    dy t + dy t_lo in one fma.  Each within half an ulp and its factors' errors.
+    trusted is 0.0 where that does not hold -- t below 2**-102 but a not 0 (a large
+    dy would show the digits t lost), a or dy infinite (inf * 0 in a low part), or
+    dx_b overflowing (dy t_lo may overflow with the other sign): the row loop then
+    computes the element in float64 (_glu_element)."""
+    s_hi, s_lo, ds = _glu_sigmoid32(b)
+    g32 = np.float32(g)
+    a32 = np.float32(a)
+    t = a32 * ds
+    t_lo = fma(a32, ds, -t)
+    dxa = fma(g32, s_hi, g32 * s_lo)
+    dxb = fma(g32, t, g32 * t_lo)
+    lost = ((abs(t) < _GLU_T_TINY) & (a32 != np.float32(0.0))) | (abs(a32) == _F32_INF) \
+        | (abs(g32) == _F32_INF) | (abs(dxb) == _F32_INF)
+    return np.float64(dxa), np.float64(dxb), (0.0 if lost else 1.0)
 
 
 # ---- softmax, log_softmax, softmin ---------------------------------------------
@@ -1129,47 +1199,66 @@ _GLU_NARROW_LO = -80.0
 
 
 @njit(inline="always")
+def _glu_element(x, dy, y, d, ia, ib, iy, want, narrow):
+    """glu at a = x[ia], b = x[ib] into y[iy] (want 0: forward), y[iy], d[ia] and
+    d[ib] (1: value and derivative) or d[ia] and d[ib] (2: backward, dy[iy]).
+
+    narrow (float32 data): float32 arithmetic, and the return value says whether
+    the element must be computed again in float64 (narrow False), where that keeps
+    too few digits: past |b| = 80 sigmoid(b) (b < -80, the forward pass) or
+    sigmoid'(b) (either side) nears the float32 subnormals (at 87), which a large
+    a shows (glu(2e30, -132) came out 0); and where glu_backward_narrow does not
+    trust its pairs."""
+    a = _f64(x[ia])
+    b = _f64(x[ib])
+    if narrow and want == 0:
+        y[iy] = glu_value_narrow(a, b)
+        return b < _GLU_NARROW_LO
+    if narrow and want == 2:
+        dxa, dxb, trusted = glu_backward_narrow(_f64(dy[iy]), a, b)
+        d[ia] = dxa
+        d[ib] = dxb
+        return (abs(b) > -_GLU_NARROW_LO) | (trusted == 0.0)
+    if narrow:
+        v, da, db = glu_value_and_derivative_narrow(a, b)
+    else:
+        v, da, db = glu_value_and_derivative(a, b)
+    if want == 0:
+        y[iy] = v
+    elif want == 1:
+        y[iy] = v
+        d[ia] = da
+        d[ib] = db
+    else:
+        g = _f64(dy[iy])
+        d[ia] = g * da
+        d[ib] = g * db
+    return narrow and ((abs(b) > -_GLU_NARROW_LO) | (abs(a) == np.inf))
+
+
+@njit(inline="always")
 def _glu_row(x, dy, y, d, xbase, ybase, half, stride, want, narrow):
-    """One row of glu: a = x[k], b = x[k + half]; y = a sigmoid(b).  The float32
-    forward (want 0, narrow) returns whether some b is below -80, where sigmoid(b)
-    nears the float32 subnormals (past -87) and keeps too few digits for a large a
-    (glu(2e30, -132) came out 0): the caller then computes those elements again
-    with the float64 sigmoid (_glu_tail_again; native/axis_kernels.h does alike)."""
-    low = False
+    """One row of glu: a = x[k], b = x[k + half]; whether some element must be
+    computed again in float64 (_glu_element), which the caller then does
+    (_glu_misses_again; native/axis_kernels.h does alike), so that each result
+    depends on its own a and b (and dy) alone."""
+    misses = False
+    for k in range(half):
+        misses |= _glu_element(x, dy, y, d, _at(xbase + k * stride),
+                               _at(xbase + (k + half) * stride), _at(ybase + k * stride),
+                               want, narrow)
+    return misses
+
+
+@njit(inline="always")
+def _glu_misses_again(x, dy, y, d, xbase, ybase, half, stride, want):
+    """The elements of a float32 row that _glu_element leaves to float64, in float64."""
     for k in range(half):
         ia = _at(xbase + k * stride)
         ib = _at(xbase + (k + half) * stride)
         iy = _at(ybase + k * stride)
-        a = _f64(x[ia])
-        b = _f64(x[ib])
-        if want == 0 and narrow:
-            low |= b < _GLU_NARROW_LO
-            y[iy] = glu_value_narrow(a, b)
-        else:
-            v, da, db = glu_value_and_derivative(a, b)
-            if want == 0:
-                y[iy] = v
-            elif want == 1:
-                y[iy] = v
-                d[ia] = da
-                d[ib] = db
-            else:
-                g = _f64(dy[iy])
-                d[ia] = g * da
-                d[ib] = g * db
-    return low
-
-
-@njit(inline="always")
-def _glu_tail_again(x, y, xbase, ybase, half, stride):
-    """y = a sigmoid(b) with the float64 sigmoid where b < -80 (see _glu_row)."""
-    for k in range(half):
-        ia = _at(xbase + k * stride)
-        ib = _at(xbase + (k + half) * stride)
-        b = _f64(x[ib])
-        if b < _GLU_NARROW_LO:
-            v, _, _ = glu_value_and_derivative(_f64(x[ia]), b)
-            y[_at(ybase + k * stride)] = v
+        if _glu_element(x, dy, y, d, ia, ib, iy, want, True):
+            _glu_element(x, dy, y, d, ia, ib, iy, want, False)
 
 
 @njit(**_FLAGS)
@@ -1180,26 +1269,28 @@ def _glu_rows(x, dy, y, d, half, inner, want, r0, r1):
     The row is spelled out once per pass (and precision) with unit stride, so
     that each loop LLVM sees is branch-free and vectorises.
     """
-    # float32 forward: the f32 tier's sigmoid.  Not for the derivative: the
-    # tier floors it at 7e-66 (zero once rounded to float32), and a * ds
-    # must give inf * 0 = NaN at a = inf, b = -inf
-    narrow = x.itemsize == 4 and want == 0
+    narrow = x.itemsize == 4
     for r in range(r0, r1):
         o = r // inner
         j = r % inner
         xbase = o * 2 * half * inner + j
         ybase = o * half * inner + j
         if inner == 1:
-            if want == 0:
-                if narrow:
-                    if _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, True):
-                        _glu_tail_again(x, y, xbase, ybase, half, 1)
+            if narrow:
+                if want == 0:
+                    misses = _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, True)
+                elif want == 1:
+                    misses = _glu_row(x, dy, y, d, xbase, ybase, half, 1, 1, True)
                 else:
-                    _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, False)
+                    misses = _glu_row(x, dy, y, d, xbase, ybase, half, 1, 2, True)
+                if misses:
+                    _glu_misses_again(x, dy, y, d, xbase, ybase, half, 1, want)
+            elif want == 0:
+                _glu_row(x, dy, y, d, xbase, ybase, half, 1, 0, False)
             elif want == 1:
                 _glu_row(x, dy, y, d, xbase, ybase, half, 1, 1, False)
             else:
                 _glu_row(x, dy, y, d, xbase, ybase, half, 1, 2, False)
         else:
             if _glu_row(x, dy, y, d, xbase, ybase, half, inner, want, narrow):
-                _glu_tail_again(x, y, xbase, ybase, half, inner)
+                _glu_misses_again(x, dy, y, d, xbase, ybase, half, inner, want)

@@ -2287,13 +2287,68 @@ FA_INLINE void fa_glu_value_and_derivative(double a, double b, double *out0, dou
     *out2 = a * ds;
 }
 
-/* fastact/math/along_axis.py: glu_value_narrow: a sigmoid(b) with the float32 sigmoid, for float32 results. */
+/* fastact/math/along_axis.py: glu_value_narrow: a sigmoid(b) with the float32 sigmoid, for float32 data, b >= -80 (see _glu_narrow_misses): a * s is exact in float64 and rounded once on storing. */
 FA_INLINE double fa_glu_value_narrow(double a, double b)
 {
     float s, unused0;
     (void)unused0;
     fa_sigmoid_value_and_derivative_f32((float)(b), &s, &unused0);
     return a * ((double)(s));
+}
+
+/* fastact/math/along_axis.py: _glu_sigmoid32: (s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_narrow_misses): sigmoid(b) as an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes where float64 takes 8). The steps of elementwise_f32.sigmoid_value_and_derivative: w = e**-|b| = 2**k (wp + wp_lo) exactly (wp + wp_lo = 1 + p), r = 1 / (1 + w) rounded and its relative error e, g + g_lo = (wp + wp_lo) r exactly; then sigmoid(b) = r (1 + e) for b >= 0 and 2**k (g + g_lo) (1 + e) below, kept as a pair rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a product whose ulps are half as large), and sigmoid'(b) = 2**k (g r + r (2 g e + g_lo)) as that function's derivative (2**k exact: all normal for |b| <= 80). */
+FA_INLINE void fa_glu_sigmoid32_axis(double b, float *out0, float *out1, float *out2)
+{
+    float x, p, two_k, wp, wp_lo, w, den, r, e, g, g_lo, s_hi, s_lo, ds;
+    int32_t k;
+    int above;
+    x = (float)(b);
+    fa_reduce_exp_f32(fa_at_least_f32(-(fabsf(x)), (-104.0f)), &k, &p);
+    two_k = fa_pow2_f32(((k > (-126)) ? k : -126));
+    wp = 1.0f + p;
+    wp_lo = (1.0f - wp) + p;
+    w = wp * two_k;
+    den = 1.0f + w;
+    r = 1.0f / den;
+    e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
+    g = wp * r;
+    g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
+    above = x >= ((float)(0.0));
+    s_hi = (above ? r : g * two_k);
+    s_lo = (above ? (float)(0.0) : g_lo * two_k);
+    ds = (fmaf(g, r, r * (fmaf(g, e + e, g_lo)))) * two_k;
+    *out0 = s_hi;
+    *out1 = s_lo;
+    *out2 = ds;
+}
+
+/* fastact/math/along_axis.py: glu_value_and_derivative_narrow: glu_value_and_derivative for float32 data, |b| <= 80 and a finite, in float32 arithmetic from _glu_sigmoid32: a s_hi + a s_lo in one fma (an infinite a would make inf * 0 of a zero s_lo: _glu_element leaves it to float64), the pair's sum and a sigmoid'(b) each rounded once. */
+FA_INLINE void fa_glu_value_and_derivative_narrow(double a, double b, double *out0, double *out1, double *out2)
+{
+    float s_hi, s_lo, ds, a32;
+    fa_glu_sigmoid32_axis(b, &s_hi, &s_lo, &ds);
+    a32 = (float)(a);
+    *out0 = (double)(fmaf(a32, s_hi, a32 * s_lo));
+    *out1 = (double)(s_hi + s_lo);
+    *out2 = a * ((double)(ds));
+}
+
+/* fastact/math/along_axis.py: glu_backward_narrow: (dx_a, dx_b, trusted) for float32 data, |b| <= 80, in float32 arithmetic from _glu_sigmoid32: dy sigmoid(b) = dy s_hi + dy s_lo in one fma; a sigmoid'(b) = t + t_lo exactly (the fma's remainder: exact while |t| >= 2**-102), then dy t + dy t_lo in one fma. Each within half an ulp and its factors' errors. trusted is 0.0 where that does not hold -- t below 2**-102 but a not 0 (a large dy would show the digits t lost), a or dy infinite (inf * 0 in a low part), or dx_b overflowing (dy t_lo may overflow with the other sign): the row loop then computes the element in float64 (_glu_element). */
+FA_INLINE void fa_glu_backward_narrow(double g, double a, double b, double *out0, double *out1, double *out2)
+{
+    float s_hi, s_lo, ds, g32, a32, t, t_lo, dxa, dxb;
+    int lost;
+    fa_glu_sigmoid32_axis(b, &s_hi, &s_lo, &ds);
+    g32 = (float)(g);
+    a32 = (float)(a);
+    t = a32 * ds;
+    t_lo = fmaf(a32, ds, -t);
+    dxa = fmaf(g32, s_hi, g32 * s_lo);
+    dxb = fmaf(g32, t, g32 * t_lo);
+    lost = (((((fabsf(t)) < (1.9721522630525295e-31f)) & (a32 != ((float)(0.0)))) | ((fabsf(a32)) == ((float)HUGE_VAL))) | ((fabsf(g32)) == ((float)HUGE_VAL))) | ((fabsf(dxb)) == ((float)HUGE_VAL));
+    *out0 = (double)(dxa);
+    *out1 = (double)(dxb);
+    *out2 = (lost ? 0.0 : 1.0);
 }
 #define fa_hardshrink_derivative_from_y_f64 fa_softshrink_derivative_from_y_f64
 #define fa_leaky_relu6_lanes_ok fa_leaky_relu_lanes_ok
