@@ -7,9 +7,11 @@ serial function over a range of rows, and two drivers run it over all rows,
 one serially (small arrays) and one in parallel (generated into
 fastact/backends/_gen/numba_loops.py by tools/generate_kernels.py, so that
 Numba's cache holds them).  All of them compute in float64, with the f64-tier
-math (the f32 tier's for glu's forward to float32 results), except the
-forward pass of the softmax family on float32 data, which computes its
-exponentials and results in float32 arithmetic (the sums stay float64).
+math, except on float32 data the forward pass of the softmax family, which
+computes its exponentials and results in float32 arithmetic (the sums stay
+float64), and glu, whose sigmoid and products are float32 arithmetic but for
+the elements where that keeps too few digits (_glu_element), computed again
+in float64.
 """
 import numpy as np
 from numba import njit
