@@ -13,10 +13,11 @@ their inputs through NumPy views too, so a float32 or float64 tensor whose eleme
 form one dense block is never copied.  float16 and bfloat16 are computed in float32
 and rounded once to their dtype.
 
-Plain eager calls of the elementwise rows (no torch.compile, export, vmap or
-dispatch mode: see ``plain_eager``) skip the operators' dispatch, ~20 us per pass in
-Python: an autograd Function (``EAGER``) runs the same kernels, or nothing but the
-forward kernel when autograd records nothing (``EAGER_CALL``, ``EAGER_INPLACE``).
+Plain eager calls (no torch.compile, export, vmap or dispatch mode: see
+``plain_eager``) of the elementwise rows, the softmax family and glu skip the
+operators' dispatch, ~20 us per pass in Python: an autograd Function (``EAGER``)
+runs the same kernels, or nothing but the forward kernel when autograd records
+nothing (``EAGER_CALL``, ``EAGER_INPLACE``).
 For a contiguous float32, float64 or bfloat16 tensor it reaches the C library by
 the tensors' data pointers (_direct.py), without NumPy views (bfloat16 in the
 library's bfloat16 loops: the float32 math rounded once, in one pass).
@@ -159,7 +160,8 @@ def _elementwise(row):
 #: {name: autograd Function} of the elementwise rows, for plain eager calls (plain_eager)
 EAGER = {}
 #: {name: function(input, *params)} running a plain eager call: EAGER's Function when
-#: autograd must record it, the forward kernel alone when not
+#: autograd must record it, the forward kernel alone when not (the softmax family and
+#: glu too, as function(input, dim): _eager_call)
 EAGER_CALL = {}
 #: {name: function(input, *params)} writing a plain eager in-place call into input
 EAGER_INPLACE = {}
@@ -257,9 +259,7 @@ def _eager_function(row, names, plans):
         return y
 
     def backward(ctx, grad):
-        if torch.is_grad_enabled():              # create_graph=True: a graph of dx wanted
-            raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
-                               f"provided (backward with create_graph=True)")
+        _refuse_second_derivatives(name)
         saved, = ctx.saved_tensors
         if ctx.plan is not None:
             dx = _direct_backward(ctx.plan, grad, saved)
@@ -383,7 +383,42 @@ def _along_axis(row):
 
     fwd.register_autograd(backward, setup_context=setup_context)
     torch.library.register_vmap(fwd, _vmap_along(fwd))
+
+    def eager_forward(ctx, input, dim):
+        y = forward(input, dim)
+        setup_context(ctx, (input, dim), y)
+        return y
+
+    def eager_backward(ctx, grad):
+        _refuse_second_derivatives(name)
+        saved, = ctx.saved_tensors
+        return backward_kernel(grad, saved, ctx.dim, ctx.from_y), None
+
+    EAGER_CALL[name] = _eager_call(name, eager_forward, eager_backward, forward)
     return fwd, bwd
+
+
+def _refuse_second_derivatives(name):
+    if torch.is_grad_enabled():              # create_graph=True: a graph of dx wanted
+        raise RuntimeError(f"fastact.torch.{name}: second derivatives are not "
+                           f"provided (backward with create_graph=True)")
+
+
+def _eager_call(name, forward, backward, plain):
+    """A plain eager call of a row op (softmax family, glu): its operator's forward and
+    backward kernels in an autograd Function, without the operator's dispatch (~20 us
+    per pass, as for the elementwise rows: _eager_function), and the forward kernel
+    alone when autograd records nothing."""
+    fn = type(f"{name}_eager", (torch.autograd.Function,),
+              {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    apply = fn.apply
+
+    def call(input, *args):
+        if (input.requires_grad and torch.is_grad_enabled()) or in_dual_level():
+            return apply(input, *args)
+        return plain(input, *args)
+
+    return call
 
 
 def _vmap_along(fwd):
@@ -455,6 +490,18 @@ def _gated(row):
 
     fwd.register_autograd(backward, setup_context=setup_context)
     torch.library.register_vmap(fwd, _vmap_along(fwd))
+
+    def eager_forward(ctx, input, dim):
+        y = forward(input, dim)
+        setup_context(ctx, (input, dim), y)
+        return y
+
+    def eager_backward(ctx, grad):
+        _refuse_second_derivatives(name)
+        input, = ctx.saved_tensors
+        return backward_kernel(grad, input, ctx.dim), None
+
+    EAGER_CALL[name] = _eager_call(name, eager_forward, eager_backward, forward)
     return fwd, bwd
 
 

@@ -146,9 +146,13 @@ def _body(row, inplace_keyword):
                  "    input = input.to(dtype)",
                  f"T.check(input, 'input', {name!r})",
                  f"dim = _legacy_dim(input.dim(), {name!r}) if dim is None else dim",
-                 f"return _forward(input, _dim(dim, input.dim(), {name!r}))"]
+                 f"dim = _dim(dim, input.dim(), {name!r})",
+                 "if _plain_eager(input):\n    return _eager(input, dim)",
+                 "return _forward(input, dim)"]
     elif row.kind == registry.GATED:
-        lines = [f"return _forward(input, _glu_dim(input, dim, {name!r}))"]
+        lines = [f"dim = _glu_dim(input, dim, {name!r})",
+                 "if _plain_eager(input):\n    return _eager(input, dim)",
+                 "return _forward(input, dim)"]
     else:
         lines = [f"_prelu_checks(input, weight, {name!r})", "return _forward(input, weight)"]
     return "\n".join(lines)
