@@ -64,6 +64,14 @@
  * another process has pushed off its own. */
 #define FA_WORKER_SPIN_NS 300000
 #define FA_CALLER_SPIN_NS 100000
+/* The caller waits for a worker's chunk as long as FA_CALLER_PATIENCE of its own
+ * chunks took (at least FA_CALLER_MIN_SPIN_NS, at most FA_CALLER_SPIN_NS) before it
+ * moves the worker onto its core: a chunk that takes many times longer than the
+ * caller's is one whose worker lost its core, and waiting the full spin for it
+ * was most of the call (fastact.torch right after a PyTorch op, whose OpenMP
+ * threads spin on the other core: 128k silu 94 us on 2 threads, 43 on one). */
+#define FA_CALLER_PATIENCE 4
+#define FA_CALLER_MIN_SPIN_NS 10000
 
 typedef struct {
     fa_pool_body body;
@@ -102,6 +110,17 @@ static int64_t fa_now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* How long the caller, having run `mine` chunks in `took` ns, spins for a
+ * worker's chunk (see FA_CALLER_PATIENCE). */
+static int64_t fa_caller_patience(size_t mine, int64_t took)
+{
+    if (mine == 0)
+        return FA_CALLER_SPIN_NS;
+    int64_t ns = took / (int64_t)mine * FA_CALLER_PATIENCE;
+    return ns < FA_CALLER_MIN_SPIN_NS ? FA_CALLER_MIN_SPIN_NS
+         : ns > FA_CALLER_SPIN_NS ? FA_CALLER_SPIN_NS : ns;
 }
 
 /* How many times the calling thread was preempted (involuntary context
@@ -380,15 +399,17 @@ void fastact__pool_run(fa_pool_body body, void *ctx, size_t units, size_t per_ch
 
     /* the caller works too, and never waits for a worker that has not claimed */
     size_t c, mine = 0;
+    int64_t started = fa_now_ns();
     while (fa_claim(0, parts, &c)) {
         fa_run_chunk(&fa_pool.job, c);
         mine++;
     }
     uint32_t theirs = (uint32_t)(chunks - mine);
     uint32_t done = atomic_load_explicit(&fa_pool.done, memory_order_acquire);
+    int64_t patience = fa_caller_patience(mine, fa_now_ns() - started);
     while (done != theirs) {        /* spin while the workers keep finishing chunks */
         uint32_t before = done;
-        done = fa_spin_while(&fa_pool.done, before, FA_CALLER_SPIN_NS, NULL);
+        done = fa_spin_while(&fa_pool.done, before, patience, NULL);
         if (done == before)
             break;
     }
