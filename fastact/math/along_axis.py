@@ -471,15 +471,16 @@ _F32_ONE = np.float32(1.0)
 
 @njit(inline="always")
 def _glu_sigmoid32(b):
-    """(s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_narrow_misses): sigmoid(b)
-    as an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes
+    """(s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_element): sigmoid(b) as
+    an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes
     where float64 takes 8).  The steps of elementwise_f32.sigmoid_value_and_derivative:
     w = e**-|b| = 2**k (wp + wp_lo) exactly (wp + wp_lo = 1 + p), r = 1 / (1 + w)
     rounded and its relative error e, g + g_lo = (wp + wp_lo) r exactly; then
-    sigmoid(b) = r (1 + e) for b >= 0 and 2**k (g + g_lo) (1 + e) below, kept as a
-    pair rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a
-    product whose ulps are half as large), and sigmoid'(b) = 2**k (g r + r (2 g e +
-    g_lo)) as that function's derivative (2**k exact: all normal for |b| <= 80)."""
+    sigmoid(b) = r for b >= 0 and 2**k (g + g_lo) below, the latter kept as a pair
+    rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a
+    product whose ulps are half as large; these are within about an ulp), and
+    sigmoid'(b) = 2**k (g r + r (2 g e + g_lo)) as that function's derivative (2**k
+    exact: all normal for |b| <= 80)."""
     x = np.float32(b)
     k, p = _f32m.reduce_exp(_f32m._at_least(-abs(x), _f32m._EXP_LO))
     two_k = _f32m._pow2(k if k > -126 else -126)   # past |b| = 87: lanes computed again
@@ -501,7 +502,7 @@ def _glu_sigmoid32(b):
 @njit(inline="always")
 def glu_value_narrow(a, b):
     """a sigmoid(b) with the float32 sigmoid, for float32 data, b >= -80 (see
-    _glu_narrow_misses): a * s is exact in float64 and rounded once on storing."""
+    _glu_element): a * s is exact in float64 and rounded once on storing."""
     s, _ = _sigmoid_narrow(np.float32(b))
     return a * s
 

@@ -2287,7 +2287,7 @@ FA_INLINE void fa_glu_value_and_derivative(double a, double b, double *out0, dou
     *out2 = a * ds;
 }
 
-/* fastact/math/along_axis.py: glu_value_narrow: a sigmoid(b) with the float32 sigmoid, for float32 data, b >= -80 (see _glu_narrow_misses): a * s is exact in float64 and rounded once on storing. */
+/* fastact/math/along_axis.py: glu_value_narrow: a sigmoid(b) with the float32 sigmoid, for float32 data, b >= -80 (see _glu_element): a * s is exact in float64 and rounded once on storing. */
 FA_INLINE double fa_glu_value_narrow(double a, double b)
 {
     float s, unused0;
@@ -2296,7 +2296,7 @@ FA_INLINE double fa_glu_value_narrow(double a, double b)
     return a * ((double)(s));
 }
 
-/* fastact/math/along_axis.py: _glu_sigmoid32: (s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_narrow_misses): sigmoid(b) as an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes where float64 takes 8). The steps of elementwise_f32.sigmoid_value_and_derivative: w = e**-|b| = 2**k (wp + wp_lo) exactly (wp + wp_lo = 1 + p), r = 1 / (1 + w) rounded and its relative error e, g + g_lo = (wp + wp_lo) r exactly; then sigmoid(b) = r (1 + e) for b >= 0 and 2**k (g + g_lo) (1 + e) below, kept as a pair rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a product whose ulps are half as large), and sigmoid'(b) = 2**k (g r + r (2 g e + g_lo)) as that function's derivative (2**k exact: all normal for |b| <= 80). */
+/* fastact/math/along_axis.py: _glu_sigmoid32: (s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_element): sigmoid(b) as an unevaluated float32 pair and sigmoid'(b), in float32 arithmetic (16 lanes where float64 takes 8). The steps of elementwise_f32.sigmoid_value_and_derivative: w = e**-|b| = 2**k (wp + wp_lo) exactly (wp + wp_lo = 1 + p), r = 1 / (1 + w) rounded and its relative error e, g + g_lo = (wp + wp_lo) r exactly; then sigmoid(b) = r for b >= 0 and 2**k (g + g_lo) below, the latter kept as a pair rather than rounded (the float32 sigmoid's 2.8 ulp would count twice in a product whose ulps are half as large; these are within about an ulp), and sigmoid'(b) = 2**k (g r + r (2 g e + g_lo)) as that function's derivative (2**k exact: all normal for |b| <= 80). */
 FA_INLINE void fa_glu_sigmoid32_axis(double b, float *out0, float *out1, float *out2)
 {
     float x, p, two_k, wp, wp_lo, w, den, r, e, g, g_lo, s_hi, s_lo, ds;
