@@ -466,9 +466,6 @@ def glu_value_and_derivative(a, b):
     return a * s, s, a * ds
 
 
-_F32_ONE = np.float32(1.0)
-
-
 @njit(inline="always")
 def _glu_sigmoid32(b):
     """(s_hi, s_lo, ds) for float32 glu, |b| <= 80 (see _glu_element): sigmoid(b) as
@@ -492,9 +489,9 @@ def _glu_sigmoid32(b):
     e = fma(-r, (_F32_ONE - den) + w, fma(-r, den, _F32_ONE))
     g = wp * r
     g_lo = fma(wp, r, -g) + wp_lo * r
-    above = x >= np.float32(0.0)
+    above = x >= _F32_ZERO
     s_hi = r if above else g * two_k
-    s_lo = np.float32(0.0) if above else g_lo * two_k
+    s_lo = _F32_ZERO if above else g_lo * two_k
     ds = fma(g, r, r * fma(g, e + e, g_lo)) * two_k
     return s_hi, s_lo, ds
 
@@ -518,8 +515,7 @@ def glu_value_and_derivative_narrow(a, b):
     return np.float64(fma(a32, s_hi, a32 * s_lo)), np.float64(s_hi + s_lo), a * np.float64(ds)
 
 
-_GLU_T_TINY = np.float32(2.0 ** -102)
-_F32_INF = np.float32(np.inf)
+_GLU_T_TINY = _F32(2.0 ** -102)
 
 
 @njit(inline="always")
@@ -539,8 +535,8 @@ def glu_backward_narrow(g, a, b):
     t_lo = fma(a32, ds, -t)
     dxa = fma(g32, s_hi, g32 * s_lo)
     dxb = fma(g32, t, g32 * t_lo)
-    lost = ((abs(t) < _GLU_T_TINY) & (a32 != np.float32(0.0))) | (abs(a32) == _F32_INF) \
-        | (abs(g32) == _F32_INF) | (abs(dxb) == _F32_INF)
+    lost = ((abs(t) < _GLU_T_TINY) & (a32 != _F32_ZERO)) | (abs(a32) == _f32m._INF) \
+        | (abs(g32) == _f32m._INF) | (abs(dxb) == _f32m._INF)
     return np.float64(dxa), np.float64(dxb), (0.0 if lost else 1.0)
 
 

@@ -383,18 +383,8 @@ def _along_axis(row):
 
     fwd.register_autograd(backward, setup_context=setup_context)
     torch.library.register_vmap(fwd, _vmap_along(fwd))
-
-    def eager_forward(ctx, input, dim):
-        y = forward(input, dim)
-        setup_context(ctx, (input, dim), y)
-        return y
-
-    def eager_backward(ctx, grad):
-        _refuse_second_derivatives(name)
-        saved, = ctx.saved_tensors
-        return backward_kernel(grad, saved, ctx.dim, ctx.from_y), None
-
-    EAGER_CALL[name] = _eager_call(name, eager_forward, eager_backward, forward)
+    EAGER_CALL[name] = _eager_call(name, forward, setup_context, lambda ctx, grad, saved:
+                                   backward_kernel(grad, saved, ctx.dim, ctx.from_y))
     return fwd, bwd
 
 
@@ -404,19 +394,30 @@ def _refuse_second_derivatives(name):
                            f"provided (backward with create_graph=True)")
 
 
-def _eager_call(name, forward, backward, plain):
-    """A plain eager call of a row op (softmax family, glu): its operator's forward and
-    backward kernels in an autograd Function, without the operator's dispatch (~20 us
-    per pass, as for the elementwise rows: _eager_function), and the forward kernel
-    alone when autograd records nothing."""
-    fn = type(f"{name}_eager", (torch.autograd.Function,),
-              {"forward": staticmethod(forward), "backward": staticmethod(backward)})
-    apply = fn.apply
+def _eager_call(name, forward, setup_context, gradient):
+    """A plain eager call of a row op (softmax family, glu) with one tensor and a dim:
+    its operator's kernel ``forward(input, dim)``, ``setup_context`` and
+    ``gradient(ctx, grad, saved)`` (the backward kernel) in an autograd Function,
+    without the operator's dispatch (~20 us per pass, as for the elementwise rows:
+    _eager_function), and the forward kernel alone when autograd records nothing."""
+    def eager_forward(ctx, input, dim):
+        y = forward(input, dim)
+        setup_context(ctx, (input, dim), y)
+        return y
 
-    def call(input, *args):
+    def eager_backward(ctx, grad):
+        _refuse_second_derivatives(name)
+        saved, = ctx.saved_tensors
+        return gradient(ctx, grad, saved), None
+
+    apply = type(f"{name}_eager", (torch.autograd.Function,),
+                 {"forward": staticmethod(eager_forward),
+                  "backward": staticmethod(eager_backward)}).apply
+
+    def call(input, dim):
         if (input.requires_grad and torch.is_grad_enabled()) or in_dual_level():
-            return apply(input, *args)
-        return plain(input, *args)
+            return apply(input, dim)
+        return forward(input, dim)
 
     return call
 
@@ -490,18 +491,8 @@ def _gated(row):
 
     fwd.register_autograd(backward, setup_context=setup_context)
     torch.library.register_vmap(fwd, _vmap_along(fwd))
-
-    def eager_forward(ctx, input, dim):
-        y = forward(input, dim)
-        setup_context(ctx, (input, dim), y)
-        return y
-
-    def eager_backward(ctx, grad):
-        _refuse_second_derivatives(name)
-        input, = ctx.saved_tensors
-        return backward_kernel(grad, input, ctx.dim), None
-
-    EAGER_CALL[name] = _eager_call(name, eager_forward, eager_backward, forward)
+    EAGER_CALL[name] = _eager_call(name, forward, setup_context, lambda ctx, grad, input:
+                                   backward_kernel(grad, input, ctx.dim))
     return fwd, bwd
 
 

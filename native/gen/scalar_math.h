@@ -2313,9 +2313,9 @@ FA_INLINE void fa_glu_sigmoid32_axis(double b, float *out0, float *out1, float *
     e = fmaf(-r, (1.0f - den) + w, fmaf(-r, den, 1.0f));
     g = wp * r;
     g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
-    above = x >= ((float)(0.0));
+    above = x >= 0.0f;
     s_hi = (above ? r : g * two_k);
-    s_lo = (above ? (float)(0.0) : g_lo * two_k);
+    s_lo = (above ? 0.0f : g_lo * two_k);
     ds = (fmaf(g, r, r * (fmaf(g, e + e, g_lo)))) * two_k;
     *out0 = s_hi;
     *out1 = s_lo;
@@ -2345,7 +2345,7 @@ FA_INLINE void fa_glu_backward_narrow(double g, double a, double b, double *out0
     t_lo = fmaf(a32, ds, -t);
     dxa = fmaf(g32, s_hi, g32 * s_lo);
     dxb = fmaf(g32, t, g32 * t_lo);
-    lost = (((((fabsf(t)) < (1.9721522630525295e-31f)) & (a32 != ((float)(0.0)))) | ((fabsf(a32)) == ((float)HUGE_VAL))) | ((fabsf(g32)) == ((float)HUGE_VAL))) | ((fabsf(dxb)) == ((float)HUGE_VAL));
+    lost = (((((fabsf(t)) < (1.9721522630525295e-31f)) & (a32 != 0.0f)) | ((fabsf(a32)) == ((float)HUGE_VAL))) | ((fabsf(g32)) == ((float)HUGE_VAL))) | ((fabsf(dxb)) == ((float)HUGE_VAL));
     *out0 = (double)(dxa);
     *out1 = (double)(dxb);
     *out2 = (lost ? 0.0 : 1.0);
