@@ -480,6 +480,7 @@ ACTIVATIONS = (
         kinks="celu'(0) = 1 (PyTorch's value).",
         special_values="celu(-inf) = -alpha.",
         torch="celu", torch_relation=TORCH_SAME,
+        f32_arithmetic=True,
         numpy=(
             ("np.where(x > 0, x, alpha * np.expm1(x / alpha))",
              "np.where(x > 0, 1, np.exp(x / alpha))"),

@@ -544,59 +544,65 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
  * (along_axis._plain_sum_row): the plain sum of dy in FA_SUM_LANES double lanes,
  * the float32 sum of |dy| in the same lanes, the largest bit pattern of y as a
  * signed integer.  Lanes added pairwise at the end, as in Numba.  The lanes are GCC
- * vectors (lane l of the row's element k is lane k % 32 of the arrays): written
- * as arrays, GCC kept them on the stack and the pass cost twice as much. */
-typedef double fa_lanes8d __attribute__((vector_size(64)));
-typedef float fa_lanes16f __attribute__((vector_size(64)));
-typedef int32_t fa_lanes16i __attribute__((vector_size(64)));
+ * vectors of the target's width (lane l of the row's element k is lane k % 32 of
+ * the arrays): written as scalar arrays GCC kept them on the stack, and vectors
+ * wider than the registers (64 bytes on AVX2) it moved through the stack too; either
+ * cost the pass 2-3x. */
+#if defined(__AVX512F__)
+#define FA_VEC_BYTES 64
+#elif defined(__AVX2__)
+#define FA_VEC_BYTES 32
+#else
+#define FA_VEC_BYTES 16
+#endif
+#define FA_VD (FA_VEC_BYTES / 8)                /* doubles per vector */
+#define FA_VF (FA_VEC_BYTES / 4)                /* floats or int32s per vector */
+typedef double fa_vecd __attribute__((vector_size(FA_VEC_BYTES)));
+typedef float fa_vecf __attribute__((vector_size(FA_VEC_BYTES)));
+typedef int32_t fa_veci __attribute__((vector_size(FA_VEC_BYTES)));
 
 FA_INLINE double fa_rows_plain_sum(const float *dy, const float *y, size_t n, float *a_out,
                                    int32_t *y_key_out)
 {
-    fa_lanes8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-    fa_lanes16f a0 = {0}, a1 = {0};
-    fa_lanes16i y0, y1;
-    for (int i = 0; i < 16; i++)
-        y0[i] = y1[i] = INT32_MIN;
+    fa_vecd s[FA_SUM_LANES / FA_VD];
+    fa_vecf a[FA_SUM_LANES / FA_VF];
+    fa_veci yk[FA_SUM_LANES / FA_VF];
+#pragma GCC unroll 16
+    for (int v = 0; v < FA_SUM_LANES / FA_VD; v++)
+        s[v] = (fa_vecd){0};
+#pragma GCC unroll 8
+    for (int v = 0; v < FA_SUM_LANES / FA_VF; v++) {
+        a[v] = (fa_vecf){0};
+        for (int i = 0; i < FA_VF; i++)
+            yk[v][i] = INT32_MIN;
+    }
     size_t full = n / FA_SUM_LANES * FA_SUM_LANES;
     for (size_t k = 0; k < full; k += FA_SUM_LANES) {
-        /* element by element: so GCC converts with one instruction per 8 */
-        fa_lanes8d c0, c1, c2, c3;
-        for (int i = 0; i < 8; i++) {
-            c0[i] = (double)dy[k + i];
-            c1[i] = (double)dy[k + 8 + i];
-            c2[i] = (double)dy[k + 16 + i];
-            c3[i] = (double)dy[k + 24 + i];
+#pragma GCC unroll 16
+        for (int v = 0; v < FA_SUM_LANES / FA_VD; v++) {
+            fa_vecd c;      /* element by element: GCC converts with one instruction */
+            for (int i = 0; i < FA_VD; i++)
+                c[i] = (double)dy[k + v * FA_VD + i];
+            s[v] += c;
         }
-        s0 += c0;
-        s1 += c1;
-        s2 += c2;
-        s3 += c3;
-        fa_lanes16f m0, m1;
-        for (int i = 0; i < 16; i++) {
-            m0[i] = fabsf(dy[k + i]);
-            m1[i] = fabsf(dy[k + 16 + i]);
+#pragma GCC unroll 8
+        for (int v = 0; v < FA_SUM_LANES / FA_VF; v++) {
+            fa_vecf m;
+            for (int i = 0; i < FA_VF; i++)
+                m[i] = fabsf(dy[k + v * FA_VF + i]);
+            a[v] += m;
+            fa_veci b;
+            memcpy(&b, y + k + v * FA_VF, FA_VEC_BYTES);
+            fa_veci up = b > yk[v];                     /* -1 where b is larger */
+            yk[v] = (b & up) | (yk[v] & ~up);
         }
-        a0 += m0;
-        a1 += m1;
-        fa_lanes16i v0, v1;
-        memcpy(&v0, y + k, 64);
-        memcpy(&v1, y + k + 16, 64);
-        fa_lanes16i up0 = v0 > y0, up1 = v1 > y1;     /* -1 where v is larger */
-        y0 = (v0 & up0) | (y0 & ~up0);
-        y1 = (v1 & up1) | (y1 & ~up1);
     }
     double ls[FA_SUM_LANES];
     float la[FA_SUM_LANES];
     int32_t ly[FA_SUM_LANES];
-    memcpy(ls, &s0, 64);
-    memcpy(ls + 8, &s1, 64);
-    memcpy(ls + 16, &s2, 64);
-    memcpy(ls + 24, &s3, 64);
-    memcpy(la, &a0, 64);
-    memcpy(la + 16, &a1, 64);
-    memcpy(ly, &y0, 64);
-    memcpy(ly + 16, &y1, 64);
+    memcpy(ls, s, sizeof ls);
+    memcpy(la, a, sizeof la);
+    memcpy(ly, yk, sizeof ly);
     for (size_t k = full; k < n; k++) {
         float g = dy[k];
         int32_t b = fa_bits_from_float(y[k]);
@@ -724,9 +730,19 @@ static void FA_R(fa_softmax_backward_rows)(const void *dyv, const void *yv, void
     }
 }
 
-/* prelu's math (fa_prelu_*, from fastact/math/along_axis.py) in double, as Numba runs it */
-FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return (T)fa_prelu_value(v, slope); }
-FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return (T)fa_prelu_derivative(v, slope); }
+/* prelu's math (fa_prelu_*, from fastact/math/along_axis.py); float32 in float32 lanes
+ * (Numba's float64 gives the same bits: the product is exact in double) */
+#if NARROW
+FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return fa_prelu_value32(v, slope); }
+FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return fa_prelu_derivative32(v, slope); }
+#else
+FA_INLINE T FA_R(fa_rows_prelu_y)(T v, T slope) { return fa_prelu_value(v, slope); }
+FA_INLINE T FA_R(fa_rows_prelu_d)(T v, T slope) { return fa_prelu_derivative(v, slope); }
+#endif
+
+#ifndef FA_PRELU_SPAN
+#define FA_PRELU_SPAN 512
+#endif
 
 /* Rows [r0, r1) of (outer, channels, inner): row r is the inner contiguous
  * elements from r * inner, slope w[r % channels].  With inner == 1 (channels
@@ -739,9 +755,19 @@ static void FA_R(fa_prelu_rows)(const void *xv, const void *wv, void *yv, void *
     const T *x = (const T *)xv, *w = (const T *)wv;
     T *y = (T *)yv, *d = (T *)dv;
     if (inner == 1) {
+        /* Few channels make short spans: lay the slopes out periodically over
+         * FA_PRELU_SPAN elements so the loop runs over long ones. */
+        T periodic[FA_PRELU_SPAN];
+        size_t period = channels;
+        if (channels <= FA_PRELU_SPAN / 4) {
+            period = FA_PRELU_SPAN / channels * channels;
+            for (size_t k = 0; k < period; k++)
+                periodic[k] = w[k % channels];
+            w = periodic;
+        }
         for (size_t r = r0; r < r1;) {
             size_t c0 = r % channels;
-            size_t span = channels - c0 < r1 - r ? channels - c0 : r1 - r;
+            size_t span = period - c0 < r1 - r ? period - c0 : r1 - r;
             const T *x_ = x + r, *w_ = w + c0;
             T *y_ = y + r;
             if (want == 0) {

@@ -826,7 +826,8 @@ def _prelu_dw_reference(dy, x, axis, wsize):
 @pytest.mark.parametrize("shape, axis", [((50,), None), ((7, 5), None), ((4, 3, 6, 5), None),
                                           ((4, 3, 6, 5), 1), ((4, 3, 6, 5), -1),
                                           ((4, 3, 6, 5), 0), ((200, 300), 0),
-                                          ((3, 40000), None), ((70000,), 0)], ids=str)
+                                          ((3, 40000), None), ((70000,), 0),
+                                          ((40000, 7), -1), ((30000, 130), 1)], ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_prelu_backward_dweight(shape, axis, dtype):
     rng = np.random.default_rng(6)

@@ -626,7 +626,8 @@ ROW_FUNCTIONS = ("shifted_exp", "softmax_term32", "softmax_scaled32", "log_softm
                  "log_softmax_sum_ok", "log_softmax_fast_ok", "log_softmax_row_form",
                  "log_softmax_gradient_fast", "log_softmax_gradient_unclamped",
                  "log_softmax_needs_floor",
-                 "prelu_value", "prelu_derivative", "prelu_dweight_share",
+                 "prelu_value", "prelu_derivative", "prelu_value32", "prelu_derivative32",
+                 "prelu_dweight_share",
                  "prelu_dweight_terms", "compensated_add", "compensated_result",
                  "glu_value_and_derivative", "glu_value_narrow",
                  "glu_value_and_derivative_narrow", "glu_backward_narrow")
@@ -639,7 +640,8 @@ ROW_ARGUMENT_TYPES = {"softmax_term32": [F32] * 2, "softmax_scaled32": [F32] * 3
                       "log_softmax_fast_ok": [F64, I32],
                       "log_softmax_gradient_fast": [F32] * 6,
                       "log_softmax_gradient_unclamped": [F32] * 5,
-                      "log_softmax_needs_floor": [I32, F32]}
+                      "log_softmax_needs_floor": [I32, F32],
+                      "prelu_value32": [F32] * 2, "prelu_derivative32": [F32] * 2}
 
 
 def row_roots():

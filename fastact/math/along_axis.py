@@ -428,6 +428,19 @@ def prelu_derivative(v, slope):
 
 
 @njit(inline="always")
+def prelu_value32(v, slope):
+    """prelu_value in float32 lanes, for the C row loops: a product of two float32 numbers
+    is exact in float64, so rounding it once to float32 gives prelu_value's bits."""
+    return v if v > _F32_ZERO else slope * v
+
+
+@njit(inline="always")
+def prelu_derivative32(v, slope):
+    """prelu_derivative in float32 lanes (the same values: 1, the slope or v's NaN)."""
+    return (_F32_ONE if v > _F32_ZERO else slope) if v == v else v
+
+
+@njit(inline="always")
 def prelu_dweight_share(v, g):
     """An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data)."""
     return 0.0 if v > 0.0 else g * v

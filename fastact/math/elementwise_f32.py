@@ -33,8 +33,10 @@ softplus_lanes_ok only (GUARDS: the loops test them once per call and run
 the float64 math otherwise); its backward pass computes the derivative alone
 (DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
 value_and_derivative form) and its forward pass the value alone (VALUE_ROWS:
-softplus_value); its value_and_derivative is the two.  celu (a rounded x / alpha
-reaches exp, which magnifies its rounding) and tanhshrink keep the float64 math.
+softplus_value); its value_and_derivative is the two.  celu is elu for its
+default alpha = 1 (celu_lanes_ok); for any other alpha a rounded x / alpha would
+reach exp, which magnifies its rounding, so it keeps the float64 math, as does
+tanhshrink.
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
 times one near 2), so a derivative much above 1.75 ulp can break the bound
@@ -449,6 +451,21 @@ def elu_value_and_derivative(x, alpha):
     # its sign too (e**x >= +0), whatever alpha
     neg_d = fma(a, exp(x), math.copysign(_ZERO, a))
     return (x if pos else neg_y), (_ONE if pos else neg_d)
+
+
+@njit(inline="always")
+def celu_value_and_derivative(x, alpha):
+    """For alpha = 1 only (celu_lanes_ok), where x / alpha is x and celu is elu."""
+    y, d = elu_value_and_derivative(x, alpha)
+    return y, d
+
+
+@njit(inline="always")
+def celu_lanes_ok(alpha):
+    """Whether celu's float32 form holds: alpha = 1 (the default); any other alpha
+    rounds x / alpha, which exp magnifies |x / alpha| times, so it keeps the float64
+    math."""
+    return alpha == 1.0
 
 
 @njit(inline="always")
@@ -1116,7 +1133,8 @@ def shrink_derivative_from_y(y, lambd):
 
 
 ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivative, "silu": silu_value_and_derivative, "mish": mish_value_and_derivative,
-        "elu": elu_value_and_derivative, "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
+        "elu": elu_value_and_derivative, "celu": celu_value_and_derivative,
+        "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
         "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative,
         "softplus": softplus_value_and_derivative,
@@ -1128,7 +1146,7 @@ ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivati
 # rows whose float32 form holds for some parameters only: the loops test the
 # parameters once per call and run the f32 tier's float64 math otherwise
 GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6": _slope_ok,
-          "softshrink": softshrink_lanes_ok}
+          "softshrink": softshrink_lanes_ok, "celu": celu_lanes_ok}
 # rows whose backward pass computes the derivative alone, in fewer instructions than
 # the derivative of their value_and_derivative (float32 arithmetic rows only)
 DERIVATIVE_ROWS = {"softplus": softplus_derivative}

@@ -1173,6 +1173,27 @@ FA_INLINE double fa_elu_derivative_from_y_f32d(double y, double alpha)
     return ((y > 0.0) ? 1.0 : y + alpha);
 }
 
+/* fastact/math/elementwise_f32.py: celu_value_and_derivative: For alpha = 1 only (celu_lanes_ok), where x / alpha is x and celu is elu. */
+FA_INLINE void fa_celu_value_and_derivative_f32(float x, double alpha, float *out0, float *out1)
+{
+    float y, d;
+    fa_elu_value_and_derivative_f32(x, alpha, &y, &d);
+    *out0 = y;
+    *out1 = d;
+}
+
+/* fastact/math/elementwise.py: celu_derivative_from_y */
+FA_INLINE double fa_celu_derivative_from_y_f32d(double y, double alpha)
+{
+    return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
+}
+
+/* fastact/math/elementwise_f32.py: celu_lanes_ok: Whether celu's float32 form holds: alpha = 1 (the default); any other alpha rounds x / alpha, which exp magnifies |x / alpha| times, so it keeps the float64 math. */
+FA_INLINE int fa_celu_lanes_ok(double alpha)
+{
+    return alpha == 1.0;
+}
+
 /* fastact/math/elementwise.py: expm1_poly */
 FA_INLINE double fa_expm1_poly_f32d(double t)
 {
@@ -1227,12 +1248,6 @@ FA_INLINE void fa_celu_value_and_derivative_f32d(double x, double alpha, double 
     neg_d = fma(e, lo, e);
     *out0 = (pos ? x : neg_y);
     *out1 = (pos ? 1.0 : neg_d);
-}
-
-/* fastact/math/elementwise.py: celu_derivative_from_y */
-FA_INLINE double fa_celu_derivative_from_y_f32d(double y, double alpha)
-{
-    return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
 }
 
 /* fastact/math/elementwise_f32.py: selu_value_and_derivative */
@@ -2242,6 +2257,18 @@ FA_INLINE double fa_prelu_value(double v, double slope)
 FA_INLINE double fa_prelu_derivative(double v, double slope)
 {
     return ((v == v) ? ((v > 0.0) ? 1.0 : slope) : v);
+}
+
+/* fastact/math/along_axis.py: prelu_value32: prelu_value in float32 lanes, for the C row loops: a product of two float32 numbers is exact in float64, so rounding it once to float32 gives prelu_value's bits. */
+FA_INLINE float fa_prelu_value32(float v, float slope)
+{
+    return ((v > 0.0f) ? v : slope * v);
+}
+
+/* fastact/math/along_axis.py: prelu_derivative32: prelu_derivative in float32 lanes (the same values: 1, the slope or v's NaN). */
+FA_INLINE float fa_prelu_derivative32(float v, float slope)
+{
+    return ((v == v) ? ((v > 0.0f) ? 1.0f : slope) : v);
 }
 
 /* fastact/math/along_axis.py: prelu_dweight_share: An element's term of dweight: 0 where v > 0, else dy v (exact for float32 data). */
