@@ -494,6 +494,24 @@ FA_INLINE T FA_R(fa_rows_gradient)(T g, T v, int mode, double s)
 #endif
 }
 
+#ifndef FA_VEC_BYTES
+/* Lanes of sums as GCC vectors of the target's width: GCC kept scalar lane arrays
+ * in memory, and moved vectors wider than the registers (64 bytes on AVX2) through
+ * the stack. */
+#if defined(__AVX512F__)
+#define FA_VEC_BYTES 64
+#elif defined(__AVX2__)
+#define FA_VEC_BYTES 32
+#else
+#define FA_VEC_BYTES 16
+#endif
+#define FA_VD (FA_VEC_BYTES / 8)                /* doubles per vector */
+#define FA_VF (FA_VEC_BYTES / 4)                /* floats or int32s per vector */
+typedef double fa_vecd __attribute__((vector_size(FA_VEC_BYTES)));
+typedef float fa_vecf __attribute__((vector_size(FA_VEC_BYTES)));
+typedef int32_t fa_veci __attribute__((vector_size(FA_VEC_BYTES)));
+#endif
+
 /* sum of dy * y along a row of unit stride (of dy alone for log_softmax), in
  * lanes: compensated, but plain for softmax's and softmin's float32 data
  * (along_axis._weighted_sum_row says why).  One loop per case, the lane
@@ -513,10 +531,25 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
             fa_compensated_add(ls[k - full], le[k - full], (double)dy[k], 0.0,
                                &ls[k - full], &le[k - full]);
     } else if (NARROW) {
-        for (size_t k = 0; k < full; k += FA_PRELU_LANES)
-#pragma GCC unroll 1
-            for (size_t l = 0; l < FA_PRELU_LANES; l++)
-                ls[l] += (double)dy[k + l] * (double)y[k + l];
+        /* lane l is lane l % FA_VD of vector l / FA_VD: each half-vector of floats
+         * converted straight from memory (as scalar lanes, GCC loaded each float
+         * vector twice and split it: 50% more instructions) */
+        fa_vecd acc[FA_PRELU_LANES / FA_VD];
+#pragma GCC unroll 16
+        for (size_t v = 0; v < FA_PRELU_LANES / FA_VD; v++)
+            acc[v] = (fa_vecd){0};
+        for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
+#pragma GCC unroll 16
+            for (size_t v = 0; v < FA_PRELU_LANES / FA_VD; v++) {
+                fa_vecd a, b;
+                for (int i = 0; i < FA_VD; i++) {
+                    a[i] = (double)dy[k + v * FA_VD + i];
+                    b[i] = (double)y[k + v * FA_VD + i];
+                }
+                acc[v] += a * b;
+            }
+        }
+        memcpy(ls, acc, sizeof acc);
         for (size_t k = full; k < n; k++)
             ls[k - full] += (double)dy[k] * (double)y[k];
         double total = 0.0;
@@ -548,18 +581,6 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
  * the arrays): written as scalar arrays GCC kept them on the stack, and vectors
  * wider than the registers (64 bytes on AVX2) it moved through the stack too; either
  * cost the pass 2-3x. */
-#if defined(__AVX512F__)
-#define FA_VEC_BYTES 64
-#elif defined(__AVX2__)
-#define FA_VEC_BYTES 32
-#else
-#define FA_VEC_BYTES 16
-#endif
-#define FA_VD (FA_VEC_BYTES / 8)                /* doubles per vector */
-#define FA_VF (FA_VEC_BYTES / 4)                /* floats or int32s per vector */
-typedef double fa_vecd __attribute__((vector_size(FA_VEC_BYTES)));
-typedef float fa_vecf __attribute__((vector_size(FA_VEC_BYTES)));
-typedef int32_t fa_veci __attribute__((vector_size(FA_VEC_BYTES)));
 
 FA_INLINE double fa_rows_plain_sum(const float *dy, const float *y, size_t n, float *a_out,
                                    int32_t *y_key_out)
