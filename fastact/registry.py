@@ -776,7 +776,7 @@ ACTIVATIONS = (
         backward_from_y=True, derivative_from_y="1 - exp(y)",
         special_values="logsigmoid(-inf) = -inf, logsigmoid(inf) = -0.0; no overflow.",
         torch="logsigmoid", torch_relation=TORCH_SAME,
-        f32_arithmetic=True,
+        f32_arithmetic=True, f32_arithmetic_from_y=True,
         numpy=(
             ("-np.logaddexp(0, -x)",
              "sigmoid(-x)"),

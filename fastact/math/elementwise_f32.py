@@ -524,6 +524,12 @@ def sigmoid_derivative_from_y(y):
 
 
 @njit(inline="always")
+def logsigmoid_derivative_from_y(y):
+    """1 - e**y = -expm1(y), y = logsigmoid(x) <= 0 (sigmoid(-x)), from the float32 expm1."""
+    return -expm1(_f(y))
+
+
+@njit(inline="always")
 def tanh_derivative_from_y(y):
     # for |y| >= 1/2 one factor is exact (Sterbenz) and the other rounded once;
     # below, both are near 1 and each rounded once
@@ -1158,4 +1164,4 @@ FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,
                "hardtanh": hardtanh_derivative_from_y, "hardsigmoid": hardsigmoid_derivative_from_y,
                "softsign": softsign_derivative_from_y, "softshrink": shrink_derivative_from_y,
-               "hardshrink": shrink_derivative_from_y}
+               "hardshrink": shrink_derivative_from_y, "logsigmoid": logsigmoid_derivative_from_y}

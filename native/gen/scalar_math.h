@@ -1836,20 +1836,10 @@ FA_INLINE void fa_logsigmoid_value_and_derivative_f32(float x, float *out0, floa
     *out1 = sm;
 }
 
-/* fastact/math/elementwise.py: expm1_moderate: expm1(x) for x <= 80, the same bits as expm1 below x = 38 (k < 56): there the small form alone, and past it too (2**k - 1 rounds, by less than an ulp of the result), without expm1's second scaling. For -expm1(y), y <= 0 (logsigmoid's derivative from y); exp_and_expm1 gives it beside e**x. */
-FA_INLINE double fa_expm1_moderate_f32d(double x)
+/* fastact/math/elementwise_f32.py: logsigmoid_derivative_from_y: 1 - e**y = -expm1(y), y = logsigmoid(x) <= 0 (sigmoid(-x)), from the float32 expm1. */
+FA_INLINE float fa_logsigmoid_derivative_from_y_f32(float y)
 {
-    int64_t k;
-    double p, two_k;
-    fa_reduce_exp_f32d(fa_clamp_f64(x, -40.0, 80.0), &k, &p);
-    two_k = fa_pow2_f64(k);
-    return (p * two_k) + (two_k - 1.0);
-}
-
-/* fastact/math/elementwise.py: logsigmoid_derivative_from_y */
-FA_INLINE double fa_logsigmoid_derivative_from_y_f32d(double y)
-{
-    return -(fa_expm1_moderate_f32d(y));
+    return -(fa_expm1_f32(y));
 }
 
 /* fastact/math/elementwise.py: tanhshrink_series */
