@@ -576,11 +576,9 @@ FA_INLINE double FA_R(fa_rows_weighted_sum)(const T *dy, const T *y, size_t n, i
 /* One pass over a float32 row of log_softmax's backward pass
  * (along_axis._plain_sum_row): the plain sum of dy in FA_SUM_LANES double lanes,
  * the float32 sum of |dy| in the same lanes, the largest bit pattern of y as a
- * signed integer.  Lanes added pairwise at the end, as in Numba.  The lanes are GCC
- * vectors of the target's width (lane l of the row's element k is lane k % 32 of
- * the arrays): written as scalar arrays GCC kept them on the stack, and vectors
- * wider than the registers (64 bytes on AVX2) it moved through the stack too; either
- * cost the pass 2-3x. */
+ * signed integer.  Lanes added pairwise at the end, as in Numba.  The lanes are
+ * FA_VEC_BYTES vectors (element k of the row goes to lane k % 32 of the arrays);
+ * 64-byte vectors on AVX2 cost the pass 3x, scalar lane arrays 2x. */
 
 FA_INLINE double fa_rows_plain_sum(const float *dy, const float *y, size_t n, float *a_out,
                                    int32_t *y_key_out)
