@@ -946,14 +946,14 @@ FA_INLINE int FA_R(fa_glu_element)(const T *x, const T *dy, T *y, T *d, size_t i
 #if NARROW
     if (narrow && want == 0) {
         y[iy] = (T)fa_glu_value_narrow(x[ia], x[ib]);
-        return x[ib] < (T)-80.0;                    /* exact in float32 */
+        return x[ib] < -FA_GLU_NARROW_LIMIT;
     }
     if (narrow && want == 2) {
         double dxa, dxb, trusted;
         fa_glu_backward_narrow(dy[iy], x[ia], x[ib], &dxa, &dxb, &trusted);
         d[ia] = (T)dxa;
         d[ib] = (T)dxb;
-        return (fabsf(x[ib]) > 80.0f) | (trusted == 0.0);
+        return (fabsf(x[ib]) > FA_GLU_NARROW_LIMIT) | (trusted == 0.0);
     }
     if (narrow)
         fa_glu_value_and_derivative_narrow(x[ia], x[ib], &v, &da, &db);
@@ -972,7 +972,7 @@ FA_INLINE int FA_R(fa_glu_element)(const T *x, const T *dy, T *y, T *d, size_t i
         d[ib] = (T)(g * db);
     }
 #if NARROW
-    return narrow && ((fabsf(x[ib]) > 80.0f) | (fabsf(x[ia]) == INFINITY));
+    return narrow && ((fabsf(x[ib]) > FA_GLU_NARROW_LIMIT) | (fabsf(x[ia]) == INFINITY));
 #else
     return 0;
 #endif

@@ -9,8 +9,9 @@ Writes
                                 and elementwise_f32.py by tools/translate_math.py
   native/gen/elementwise_loops.inc  one loop per (op, pass, dtype) and the ISA table
   native/gen/op_table.inc      the op table, parameter checks, typed entry points
-  native/gen/limits.h     FA_MAX_PARAMS (over the registry), FA_PARALLEL_MIN and
-                          prelu's FA_PRELU_* (fastact/math/prelu_blocks.py)
+  native/gen/limits.h     FA_MAX_PARAMS (over the registry), FA_PARALLEL_MIN,
+                          prelu's FA_PRELU_* (fastact/math/prelu_blocks.py) and
+                          FA_GLU_NARROW_LIMIT (fastact/math/along_axis.py)
   fastact/lib/.../fastact.pc, fastactConfigVersion.cmake   from their .in files, with the version
 
 The loops call the translated scalar math exactly as
@@ -324,6 +325,7 @@ def max_params():
 
 
 def render_limits():
+    from fastact.math import along_axis     # Numba: imported where it is needed
     most = max_params()
     widest = [op for op, _, params in ops() if len(params) == most]
     return (f"/* {STAMP} */\n"
@@ -338,6 +340,9 @@ def render_limits():
             " * tasks (fastact/math/prelu_blocks.py, which the Numba path uses). */\n"
             + "".join(f"#define FA_PRELU_{name} ((size_t){getattr(prelu_blocks, name)})\n"
                       for name in ("PIECES", "MIN_BLOCK", "LANES", "LANE_RUN", "SLICE", "TASKS"))
+            + "\n/* |b| past which float32 glu computes an element again in float64\n"
+            " * (fastact/math/along_axis.py's GLU_NARROW_LIMIT). */\n"
+            f"#define FA_GLU_NARROW_LIMIT {float(along_axis.GLU_NARROW_LIMIT)!r}f\n"
             + "\n#endif\n")
 
 

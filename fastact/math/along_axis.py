@@ -1207,7 +1207,10 @@ def _prelu_backward_finish(x, w, dy, dx, partial, dweight, outer, channels, inne
         dweight[c] = prelu_dweight_total(partial, c, blocks, channels)
 
 
-_GLU_NARROW_LO = -80.0
+# |b| past which float32 glu's sigmoid(b) (b < 0) or sigmoid'(b) nears the float32
+# subnormals (at 87): such elements are computed again in float64 (_glu_element);
+# native/gen/limits.h takes it as FA_GLU_NARROW_LIMIT
+GLU_NARROW_LIMIT = 80.0
 
 
 @njit(inline="always")
@@ -1225,12 +1228,12 @@ def _glu_element(x, dy, y, d, ia, ib, iy, want, narrow):
     b = _f64(x[ib])
     if narrow and want == 0:
         y[iy] = glu_value_narrow(a, b)
-        return b < _GLU_NARROW_LO
+        return b < -GLU_NARROW_LIMIT
     if narrow and want == 2:
         dxa, dxb, trusted = glu_backward_narrow(_f64(dy[iy]), a, b)
         d[ia] = dxa
         d[ib] = dxb
-        return (abs(b) > -_GLU_NARROW_LO) | (trusted == 0.0)
+        return (abs(b) > GLU_NARROW_LIMIT) | (trusted == 0.0)
     if narrow:
         v, da, db = glu_value_and_derivative_narrow(a, b)
     else:
@@ -1245,7 +1248,7 @@ def _glu_element(x, dy, y, d, ia, ib, iy, want, narrow):
         g = _f64(dy[iy])
         d[ia] = g * da
         d[ib] = g * db
-    return narrow and ((abs(b) > -_GLU_NARROW_LO) | (abs(a) == np.inf))
+    return narrow and ((abs(b) > GLU_NARROW_LIMIT) | (abs(a) == np.inf))
 
 
 @njit(inline="always")

@@ -19,4 +19,8 @@
 #define FA_PRELU_SLICE ((size_t)1024)
 #define FA_PRELU_TASKS ((size_t)64)
 
+/* |b| past which float32 glu computes an element again in float64
+ * (fastact/math/along_axis.py's GLU_NARROW_LIMIT). */
+#define FA_GLU_NARROW_LIMIT 80.0f
+
 #endif
