@@ -801,6 +801,7 @@ ACTIVATIONS = (
         "tanhshrink", ELEMENTWISE,
         formula="x - tanh(x)",
         derivative="tanh(x)^2",
+        f32_arithmetic=True,
         special_values="Small |x| keeps full relative accuracy (x^3 / 3 - ..., not a "
                        "difference of close numbers); tanhshrink(+-inf) = +-inf.",
         torch="tanhshrink", torch_relation=TORCH_SAME,

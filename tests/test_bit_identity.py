@@ -98,3 +98,17 @@ def test_backends_are_bit_identical_on_lower_simd_levels(simd):
     for key, found in result["found"].items():
         case_id, dtype_name = key.split("|")
         _check(case_id, dtype_name, {k: tuple(v) for k, v in found.items()}, result["level"])
+
+
+@pytest.mark.parametrize("dtype_name", list(GRIDS))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_fused_value_is_the_forward_value(case, dtype_name):
+    """value_and_derivative's value has the forward pass's bits, though some forward
+    loops compute the value alone (elementwise_f32.VALUE_ROWS: softplus, tanh)."""
+    x = GRIDS[dtype_name](case)
+    y = case.func(x, **case.kwargs)
+    v, _ = case.func.value_and_derivative(x, **case.kwargs)
+    same = (y.view(f"u{y.itemsize}") == v.view(f"u{v.itemsize}")) | (np.isnan(y) & np.isnan(v))
+    bad = np.flatnonzero(~same)
+    assert bad.size == 0, (f"{case.id} {dtype_name}: {bad.size} values differ, first at "
+                           f"x={x[bad[0]]!r}: forward {y[bad[0]]!r}, fused {v[bad[0]]!r}")

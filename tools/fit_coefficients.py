@@ -32,6 +32,11 @@ erfcx_ratio: R(t) = erfcx(z) / t with t = 2 / (2 + z), for z = a / sqrt 2 and
 log1p_tail: T(w) = (log1p(w) - w) / w**2 for 0 <= w <= 1 (softplus: log1p(w) =
     w + w (w T(w)), and w T(w) is at most 0.31 of the sum, so T's error counts at
     under half its size): degree 8 in s = w - 1/2, relative error ~1e-7.
+tanhshrink_ratio: P(q) = (x - tanh x) / x**3 with q = x**2, 0 <= q <= 1 (tanhshrink
+    below |x| = 1, where x - tanh x cancels): degree 7 in s = q - 1/2, relative
+    error 4e-8 (the float32 rounding of the coefficients: degree 8 is no better).
+tanh_square_ratio: D(q) = (tanh(x) / x)**2 with q = x**2, 0 <= q <= 1 (tanhshrink's
+    derivative tanh**2 below |x| = 1): degree 7 in s = q - 1/2, relative error 3e-8.
 """
 import argparse
 import pathlib
@@ -69,10 +74,22 @@ def _log1p_tail(w):
     return (mp.log1p(w) - w) / w ** 2 if w else mp.mpf(-0.5)
 
 
+def _tanhshrink_ratio32(q):
+    x = mp.sqrt(q)
+    return (x - mp.tanh(x)) / x ** 3 if q else mp.mpf(1) / 3
+
+
+def _tanh_square_ratio(q):
+    x = mp.sqrt(q)
+    return (mp.tanh(x) / x) ** 2 if q else mp.mpf(1)
+
+
 # name -> (function, interval of t, center, degree)
 FLOAT32_FUNCTIONS = {
     "erfcx_ratio": (_erfcx_ratio, (2 / (2 + 15 / mp.sqrt(2)), 1), 0.5, 8),
     "log1p_tail": (_log1p_tail, (0, 1), 0.5, 8),
+    "tanhshrink_ratio": (_tanhshrink_ratio32, (0, 1), 0.5, 7),
+    "tanh_square_ratio": (_tanh_square_ratio, (0, 1), 0.5, 7),
 }
 
 

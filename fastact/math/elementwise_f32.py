@@ -5,7 +5,8 @@ per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
 element on one Zen 4 core with AVX-512, 16 float32 lanes).  The rows here
 compute in float32 only: no float64 widening, one exponential reduction
 (reduce_exp) shared by the value and the derivative, one division per
-element, comparisons and selects instead of branches.  Plain float32 would
+element (two in tanh's and tanhshrink's fused passes, whose values keep the bits
+of the forward pass's one-division form), comparisons and selects instead of branches.  Plain float32 would
 collect 4-5 ulp in some of them; where a rounding would otherwise count
 twice or be magnified, the exact-error tricks of double-float arithmetic
 keep it small, each a few fmas:
@@ -33,10 +34,12 @@ softplus_lanes_ok only (GUARDS: the loops test them once per call and run
 the float64 math otherwise); its backward pass computes the derivative alone
 (DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
 value_and_derivative form) and its forward pass the value alone (VALUE_ROWS:
-softplus_value); its value_and_derivative is the two.  celu is elu for its
-default alpha = 1 (celu_lanes_ok); for any other alpha a rounded x / alpha would
-reach exp, which magnifies its rounding, so it keeps the float64 math, as does
-tanhshrink.
+softplus_value); its value_and_derivative is the two.  tanh's and
+tanhshrink's forward passes compute their values alone too (VALUE_ROWS:
+tanh_value, tanhshrink_value, with the bits of the fused passes' values).
+celu is elu for its default alpha = 1 (celu_lanes_ok); for any other alpha a
+rounded x / alpha would reach exp, which magnifies its rounding, so it keeps
+the float64 math.
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
 times one near 2), so a derivative much above 1.75 ulp can break the bound
@@ -313,34 +316,66 @@ def sigmoid_value_and_derivative(x):
 
 
 _TANH_CLAMP = _f(60.0)              # 1 - tanh(x)**2 < 1e-50 beyond: 0 in float32
+# tanh(x) is 1 in float32 from |x| = 9.02 on (1 - tanh < 2**-25); past 9.25, -2|x|
+# reduces to k <= -27, where em below rounds to -1 exactly
+_TANH_VALUE_CLAMP = _f(9.25)
+
+
+@njit(inline="always")
+def _tanh_from_expm1(x, em):
+    """tanh(x) from em = expm1(-2|x|): -em / (2 + em), one division, the sign of x
+    applied last (+-0 and NaN come back as they are).  Two roundings (2 + em and
+    the quotient) on top of em's: within 2.5 ulp over all float32 x
+    (docs/accuracy.md), where correcting both (a residual, a reciprocal estimate)
+    cost a third more time per element on Intel AVX-512 for 0.5 ulp."""
+    t = -em / (_TWO + em)
+    return math.copysign(t, x) if x == x else x
+
+
+@njit(inline="always")
+def _expm1_from(p, two_k):
+    """2**k (1 + p) - 1 from p and two_k = 2**k: exact where 2**k - 1 is, k >= -24."""
+    return p * two_k + (two_k - _ONE)
+
+
+@njit(inline="always")
+def tanh_value(x):
+    """tanh(x) alone, for the forward pass: past |x| = 9.25 it is 1, so 2**k needs no
+    floor, and the value has the bits of tanh_value_and_derivative's."""
+    x = _f(x)
+    k, p = reduce_exp(_f(-2.0) * _at_most(abs(x), _TANH_VALUE_CLAMP))
+    return _tanh_from_expm1(x, _expm1_from(p, _pow2(k)))
+
+
+@njit(inline="always")
+def _tanh_pieces(a):
+    """For 0 <= a <= 60: (k, em, g, d) with em = expm1(-2a), 1 - tanh(a)**2 = d and
+    1 - tanh(a) = 2 w / (1 + w) = g 2**(k + 1), w = e**-2a, one exponential.
+
+    w = 2**k (1 + p) and em = w - 1, then 1 - tanh**2 = 4 w / (1 + w)**2 =
+    4 w / (2 + em)**2 (no cancellation) from a reciprocal r of 2 + em; r (1 + e) is
+    1 / (2 + em) to first order, so that r's rounding does not count twice; the
+    products kept as pairs and 2**(k + 2) applied last: d is rounded once."""
+    k, p = reduce_exp(_f(-2.0) * a)
+    em = _expm1_from(p, _pow2(k if k > -60 else -60))      # past 2**-60, em is -1 anyway
+    den = _TWO + em
+    den_lo = (_TWO - den) + em                      # 2 + em = den + den_lo exactly
+    r = _ONE / den
+    e = fma(-r, den_lo, fma(-r, den, _ONE))
+    wp = _ONE + p                                   # w = 2**k (wp + wp_lo)
+    wp_lo = (_ONE - wp) + p
+    g = wp * r
+    g_lo = fma(wp, r, -g) + wp_lo * r
+    d = _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k + 2)
+    return k, em, g, d
 
 
 @njit(inline="always")
 def tanh_value_and_derivative(x):
     x = _f(x)
-    # one exponential: w = e**-2|x| = 2**k (1 + p) and em = w - 1 = expm1(-2|x|), then
-    # tanh|x| = -em / (2 + em) and 1 - tanh**2 = 4 w / (1 + w)**2 = 4 w / (2 + em)**2
-    # (no cancellation in either) from one reciprocal r of 2 + em; r (1 + e) is
-    # 1 / (2 + em) to first order, so that r's rounding does not count twice
-    a = _at_most(abs(x), _TANH_CLAMP)
-    k, p = reduce_exp(_f(-2.0) * a)
-    two_k = _pow2(k if k > -60 else -60)            # past 2**-60, em is -1 anyway
-    em = p * two_k + (two_k - _ONE)                 # 2**k - 1 exact for k >= -24
-    den = _TWO + em
-    den_lo = (_TWO - den) + em                      # 2 + em = den + den_lo exactly
-    r = _ONE / den
-    e = fma(-r, den_lo, fma(-r, den, _ONE))
-    tr = -em * r
-    t = fma(tr, e, tr)
-    # 4 w r**2 (1 + 2 e) with w = 2**k (wp + wp_lo), the products kept as pairs and
-    # 2**(k + 2) applied last, so that the derivative is rounded once
-    wp = _ONE + p
-    wp_lo = (_ONE - wp) + p
-    g = wp * r
-    g_lo = fma(wp, r, -g) + wp_lo * r
-    d = _scale_low(fma(g, r, r * fma(g, e + e, g_lo)), k + 2)
-    # +-0 and NaN come back as they are
-    return (t if x > _ZERO else (-t if x < _ZERO else x)), d
+    # tanh|x| = -em / (2 + em): tanh_value's bits
+    _, em, _, d = _tanh_pieces(_at_most(abs(x), _TANH_CLAMP))
+    return _tanh_from_expm1(x, em), d
 
 
 _SILU_CLAMP = _f(140.0)             # past it, x e**-|x| is below the subnormals
@@ -628,6 +663,58 @@ def gelu_value_and_derivative(x):
     slope = mul_exp_pair(sg, sg_lo, nhi, nlo)
     return y, (slope if neg else _ONE + slope)
 
+
+
+# ---- tanhshrink: x - tanh(x) ---------------------------------------------------------
+# Below |x| = 1, x - tanh x cancels (x**3 / 3 at 0): there it is x q P(q) and its
+# derivative tanh**2 is q D(q), q = x**2 as an exact pair, P and D the fits
+# tanhshrink_ratio and tanh_square_ratio (float32_fits.py).  From |x| = 1 on, with
+# w = e**-2|x|, |x| - tanh|x| = (|x| - 1) + 2 w / (1 + w): |x| - 1 is exact (|x| <
+# 2**24) and neither term is negative, so nothing cancels; tanh**2 = 1 - (1 -
+# tanh**2), the latter (at most 0.42) from tanh's pieces.
+_tanhshrink_ratio_parts = _horner32("tanhshrink_ratio", tail=True)
+_tanh_square_ratio = _horner32("tanh_square_ratio")
+_TANHSHRINK_CLAMP = _f(40.0)        # beyond, 2 w / (1 + w) < 2**-114: |x| - 1 alone
+
+
+@njit(inline="always")
+def _times_fit(q, q_lo, c0, s, rest):
+    """(q + q_lo) (c0 + s rest) rounded once, but for the rounding of s rest
+    (tail=True of _horner32): tanhshrink's value within 2.46 ulp, 2.88 from a
+    rounded P(q) times q.  (Its derivative went the other way, 2.17 against 1.96:
+    s rest, up to a fifth of the sum where x is small, is rounded in absolute terms.)"""
+    t = s * rest
+    return fma(q, c0, fma(q, t, q_lo * c0))
+
+
+@njit(inline="always")
+def tanhshrink_value(x):
+    """tanhshrink(x) alone, for the forward pass; 2 w / (1 + w) from one division
+    (the fused pass takes the same value beside tanh's pieces for the derivative)."""
+    x = _f(x)
+    a = abs(x)
+    q = x * x
+    q_lo = fma(x, x, -q)            # NaN where x * x overflows: the far side is chosen
+    c0, s, rest = _tanhshrink_ratio_parts(q)
+    small_y = x * _times_fit(q, q_lo, c0, s, rest)
+    k, p = reduce_exp(_f(-2.0) * _at_most(a, _TANHSHRINK_CLAMP))
+    w = (_ONE + p) * _pow2(k)                      # k >= -116: exact
+    far_y = math.copysign((a - _ONE) + (w + w) / (_ONE + w), x)
+    # NaN comes back as it is (both backends, the same bits)
+    return (small_y if a < _ONE else far_y) if x == x else x
+
+
+@njit(inline="always")
+def tanhshrink_value_and_derivative(x):
+    x = _f(x)
+    a = abs(x)
+    q = x * x
+    q_lo = fma(x, x, -q)
+    square = _tanh_square_ratio(q)
+    small_d = fma(q, square, q_lo * square)
+    _, _, _, sech2 = _tanh_pieces(_at_most(a, _TANHSHRINK_CLAMP))
+    d = small_d if a < _ONE else _ONE - sech2
+    return tanhshrink_value(x), (d if x == x else x)
 
 
 # ---- gelu_tanh: x sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3) -------------------
@@ -1143,7 +1230,7 @@ ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivati
         "selu": selu_value_and_derivative, "logsigmoid": logsigmoid_value_and_derivative,
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
         "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative,
-        "softplus": softplus_value_and_derivative,
+        "softplus": softplus_value_and_derivative, "tanhshrink": tanhshrink_value_and_derivative,
         "leaky_relu": leaky_relu_value_and_derivative, "leaky_relu6": leaky_relu6_value_and_derivative,
         "hardtanh": hardtanh_value_and_derivative, "threshold": threshold_value_and_derivative,
         "hardswish": hardswish_value_and_derivative, "hardsigmoid": hardsigmoid_value_and_derivative,
@@ -1158,7 +1245,7 @@ GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6":
 DERIVATIVE_ROWS = {"softplus": softplus_derivative}
 # rows whose forward pass computes the value alone, in fewer instructions than the
 # value of their value_and_derivative (float32 arithmetic rows only)
-VALUE_ROWS = {"softplus": softplus_value}
+VALUE_ROWS = {"softplus": softplus_value, "tanh": tanh_value, "tanhshrink": tanhshrink_value}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,

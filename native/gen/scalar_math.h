@@ -962,27 +962,51 @@ FA_INLINE float fa_at_most_f32(float x, float hi)
     return ((x > hi) ? hi : x);
 }
 
-/* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
-FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
+/* fastact/math/elementwise_f32.py: _expm1_from: 2**k (1 + p) - 1 from p and two_k = 2**k: exact where 2**k - 1 is, k >= -24. */
+FA_INLINE float fa_expm1_from_f32(float p, float two_k)
 {
-    float a, p, two_k, em, den, den_lo, r, e, tr, t, wp, wp_lo, g, g_lo, d;
+    return (p * two_k) + (two_k - 1.0f);
+}
+
+/* fastact/math/elementwise_f32.py: _tanh_pieces: For 0 <= a <= 60: (k, em, g, d) with em = expm1(-2a), 1 - tanh(a)**2 = d and 1 - tanh(a) = 2 w / (1 + w) = g 2**(k + 1), w = e**-2a, one exponential. */
+FA_INLINE void fa_tanh_pieces_f32(float a, int32_t *out0, float *out1, float *out2, float *out3)
+{
     int32_t k;
-    a = fa_at_most_f32(fabsf(x), 60.0f);
+    float p, em, den, den_lo, r, e, wp, wp_lo, g, g_lo, d;
     fa_reduce_exp_f32(((float)(-2.0)) * a, &k, &p);
-    two_k = fa_pow2_f32(((k > (-60)) ? k : -60));
-    em = (p * two_k) + (two_k - 1.0f);
+    em = fa_expm1_from_f32(p, fa_pow2_f32(((k > (-60)) ? k : -60)));
     den = 2.0f + em;
     den_lo = (2.0f - den) + em;
     r = 1.0f / den;
     e = fmaf(-r, den_lo, fmaf(-r, den, 1.0f));
-    tr = (-em) * r;
-    t = fmaf(tr, e, tr);
     wp = 1.0f + p;
     wp_lo = (1.0f - wp) + p;
     g = wp * r;
     g_lo = (fmaf(wp, r, -g)) + (wp_lo * r);
     d = fa_scale_low_f32(fmaf(g, r, r * (fmaf(g, e + e, g_lo))), k + 2);
-    *out0 = ((x > 0.0f) ? t : ((x < 0.0f) ? -t : x));
+    *out0 = k;
+    *out1 = em;
+    *out2 = g;
+    *out3 = d;
+}
+
+/* fastact/math/elementwise_f32.py: _tanh_from_expm1: tanh(x) from em = expm1(-2|x|): -em / (2 + em), one division, the sign of x applied last (+-0 and NaN come back as they are). Two roundings (2 + em and the quotient) on top of em's: within 2.5 ulp over all float32 x (docs/accuracy.md), where correcting both (a residual, a reciprocal estimate) cost a third more time per element on Intel AVX-512 for 0.5 ulp. */
+FA_INLINE float fa_tanh_from_expm1_f32(float x, float em)
+{
+    float t;
+    t = (-em) / (2.0f + em);
+    return ((x == x) ? copysignf(t, x) : x);
+}
+
+/* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
+FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    int32_t unused0;
+    float em, unused1, d;
+    (void)unused1;
+    (void)unused0;
+    fa_tanh_pieces_f32(fa_at_most_f32(fabsf(x), 60.0f), &unused0, &em, &unused1, &d);
+    *out0 = fa_tanh_from_expm1_f32(x, em);
     *out1 = d;
 }
 
@@ -990,6 +1014,15 @@ FA_INLINE void fa_tanh_value_and_derivative_f32(float x, float *out0, float *out
 FA_INLINE float fa_tanh_derivative_from_y_f32(float y)
 {
     return (1.0f - y) * (1.0f + y);
+}
+
+/* fastact/math/elementwise_f32.py: tanh_value: tanh(x) alone, for the forward pass: past |x| = 9.25 it is 1, so 2**k needs no floor, and the value has the bits of tanh_value_and_derivative's. */
+FA_INLINE float fa_tanh_value_f32(float x)
+{
+    int32_t k;
+    float p;
+    fa_reduce_exp_f32(((float)(-2.0)) * (fa_at_most_f32(fabsf(x), 9.25f)), &k, &p);
+    return fa_tanh_from_expm1_f32(x, fa_expm1_from_f32(p, fa_pow2_f32(k)));
 }
 
 /* fastact/math/elementwise.py: _nan_or: v, or NaN when x is NaN: for piecewise-constant derivatives. */
@@ -1842,51 +1875,82 @@ FA_INLINE float fa_logsigmoid_derivative_from_y_f32(float y)
     return -(fa_expm1_f32(y));
 }
 
-/* fastact/math/elementwise.py: tanhshrink_series */
-FA_INLINE double fa_tanhshrink_series_f32d(double v)
+/* fastact/math/elementwise_f32.py: tanh_square_ratio */
+FA_INLINE float fa_tanh_square_ratio_f32(float t)
 {
-    double e1_0, e1_1, e1_2, e1_3, e1_4, e1_5, p1, e2_0, e2_1, e2_2, p2, e3_0, e3_1, p3, e4_0;
-    e1_0 = fma(-0.0461187589031393, v, 0.277885656838828);
-    e1_1 = fma(-0.0013068006543769102, v, 0.007757311219241682);
-    e1_2 = fma(-(3.710187781834395e-05), v, 0.00022018651081968165);
-    e1_3 = fma(-(1.0508448141264054e-06), v, 6.251660704630808e-06);
-    e1_4 = fma(-(3.236348354701471e-08), v, 1.7696667745342697e-07);
-    e1_5 = 5.492434948926116e-09;
-    p1 = v * v;
-    e2_0 = fma(e1_1, p1, e1_0);
-    e2_1 = fma(e1_3, p1, e1_2);
-    e2_2 = fma(e1_5, p1, e1_4);
-    p2 = p1 * p1;
-    e3_0 = fma(e2_1, p2, e2_0);
-    e3_1 = e2_2;
-    p3 = p2 * p2;
-    e4_0 = fma(e3_1, p3, e3_0);
-    return e4_0;
+    float s, p;
+    s = t - 0.5f;
+    p = (-0.0020510524045675993f);
+    p = fmaf(p, s, 0.005434173159301281f);
+    p = fmaf(p, s, (-0.01301926001906395f));
+    p = fmaf(p, s, 0.03275803104043007f);
+    p = fmaf(p, s, (-0.07999781519174576f));
+    p = fmaf(p, s, 0.1858443319797516f);
+    p = fmaf(p, s, (-0.39912912249565125f));
+    p = fmaf(p, s, 0.7414194345474243f);
+    return p;
 }
 
-/* fastact/math/elementwise.py: exp */
-FA_INLINE double fa_exp_f32d(double x)
+/* fastact/math/elementwise_f32.py: tanhshrink_ratio */
+FA_INLINE void fa_tanhshrink_ratio_f32(float t, float *out0, float *out1, float *out2)
 {
-    int64_t k;
-    double p;
-    fa_reduce_exp_f32d(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
-    return fa_scale_f64(1.0 + p, k);
+    float s, s2, s4, a0, a1, a2, a3, b0, b1, p;
+    s = t - 0.5f;
+    s2 = s * s;
+    s4 = s2 * s2;
+    a0 = fmaf(0.03103017248213291f, s, (-0.09223751723766327f));
+    a1 = fmaf(0.003511062590405345f, s, (-0.010454627685248852f));
+    a2 = fmaf(0.0004460632335394621f, s, (-0.0011838716454803944f));
+    a3 = (-0.000148920007632114f);
+    b0 = fmaf(a1, s2, a0);
+    b1 = fmaf(a3, s2, a2);
+    p = fmaf(b1, s4, b0);
+    *out0 = 0.27788564562797546f;
+    *out1 = s;
+    *out2 = p;
 }
 
-/* fastact/math/elementwise.py: tanhshrink_value_and_derivative */
-FA_INLINE void fa_tanhshrink_value_and_derivative_f32d(double x, double *out0, double *out1)
+/* fastact/math/elementwise_f32.py: _times_fit: (q + q_lo) (c0 + s rest) rounded once, but for the rounding of s rest (tail=True of _horner32): tanhshrink's value within 2.46 ulp, 2.88 from a rounded P(q) times q. (Its derivative went the other way, 2.17 against 1.96: s rest, up to a fifth of the sum where x is small, is rounded in absolute terms.) */
+FA_INLINE float fa_times_fit_f32(float q, float q_lo, float c0, float s, float rest)
 {
-    double a, x2, series, w, tail, t;
-    int small;
-    a = fabs(x);
-    x2 = x * x;
-    series = (x * x2) * (fa_tanhshrink_series_f32d((2.0 * x2) - 1.0));
-    w = fa_exp_f32d((-2.0) * (fa_clamp_f64(a, 0.0, 40.0)));
-    tail = copysign((a - 1.0) + ((2.0 * w) / (1.0 + w)), x);
-    small = a < 1.0;
-    t = x - series;
-    *out0 = (small ? series : tail);
-    *out1 = (small ? t * t : 1.0 - ((4.0 * w) / ((1.0 + w) * (1.0 + w))));
+    float t;
+    t = s * rest;
+    return fmaf(q, c0, fmaf(q, t, q_lo * c0));
+}
+
+/* fastact/math/elementwise_f32.py: tanhshrink_value: tanhshrink(x) alone, for the forward pass; 2 w / (1 + w) from one division (the fused pass takes the same value beside tanh's pieces for the derivative). */
+FA_INLINE float fa_tanhshrink_value_f32(float x)
+{
+    float a, q, q_lo, c0, s, rest, small_y, p, w, far_y;
+    int32_t k;
+    a = fabsf(x);
+    q = x * x;
+    q_lo = fmaf(x, x, -q);
+    fa_tanhshrink_ratio_f32(q, &c0, &s, &rest);
+    small_y = x * (fa_times_fit_f32(q, q_lo, c0, s, rest));
+    fa_reduce_exp_f32(((float)(-2.0)) * (fa_at_most_f32(a, 40.0f)), &k, &p);
+    w = (1.0f + p) * (fa_pow2_f32(k));
+    far_y = copysignf((a - 1.0f) + ((w + w) / (1.0f + w)), x);
+    return ((x == x) ? ((a < 1.0f) ? small_y : far_y) : x);
+}
+
+/* fastact/math/elementwise_f32.py: tanhshrink_value_and_derivative */
+FA_INLINE void fa_tanhshrink_value_and_derivative_f32(float x, float *out0, float *out1)
+{
+    float a, q, q_lo, square, small_d, unused1, unused2, sech2, d;
+    int32_t unused0;
+    (void)unused1;
+    (void)unused2;
+    (void)unused0;
+    a = fabsf(x);
+    q = x * x;
+    q_lo = fmaf(x, x, -q);
+    square = fa_tanh_square_ratio_f32(q);
+    small_d = fmaf(q, square, q_lo * square);
+    fa_tanh_pieces_f32(fa_at_most_f32(a, 40.0f), &unused0, &unused1, &unused2, &sech2);
+    d = ((a < 1.0f) ? small_d : 1.0f - sech2);
+    *out0 = fa_tanhshrink_value_f32(x);
+    *out1 = ((x == x) ? d : x);
 }
 
 /* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
@@ -1988,6 +2052,15 @@ FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
     small = y2 / (y2 + q);
     large = 1.0 / (1.0 + (q / y2));
     return ((y2 < q) ? small : large);
+}
+
+/* fastact/math/elementwise.py: exp */
+FA_INLINE double fa_exp_f32d(double x)
+{
+    int64_t k;
+    double p;
+    fa_reduce_exp_f32d(fa_clamp_f64(x, -746.0, 710.0), &k, &p);
+    return fa_scale_f64(1.0 + p, k);
 }
 
 /* fastact/math/along_axis.py: _difference: a - b = hi + lo exactly (TwoSum); inf - inf gives NaN as it should. */
