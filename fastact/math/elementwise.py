@@ -598,11 +598,14 @@ def _add_fitted(m, coeffs, helpers, tier):
     mul_exp = helpers["mul_exp"]
     # Clenshaw's recurrence is one long chain of dependent FMAs (latency
     # bound: 3 ns per element for 16 terms); the float32 tier's shorter series
-    # are well conditioned as polynomials in v and go through Estrin's scheme
-    # instead (a tree of depth log2(n)).
-    series = _clenshaw if tier == "f64" else _estrin_of_chebyshev
-    erfcx_series = series(coeffs["erfcx"], "erfcx_series")
-    tanhshrink_series = series(coeffs["tanhshrink"], "tanhshrink_series")
+    # and tanhshrink's are well conditioned as polynomials in v (sum |a_k v**k| /
+    # |p(v)| at most 1.4 for tanhshrink's 18 float64 terms) and go through Estrin's
+    # scheme instead (a tree of depth log2(n)).  erfcx's 30 float64 terms keep
+    # Clenshaw's: as a polynomial (condition 3.7 about v = 0, 1.6 about -0.6) they
+    # took gelu's far tail past 4 ulp (4.1-4.4 at x = -16 to -28).
+    erfcx_series = (_clenshaw if tier == "f64" else _estrin_of_chebyshev)(coeffs["erfcx"],
+                                                                          "erfcx_series")
+    tanhshrink_series = _estrin_of_chebyshev(coeffs["tanhshrink"], "tanhshrink_series")
     # float32 inputs squared are exact in float64 and their tails need no
     # extra digits; float64 tails do (an error e in the exponent of exp is a
     # relative error e in the result, and x**2 / 2 reaches 700).
