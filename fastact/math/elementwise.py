@@ -535,13 +535,44 @@ def build(tier):
     return m
 
 
-def _clenshaw(coefficients, name="clenshaw"):
-    """sum c[k] T_k(v) (a Chebyshev series, v in [-1, 1]) by Clenshaw's recurrence."""
-    c = [repr(float(v)) for v in coefficients]
-    lines = ["two_v = 2.0 * v", "b2 = 0.0", f"b1 = {c[-1]}"]
-    for v in reversed(c[1:-1]):
-        lines += [f"b0 = fma(two_v, b1, -b2) + {v}", "b2 = b1", "b1 = b0"]
-    return _straight_line(name, "v", lines, f"fma(v, b1, -b2) + {c[0]}")
+def _clenshaw_lines(coefficients, tag, longest):
+    """Source lines that leave sum c[k] T_k(v) in the variable ``tag`` (two_v = 2 v
+    given): Clenshaw's recurrence where there are at most ``longest`` terms; more
+    terms are split in two series that run side by side (and are split again):
+    with 2 T_m T_j = T_(m+j) + T_(m-j) and m the power of 2 below n,
+
+        sum_k c[k] T_k = sum_(k<m) c'[k] T_k + 2 T_m (c[m] / 2 + sum_(j>=1) c[m+j] T_j),
+
+    c'[m-j] = c[m-j] - c[m+j], T_m from T_(2k) = 2 T_k**2 - 1.  The second series
+    holds the tail, whose size (erfcx: under 2e-6 of the first term past 8 terms,
+    under 4e-12 past 16) makes its rounding and T_m's negligible."""
+    c = [float(v) for v in coefficients]
+    n = len(c)
+    if n <= longest:
+        cs = [repr(v) for v in c]
+        lines = [f"{tag}_2 = 0.0", f"{tag}_1 = {cs[-1]}"]
+        for v in reversed(cs[1:-1]):
+            lines += [f"{tag}_0 = fma(two_v, {tag}_1, -{tag}_2) + {v}", f"{tag}_2 = {tag}_1",
+                      f"{tag}_1 = {tag}_0"]
+        return lines + [f"{tag} = fma(v, {tag}_1, -{tag}_2) + {cs[0]}"]
+    m = 1 << ((n - 1).bit_length() - 1)            # m < n <= 2 m
+    head = c[:m]
+    for j in range(1, n - m):
+        head[m - j] -= c[m + j]
+    tail = [c[m] / 2] + c[m + 1:]
+    lines = _clenshaw_lines(head, tag + "h", longest) + _clenshaw_lines(tail, tag + "t", longest)
+    lines.append(f"{tag}m = v")
+    for _ in range(m.bit_length() - 1):
+        lines.append(f"{tag}m = fma(2.0 * {tag}m, {tag}m, -1.0)")
+    return lines + [f"{tag} = fma(2.0 * {tag}m, {tag}t, {tag}h)"]
+
+
+def _clenshaw_split(coefficients, name="clenshaw_split", longest=8):
+    """sum c[k] T_k(v) by Clenshaw's recurrences of at most ``longest`` terms each,
+    side by side (_clenshaw_lines): a fraction of the chain of dependent operations of
+    one recurrence over all the terms, the same accuracy."""
+    lines = ["two_v = 2.0 * v"] + _clenshaw_lines(coefficients, "p", longest)
+    return _straight_line(name, "v", lines, "p")
 
 
 def _chebyshev_to_monomial(coefficients):
@@ -601,10 +632,11 @@ def _add_fitted(m, coeffs, helpers, tier):
     # and tanhshrink's are well conditioned as polynomials in v (sum |a_k v**k| /
     # |p(v)| at most 1.4 for tanhshrink's 18 float64 terms) and go through Estrin's
     # scheme instead (a tree of depth log2(n)).  erfcx's 30 float64 terms keep
-    # Clenshaw's: as a polynomial (condition 3.7 about v = 0, 1.6 about -0.6) they
-    # took gelu's far tail past 4 ulp (4.1-4.4 at x = -16 to -28).
-    erfcx_series = (_clenshaw if tier == "f64" else _estrin_of_chebyshev)(coeffs["erfcx"],
-                                                                          "erfcx_series")
+    # Clenshaw's recurrence, split in four (_clenshaw_split): as a polynomial
+    # (condition 3.7 about v = 0, 1.6 about -0.6) they took gelu's far tail past
+    # 4 ulp (4.1-4.4 at x = -16 to -28).
+    erfcx_series = (_clenshaw_split if tier == "f64" else _estrin_of_chebyshev)(
+        coeffs["erfcx"], "erfcx_series")
     tanhshrink_series = _estrin_of_chebyshev(coeffs["tanhshrink"], "tanhshrink_series")
     # float32 inputs squared are exact in float64 and their tails need no
     # extra digits; float64 tails do (an error e in the exponent of exp is a
