@@ -916,6 +916,7 @@ ACTIVATIONS = (
         "squareplus", ELEMENTWISE,
         formula="(x + sqrt(x^2 + b)) / 2",
         derivative="(1 + x / sqrt(x^2 + b)) / 2",
+        f32_arithmetic=True,
         params=(Param("b", 4.0, "curvature at 0 (> 0)", **_positive),),
         backward_from_y=True, derivative_from_y="y^2 / (y^2 + b / 4)",
         special_values="squareplus(-inf) = 0, squareplus(inf) = inf; no overflow for huge "

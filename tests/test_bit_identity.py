@@ -104,7 +104,8 @@ def test_backends_are_bit_identical_on_lower_simd_levels(simd):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_fused_value_is_the_forward_value(case, dtype_name):
     """value_and_derivative's value has the forward pass's bits, though some forward
-    loops compute the value alone (elementwise_f32.VALUE_ROWS: softplus, tanh)."""
+    loops compute the value alone (elementwise_f32.VALUE_ROWS: softplus, tanh,
+    tanhshrink)."""
     x = GRIDS[dtype_name](case)
     y = case.func(x, **case.kwargs)
     v, _ = case.func.value_and_derivative(x, **case.kwargs)

@@ -5,11 +5,11 @@ per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
 element on one Zen 4 core with AVX-512, 16 float32 lanes).  The rows here
 compute in float32 only: no float64 widening, one exponential reduction
 (reduce_exp) shared by the value and the derivative, one division per
-element (two in tanh's and tanhshrink's fused passes, whose values keep the bits
-of the forward pass's one-division form), comparisons and selects instead of branches.  Plain float32 would
-collect 4-5 ulp in some of them; where a rounding would otherwise count
-twice or be magnified, the exact-error tricks of double-float arithmetic
-keep it small, each a few fmas:
+element (two in tanh's and tanhshrink's fused passes, whose values keep the
+bits of the forward pass's one-division form), comparisons and selects
+instead of branches.  Plain float32 would collect 4-5 ulp in some of them;
+where a rounding would otherwise count twice or be magnified, the exact-error
+tricks of double-float arithmetic keep it small, each a few fmas:
 
 - a reciprocal r = 1 / den is corrected to first order, r (1 + e) with
   e = 1 - r den (one fma, exact) less the rounding of den (Fast2Sum);
@@ -717,6 +717,100 @@ def tanhshrink_value_and_derivative(x):
     return tanhshrink_value(x), (d if x == x else x)
 
 
+# ---- squareplus: (x + sqrt(x**2 + b)) / 2 ---------------------------------------------
+# s = sqrt(x**2 + b) as a float32 pair sh + sl: x**2 exact as a pair, plus b by TwoSum,
+# the square root's residual (exact with an fma) over 2 sh.  Then nothing cancels:
+# x >= 0: y = (x + s) / 2 and y' = (1 + x / s) / 2; x < 0: y = b / (2 (s + |x|)) and
+# y' = (b / 4) / ((s + |x|) s / 2).  The derivative's division is shared by both sides,
+# so the fused pass divides twice, the forward pass once.  Past |x| = 2**40, s is |x|.
+_SQUAREPLUS_BIG = _f(2.0 ** 40)
+_SQUAREPLUS_B_MIN, _SQUAREPLUS_B_MAX = 2.0 ** -40, 2.0 ** 40
+_RECIPROCAL_MAGIC = 0x7EF311C3      # its bits minus a float's: 1 / the float to 12%
+
+
+@njit(inline="always")
+def squareplus_lanes_ok(b):
+    """Whether squareplus's float32 form holds for b: a float32 number (then b / 4 is
+    exact) in [2**-40, 2**40], where s's pair, b / 4 and 4 / b stay normal and x**2
+    swamps b past |x| = 2**40."""
+    return (b == _d(_f(b))) & (b >= _SQUAREPLUS_B_MIN) & (b <= _SQUAREPLUS_B_MAX)
+
+
+@njit(inline="always")
+def _squareplus_root(x, b):
+    """(a, big, sh, sl, rough): a = |x|, big = a > 2**40, sqrt(x**2 + b) = sh + sl to
+    ~2**-46 (sh = a, sl = 0 where big), rough = 1 / sh to 12% where not big."""
+    a = abs(x)
+    big = a > _SQUAREPLUS_BIG
+    ac = _at_most(a, _SQUAREPLUS_BIG)
+    h = ac * ac
+    h_lo = fma(ac, ac, -h)
+    q = h + b                                      # TwoSum: x**2 + b = q + q_lo
+    qv = q - h
+    q_lo = ((h - (q - qv)) + (b - qv)) + h_lo
+    root = math.sqrt(q)
+    # a reciprocal of root to 12% (from its bits) is all the correction needs
+    rough = float32_from_bits(_RECIPROCAL_MAGIC - bits_from_float32(root))
+    root_lo = (fma(-root, root, q) + q_lo) * (_HALF * rough)
+    return a, big, (a if big else root), (_ZERO if big else root_lo), rough
+
+
+@njit(inline="always")
+def _squareplus_sides(x, b):
+    """(y, hu, hu_lo, sh, sl, rough): y = squareplus(x) for finite or infinite x, and
+    the pairs s = sh + sl and (s + |x|) / 2 = hu + hu_lo (for x < 0), rough as
+    _squareplus_root's."""
+    a, big, sh, sl, rough = _squareplus_root(x, b)
+    pos = x >= _ZERO
+    # x >= 0: halves, so that nothing overflows; sh/2 >= x/2 (Fast2Sum)
+    hs = _HALF * sh
+    hx = _HALF * x
+    t = hs + hx
+    pos_y = t + ((hx - (t - hs)) + _HALF * sl)
+    # x < 0: (b / 4) / hu, corrected for hu's low part by 1 / hu = y0 / (b / 4)
+    ha = _HALF * a
+    hu = hs + ha
+    hu_lo = (ha - (hu - hs)) + _HALF * sl
+    y0 = (_f(0.25) * b) / hu
+    neg_y = fma(-y0, hu_lo * (y0 * (_FOUR / b)), y0)
+    y = (x if pos else y0) if big else (pos_y if pos else neg_y)
+    return y, hu, hu_lo, sh, sl, rough
+
+
+@njit(inline="always")
+def squareplus_value(x, b):
+    """squareplus(x) alone, for the forward pass (one division)."""
+    x = _f(x)
+    y, _, _, _, _, _ = _squareplus_sides(x, _f(b))
+    return y if x == x else x
+
+
+@njit(inline="always")
+def squareplus_value_and_derivative(x, b):
+    x = _f(x)
+    bf = _f(b)
+    y, hu, hu_lo, sh, sl, rough_sh = _squareplus_sides(x, bf)
+    pos = x >= _ZERO
+    big = abs(x) > _SQUAREPLUS_BIG
+    # x >= 0: y' = (1 + x / s) / 2; x < 0: y' = (b / 4) / (hu s), hu s = ph + ph_lo
+    # (not from the rounded y, whose error would count again); past |x| = 2**40,
+    # where hu s may overflow, y / hu with y = b / (4 |x|)
+    ph = hu * sh
+    ph_lo = fma(hu, sh, -ph) + (hu_lo * sh + hu * sl)
+    num = x if pos else (y if big else _f(0.25) * bf)
+    den = sh if pos else (hu if big else ph)    # hu = sh = |x| where big
+    den_lo = _ZERO if big else (sl if pos else ph_lo)
+    # num / (den + den_lo) = (num / den) (1 - den_lo / den), with 1 / den to ~12% for
+    # the correction: 1 / sh, and 1 / (hu sh) = (y / (b / 4)) / sh for x < 0 (one
+    # reciprocal from den's own bits let GCC's vector code reach subnormal products,
+    # 10x slower)
+    q0 = num / den
+    rough = rough_sh * (_ONE if pos else y * (_FOUR / bf))
+    q = fma(-q0, den_lo * rough, q0)
+    d = (_ONE if big else fma(_HALF, q, _HALF)) if pos else q
+    return (y if x == x else x), (d if x == x else x)
+
+
 # ---- gelu_tanh: x sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3) -------------------
 # In the negative tail sigmoid(2 u) ~ e**(2 u), and 2 u reaches -112: an error d in u
 # is a relative error 2 |u| d in the result, so u is formed as a float32 pair (hi + lo).
@@ -1231,6 +1325,7 @@ ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivati
         "relu": relu_value_and_derivative, "relu6": relu6_value_and_derivative,
         "gelu": gelu_value_and_derivative, "gelu_tanh": gelu_tanh_value_and_derivative,
         "softplus": softplus_value_and_derivative, "tanhshrink": tanhshrink_value_and_derivative,
+        "squareplus": squareplus_value_and_derivative,
         "leaky_relu": leaky_relu_value_and_derivative, "leaky_relu6": leaky_relu6_value_and_derivative,
         "hardtanh": hardtanh_value_and_derivative, "threshold": threshold_value_and_derivative,
         "hardswish": hardswish_value_and_derivative, "hardsigmoid": hardsigmoid_value_and_derivative,
@@ -1239,13 +1334,15 @@ ROWS = {"sigmoid": sigmoid_value_and_derivative, "tanh": tanh_value_and_derivati
 # rows whose float32 form holds for some parameters only: the loops test the
 # parameters once per call and run the f32 tier's float64 math otherwise
 GUARDS = {"softplus": softplus_lanes_ok, "leaky_relu": _slope_ok, "leaky_relu6": _slope_ok,
-          "softshrink": softshrink_lanes_ok, "celu": celu_lanes_ok}
+          "softshrink": softshrink_lanes_ok, "celu": celu_lanes_ok,
+          "squareplus": squareplus_lanes_ok}
 # rows whose backward pass computes the derivative alone, in fewer instructions than
 # the derivative of their value_and_derivative (float32 arithmetic rows only)
 DERIVATIVE_ROWS = {"softplus": softplus_derivative}
 # rows whose forward pass computes the value alone, in fewer instructions than the
 # value of their value_and_derivative (float32 arithmetic rows only)
-VALUE_ROWS = {"softplus": softplus_value, "tanh": tanh_value, "tanhshrink": tanhshrink_value}
+VALUE_ROWS = {"softplus": softplus_value, "tanh": tanh_value, "tanhshrink": tanhshrink_value,
+              "squareplus": squareplus_value}
 FROM_Y_ROWS = {"relu": relu_derivative_from_y, "relu6": relu6_derivative_from_y,
                "sigmoid": sigmoid_derivative_from_y, "tanh": tanh_derivative_from_y,
                "leaky_relu": leaky_relu_derivative_from_y, "leaky_relu6": leaky_relu6_derivative_from_y,

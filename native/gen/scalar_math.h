@@ -2006,6 +2006,106 @@ FA_INLINE void fa_threshold_value_and_derivative_f32(float x, double threshold, 
     *out1 = fa_nan_or_f32(x, (above ? 1.0f : 0.0f));
 }
 
+/* fastact/math/elementwise_f32.py: _squareplus_root: (a, big, sh, sl, rough): a = |x|, big = a > 2**40, sqrt(x**2 + b) = sh + sl to ~2**-46 (sh = a, sl = 0 where big), rough = 1 / sh to 12% where not big. */
+FA_INLINE void fa_squareplus_root_f32(float x, float b, float *out0, int *out1, float *out2, float *out3, float *out4)
+{
+    float a, ac, h, h_lo, q, qv, q_lo, root, rough, root_lo;
+    int big;
+    a = fabsf(x);
+    big = a > 1099511627776.0f;
+    ac = fa_at_most_f32(a, 1099511627776.0f);
+    h = ac * ac;
+    h_lo = fmaf(ac, ac, -h);
+    q = h + b;
+    qv = q - h;
+    q_lo = ((h - (q - qv)) + (b - qv)) + h_lo;
+    root = sqrtf(q);
+    rough = fa_float_from_bits(2129859011 - (fa_bits_from_float(root)));
+    root_lo = ((fmaf(-root, root, q)) + q_lo) * (0.5f * rough);
+    *out0 = a;
+    *out1 = big;
+    *out2 = (big ? a : root);
+    *out3 = (big ? 0.0f : root_lo);
+    *out4 = rough;
+}
+
+/* fastact/math/elementwise_f32.py: _squareplus_sides: (y, hu, hu_lo, sh, sl, rough): y = squareplus(x) for finite or infinite x, and the pairs s = sh + sl and (s + |x|) / 2 = hu + hu_lo (for x < 0), rough as _squareplus_root's. */
+FA_INLINE void fa_squareplus_sides_f32(float x, float b, float *out0, float *out1, float *out2, float *out3, float *out4, float *out5)
+{
+    float a, sh, sl, rough, hs, hx, t, pos_y, ha, hu, hu_lo, y0, neg_y, y;
+    int big, pos;
+    fa_squareplus_root_f32(x, b, &a, &big, &sh, &sl, &rough);
+    pos = x >= 0.0f;
+    hs = 0.5f * sh;
+    hx = 0.5f * x;
+    t = hs + hx;
+    pos_y = t + ((hx - (t - hs)) + (0.5f * sl));
+    ha = 0.5f * a;
+    hu = hs + ha;
+    hu_lo = (ha - (hu - hs)) + (0.5f * sl);
+    y0 = (((float)(0.25)) * b) / hu;
+    neg_y = fmaf(-y0, hu_lo * (y0 * (4.0f / b)), y0);
+    y = (big ? (pos ? x : y0) : (pos ? pos_y : neg_y));
+    *out0 = y;
+    *out1 = hu;
+    *out2 = hu_lo;
+    *out3 = sh;
+    *out4 = sl;
+    *out5 = rough;
+}
+
+/* fastact/math/elementwise_f32.py: squareplus_value_and_derivative */
+FA_INLINE void fa_squareplus_value_and_derivative_f32(float x, double b, float *out0, float *out1)
+{
+    float bf, y, hu, hu_lo, sh, sl, rough_sh, ph, ph_lo, num, den, den_lo, q0, rough, q, d;
+    int pos, big;
+    bf = (float)(b);
+    fa_squareplus_sides_f32(x, bf, &y, &hu, &hu_lo, &sh, &sl, &rough_sh);
+    pos = x >= 0.0f;
+    big = (fabsf(x)) > 1099511627776.0f;
+    ph = hu * sh;
+    ph_lo = (fmaf(hu, sh, -ph)) + ((hu_lo * sh) + (hu * sl));
+    num = (pos ? x : (big ? y : ((float)(0.25)) * bf));
+    den = (pos ? sh : (big ? hu : ph));
+    den_lo = (big ? 0.0f : (pos ? sl : ph_lo));
+    q0 = num / den;
+    rough = rough_sh * (pos ? 1.0f : y * (4.0f / bf));
+    q = fmaf(-q0, den_lo * rough, q0);
+    d = (pos ? (big ? 1.0f : fmaf(0.5f, q, 0.5f)) : q);
+    *out0 = ((x == x) ? y : x);
+    *out1 = ((x == x) ? d : x);
+}
+
+/* fastact/math/elementwise.py: squareplus_derivative_from_y */
+FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
+{
+    double q, y2, small, large;
+    q = 0.25 * b;
+    y2 = y * y;
+    small = y2 / (y2 + q);
+    large = 1.0 / (1.0 + (q / y2));
+    return ((y2 < q) ? small : large);
+}
+
+/* fastact/math/elementwise_f32.py: squareplus_value: squareplus(x) alone, for the forward pass (one division). */
+FA_INLINE float fa_squareplus_value_f32(float x, double b)
+{
+    float y, unused0, unused1, unused2, unused3, unused4;
+    (void)unused0;
+    (void)unused1;
+    (void)unused2;
+    (void)unused3;
+    (void)unused4;
+    fa_squareplus_sides_f32(x, (float)(b), &y, &unused0, &unused1, &unused2, &unused3, &unused4);
+    return ((x == x) ? y : x);
+}
+
+/* fastact/math/elementwise_f32.py: squareplus_lanes_ok: Whether squareplus's float32 form holds for b: a float32 number (then b / 4 is exact) in [2**-40, 2**40], where s's pair, b / 4 and 4 / b stay normal and x**2 swamps b past |x| = 2**40. */
+FA_INLINE int fa_squareplus_lanes_ok(double b)
+{
+    return ((b == ((double)((float)(b)))) & (b >= (9.094947017729282e-13))) & (b <= 1099511627776.0);
+}
+
 /* fastact/math/elementwise.py: squareplus_value_and_derivative */
 FA_INLINE void fa_squareplus_value_and_derivative_f32d(double x, double b, double *out0, double *out1)
 {
@@ -2022,17 +2122,6 @@ FA_INLINE void fa_squareplus_value_and_derivative_f32d(double x, double b, doubl
     d = (neg ? ((0.25 * b) / root) / gap : 0.5 + (0.5 * ratio));
     *out0 = y;
     *out1 = d;
-}
-
-/* fastact/math/elementwise.py: squareplus_derivative_from_y */
-FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
-{
-    double q, y2, small, large;
-    q = 0.25 * b;
-    y2 = y * y;
-    small = y2 / (y2 + q);
-    large = 1.0 / (1.0 + (q / y2));
-    return ((y2 < q) ? small : large);
 }
 
 /* fastact/math/elementwise.py: exp */
