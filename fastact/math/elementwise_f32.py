@@ -5,11 +5,11 @@ per register and pays float64 divisions (gelu: 1.19 against 0.60 ns per
 element on one Zen 4 core with AVX-512, 16 float32 lanes).  The rows here
 compute in float32 only: no float64 widening, one exponential reduction
 (reduce_exp) shared by the value and the derivative, one division per
-element (two in tanh's and tanhshrink's fused passes, whose values keep the
-bits of the forward pass's one-division form), comparisons and selects
-instead of branches.  Plain float32 would collect 4-5 ulp in some of them;
-where a rounding would otherwise count twice or be magnified, the exact-error
-tricks of double-float arithmetic keep it small, each a few fmas:
+element (two in the fused passes of tanh, tanhshrink and squareplus, whose
+values keep the bits of the forward pass's one-division form), comparisons
+and selects instead of branches.  Plain float32 would collect 4-5 ulp in some
+of them; where a rounding would otherwise count twice or be magnified, the
+exact-error tricks of double-float arithmetic keep it small, each a few fmas:
 
 - a reciprocal r = 1 / den is corrected to first order, r (1 + e) with
   e = 1 - r den (one fma, exact) less the rounding of den (Fast2Sum);
@@ -34,12 +34,12 @@ softplus_lanes_ok only (GUARDS: the loops test them once per call and run
 the float64 math otherwise); its backward pass computes the derivative alone
 (DERIVATIVE_ROWS: softplus_derivative, cheaper than the derivative of the
 value_and_derivative form) and its forward pass the value alone (VALUE_ROWS:
-softplus_value); its value_and_derivative is the two.  tanh's and
-tanhshrink's forward passes compute their values alone too (VALUE_ROWS:
-tanh_value, tanhshrink_value, with the bits of the fused passes' values).
-celu is elu for its default alpha = 1 (celu_lanes_ok); for any other alpha a
-rounded x / alpha would reach exp, which magnifies its rounding, so it keeps
-the float64 math.
+softplus_value); its value_and_derivative is the two.  The forward passes of
+tanh, tanhshrink and squareplus compute their values alone too (VALUE_ROWS,
+with the bits of the fused passes' values).  celu is elu for its default
+alpha = 1 (celu_lanes_ok); for any other alpha a rounded x / alpha would reach
+exp, which magnifies its rounding, so it keeps the float64 math; squareplus
+takes a b that is a float32 number in [2**-40, 2**40] (squareplus_lanes_ok).
 A backward pass rounds dy times the derivative once more, and counted in
 ulps of that product a derivative's error can double (a mantissa near 1
 times one near 2), so a derivative much above 1.75 ulp can break the bound
@@ -801,9 +801,9 @@ def squareplus_value_and_derivative(x, b):
     den = sh if pos else (hu if big else ph)    # hu = sh = |x| where big
     den_lo = _ZERO if big else (sl if pos else ph_lo)
     # num / (den + den_lo) = (num / den) (1 - den_lo / den), with 1 / den to ~12% for
-    # the correction: 1 / sh, and 1 / (hu sh) = (y / (b / 4)) / sh for x < 0 (one
-    # reciprocal from den's own bits let GCC's vector code reach subnormal products,
-    # 10x slower)
+    # the correction: 1 / sh, and 1 / (hu sh) = (y / (b / 4)) / sh for x < 0 (a
+    # reciprocal from den's own bits made GCC's vector loop underflow where the
+    # scalar code does not, 6x slower)
     q0 = num / den
     rough = rough_sh * (_ONE if pos else y * (_FOUR / bf))
     q = fma(-q0, den_lo * rough, q0)
