@@ -15,6 +15,7 @@ from numba import njit
 
 import cases
 import fastact as fa
+import guarded_rows
 import reference as R
 from fastact import registry
 from fastact.math.elementwise_f32 import softplus_log1p_parts as _parts
@@ -48,38 +49,16 @@ def _ids(p):
 @pytest.mark.parametrize("beta, threshold", PARAMS, ids=[_ids(p) for p in PARAMS])
 @pytest.mark.parametrize("kernels", ["cython", "numba"])
 def test_float32_softplus_within_bound(beta, threshold, kernels):
-    x = _grid(beta, threshold)
-    params = {"beta": beta, "threshold": threshold}
-    with np.errstate(all="ignore"):
-        ref = R.evaluate("softplus", x.astype(np.float64), params, "f32")
-    dy = np.float32(1.9375)                   # a mantissa near 2: the product rounds hard
-    with fa.use_backend(kernels):
-        y = fa.softplus(x, **params)
-        v, d = fa.softplus.value_and_derivative(x, **params)
-        dx = fa.softplus.backward(np.full_like(x, dy), x, **params)
-    cols = {"x": x}
-    label = f"softplus float32 {params} on {kernels}"
     # the forward pass and the fused one compute the value alone alike
     # (elementwise_f32.softplus_value): the same bits
-    R.assert_ulp(y, ref.f, np.float32, BOUND, cols, label=label + " forward")
-    assert np.array_equal(y.view(np.uint32), v.view(np.uint32)), "forward and value differ"
-    R.assert_ulp(d, ref.df, np.float32, BOUND, cols, label=label + " derivative")
-    R.assert_ulp(dx, ref.df * R.W(float(dy)), np.float32, BOUND, cols, label=label + " backward")
+    guarded_rows.assert_within_bound("softplus", _grid(beta, threshold),
+                                     {"beta": beta, "threshold": threshold}, kernels)
 
 
 @pytest.mark.parametrize("beta, threshold", PARAMS, ids=[_ids(p) for p in PARAMS])
 def test_float32_softplus_backends_agree(beta, threshold):
-    x = _grid(beta, threshold)
-    params = {"beta": beta, "threshold": threshold}
-    dy = np.linspace(-3, 3, x.size).astype(np.float32)
-    outs = {}
-    for backend in ("cython", "numba"):
-        with fa.use_backend(backend):
-            outs[backend] = (fa.softplus(x, **params), *fa.softplus.value_and_derivative(x, **params),
-                             fa.softplus.backward(dy, x, **params))
-    for a, b in zip(outs["cython"], outs["numba"]):
-        same = (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
-        assert same.all(), x[~same][:5]
+    guarded_rows.assert_backends_agree("softplus", _grid(beta, threshold),
+                                       {"beta": beta, "threshold": threshold})
 
 
 

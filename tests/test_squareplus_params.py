@@ -11,12 +11,8 @@ import numpy as np
 import pytest
 
 import cases
-import fastact as fa
-import reference as R
-from fastact import registry
+import guarded_rows
 from fastact.math.elementwise_f32 import squareplus_lanes_ok
-
-BOUND = registry.ULP_BOUND
 pytestmark = pytest.mark.one_backend        # each test picks its backends
 
 # inside the float32 form, on its edges, just outside, not a float32 number
@@ -42,29 +38,9 @@ def test_the_guard_takes_float32_numbers_in_range():
 @pytest.mark.parametrize("b", PARAMS, ids=lambda b: f"b={b:.3g}")
 @pytest.mark.parametrize("kernels", ["cython", "numba"])
 def test_float32_squareplus_within_bound(b, kernels):
-    x = _grid(b)
-    with np.errstate(all="ignore"):
-        ref = R.evaluate("squareplus", x.astype(np.float64), {"b": b}, "f32")
-    dy = np.float32(1.9375)                   # a mantissa near 2: the product rounds hard
-    with fa.use_backend(kernels):
-        y = fa.squareplus(x, b=b)
-        v, d = fa.squareplus.value_and_derivative(x, b=b)
-        dx = fa.squareplus.backward(np.full_like(x, dy), x, b=b)
-    cols = {"x": x}
-    label = f"squareplus float32 b={b!r} on {kernels}"
-    R.assert_ulp(y, ref.f, np.float32, BOUND, cols, label=label + " forward")
-    assert np.array_equal(y.view(np.uint32), v.view(np.uint32)), "forward and value differ"
-    R.assert_ulp(d, ref.df, np.float32, BOUND, cols, label=label + " derivative")
-    R.assert_ulp(dx, ref.df * R.W(float(dy)), np.float32, BOUND, cols, label=label + " backward")
+    guarded_rows.assert_within_bound("squareplus", _grid(b), {"b": b}, kernels)
 
 
 @pytest.mark.parametrize("b", PARAMS, ids=lambda b: f"b={b:.3g}")
 def test_float32_squareplus_backends_agree(b):
-    x = _grid(b)
-    outs = {}
-    for backend in ("cython", "numba"):
-        with fa.use_backend(backend):
-            outs[backend] = (fa.squareplus(x, b=b), *fa.squareplus.value_and_derivative(x, b=b))
-    for got, want in zip(outs["cython"], outs["numba"]):
-        same = (got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want))
-        assert same.all(), f"b={b!r}: the backends differ at x={x[~same][:3]!r}"
+    guarded_rows.assert_backends_agree("squareplus", _grid(b), {"b": b})
