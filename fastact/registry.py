@@ -36,6 +36,9 @@ GATED = "gated"               # glu: the axis is split into two halves a, b
 
 ULP_BOUND = 4
 
+# the passes of an elementwise row, in the C library's order (FA_PASS_*)
+PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
+
 # How an activation compares with PyTorch (``torch_relation``).
 TORCH_SAME = "same"                    # torch.nn.functional.<torch>: same function,
                                        # parameter names and defaults; compared pointwise
@@ -99,6 +102,13 @@ class Activation:
     # math row of the activation, or a tuple naming some of them (gelu's exact form)
     f32_arithmetic: object = False
     f32_arithmetic_from_y: bool = False
+    # the passes whose large calls (STREAM_MIN_BYTES and more per output) compute
+    # into a small buffer and write it out with non-temporal stores
+    # (native/parallel.c): every forward pass, and the other passes of rows
+    # whose arithmetic is cheaper than their memory traffic, where measurement
+    # showed the gain (`python -m fastact bench --n 16M`); a heavier kernel's
+    # backward or fused pass measured no gain or a loss
+    streamed_passes: tuple = ("forward",)
     # the benchmarks' NumPy baseline, one (value, derivative) pair of expressions
     # per math row: in x and the numeric parameters, with np, math, erf (SciPy's),
     # sigmoid, SELU_ALPHA and SELU_SCALE in scope
@@ -192,6 +202,9 @@ def row_problems(act):
             not isinstance(act.f32_arithmetic, tuple) or not set(act.f32_arithmetic) <= set(act.kernels)):
         problems.append(("f32_arithmetic", "True, False or a tuple of the row's math rows "
                          + ", ".join(act.kernels)))
+    passes = PASSES if act.backward_from_y else tuple(p for p in PASSES if p != "backward_from_y")
+    if not isinstance(act.streamed_passes, tuple) or not set(act.streamed_passes) <= set(passes):
+        problems.append(("streamed_passes", "a tuple of the row's passes " + ", ".join(passes)))
     if act.f32_arithmetic_from_y and not act.backward_from_y:
         problems.append(("f32_arithmetic_from_y", "only rows with backward_from_y have a derivative from y"))
     known = {p.name for p in act.params}
@@ -248,12 +261,18 @@ def f32_arithmetic_from_y_rows():
     return tuple(k for a in ACTIVATIONS if a.f32_arithmetic_from_y for k in a.kernels)
 
 
+# streamed_passes of the rows whose arithmetic (comparisons, products, a division at
+# most) costs less than their memory traffic
+_STREAM_ALL = PASSES
+_STREAM_ALL_BUT_FROM_Y = ("forward", "backward", "value_and_derivative")
+
 _positive = dict(minimum=0.0, exclusive_minimum=True)
 _nonnegative = dict(minimum=0.0)
 
 ACTIVATIONS = (
     Activation(
         "sigmoid", ELEMENTWISE,
+        streamed_passes=("forward", "backward_from_y"),
         formula="1 / (1 + exp(-x))",
         derivative="sigmoid(x) * (1 - sigmoid(x))",
         backward_from_y=True, derivative_from_y="y * (1 - y)",
@@ -284,6 +303,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "tanh", ELEMENTWISE,
+        streamed_passes=("forward", "backward_from_y"),
         formula="(exp(x) - exp(-x)) / (exp(x) + exp(-x))",
         derivative="1 - tanh(x)^2",
         backward_from_y=True, derivative_from_y="(1 - y) * (1 + y)",
@@ -313,6 +333,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "relu", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="max(x, 0)",
         derivative="1 if x > 0 else 0",
         backward_from_y=True, derivative_from_y="1 if y > 0 else 0",
@@ -343,6 +364,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "relu6", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="min(max(x, 0), 6)",
         derivative="1 if 0 < x < 6 else 0",
         backward_from_y=True, derivative_from_y="1 if 0 < y < 6 else 0",
@@ -371,6 +393,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "leaky_relu", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="x if x > 0 else negative_slope * x",
         derivative="1 if x > 0 else negative_slope",
         params=(Param("negative_slope", 0.01, "slope for x <= 0"),),
@@ -403,6 +426,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "leaky_relu6", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="negative_slope * x if x < 0 else min(x, 6)",
         derivative="negative_slope if x <= 0, 1 if 0 < x < 6, 0 if x >= 6",
         params=(Param("negative_slope", 0.01, "slope for x <= 0"),),
@@ -655,6 +679,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "hardswish", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL_BUT_FROM_Y,
         formula="x * min(max(x + 3, 0), 6) / 6",
         derivative="0 if x < -3, 1 if x > 3, else (2 x + 3) / 6",
         kinks="hardswish'(-3) = 0 and hardswish'(3) = 1 (PyTorch's values); hardswish(x) = "
@@ -681,6 +706,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "hardsigmoid", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="min(max(x / 6 + 1 / 2, 0), 1)",
         derivative="1/6 if -3 < x < 3 else 0",
         backward_from_y=True, derivative_from_y="1/6 if 0 < y < 1 else 0",
@@ -710,6 +736,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "hardtanh", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="min(max(x, min_val), max_val)",
         derivative="1 if min_val < x < max_val else 0",
         params=(Param("min_val", -1.0, "lower bound", allow_inf=True),
@@ -743,6 +770,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "softsign", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="x / (1 + |x|)",
         derivative="1 / (1 + |x|)^2",
         backward_from_y=True, derivative_from_y="(1 - |y|)^2",
@@ -824,6 +852,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "softshrink", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="x - lambd if x > lambd, x + lambd if x < -lambd, else 0",
         derivative="1 if |x| > lambd else 0",
         params=(Param("lambd", 0.5, "half-width of the dead zone (>= 0)", **_nonnegative),),
@@ -854,6 +883,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "hardshrink", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL,
         formula="x if |x| > lambd else 0",
         derivative="1 if |x| > lambd else 0",
         params=(Param("lambd", 0.5, "half-width of the dead zone (>= 0)", **_nonnegative),),
@@ -884,6 +914,7 @@ ACTIVATIONS = (
     ),
     Activation(
         "threshold", ELEMENTWISE,
+        streamed_passes=_STREAM_ALL_BUT_FROM_Y,
         formula="x if x > threshold else value",
         derivative="1 if x > threshold else 0",
         params=(Param("threshold", None, "inputs at or below it are replaced", allow_inf=True),

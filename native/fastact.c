@@ -397,6 +397,12 @@ static int fa_bad_in_out(const void *out, size_t nout, const void *in, size_t ni
 /* The checks every elementwise entry point makes, in order: op, dtype,
  * kind and pass, parameters, sizes, NULL; the kernel and the parameters
  * to run with on success. */
+FA_API int fastact__streamed(int op, int pass)
+{
+    return fa_valid_op(op) && pass >= 0 && pass < FA_NUM_PASSES
+           && ((fa_ops[op].streamed_passes >> pass) & 1u);
+}
+
 static int fa_elementwise_prepare(fastact_op op, fastact_dtype dt, int pass, size_t n,
                                   const double *params, fa_kernel *k, const double **p,
                                   size_t *bytes)
@@ -440,7 +446,7 @@ FASTACT_API int fastact_forward(fastact_op op, fastact_dtype dt, size_t n, const
     if (fa_bad_in_out(y, nb, x, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, NULL, p,
-                             FA_RUN_PARALLEL_FROM_MIN);
+                             FA_RUN_PARALLEL_FROM_MIN, fastact__streamed(op, FA_PASS_FORWARD));
     return FASTACT_OK;
 }
 
@@ -460,7 +466,7 @@ static int fa_gradient(fastact_op op, fastact_dtype dt, int pass, size_t n, cons
     if (fa_bad_in_out(dx, nb, dy, nb) || fa_bad_in_out(dx, nb, second, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), dy, second, dx, NULL, p,
-                             FA_RUN_PARALLEL_FROM_MIN);
+                             FA_RUN_PARALLEL_FROM_MIN, fastact__streamed(op, pass));
     return FASTACT_OK;
 }
 
@@ -495,7 +501,8 @@ FASTACT_API int fastact_value_and_derivative(fastact_op op, fastact_dtype dt, si
     if (fa_bad_in_out(y, nb, x, nb) || fa_bad_in_out(d, nb, x, nb) || fa_overlap(y, nb, d, nb))
         return FASTACT_ERR_OVERLAP;
     fastact__run_elementwise(k, n, fa_itemsize(dt), x, NULL, y, d, p,
-                             FA_RUN_PARALLEL_FROM_MIN);
+                             FA_RUN_PARALLEL_FROM_MIN,
+                             fastact__streamed(op, FA_PASS_VALUE_AND_DERIVATIVE));
     return FASTACT_OK;
 }
 

@@ -100,6 +100,9 @@ typedef struct {
     int (*check)(const double *params);
     /* non-zero when backward from y cannot recover f' with these params */
     int (*refuse_from_y)(const double *params);
+    /* bit FA_PASS_*: large calls of that pass stream their results (the registry's
+     * streamed_passes; fastact__run_elementwise) */
+    unsigned streamed_passes;
 } fa_op_info;
 
 extern const fa_op_info fa_ops[FASTACT_NUM_OPS];
@@ -147,10 +150,21 @@ FA_API void fastact__pool_lost(void);
  * from now on (the Python package warns with them). */
 FA_API const char *fastact__env_warnings(void);
 
-/* k over n elements of itemsize bytes (arguments as for fa_kernel). */
+/* Whether op's pass may stream its results (fa_op_info.streamed_passes). */
+FA_API int fastact__streamed(int op, int pass);
+
+/* k over n elements of itemsize bytes (arguments as for fa_kernel).  With
+ * `streamed` and at least fastact__stream_min_bytes() per output, k computes
+ * into a small buffer that non-temporal stores copy to the outputs: no read
+ * for ownership of the output's cache lines, and the outputs do not push the
+ * inputs out of the caches.  Below that size the outputs may still be in the
+ * caches when the caller reads them, and plain stores are better. */
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                      const void *b, void *c, void *d, const double *params,
-                                     int threads);
+                                     int threads, int streamed);
+/* The streaming threshold in bytes per output; `bytes` != 0 sets it (tests use a
+ * small one to run the streamed path on small arrays).  Returns the previous value. */
+FA_API size_t fastact__stream_min_bytes(size_t bytes);
 
 enum { FA_ROWS_SOFTMAX_FORWARD = 0, FA_ROWS_SOFTMAX_BACKWARD = 1, FA_ROWS_GLU = 2 };
 

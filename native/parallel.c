@@ -101,28 +101,115 @@ typedef struct {
     const void *a, *b;
     void *c, *d;
     const double *params;
+    int streamed;
 } fa_elementwise_job;
+
+/* ---- Streamed results (fastact__run_elementwise) ----
+ * Measured on an Intel Xeon with AVX-512 (2 threads, float32, 2026-12-07): at 16M
+ * elements relu forward took 2.8 ms streamed against 3.6-4.0 ms with plain stores (the
+ * copy: 2.75 ms), its fused pass 4.4 against 7.5; at 4M and below plain stores were
+ * 5-10% faster (the outputs stay in the caches).  A heavy forward pass gains too (mish
+ * 16M: 0.78 against 1.26 ns per element), but a heavy fused or backward pass lost up
+ * to half (elu's fused pass: 0.69 against 0.55), hence the registry's list of passes. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* the buffer per output: the kernel fills it, then it is copied out */
+#define FA_STREAM_BLOCK_BYTES ((size_t)4096)
+#define FA_STREAM_MIN_BYTES_DEFAULT ((size_t)24 << 20)
+#define FA_PAGE ((uintptr_t)4096)
+static size_t fa_stream_min = FA_STREAM_MIN_BYTES_DEFAULT;
+
+/* memcpy with non-temporal stores for the 16-byte aligned part of dst. */
+static void fa_stream_copy(void *dst, const void *src, size_t bytes)
+{
+    char *d = dst;
+    const char *s = src;
+    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+    if (head > bytes)
+        head = bytes;
+    memcpy(d, s, head);
+    size_t i = head;
+    for (; i + 16 <= bytes; i += 16)
+        _mm_stream_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
+    memcpy(d + i, s + i, bytes - i);
+}
+
+/* Where the buffers start within a page: half a page from the inputs' offsets (the
+ * middle of the larger gap between a's and b's), so that the kernel's stores to the
+ * buffer do not share address bits 0-11 with its loads from the inputs (a load
+ * behind such a store waits for it). */
+static uintptr_t fa_buffer_offset(const void *a, const void *b)
+{
+    uintptr_t pa = (uintptr_t)a % FA_PAGE, pb = b ? (uintptr_t)b % FA_PAGE : pa;
+    uintptr_t lo = pa < pb ? pa : pb, hi = pa < pb ? pb : pa;
+    uintptr_t mid = hi - lo >= FA_PAGE / 2 ? (lo + hi) / 2 : (hi + lo + FA_PAGE) / 2 % FA_PAGE;
+    return mid & ~(uintptr_t)63;
+}
+
+static void fa_run_streamed(fa_kernel k, size_t es, size_t n, const void *a, const void *b,
+                            void *c, void *d, const double *params)
+{
+    _Alignas(64) unsigned char space[2 * FA_STREAM_BLOCK_BYTES + FA_PAGE];
+    unsigned char *bc = space + ((fa_buffer_offset(a, b) - (uintptr_t)space) % FA_PAGE);
+    unsigned char *bd = bc + FA_STREAM_BLOCK_BYTES;
+    size_t block = FA_STREAM_BLOCK_BYTES / es;
+    for (size_t i = 0; i < n; i += block) {
+        size_t m = n - i < block ? n - i : block, off = i * es;
+        k(m, fa_at(a, off), fa_at(b, off), c ? bc : NULL, d ? bd : NULL, params);
+        if (c)
+            fa_stream_copy((char *)c + off, bc, m * es);
+        if (d)
+            fa_stream_copy((char *)d + off, bd, m * es);
+    }
+    _mm_sfence();       /* the stores are weakly ordered: done before the chunk is */
+}
+#endif
+
+FA_API size_t fastact__stream_min_bytes(size_t bytes)
+{
+#if defined(__SSE2__)
+    size_t previous = fa_stream_min;
+    if (bytes)
+        fa_stream_min = bytes;
+    return previous;
+#else
+    (void)bytes;
+    return SIZE_MAX;
+#endif
+}
 
 static void fa_elementwise_chunk(void *ctx, size_t lo, size_t hi)
 {
     const fa_elementwise_job *j = ctx;
     size_t off = lo * j->es;
+#if defined(__SSE2__)
+    if (j->streamed) {
+        fa_run_streamed(j->k, j->es, hi - lo, fa_at(j->a, off), fa_at(j->b, off),
+                        fa_at_mut(j->c, off), fa_at_mut(j->d, off), j->params);
+        return;
+    }
+#endif
     j->k(hi - lo, fa_at(j->a, off), fa_at(j->b, off), fa_at_mut(j->c, off),
          fa_at_mut(j->d, off), j->params);
 }
 
 FA_API void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                      const void *b, void *c, void *d, const double *params,
-                                     int threads)
+                                     int threads, int streamed)
 {
     if (n == 0)
         return;
     int nt = fa_team(threads, n, (n + FA_PIECE_ALIGN - 1) / FA_PIECE_ALIGN);
+#if defined(__SSE2__)
+    streamed = streamed && n * itemsize >= fa_stream_min;
+#else
+    streamed = 0;
+#endif
+    fa_elementwise_job j = {k, itemsize, a, b, c, d, params, streamed};
     if (nt < 2) {
-        k(n, a, b, c, d, params);
+        fa_elementwise_chunk(&j, 0, n);
         return;
     }
-    fa_elementwise_job j = {k, itemsize, a, b, c, d, params};
     fastact__pool_run(fa_elementwise_chunk, &j, n, fa_chunk_elements(n, nt), nt);
 }
 

@@ -48,7 +48,7 @@ DTYPES = (("f32", "float"), ("f64", "double"))
 # The elementwise ops also take bfloat16 (FASTACT_BF16): uint16_t data run
 # through the float32 loops' math, widened and narrowed in registers.
 ELEMENTWISE_DTYPES = DTYPES + (("bf16", "uint16_t"),)
-PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
+PASSES = registry.PASSES
 
 
 def version():
@@ -353,6 +353,14 @@ def _fits_assertion(op, params):
             f"\"{op}'s parameters do not fit fa_op_info (FA_MAX_PARAMS)\");")
 
 
+def _streamed_mask(act):
+    """The row's streamed_passes as a bit mask over FA_PASS_* (elementwise rows only)."""
+    if act.kind != registry.ELEMENTWISE:
+        return "0"
+    bits = [f"(1u << FA_PASS_{p.upper()})" for p in act.streamed_passes]
+    return " | ".join(bits) or "0"
+
+
 def render_ops():
     parts = [f"/* {STAMP} */\n",
              "/* The op table (names, parameters, checks) and the typed entry points.\n"
@@ -368,7 +376,7 @@ def render_ops():
         entries.append(
             f"    [{enum_name(op)}] = {{\"{op}\", {_KIND[act.kind]}, {len(params)}, {{{names}}}, "
             f"{{{defaults}}}, {{{has}}}, {int(act.backward_from_y and act.kind == registry.ELEMENTWISE)}, "
-            f"{_SOFTMAX_MODE.get(op, -1)}, check_{op}, refuse_from_y_{op}}},")
+            f"{_SOFTMAX_MODE.get(op, -1)}, check_{op}, refuse_from_y_{op}, {_streamed_mask(act)}}},")
     parts.append("const fa_op_info fa_ops[FASTACT_NUM_OPS] = {\n" + "\n".join(entries) + "\n};\n")
     parts.append("\n".join(_fits_assertion(op, params) for op, _, params in ops() if params) + "\n")
     aliases = [f'    {{"{alias}", {enum_name(target)}}},' for alias, target in registry.ALIASES.items()]

@@ -70,7 +70,9 @@ cdef extern from "fastact_internal.h" nogil:
         int want
     void fastact__run_elementwise(fa_kernel k, size_t n, size_t itemsize, const void *a,
                                   const void *b, void *c, void *d, const double *params,
-                                  int threads)
+                                  int threads, int streamed)
+    int fastact__streamed(int op, int pass_)
+    size_t fastact__stream_min_bytes(size_t bytes)
     void fastact__run_rows(const fa_rows_job *job, size_t total, size_t rows, int threads)
     void fastact__run_prelu(const fa_prelu_job *job, void *dweight, int dweight_dtype,
                             int threads)
@@ -114,6 +116,22 @@ def get_num_threads():
     return fastact_get_num_threads()
 
 
+def streamed(str kernel, str pass_):
+    """Whether the library streams the large calls of this kernel's pass (what the
+    registry's streamed_passes became in the op table)."""
+    cdef int op = fastact_op_from_name(kernel.encode())
+    if op < 0:
+        raise ValueError(f"no op {kernel!r}")
+    return bool(fastact__streamed(op, _PASSES[pass_]))
+
+
+def stream_min_bytes(size_t bytes=0):
+    """The size per output from which the registry's streamed passes write their
+    results with non-temporal stores (native/parallel.c); ``bytes`` > 0 sets it (the
+    tests lower it to run that path on small arrays).  Returns the previous value."""
+    return fastact__stream_min_bytes(bytes)
+
+
 def pool_lost():
     """Run serially from now on (a forked child whose parent ran another thread pool)."""
     fastact__pool_lost()
@@ -135,6 +153,7 @@ cdef class ElementwiseKernel:
     cdef fa_kernel fn
     cdef int pass_
     cdef int threads
+    cdef int streamed
     cdef size_t item
     cdef readonly str name
 
@@ -144,6 +163,7 @@ cdef class ElementwiseKernel:
         if self.fn == NULL:
             raise AttributeError(f"no native kernel {name}")
         self.threads = FA_RUN_PARALLEL if parallel else FA_RUN_SERIAL
+        self.streamed = fastact__streamed(op, self.pass_)
         self.item = _ITEMSIZE[dtype]
         self.name = name
 
@@ -172,7 +192,8 @@ cdef class ElementwiseKernel:
             b = _data(args[1])
             c = _data(args[2])
         with nogil:
-            fastact__run_elementwise(self.fn, n, self.item, a, b, c, d, params, self.threads)
+            fastact__run_elementwise(self.fn, n, self.item, a, b, c, d, params, self.threads,
+                                     self.streamed)
 
 
 cdef inline int _dtype_of(object a):
@@ -348,6 +369,7 @@ cdef class _Checked:
     the loop of each (pass, dtype) of its kernel (NULL where there is none) and the
     numeric parameters as C doubles."""
     cdef fa_kernel fn[4][2]
+    cdef int streamed[4]            # fastact__streamed of each pass
     cdef double params[FA_MAX_PARAMS]
     cdef bint from_y_allowed       # backward from y recovers f'(x) with these parameters
 
@@ -427,6 +449,7 @@ cdef class ElementwiseCalls:
         cdef int op = fastact_op_from_name(kernel.encode())
         cdef int p, dt
         for p in range(4):
+            c.streamed[p] = fastact__streamed(op, p) if op >= 0 else 0
             for dt in range(2):
                 c.fn[p][dt] = fa_elementwise_kernel(op, p, dt) if op >= 0 else NULL
         for p in range(len(numeric)):
@@ -513,7 +536,7 @@ cdef class ElementwiseCalls:
         result = _output(target, first)
         if result is None:
             return None
-        _run(c.fn[0][dt], dt, first, None, <cnp.ndarray>result, None, c.params)
+        _run(c.fn[0][dt], dt, first, None, <cnp.ndarray>result, None, c.params, c.streamed[0])
         return result
 
     def backward(self, dy, x, y, tuple args, dict kwargs, target):
@@ -534,7 +557,8 @@ cdef class ElementwiseCalls:
         result = _output(target, first)
         if result is None or not _same_or_apart(<cnp.ndarray>result, other):
             return None
-        _run(c.fn[pass_][dt], dt, first, other, <cnp.ndarray>result, None, c.params)
+        _run(c.fn[pass_][dt], dt, first, other, <cnp.ndarray>result, None, c.params,
+             c.streamed[pass_])
         return result
 
     def value_and_derivative(self, x, tuple args, dict kwargs, target, target2):
@@ -549,12 +573,13 @@ cdef class ElementwiseCalls:
         y_obj, d_obj = _output(target, first), _output(target2, first)
         if y_obj is None or d_obj is None or not _apart(<cnp.ndarray>y_obj, <cnp.ndarray>d_obj):
             return None                 # (two outputs: never the same memory)
-        _run(c.fn[3][dt], dt, first, None, <cnp.ndarray>y_obj, <cnp.ndarray>d_obj, c.params)
+        _run(c.fn[3][dt], dt, first, None, <cnp.ndarray>y_obj, <cnp.ndarray>d_obj, c.params,
+             c.streamed[3])
         return y_obj, d_obj
 
 
 cdef inline void _run(fa_kernel fn, int dt, cnp.ndarray a, object b, cnp.ndarray c,
-                      object d, const double *params):
+                      object d, const double *params, int streamed):
     """One elementwise loop over contiguous arrays: a (and b) in, c (and d) out; on the
     library's threads from FA_PARALLEL_MIN elements."""
     cdef size_t n = <size_t>cnp.PyArray_SIZE(a)
@@ -564,7 +589,7 @@ cdef inline void _run(fa_kernel fn, int dt, cnp.ndarray a, object b, cnp.ndarray
     cdef char *pd = NULL if d is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>d)
     with nogil:
         fastact__run_elementwise(fn, n, 4 if dt == 0 else 8, pa, pb, pc, pd, params,
-                                 FA_RUN_PARALLEL_FROM_MIN)
+                                 FA_RUN_PARALLEL_FROM_MIN, streamed)
 
 
 def parallel_min():

@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 from fastact import registry
 
-PASSES = ("forward", "backward", "backward_from_y", "value_and_derivative")
+PASSES = registry.PASSES
 DTYPES = ("float32", "float64")
 SIZES = (1000, 1 << 20, 1 << 24)
 COPIES = ("copy", "copy1")
