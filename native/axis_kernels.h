@@ -335,9 +335,11 @@ FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode)
         return;
     }
     FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, &s, &err);
-    double total = s + err;
+    double inv_hi, inv_lo;
+    fa_reciprocal_pair(s + err, &inv_hi, &inv_lo);
+#pragma GCC ivdep
     for (size_t k = 0; k < n; k++)
-        y[k] = (T)((double)y[k] / total);
+        y[k] = (T)fa_softmax_scaled((double)y[k], inv_hi, inv_lo);
 #endif
 }
 
@@ -433,12 +435,12 @@ FA_INLINE void FA_R(fa_rows_softmax_block)(const T *x, T *y, size_t first, size_
         }
         return;
     }
-    for (size_t b = 0; b < count; b++)
-        bs[b] = bs[b] + be[b];
+    for (size_t b = 0; b < count; b++)      /* 1 / t as a pair in bs, be */
+        fa_reciprocal_pair(bs[b] + be[b], &bs[b], &be[b]);
     for (size_t k = 0; k < n; k++) {
         T *y_ = y + first + k * inner;
         for (size_t b = 0; b < count; b++)
-            y_[b] = (T)((double)y_[b] / bs[b]);
+            y_[b] = (T)fa_softmax_scaled((double)y_[b], bs[b], be[b]);
     }
 #endif
 }

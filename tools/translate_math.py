@@ -620,7 +620,8 @@ def math_roots():
 
 # The scalar math of the kernels that are not elementwise (along_axis.py),
 # for native/axis_kernels.h; every argument is a float64 unless listed below.
-ROW_FUNCTIONS = ("shifted_exp", "softmax_term32", "softmax_scaled32", "log_softmax_term32",
+ROW_FUNCTIONS = ("shifted_exp", "reciprocal_pair", "softmax_scaled", "softmax_term32",
+                 "softmax_scaled32", "log_softmax_term32",
                  "log_sum", "log_sum32", "log_softmax_value", "log_softmax_value32", "softmax_gradient",
                  "softmax_gradient32", "log_softmax_gradient", "log_softmax_gradient32",
                  "log_softmax_sum_ok", "log_softmax_fast_ok", "log_softmax_row_form",

@@ -74,6 +74,23 @@ def shifted_exp(v, m):
 
 
 @njit(inline="always")
+def reciprocal_pair(t):
+    """1 / t = hi + lo to ~2**-104 relative: hi rounded, lo from the exact residual
+    1 - hi t (an fma).  t = 0 (a row of -inf) gives hi = inf and lo NaN, and so NaN
+    terms, as 0 / 0 would."""
+    hi = 1.0 / t
+    return hi, hi * fma(-hi, t, 1.0)
+
+
+@njit(inline="always")
+def softmax_scaled(e, inv_hi, inv_lo):
+    """e / t from t's reciprocal_pair, rounded once (an fma): within half an ulp and
+    a hair of the quotient, for a product and an fma per term where a division per
+    term cost a quarter of the float64 forward pass (AVX-512: 2.2 ms per 1M)."""
+    return fma(e, inv_hi, e * inv_lo)
+
+
+@njit(inline="always")
 def log_sum(s, rest):
     """log(s) for log_softmax, from s and rest = s - 1: log1p of the rest,
     since the log of the row's largest probability is tiny when it dominates
@@ -741,9 +758,9 @@ def _softmax_row(x, y, base, n, mode, lane_s, lane_e):
             y[i] = log_softmax_value(sign * _f64(x[i]), m, log_s)
     else:
         s, err = _exp_sum_row(x, y, base, n, sign, m, True, lane_s, lane_e)
-        total = s + err
+        inv_hi, inv_lo = reciprocal_pair(s + err)
         for k in range(n):
-            y[_at(base + k)] = _f64(y[_at(base + k)]) / total
+            y[_at(base + k)] = softmax_scaled(_f64(y[_at(base + k)]), inv_hi, inv_lo)
 
 
 @njit(inline="always")
@@ -805,13 +822,13 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                     i = _at(at + b)
                     y[i] = log_softmax_value(sign * _f64(x[i]), bm[b], bs[b])
     else:
-        for b in range(count):      # as in _softmax_row(32); narrow: 1 / t as a float32 pair
+        for b in range(count):      # as in _softmax_row(32): 1 / t as a pair (narrow: float32)
             if narrow:
                 inv = 1.0 / bs[b]
                 bs[b] = _F32(inv)
                 be[b] = _F32(inv - bs[b])
             else:
-                bs[b] = bs[b] + be[b]
+                bs[b], be[b] = reciprocal_pair(bs[b] + be[b])
         for k in range(n):
             at = first + k * inner
             if narrow:
@@ -820,7 +837,7 @@ def _softmax_row_block(x, y, o, j, count, n, inner, mode, bm, bs, be, narrow):
                                                       _F32(be[b]))
             else:
                 for b in range(count):
-                    y[_at(at + b)] = _f64(y[_at(at + b)]) / bs[b]
+                    y[_at(at + b)] = softmax_scaled(_f64(y[_at(at + b)]), bs[b], be[b])
 
 
 @njit(**_FLAGS)
