@@ -238,6 +238,19 @@ def test_softmax_family_special_rows(name):
     # softmax of one element is 1 (log: 0)
     one = f(np.array([[-1e300], [7.0], [1e300]]), axis=1)
     assert (one[:, 0] == (0.0 if name == "log_softmax" else 1.0)).all()
+    # a row whose max is near the largest double: x - max carries a low part as large as
+    # the other elements, which must not reach the exponential of the clamped high part
+    big = np.finfo(np.float64).max
+    sign = -1.0 if name == "softmin" else 1.0
+    want = [-big, 0.0, -big, -inf] if name == "log_softmax" else [0.0, 1.0, 0.0, 0.0]
+    for axis in (1, 0):
+        x = sign * np.array([[-11.79, big, 3.0, -inf]])
+        if name == "softmin":
+            x[0, 3] = 1.0           # (-inf there would be softmin's +inf: a NaN row)
+        y = f(x if axis == 1 else x.T.copy(), axis=axis)
+        y = (y if axis == 1 else y.T)[0]
+        assert np.array_equal(y, want), (name, axis, y)
+        assert name == "log_softmax" or not np.signbit(y).any(), (name, axis, y)
 
 
 # --------------------------------------------------------------------------
