@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.skipif(native is None, reason="the native backend is n
 
 CASES = cases.math_cases(extra=False)
 STREAMED = [pytest.param(c, p, id=f"{c.id}-{p}") for c in CASES for p in c.act.streamed_passes]
-SENTINEL = 1234.5
+SENTINEL = -3.25           # exact in bfloat16 too
 
 
 @pytest.fixture
@@ -31,17 +31,24 @@ def threshold(backend):
     native.stream_min_bytes(previous)
 
 
+try:
+    from ml_dtypes import bfloat16
+    DTYPES = [np.float32, np.float64, bfloat16]
+except ImportError:             # an optional dependency
+    DTYPES = [np.float32, np.float64]
+
+
 def _inputs(dtype, n, rng):
-    """x (normal values times 8, the dtype's special values spread among them) and dy."""
-    x = rng.standard_normal(n).astype(dtype) * dtype(8)
-    special = cases.specials(dtype)
-    x[::97] = np.resize(special, x[::97].size)
-    return x, rng.standard_normal(n).astype(dtype)
+    """x (normal values times 8, special values spread among them) and dy."""
+    wide = np.float64 if dtype == np.float64 else np.float32
+    x = rng.standard_normal(n).astype(wide) * 8
+    x[::97] = np.resize(cases.specials(wide), x[::97].size)
+    return x.astype(dtype), rng.standard_normal(n).astype(dtype)
 
 
 def _guarded(dtype, n, lead):
     """A view of n elements starting `lead` elements into a buffer of sentinels."""
-    raw = np.full(n + lead + 19, SENTINEL, dtype)
+    raw = np.full(n + lead + 19, SENTINEL, np.float32).astype(dtype)
     return raw, raw[lead:lead + n]
 
 
@@ -57,10 +64,10 @@ def _call(case, pass_, x, dy, outs):
 
 
 def _bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("case,pass_", STREAMED)
 def test_streamed_bits_are_the_plain_ones(case, pass_, dtype, threshold):
     rng = np.random.default_rng(7)
@@ -80,7 +87,7 @@ def test_streamed_bits_are_the_plain_ones(case, pass_, dtype, threshold):
         for raw, view in [(raw_x, x)] + list(zip(raws, outs))[:len(got)]:
             lead = view.__array_interface__["data"][0] - raw.__array_interface__["data"][0]
             lead //= raw.itemsize
-            outside = np.concatenate([raw[:lead], raw[lead + n:]])
+            outside = np.concatenate([raw[:lead], raw[lead + n:]]).astype(np.float32)
             assert np.all(outside == SENTINEL), f"n={n}: written outside an array"
 
 
