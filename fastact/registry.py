@@ -102,9 +102,9 @@ class Activation:
     # math row of the activation, or a tuple naming some of them (gelu's exact form)
     f32_arithmetic: object = False
     f32_arithmetic_from_y: bool = False
-    # the passes whose large calls (STREAM_MIN_BYTES and more per output) compute
-    # into a small buffer and write it out with non-temporal stores
-    # (native/parallel.c): every forward pass, and the other passes of rows
+    # the passes whose large calls (24 MiB or more per output) compute into a
+    # small buffer and write it out with non-temporal stores (native/parallel.c,
+    # FA_STREAM_MIN_BYTES_DEFAULT): every forward pass, and the other passes of rows
     # whose arithmetic is cheaper than their memory traffic, where measurement
     # showed the gain (`python -m fastact bench --n 16M`); a heavier kernel's
     # backward or fused pass measured no gain or a loss

@@ -394,15 +394,15 @@ static int fa_bad_in_out(const void *out, size_t nout, const void *in, size_t ni
 /* Elementwise                                                         */
 /* ------------------------------------------------------------------ */
 
-/* The checks every elementwise entry point makes, in order: op, dtype,
- * kind and pass, parameters, sizes, NULL; the kernel and the parameters
- * to run with on success. */
 FA_API int fastact__streamed(int op, int pass)
 {
     return fa_valid_op(op) && pass >= 0 && pass < FA_NUM_PASSES
            && ((fa_ops[op].streamed_passes >> pass) & 1u);
 }
 
+/* The checks every elementwise entry point makes, in order: op, dtype,
+ * kind and pass, parameters, sizes, NULL; the kernel and the parameters
+ * to run with on success. */
 static int fa_elementwise_prepare(fastact_op op, fastact_dtype dt, int pass, size_t n,
                                   const double *params, fa_kernel *k, const double **p,
                                   size_t *bytes)

@@ -178,17 +178,8 @@ def build(tier):
 
     @njit(inline="always")
     def exp_of_sum(hi, lo):
-        """e**(hi + lo) for |lo| <= ulp(hi) (lo = 0 where hi is infinite): lo joins
-        the reduced argument, where its rounding costs a quarter of an ulp at most;
-        e**hi (1 + lo) took two more roundings (the f64 softmax measured 3.6 ulp).
-        Where hi is clamped, lo is dropped: it may be as large as ulp(hi) (hi =
-        -1e308, lo = -12: x - max with max near the largest double)."""
-        x = _clamp(hi, -746.0, 710.0)
-        t = fma(x, _LOG2E, _ROUND_MAGIC)
-        kf = t - _ROUND_MAGIC
-        k = bits_from_float(t) - bits_from_float(_ROUND_MAGIC)
-        r = fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x) + (lo if x == hi else 0.0))
-        return _scale(1.0 + fma(r * r, expm1_poly(r), r), k)
+        """e**(hi + lo) for |lo| <= ulp(hi)."""
+        return exp(hi) * (1.0 + lo)
 
     @njit(inline="always")
     def mul_exp_in_range(v, hi, lo):
