@@ -136,6 +136,12 @@ class Activation:
         return textwrap.dedent(need(self, "example"))
 
     @property
+    def passes(self):
+        """The passes an elementwise row has (PASSES; backward_from_y where the row
+        has it)."""
+        return tuple(p for p in PASSES if p != "backward_from_y" or self.backward_from_y)
+
+    @property
     def required_params(self):
         return tuple(p.name for p in self.params if p.required)
 
@@ -202,9 +208,8 @@ def row_problems(act):
             not isinstance(act.f32_arithmetic, tuple) or not set(act.f32_arithmetic) <= set(act.kernels)):
         problems.append(("f32_arithmetic", "True, False or a tuple of the row's math rows "
                          + ", ".join(act.kernels)))
-    passes = PASSES if act.backward_from_y else tuple(p for p in PASSES if p != "backward_from_y")
-    if not isinstance(act.streamed_passes, tuple) or not set(act.streamed_passes) <= set(passes):
-        problems.append(("streamed_passes", "a tuple of the row's passes " + ", ".join(passes)))
+    if not isinstance(act.streamed_passes, tuple) or not set(act.streamed_passes) <= set(act.passes):
+        problems.append(("streamed_passes", "a tuple of the row's passes " + ", ".join(act.passes)))
     if act.f32_arithmetic_from_y and not act.backward_from_y:
         problems.append(("f32_arithmetic_from_y", "only rows with backward_from_y have a derivative from y"))
     known = {p.name for p in act.params}

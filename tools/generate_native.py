@@ -48,7 +48,6 @@ DTYPES = (("f32", "float"), ("f64", "double"))
 # The elementwise ops also take bfloat16 (FASTACT_BF16): uint16_t data run
 # through the float32 loops' math, widened and narrowed in registers.
 ELEMENTWISE_DTYPES = DTYPES + (("bf16", "uint16_t"),)
-PASSES = registry.PASSES
 
 
 def version():
@@ -86,8 +85,6 @@ def render_math():
 
 # ---- elementwise_loops.inc ----------------------------------------------------------
 
-def _passes(act):
-    return [p for p in PASSES if p != "backward_from_y" or act.backward_from_y]
 
 
 def _math_call(op, dt, params):
@@ -223,7 +220,7 @@ def render_kernels():
         if act.kind != registry.ELEMENTWISE:
             continue
         entries = []
-        for pass_ in _passes(act):
+        for pass_ in act.passes:
             loops = []
             for dt, ctype in ELEMENTWISE_DTYPES:
                 name, text = _loop(op, pass_, dt, ctype, params)
@@ -311,7 +308,7 @@ def _typed(op, act, params):
                                      f"fastact_value_and_derivative({enum_name(op)}, {dtc}, n, "
                                      f"x, y, d, {parg})"),
         }
-        for pass_ in _passes(act):
+        for pass_ in act.passes:
             signature, call = signatures[pass_]
             protos.append(f"FASTACT_API int {signature};")
             defs.append(f"FASTACT_API int {signature}\n{{\n{pack}    return {call};\n}}\n")

@@ -329,7 +329,7 @@ def _tanh_from_expm1(x, em):
     (docs/accuracy.md), where correcting both (a residual, a reciprocal estimate)
     cost a third more time per element on Intel AVX-512 for 0.5 ulp."""
     t = -em / (_TWO + em)
-    return math.copysign(t, x) if x == x else x
+    return _nan_or(x, math.copysign(t, x))
 
 
 @njit(inline="always")
@@ -701,7 +701,7 @@ def tanhshrink_value(x):
     w = (_ONE + p) * _pow2(k)                      # k >= -116: exact
     far_y = math.copysign((a - _ONE) + (w + w) / (_ONE + w), x)
     # NaN comes back as it is (both backends, the same bits)
-    return (small_y if a < _ONE else far_y) if x == x else x
+    return _nan_or(x, small_y if a < _ONE else far_y)
 
 
 @njit(inline="always")
@@ -714,7 +714,7 @@ def tanhshrink_value_and_derivative(x):
     small_d = fma(q, square, q_lo * square)
     _, _, _, sech2 = _tanh_pieces(_at_most(a, _TANHSHRINK_CLAMP))
     d = small_d if a < _ONE else _ONE - sech2
-    return tanhshrink_value(x), (d if x == x else x)
+    return tanhshrink_value(x), _nan_or(x, d)
 
 
 # ---- squareplus: (x + sqrt(x**2 + b)) / 2 ---------------------------------------------
@@ -782,7 +782,7 @@ def squareplus_value(x, b):
     """squareplus(x) alone, for the forward pass (one division)."""
     x = _f(x)
     y, _, _, _, _, _ = _squareplus_sides(x, _f(b))
-    return y if x == x else x
+    return _nan_or(x, y)
 
 
 @njit(inline="always")
@@ -808,7 +808,7 @@ def squareplus_value_and_derivative(x, b):
     rough = rough_sh * (_ONE if pos else y * (_FOUR / bf))
     q = fma(-q0, den_lo * rough, q0)
     d = (_ONE if big else fma(_HALF, q, _HALF)) if pos else q
-    return (y if x == x else x), (d if x == x else x)
+    return _nan_or(x, y), _nan_or(x, d)
 
 
 # ---- gelu_tanh: x sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x**3) -------------------

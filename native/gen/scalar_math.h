@@ -971,12 +971,18 @@ FA_INLINE void fa_tanh_pieces_f32(float a, int32_t *out0, float *out1, float *ou
     *out3 = d;
 }
 
+/* fastact/math/elementwise.py: _nan_or: v, or NaN when x is NaN: for piecewise-constant derivatives. */
+FA_INLINE float fa_nan_or_f32(float x, float v)
+{
+    return ((x == x) ? v : x);
+}
+
 /* fastact/math/elementwise_f32.py: _tanh_from_expm1: tanh(x) from em = expm1(-2|x|): -em / (2 + em), one division, the sign of x applied last (+-0 and NaN come back as they are). Two roundings (2 + em and the quotient) on top of em's: within 2.5 ulp over all float32 x (docs/accuracy.md), where correcting both (a residual, a reciprocal estimate) cost a third more time per element on Intel AVX-512 for 0.5 ulp. */
 FA_INLINE float fa_tanh_from_expm1_f32(float x, float em)
 {
     float t;
     t = (-em) / (2.0f + em);
-    return ((x == x) ? copysignf(t, x) : x);
+    return fa_nan_or_f32(x, copysignf(t, x));
 }
 
 /* fastact/math/elementwise_f32.py: tanh_value_and_derivative */
@@ -1004,12 +1010,6 @@ FA_INLINE float fa_tanh_value_f32(float x)
     float p;
     fa_reduce_exp_f32(((float)(-2.0)) * (fa_at_most_f32(fabsf(x), 9.25f)), &k, &p);
     return fa_tanh_from_expm1_f32(x, fa_expm1_from_f32(p, fa_pow2_f32(k)));
-}
-
-/* fastact/math/elementwise.py: _nan_or: v, or NaN when x is NaN: for piecewise-constant derivatives. */
-FA_INLINE float fa_nan_or_f32(float x, float v)
-{
-    return ((x == x) ? v : x);
 }
 
 /* fastact/math/elementwise_f32.py: relu_value_and_derivative */
@@ -1912,7 +1912,7 @@ FA_INLINE float fa_tanhshrink_value_f32(float x)
     fa_reduce_exp_f32(((float)(-2.0)) * (fa_at_most_f32(a, 40.0f)), &k, &p);
     w = (1.0f + p) * (fa_pow2_f32(k));
     far_y = copysignf((a - 1.0f) + ((w + w) / (1.0f + w)), x);
-    return ((x == x) ? ((a < 1.0f) ? small_y : far_y) : x);
+    return fa_nan_or_f32(x, ((a < 1.0f) ? small_y : far_y));
 }
 
 /* fastact/math/elementwise_f32.py: tanhshrink_value_and_derivative */
@@ -1931,7 +1931,7 @@ FA_INLINE void fa_tanhshrink_value_and_derivative_f32(float x, float *out0, floa
     fa_tanh_pieces_f32(fa_at_most_f32(a, 40.0f), &unused0, &unused1, &unused2, &sech2);
     d = ((a < 1.0f) ? small_d : 1.0f - sech2);
     *out0 = fa_tanhshrink_value_f32(x);
-    *out1 = ((x == x) ? d : x);
+    *out1 = fa_nan_or_f32(x, d);
 }
 
 /* fastact/math/elementwise_f32.py: _above: x > p for a float32 x, p a float64 with c = float32(p) and c_above = c > p. */
@@ -2072,8 +2072,8 @@ FA_INLINE void fa_squareplus_value_and_derivative_f32(float x, double b, float *
     rough = rough_sh * (pos ? 1.0f : y * (4.0f / bf));
     q = fmaf(-q0, den_lo * rough, q0);
     d = (pos ? (big ? 1.0f : fmaf(0.5f, q, 0.5f)) : q);
-    *out0 = ((x == x) ? y : x);
-    *out1 = ((x == x) ? d : x);
+    *out0 = fa_nan_or_f32(x, y);
+    *out1 = fa_nan_or_f32(x, d);
 }
 
 /* fastact/math/elementwise.py: squareplus_derivative_from_y */
@@ -2097,7 +2097,7 @@ FA_INLINE float fa_squareplus_value_f32(float x, double b)
     (void)unused3;
     (void)unused4;
     fa_squareplus_sides_f32(x, (float)(b), &y, &unused0, &unused1, &unused2, &unused3, &unused4);
-    return ((x == x) ? y : x);
+    return fa_nan_or_f32(x, y);
 }
 
 /* fastact/math/elementwise_f32.py: squareplus_lanes_ok: Whether squareplus's float32 form holds for b: a float32 number (then b / 4 is exact) in [2**-40, 2**40], where s's pair, b / 4 and 4 / b stay normal and x**2 swamps b past |x| = 2**40. */
