@@ -956,30 +956,26 @@ def _softplus_exponent(x, beta):
 
 @njit(inline="always")
 def softplus_derivative(x, beta, threshold):
-    """softplus'(x) alone, for the backward pass (a joint form with the value took a
-    pair reduction, two pair products and three comparisons for the edge, 93 AVX-512
-    instructions per 16 against 58): sigmoid(z), z + z_lo = beta x, 1 past the
-    threshold.  e**-|z + z_lo| = 2**k (1 + e) from one reduction, -|z + z_lo| =
+    """softplus'(x) alone, for the backward pass: sigmoid(z), z + z_lo = beta x, 1
+    past the threshold.  e**-|z + z_lo| = w = 2**k m from one reduction, -|z + z_lo| =
     beta (-|x|) = nz + lo from _softplus_exponent, as softplus_value, lo added to the
-    reduced argument; r = 1 / (1 + w), w = 2**k (1 + e), corrected for the roundings of
-    the division and of 1 + w: r (1 + re); then sigmoid(z) = r (1 + re) for x >= 0
-    and 2**k r (1 + e) (1 + re) below, each rounded once (2**k last)."""
+    reduced argument; then t = w / (1 + w), as m / (1 + w) scaled by 2**k (a normal
+    quotient: the division never takes a subnormal operand), is sigmoid(z) for x < 0
+    and 1 - t above: within 2.4 ulp over all float32 x (beta = 1).  Correcting the
+    division's and 1 + w's roundings (the form before this one, 1.45 ulp) took 55
+    AVX-512 instructions per 16 against 46, and the backward pass 1.35x the time at
+    1M on Intel AVX-512.  One division in every lane: GCC turns a select of the
+    numerator (1 or m) into two masked divisions."""
     x = _f(x)
     curve = x < _softplus_first_linear(beta, threshold)
     nz, lo = _softplus_exponent(x, beta)
-    pos = x >= _ZERO
     k, r = reduce_exp_argument(nz)
-    e = exp_series(r + lo)
-    w = _scale_low(_ONE + e, k)
-    den = _ONE + w
-    den_lo = (_ONE - den) + w
-    r = _ONE / den
-    re = fma(-r, den, _ONE) - _times_tiny(r, den_lo)
-    pos_d = fma(r, re, r)
-    neg_d = _scale_low(fma(r, fma(e, re, e + re), r), k)
+    m = _ONE + exp_series(r + lo)
+    t = _scale_low(m / (_ONE + _scale_low(m, k)), k)
+    d = _ONE - t if x >= _ZERO else t
     # a NaN x comes back as it is (as from softplus_value): the same bits on both
     # backends, where the arithmetic's NaN would depend on operand order
-    return (pos_d if pos else neg_d) if curve else _nan_or(x, _ONE)
+    return d if curve else _nan_or(x, _ONE)
 
 
 @njit(inline="always")
