@@ -323,7 +323,9 @@ class Celu(Reference):
             (mpmath.mpf(1) if X > 0 else mpmath.exp(X / a))
 
     def from_y(self, y, alpha):
-        return np.where(y > 0, _ONE, y / W(alpha) + 1)
+        # (y + alpha) / alpha: y / alpha + 1 would cancel near y = -alpha, keeping the
+        # quotient's rounding (2**-64 absolute) where the result is far smaller
+        return np.where(y > 0, _ONE, (y + W(alpha)) / W(alpha))
 
 
 @reference("selu")

@@ -405,7 +405,8 @@ def elu_from_y(y, p):
 
 @from_y("celu")
 def celu_from_y(y, p):
-    return 1.0 if y > 0 else y / p[0] + 1.0
+    # (y + alpha) / alpha: exact sum where it cancels (near y = -alpha)
+    return 1.0 if y > 0 else (y + p[0]) / p[0]
 
 
 @from_y("selu")

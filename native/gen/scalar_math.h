@@ -251,7 +251,7 @@ FA_INLINE void fa_celu_value_and_derivative_f64(double x, double alpha, double *
 /* fastact/math/elementwise.py: celu_derivative_from_y */
 FA_INLINE double fa_celu_derivative_from_y_f64(double y, double alpha)
 {
-    return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
+    return ((y > 0.0) ? 1.0 : (y + alpha) / alpha);
 }
 
 /* fastact/math/elementwise.py: selu_value_and_derivative */
@@ -1199,7 +1199,11 @@ FA_INLINE void fa_celu_value_and_derivative_f32(float x, double alpha, float *ou
 /* fastact/math/elementwise.py: celu_derivative_from_y */
 FA_INLINE double fa_celu_derivative_from_y_f32d(double y, double alpha)
 {
-    return ((y > 0.0) ? 1.0 : (y / alpha) + 1.0);
+    double a, ia_hi, ia_lo;
+    a = alpha + (9.332636185032189e-302);
+    ia_hi = 1.0 / a;
+    ia_lo = (fma(-ia_hi, a, 1.0)) / a;
+    return ((y > 0.0) ? 1.0 : (fma(y, ia_hi, 1.0)) + ((fa_clamp_f64(y, -(1e+300), 1e+300)) * ia_lo));
 }
 
 /* fastact/math/elementwise_f32.py: celu_lanes_ok: Whether celu's float32 form holds: alpha = 1 (the default); any other alpha rounds x / alpha, which exp magnifies |x / alpha| times, so it keeps the float64 math. */
