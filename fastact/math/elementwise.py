@@ -510,14 +510,35 @@ def build(tier):
         d = (0.25 * b / root) / gap if neg else 0.5 + 0.5 * ratio
         return y, d
 
-    @njit(inline="always")
-    def squareplus_derivative_from_y(y, b):
-        # y**2 / (y**2 + b / 4), written so that a huge y gives 1, not inf / inf
-        q = 0.25 * b
-        y2 = y * y
-        small = y2 / (y2 + q)
-        large = 1.0 / (1.0 + q / y2)
-        return small if y2 < q else large
+    if tier == "f32":
+        @njit(inline="always")
+        def squareplus_derivative_from_y(y, b):
+            # 4 y**2 / (4 y**2 + b), one division: for a float32 y, 4 y**2 is a normal
+            # double and far below an overflow of the sum; y = +-inf gives 1
+            n = (2.0 * y) * (2.0 * y)
+            d = n / (n + b)
+            return 1.0 if n == math.inf else d
+    else:
+        @njit(inline="always")
+        def squareplus_derivative_from_y(y, b):
+            # 4 y**2 / (4 y**2 + b), one division, 2 y scaled by s (exactly) so that its
+            # square is normal: past |y| = 2**400 by 2**-600 and b by s**2 (b s**2
+            # may underflow there: beside 4 y**2 it is nothing); below 2**-400 by
+            # 2**563 and b likewise where b <= 2**-103, while for a larger b
+            # (4 y**2 < 2**-798: nothing beside it) the quotient is 4 y**2 s**2 / (b s)
+            # scaled by 1 / s last, so that b s cannot overflow where the result is
+            # normal.  y = +-inf gives 1
+            a = abs(y)
+            small = a < 2.0 ** -400
+            s = 2.0 ** -600 if a > 2.0 ** 400 else (2.0 ** 563 if small else 1.0)
+            t = (2.0 * y) * s
+            n = t * t
+            bs = b * s
+            far = small & (b > 2.0 ** -103)
+            # the denominator by arithmetic, not a select: GCC splits a division of a
+            # select into two masked divisions
+            d = n / fma(bs, 1.0 if far else s, n * (0.0 if far else 1.0))
+            return 1.0 if n == math.inf else d * (2.0 ** -563 if far else 1.0)
 
     # tanhshrink, gelu and gelu_tanh use the fitted series: see _add_fitted.
     _add_fitted(m, coeffs, locals(), tier)

@@ -805,12 +805,17 @@ FA_INLINE void fa_squareplus_value_and_derivative_f64(double x, double b, double
 /* fastact/math/elementwise.py: squareplus_derivative_from_y */
 FA_INLINE double fa_squareplus_derivative_from_y_f64(double y, double b)
 {
-    double q, y2, small, large;
-    q = 0.25 * b;
-    y2 = y * y;
-    small = y2 / (y2 + q);
-    large = 1.0 / (1.0 + (q / y2));
-    return ((y2 < q) ? small : large);
+    double a, s, t, n, bs, d;
+    int small, far;
+    a = fabs(y);
+    small = a < (3.8725919148493183e-121);
+    s = ((a > (2.5822498780869086e+120)) ? 2.409919865102884e-181 : (small ? 3.019169939857233e+169 : 1.0));
+    t = (2.0 * y) * s;
+    n = t * t;
+    bs = b * s;
+    far = small & (b > (9.860761315262648e-32));
+    d = n / (fma(bs, (far ? 1.0 : s), n * (far ? 0.0 : 1.0)));
+    return ((n == HUGE_VAL) ? 1.0 : d * (far ? 3.312168642111238e-170 : 1.0));
 }
 
 /* fastact/math/elementwise.py: exp_of_sum: e**(hi + lo) for |lo| <= ulp(hi). */
@@ -2077,12 +2082,10 @@ FA_INLINE void fa_squareplus_value_and_derivative_f32(float x, double b, float *
 /* fastact/math/elementwise.py: squareplus_derivative_from_y */
 FA_INLINE double fa_squareplus_derivative_from_y_f32d(double y, double b)
 {
-    double q, y2, small, large;
-    q = 0.25 * b;
-    y2 = y * y;
-    small = y2 / (y2 + q);
-    large = 1.0 / (1.0 + (q / y2));
-    return ((y2 < q) ? small : large);
+    double n, d;
+    n = (2.0 * y) * (2.0 * y);
+    d = n / (n + b);
+    return ((n == HUGE_VAL) ? 1.0 : d);
 }
 
 /* fastact/math/elementwise_f32.py: squareplus_value: squareplus(x) alone, for the forward pass (one division). */
