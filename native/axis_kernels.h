@@ -305,15 +305,21 @@ FA_INLINE void fa_rows_softmax_group32(const float *x, float *y, size_t n, size_
 #endif
 
 /* Sum of e**(sign * x - m) along a row of unit stride, stored in y when
- * `store`, in compensated lanes (along_axis._exp_sum_row; float64 data). */
+ * `store`, in compensated lanes (along_axis._exp_sum_row; float64 data); next,
+ * next_y prefetched as in fa_rows_log_softmax_sums32. */
 FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, double m,
-                                     int store, double *s, double *err)
+                                     int store, double *s, double *err, const T *next,
+                                     const T *next_y)
 {
     double ls[FA_PRELU_LANES], le[FA_PRELU_LANES];
     for (size_t l = 0; l < FA_PRELU_LANES; l++)
         ls[l] = le[l] = 0.0;
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
+        for (size_t b = 0; b < FA_PRELU_LANES * sizeof(T); b += 64) {
+            __builtin_prefetch((const char *)(next + k) + b);
+            __builtin_prefetch((const char *)(next_y + k) + b, 1);
+        }
 #pragma GCC ivdep
         for (size_t l = 0; l < FA_PRELU_LANES; l++) {
             double e = fa_shifted_exp(sign * (double)x[k + l], m);
@@ -345,20 +351,19 @@ FA_INLINE void FA_R(fa_rows_softmax)(const T *x, T *y, size_t n, int mode, size_
     else
         fa_rows_softmax32(x, y, n, FA_SOFTMIN, x + ahead, y + ahead);
 #else
-    (void)ahead;
     double sign = mode == FA_SOFTMIN ? -1.0 : 1.0;
     double m = FA_R(fa_rows_max)(x, n, sign), s, err;
     if (m == -INFINITY)       /* all -inf (or n == 0): 0 / 0 below gives NaN */
         m = 0.0;
     if (mode == FA_LOG_SOFTMAX) {
-        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, &s, &err);
+        FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 0, &s, &err, x + ahead, y + ahead);
         double log_s = fa_rows_log_sum(s, err);
 #pragma GCC ivdep
         for (size_t k = 0; k < n; k++)
             y[k] = (T)fa_log_softmax_value(sign * (double)x[k], m, log_s);
         return;
     }
-    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, &s, &err);
+    FA_R(fa_rows_exp_sum)(x, y, n, sign, m, 1, &s, &err, x + ahead, y + ahead);
     double inv_hi, inv_lo;
     fa_reciprocal_pair(s + err, &inv_hi, &inv_lo);
 #pragma GCC ivdep
