@@ -1009,24 +1009,62 @@ FA_INLINE int FA_R(fa_glu_element)(const T *x, const T *dy, T *y, T *d, size_t i
 #endif
 }
 
+/* The lines of the next row's a and b (x from xa: a line each), dy and y (from yn)
+ * and d (both halves) that `want` reads or writes, prefetched ahead of it. */
+FA_INLINE void FA_R(fa_glu_prefetch)(const T *x, const T *dy, const T *y, const T *d,
+                                     size_t xa, size_t yn, size_t half, int want)
+{
+    __builtin_prefetch(x + xa);
+    __builtin_prefetch(x + xa + half);
+    if (want == 2)
+        __builtin_prefetch(dy + yn);
+    else
+        __builtin_prefetch(y + yn, 1);
+    if (want != 0) {
+        __builtin_prefetch(d + xa, 1);
+        __builtin_prefetch(d + xa + half, 1);
+    }
+}
+
 /* One row of glu: a = x[xbase + k stride], b half * stride further (along_axis._glu_row);
  * float32 data in float32 arithmetic, then the elements it leaves to float64 again
  * (along_axis._glu_misses_again), so that each result depends on its own a and b
- * (and dy) alone. */
+ * (and dy) alone.  Along the last axis (stride 1) a line at a time, each step
+ * prefetching the next row's lines: out of the caches the hardware's prefetch,
+ * starting again at each short row, left the arithmetic waiting (rows of 1000,
+ * float32, one thread, Intel AVX-512: forward 16M 9.45 -> 3.98 ms). */
 FA_INLINE void FA_R(fa_rows_glu)(const T *x, const T *dy, T *y, T *d, size_t xbase, size_t ybase,
                                  size_t half, size_t stride, int want)
 {
     size_t bshift = half * stride;
     int misses = 0;
+    size_t k = 0;
+    if (stride == 1) {
+        const size_t line = 64 / sizeof(T), full = half / line * line;
+        for (; k < full; k += line) {
+            FA_R(fa_glu_prefetch)(x, dy, y, d, xbase + 2 * half + k, ybase + half + k, half,
+                                  want);
+            if (want == 0) {
+                for (size_t l = k; l < k + line; l++)
+                    misses |= FA_R(fa_glu_element)(x, dy, y, d, xbase + l, xbase + l + bshift,
+                                                   ybase + l, 0, NARROW);
+            } else {
+#pragma GCC ivdep
+                for (size_t l = k; l < k + line; l++)
+                    misses |= FA_R(fa_glu_element)(x, dy, y, d, xbase + l, xbase + l + bshift,
+                                                   ybase + l, want, NARROW);
+            }
+        }
+    }
     if (want == 0) {
-        for (size_t k = 0; k < half; k++) {
+        for (; k < half; k++) {
             size_t ia = xbase + k * stride;
             misses |= FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, ybase + k * stride, 0,
                                            NARROW);
         }
     } else {
 #pragma GCC ivdep
-        for (size_t k = 0; k < half; k++) {
+        for (; k < half; k++) {
             size_t ia = xbase + k * stride;
             misses |= FA_R(fa_glu_element)(x, dy, y, d, ia, ia + bshift, ybase + k * stride,
                                            want, NARROW);
