@@ -962,10 +962,10 @@ def softplus_derivative(x, beta, threshold):
     reduced argument; then t = w / (1 + w), as m / (1 + w) scaled by 2**k (a normal
     quotient: the division never takes a subnormal operand), is sigmoid(z) for x < 0
     and 1 - t above: within 2.4 ulp over all float32 x (beta = 1).  Correcting the
-    division's and 1 + w's roundings (the form before this one, 1.45 ulp) took 55
-    AVX-512 instructions per 16 against 46, and the backward pass 1.35x the time at
-    1M on Intel AVX-512.  One division in every lane: GCC turns a select of the
-    numerator (1 or m) into two masked divisions."""
+    division's and 1 + w's roundings (the form before this one, 1.45 ulp) took a
+    loop of 58 AVX-512 instructions per 16 against 49, and the backward pass 1.35x
+    the time at 1M on Intel AVX-512.  One division in every lane: GCC turns a
+    select of the numerator (1 or m) into two masked divisions."""
     x = _f(x)
     curve = x < _softplus_first_linear(beta, threshold)
     nz, lo = _softplus_exponent(x, beta)
