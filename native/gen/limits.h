@@ -17,7 +17,7 @@
 #define FA_PRELU_LANES ((size_t)16)
 #define FA_PRELU_LANE_RUN ((size_t)64)
 #define FA_PRELU_SLICE ((size_t)1024)
-#define FA_PRELU_TASKS ((size_t)64)
+#define FA_PRELU_TASKS ((size_t)16)
 
 /* |b| past which float32 glu computes an element again in float64
  * (fastact/math/along_axis.py's GLU_NARROW_LIMIT). */
