@@ -28,6 +28,20 @@
 
 enum { FA_SOFTMAX = 0, FA_LOG_SOFTMAX = 1, FA_SOFTMIN = 2 };
 
+/* The cache lines of [p, p + bytes), prefetched to be read or written: the row
+ * kernels' next row while they compute this one (a hint: never a fault). */
+FA_INLINE void fa_prefetch_read(const void *p, size_t bytes)
+{
+    for (size_t b = 0; b < bytes; b += 64)
+        __builtin_prefetch((const char *)p + b);
+}
+
+FA_INLINE void fa_prefetch_write(const void *p, size_t bytes)
+{
+    for (size_t b = 0; b < bytes; b += 64)
+        __builtin_prefetch((const char *)p + b, 1);
+}
+
 
 /* A softmax row's sums are sums in double in an order fixed by the shape,
  * as in along_axis.py: compensated (fa_compensated_add: TwoSum, its errors
@@ -161,8 +175,8 @@ FA_INLINE float fa_rows_log_softmax_sums32(const float *x, size_t n, double *tot
     int32_t lc[FA_PRELU_LANES] = {0};
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
-        __builtin_prefetch(next + k);
-        __builtin_prefetch(next_y + k, 1);
+        fa_prefetch_read(next + k, sizeof *x * FA_PRELU_LANES);
+        fa_prefetch_write(next_y + k, sizeof *x * FA_PRELU_LANES);
 #pragma GCC ivdep
         for (size_t l = 0; l < FA_PRELU_LANES; l++) {
             float v = x[k + l];
@@ -207,8 +221,8 @@ FA_INLINE double fa_rows_softmax_terms32(const float *x, float *y, size_t n, flo
     double ls[FA_PRELU_LANES] = {0};
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
-        __builtin_prefetch(next + k);
-        __builtin_prefetch(next_y + k, 1);
+        fa_prefetch_read(next + k, sizeof *x * FA_PRELU_LANES);
+        fa_prefetch_write(next_y + k, sizeof *x * FA_PRELU_LANES);
 #pragma GCC ivdep
         for (size_t l = 0; l < FA_PRELU_LANES; l++) {
             float e = fa_softmax_term32(sign * x[k + l], m);
@@ -316,10 +330,8 @@ FA_INLINE void FA_R(fa_rows_exp_sum)(const T *x, T *y, size_t n, double sign, do
         ls[l] = le[l] = 0.0;
     size_t full = n / FA_PRELU_LANES * FA_PRELU_LANES;
     for (size_t k = 0; k < full; k += FA_PRELU_LANES) {
-        for (size_t b = 0; b < FA_PRELU_LANES * sizeof(T); b += 64) {
-            __builtin_prefetch((const char *)(next + k) + b);
-            __builtin_prefetch((const char *)(next_y + k) + b, 1);
-        }
+        fa_prefetch_read(next + k, sizeof(T) * FA_PRELU_LANES);
+        fa_prefetch_write(next_y + k, sizeof(T) * FA_PRELU_LANES);
 #pragma GCC ivdep
         for (size_t l = 0; l < FA_PRELU_LANES; l++) {
             double e = fa_shifted_exp(sign * (double)x[k + l], m);
@@ -1015,15 +1027,15 @@ FA_INLINE int FA_R(fa_glu_element)(const T *x, const T *dy, T *y, T *d, size_t i
 FA_INLINE void FA_R(fa_glu_prefetch)(const T *x, const T *dy, const T *y, const T *d,
                                      size_t xa, size_t yn, size_t half, int want)
 {
-    __builtin_prefetch(x + xa);
-    __builtin_prefetch(x + xa + half);
+    fa_prefetch_read(x + xa, 64);
+    fa_prefetch_read(x + xa + half, 64);
     if (want == 2)
-        __builtin_prefetch(dy + yn);
+        fa_prefetch_read(dy + yn, 64);
     else
-        __builtin_prefetch(y + yn, 1);
+        fa_prefetch_write(y + yn, 64);
     if (want != 0) {
-        __builtin_prefetch(d + xa, 1);
-        __builtin_prefetch(d + xa + half, 1);
+        fa_prefetch_write(d + xa, 64);
+        fa_prefetch_write(d + xa + half, 64);
     }
 }
 

@@ -85,8 +85,6 @@ def render_math():
 
 # ---- elementwise_loops.inc ----------------------------------------------------------
 
-
-
 def _math_call(op, dt, params):
     """(vad function, its value type, dfy function, its type) for one op and dtype.
 

@@ -814,8 +814,8 @@ FA_INLINE double fa_squareplus_derivative_from_y_f64(double y, double b)
     n = t * t;
     bs = b * s;
     far = small & (b > (9.860761315262648e-32));
-    d = n / (fma(bs, (far ? 1.0 : s), n * (far ? 0.0 : 1.0)));
-    return ((n == HUGE_VAL) ? 1.0 : d * (far ? 3.312168642111238e-170 : 1.0));
+    d = n / (far ? bs : n + (bs * s));
+    return ((n == HUGE_VAL) ? 1.0 : (far ? d * (3.312168642111238e-170) : d));
 }
 
 /* fastact/math/elementwise.py: exp_of_sum: e**(hi + lo) for |lo| <= ulp(hi). */
